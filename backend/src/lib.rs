@@ -1,1 +1,21 @@
-//! x
+//! The twostep server: password sign-in with 2-step verification (TOTP, RFC 6238) for a team
+//! server, as a JSON API under `/api` plus the built browser app.
+//!
+//! `main.rs` only parses the command line and calls into this library; the integration tests
+//! build the same [`app::router`] around a fresh database and an injected [`clock::Clock`].
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod passwords;
+pub mod routes;
+pub mod seal;
+pub mod sessions;
+pub mod totp;
+pub mod two_step;
+pub mod users;

@@ -1,1 +1,21 @@
-fn main(){}
+//! The `twostep` binary: parse the command line, then serve or run a CLI command.
+
+use clap::Parser;
+use twostep::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    twostep::app::init_tracing();
+    let result = match cli.command.unwrap_or_default() {
+        Command::Serve(args) => twostep::app::serve(&cli.common, args).await,
+        Command::User(command) => twostep::cli::run(&cli.common, command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("twostep: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

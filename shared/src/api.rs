@@ -188,7 +188,10 @@ mod tests {
             identity_provider: "Contoso".into(),
         };
         let json = serde_json::to_string(&org).unwrap();
-        assert_eq!(json, r#"{"kind":"organizational","identity_provider":"Contoso"}"#);
+        assert_eq!(
+            json,
+            r#"{"kind":"organizational","identity_provider":"Contoso"}"#
+        );
         assert_eq!(serde_json::from_str::<AccountKind>(&json).unwrap(), org);
     }
 }

@@ -333,13 +333,19 @@ mod tests {
     #[test]
     fn username_errors() {
         assert_eq!(Username::parse(""), Err(UsernameError::Empty));
-        assert_eq!(Username::parse(&"a".repeat(65)), Err(UsernameError::TooLong));
+        assert_eq!(
+            Username::parse(&"a".repeat(65)),
+            Err(UsernameError::TooLong)
+        );
         assert_eq!(Username::parse("zoë"), Err(UsernameError::BadCharacter));
     }
 
     #[test]
     fn password_limits() {
-        assert_eq!(Password::parse(&"x".repeat(PASSWORD_MAX + 1)), Err(PasswordError::TooLong));
+        assert_eq!(
+            Password::parse(&"x".repeat(PASSWORD_MAX + 1)),
+            Err(PasswordError::TooLong)
+        );
         assert_eq!(Password::parse_new("1234567"), Err(PasswordError::TooShort));
         assert!(Password::parse_new("12345678").is_ok());
     }

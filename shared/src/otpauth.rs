@@ -105,8 +105,14 @@ mod tests {
 
     #[test]
     fn refuses_colons_empty_parts_and_bad_secrets() {
-        assert_eq!(totp_uri("a", "b:c", "ABC"), Err(OtpauthError::Colon("account name")));
-        assert_eq!(totp_uri(" ", "b", "ABC"), Err(OtpauthError::Empty("issuer")));
+        assert_eq!(
+            totp_uri("a", "b:c", "ABC"),
+            Err(OtpauthError::Colon("account name"))
+        );
+        assert_eq!(
+            totp_uri(" ", "b", "ABC"),
+            Err(OtpauthError::Empty("issuer"))
+        );
         assert_eq!(totp_uri("a", "b", "abc"), Err(OtpauthError::Secret));
         assert_eq!(totp_uri("a", "b", "AB=C"), Err(OtpauthError::Secret));
     }

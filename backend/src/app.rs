@@ -1,0 +1,218 @@
+//! The application: shared state, the router (API + built frontend + security layers) and
+//! `serve`, which opens the database, makes sure an administrator exists and listens.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{CommonArgs, ServeArgs};
+use crate::passwords::Hasher;
+use crate::seal::SealKey;
+use crate::{db, headers, routes, users};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use sqlx::AnyPool;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use twostep_shared::api::Role;
+
+/// Largest request body accepted (JSON bodies here are tiny).
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+/// Requests taking longer than this are answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings that handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Issuer shown in authenticator apps.
+    pub issuer: String,
+    /// Whether the session cookie is marked `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: twostep_shared::otpauth::DEFAULT_ISSUER.to_owned(),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: AnyPool,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Hasher,
+    pub seal: SealKey,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(db: AnyPool, clock: Arc<dyn Clock>, seal: SealKey, settings: Settings) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            db,
+            clock,
+            hasher: Hasher::new(cores, 256),
+            seal,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// The whole HTTP app: `/api`, the built frontend from `dist_dir` (any other path falls back
+/// to its `index.html`, for the browser's router), security headers, body limit, timeout.
+pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
+    let index_html = dist_dir.and_then(|dir| std::fs::read_to_string(dir.join("index.html")).ok());
+    let csp = headers::content_security_policy(&headers::inline_script_hashes(
+        index_html.as_deref().unwrap_or_default(),
+    ));
+    let mut app = Router::new()
+        .nest("/api", routes::api_router())
+        .with_state(state);
+    match (dist_dir, &index_html) {
+        (Some(dir), Some(_)) => {
+            let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            app = app.fallback_service(spa);
+        }
+        _ => {
+            tracing::warn!(
+                "no built frontend found; serving the API only (build it with `cargo xtask run`)"
+            );
+            app = app.fallback(|| async {
+                (
+                    StatusCode::NOT_FOUND,
+                    "The twostep frontend is not built. Start the server with `cargo xtask run`.",
+                )
+            });
+        }
+    }
+    for layer in headers::layers(&csp) {
+        app = app.layer(layer);
+    }
+    app.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Opens the database and the server key: what both `serve` and the CLI need.
+pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
+    std::fs::create_dir_all(&common.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data folder {}: {e}",
+            common.data_dir.display()
+        )
+    })?;
+    let db = db::connect(&common.database_url()).await?;
+    let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
+    Ok((db, seal))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, finishing requests in flight.
+pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
+    let (db, seal) = open(common).await?;
+    ensure_administrator(&db).await?;
+    let settings = Settings {
+        issuer: args.issuer.clone(),
+        secure_cookies: args.secure_cookies,
+    };
+    let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    let app = router(state, Some(&args.dist_dir));
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("twostep listening on http://{addr}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// On first start (no administrator), creates `admin` with a random password and prints it
+/// once on standard output. It is never logged or stored in plain text.
+async fn ensure_administrator(db: &AnyPool) -> Result<(), String> {
+    if users::administrator_exists(db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let password = random_password();
+    let hash = crate::passwords::hash_blocking(&password)?;
+    let new = users::NewUser {
+        username: "admin",
+        password_hash: Some(hash),
+        role: Role::Administrator,
+        identity_provider: None,
+    };
+    let created = users::create(db, new, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    if created.is_none() {
+        println!(
+            "No administrator exists and the name 'admin' is taken. Create one with:\n  twostep user create NAME --admin"
+        );
+        return Ok(());
+    }
+    println!(
+        "First start: created the administrator account.\n  username: admin\n  password: {password}\n\
+         This password is shown only now. Change it with `twostep user set-password admin`."
+    );
+    Ok(())
+}
+
+/// 20 characters from the recovery-code alphabet: 100 bits.
+fn random_password() -> String {
+    use aes_gcm::aead::OsRng;
+    use aes_gcm::aead::rand_core::RngCore;
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| twostep_shared::input::RECOVERY_ALPHABET[usize::from(b % 32)] as char)
+        .collect()
+}

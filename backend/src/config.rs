@@ -1,0 +1,107 @@
+//! Command line and environment configuration (clap), shared by `serve` and the CLI commands.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "twostep",
+    version,
+    about = "Team Server sign-in with 2-step verification"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command needs: where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Folder for the SQLite database and the server key file.
+    #[arg(
+        long,
+        env = "TWOSTEP_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: `twostep.db` in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Server key for sealing TOTP secrets: 32 bytes in base64. Default: the key file
+    /// `secret.key` in the data folder, created (mode 0600) on first start.
+    #[arg(
+        long,
+        env = "TWOSTEP_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl CommonArgs {
+    /// The database URL to use: the given one, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("twostep.db").display()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Manage accounts from the server's shell (break-glass work).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command::Serve(ServeArgs::parse_from(["serve"]))
+    }
+}
+
+#[derive(Debug, Clone, Parser)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TWOSTEP_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Folder with the built browser app (Trunk's output).
+    #[arg(long, env = "TWOSTEP_DIST_DIR", default_value = "dist")]
+    pub dist_dir: PathBuf,
+    /// Issuer name shown in authenticator apps.
+    #[arg(long, env = "TWOSTEP_ISSUER", default_value = twostep_shared::otpauth::DEFAULT_ISSUER)]
+    pub issuer: String,
+    /// Mark the session cookie `Secure` (set this when served over https).
+    #[arg(long, env = "TWOSTEP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input when it is not a
+    /// terminal, else prompted for.
+    Create {
+        name: String,
+        /// Give the account the Administrator role.
+        #[arg(long)]
+        admin: bool,
+        /// Make it an organizational account that signs in through this identity provider
+        /// (no password).
+        #[arg(long, value_name = "IDP")]
+        organizational: Option<String>,
+    },
+    /// Set a Team Server account's password (read like `create`).
+    SetPassword { name: String },
+    /// Unlock an account's code step after too many wrong codes.
+    Unlock { name: String },
+}

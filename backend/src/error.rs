@@ -1,0 +1,160 @@
+//! `ApiError`: every way an `/api` request can fail, and how each becomes an HTTP answer.
+//!
+//! Client errors carry a [`twostep_shared::ErrorBody`] the browser decodes. Database and
+//! internal errors are logged here with their context and answered with a generic message.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use twostep_shared::{ErrorBody, ErrorCode};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Something the client can act on.
+    Client { status: StatusCode, body: ErrorBody },
+    /// The database cannot be reached or the server is saturated (503).
+    Unavailable(String),
+    /// A bug or an unexpected failure (500); the string is logged, never sent.
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn client(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Client {
+            status,
+            body: ErrorBody::new(code, message),
+        }
+    }
+
+    /// A field's value was refused by a `shared` parser.
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::Client {
+            status: StatusCode::BAD_REQUEST,
+            body: ErrorBody::new(ErrorCode::InvalidInput, message.to_string()).with_field(field),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "You are not signed in.",
+        )
+    }
+
+    pub fn bad_credentials() -> Self {
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+            "The username or password is not correct.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::client(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "You do not have permission to do this.",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::client(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.")
+    }
+
+    /// Too many wrong codes: wait `seconds` (sent as `Retry-After` too).
+    pub fn too_many_attempts(seconds: u64) -> Self {
+        let mut body = ErrorBody::new(
+            ErrorCode::TooManyAttempts,
+            format!("Too many wrong codes. Wait {seconds} seconds, then try again."),
+        );
+        body.retry_after_seconds = Some(seconds);
+        Self::Client {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body,
+        }
+    }
+
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal(context.into())
+    }
+
+    /// The error code, for tests and logs.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Client { body, .. } => body.code,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(format!("database unavailable: {error}"))
+            }
+            other => Self::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::BadRequest,
+        };
+        let message = match code {
+            ErrorCode::UnsupportedMediaType => {
+                "Send the request body as JSON with Content-Type: application/json.".to_owned()
+            }
+            ErrorCode::PayloadTooLarge => "The request body is too large.".to_owned(),
+            _ => format!("The request body is not valid: {}", rejection.body_text()),
+        };
+        Self::client(status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Client { status, body } => {
+                let retry_after = body.retry_after_seconds;
+                let mut response = (status, Json(body)).into_response();
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                response
+            }
+            Self::Unavailable(context) => {
+                tracing::warn!(%context, "answering 503");
+                let body = ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "The server is busy or its database is unavailable. Try again shortly.",
+                );
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+            Self::Internal(context) => {
+                tracing::error!(%context, "internal error");
+                let body = ErrorBody::new(
+                    ErrorCode::Internal,
+                    "Something went wrong on the server. Try again; if it keeps happening, tell your administrator.",
+                );
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Extractors that say who may call a handler (`SignedIn`, `Admin`, `Verifying`) and a JSON
+//! body extractor whose rejection is an [`ApiError`].
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::sessions::{self, SessionRecord, Stage};
+use crate::users::{self, UserRecord};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use twostep_shared::ErrorCode;
+
+/// A JSON body; malformed JSON, wrong types, a missing content type or an oversized body
+/// become a 4xx [`ApiError`] with a JSON body.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// The live session of the request's cookie, whatever its stage.
+async fn session(parts: &Parts, state: &AppState) -> Result<SessionRecord, ApiError> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let token = jar
+        .get(sessions::COOKIE)
+        .ok_or_else(ApiError::unauthorized)?;
+    sessions::find(&state.db, token.value(), state.clock.now())
+        .await?
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// A signed-in user (password and, if set up, verification code done).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let session = session(parts, state).await?;
+        if session.stage == Stage::Verifying {
+            return Err(ApiError::client(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::VerificationRequired,
+                "Enter your verification code to finish signing in.",
+            ));
+        }
+        let user = users::find(&state.db, session.user_id)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(Self { user, session })
+    }
+}
+
+/// A signed-in Administrator.
+#[derive(Debug, Clone)]
+pub struct Admin(pub SignedIn);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        if !signed_in.user.is_admin() {
+            return Err(ApiError::forbidden());
+        }
+        Ok(Self(signed_in))
+    }
+}
+
+/// A session waiting for its verification code; the only thing it may do is send one.
+#[derive(Debug, Clone)]
+pub struct Verifying(pub SessionRecord);
+
+impl FromRequestParts<AppState> for Verifying {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let expired = || {
+            ApiError::client(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::VerificationExpired,
+                "The time to enter a verification code has run out. Sign in again.",
+            )
+        };
+        let token = jar.get(sessions::COOKIE).ok_or_else(expired)?;
+        let session = sessions::find(&state.db, token.value(), state.clock.now())
+            .await?
+            .ok_or_else(expired)?;
+        if session.stage != Stage::Verifying {
+            return Err(ApiError::client(
+                StatusCode::CONFLICT,
+                ErrorCode::BadRequest,
+                "You are already signed in.",
+            ));
+        }
+        Ok(Self(session))
+    }
+}

@@ -1,0 +1,88 @@
+//! Security headers on every response, including a Content-Security-Policy that allows the
+//! app's one inline loader script by its SHA-256 hash (no `unsafe-inline`).
+
+use axum::http::{HeaderName, HeaderValue, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// `'sha256-…'` sources for each inline `<script>` in `index_html` (Trunk writes one that
+/// loads the wasm module).
+pub fn inline_script_hashes(index_html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = index_html;
+    while let Some(open) = rest.find("<script") {
+        let after_open = &rest[open..];
+        let Some(tag_end) = after_open.find('>') else {
+            break;
+        };
+        let tag = &after_open[..tag_end];
+        let body_start = &after_open[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else {
+            break;
+        };
+        if !tag.contains("src=") {
+            let digest = Sha256::digest(body_start[..close].as_bytes());
+            hashes.push(format!("'sha256-{}'", B64.encode(digest)));
+        }
+        rest = &body_start[close..];
+    }
+    hashes
+}
+
+/// The Content-Security-Policy for the app.
+pub fn content_security_policy(script_hashes: &[String]) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in script_hashes {
+        script_src.push(' ');
+        script_src.push_str(hash);
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The layers that add the security headers (only where a handler did not set them).
+pub fn layers(csp: &str) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
+    let csp = HeaderValue::from_str(csp).expect("the CSP is ASCII");
+    let pairs: [(HeaderName, HeaderValue); 5] = [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_only_inline_scripts() {
+        let html =
+            r#"<html><script src="/a.js"></script><script type="module">init();</script></html>"#;
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 1);
+        let expected = B64.encode(Sha256::digest(b"init();"));
+        assert_eq!(hashes[0], format!("'sha256-{expected}'"));
+        let csp = content_security_policy(&hashes);
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline"));
+    }
+}

@@ -1,0 +1,40 @@
+//! The signed-in user's own account: `GET /api/me` and 2-step verification setup.
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, SignedIn};
+use crate::two_step;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use twostep_shared::api::{ConfirmRequest, RecoveryCodes, SetupResponse, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/me/two-step/setup", post(setup))
+        .route("/me/two-step/confirm", post(confirm))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+) -> ApiResult<Json<User>> {
+    let status = two_step::status(&state.db, user.id).await?;
+    Ok(Json(user.to_api(Some(status))))
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+) -> ApiResult<Json<SetupResponse>> {
+    two_step::start_setup(&state, &user).await.map(Json)
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+    ApiJson(request): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    two_step::confirm(&state, &user, request).await.map(Json)
+}

@@ -1,0 +1,35 @@
+//! The `/api` routes, one module per area, each with its own `router()`.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::Router;
+use axum::http::StatusCode;
+use twostep_shared::ErrorCode;
+
+mod health;
+mod me;
+mod session;
+mod users;
+
+/// Everything under `/api`; unknown paths and methods answer with a JSON error.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(session::router())
+        .merge(me::router())
+        .merge(users::router())
+        .fallback(|| async {
+            ApiError::client(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "No such API endpoint.",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::client(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadRequest,
+                "This API endpoint does not accept that method.",
+            )
+        })
+}

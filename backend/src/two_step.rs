@@ -1,0 +1,520 @@
+//! 2-step verification: setup, confirm with two consecutive codes, the code step at sign-in
+//! (replay refused by compare-and-set, failures throttled and locked), recovery codes.
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::passwords;
+use crate::totp::{self, Authenticator, PairError, SignInCheck};
+use crate::users::UserRecord;
+use aes_gcm::aead::OsRng;
+use aes_gcm::aead::rand_core::RngCore;
+use axum::http::StatusCode;
+use sqlx::{AnyPool, Row};
+use twostep_shared::ErrorCode;
+use twostep_shared::api::{ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus};
+use twostep_shared::input::{RECOVERY_CODE_LEN, RecoveryCode, TotpCode};
+use twostep_shared::otpauth;
+
+/// How long a setup stays open.
+pub const SETUP_SECONDS: u64 = 10 * 60;
+/// Recovery codes issued at confirm.
+pub const RECOVERY_CODE_COUNT: usize = 10;
+/// Wrong codes allowed before the growing delay starts.
+pub const FREE_ATTEMPTS: i64 = 5;
+/// Consecutive wrong codes after which the code step is locked.
+pub const LOCK_AFTER: i64 = 100;
+/// Longest delay between attempts.
+pub const MAX_DELAY_SECONDS: u64 = 15 * 60;
+
+/// Seconds to wait after `failures` consecutive wrong codes: none for the first
+/// [`FREE_ATTEMPTS`], then 30 s doubling up to [`MAX_DELAY_SECONDS`].
+pub fn retry_delay(failures: i64) -> u64 {
+    if failures < FREE_ATTEMPTS {
+        return 0;
+    }
+    let doublings = (failures - FREE_ATTEMPTS).min(10) as u32;
+    (30u64 << doublings).min(MAX_DELAY_SECONDS)
+}
+
+fn setup_purpose(user_id: i64) -> String {
+    format!("setup:{user_id}")
+}
+
+fn device_purpose(user_id: i64) -> String {
+    format!("device:{user_id}")
+}
+
+/// The device row, as the code step needs it. `Debug` leaves out the sealed secret.
+struct Device {
+    sealed_secret: String,
+    last_step: u64,
+    failed_attempts: i64,
+    last_failed_at: u64,
+    locked: bool,
+}
+
+async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT sealed_secret, last_step, failed_attempts, last_failed_at, locked
+         FROM two_step_devices WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(Device {
+            sealed_secret: row.try_get("sealed_secret")?,
+            last_step: row.try_get::<i64, _>("last_step")? as u64,
+            failed_attempts: row.try_get("failed_attempts")?,
+            last_failed_at: row.try_get::<i64, _>("last_failed_at")? as u64,
+            locked: row.try_get::<i64, _>("locked")? != 0,
+        })
+    })
+    .transpose()
+}
+
+/// Whether an account has a device (the password step then asks for a code).
+pub async fn is_enabled(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM two_step_devices WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
+}
+
+pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT d.locked AS locked,
+                (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes
+         FROM two_step_devices d WHERE d.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        None => TwoStepStatus {
+            enabled: false,
+            recovery_codes_left: 0,
+            locked: false,
+        },
+        Some(row) => TwoStepStatus {
+            enabled: true,
+            recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
+            locked: row.try_get::<i64, _>("locked")? != 0,
+        },
+    })
+}
+
+fn organizational_refusal(user: &UserRecord) -> ApiResult<()> {
+    match &user.identity_provider {
+        None => Ok(()),
+        Some(idp) => Err(ApiError::client(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OrganizationalAccount,
+            format!(
+                "2-step verification cannot be set up for an organizational account. \
+                 You sign in through {idp}, which decides how you verify who you are."
+            ),
+        )),
+    }
+}
+
+fn already_set_up() -> ApiError {
+    ApiError::client(
+        StatusCode::CONFLICT,
+        ErrorCode::AlreadySetUp,
+        "2-step verification is already set up. Remove the associated device first.",
+    )
+}
+
+/// Starts (or restarts) a setup for the signed-in user: a fresh 160-bit secret, kept sealed
+/// as a pending setup for [`SETUP_SECONDS`].
+pub async fn start_setup(state: &AppState, user: &UserRecord) -> ApiResult<SetupResponse> {
+    organizational_refusal(user)?;
+    if is_enabled(&state.db, user.id).await? {
+        return Err(already_set_up());
+    }
+    let mut secret = [0u8; totp::SECRET_BYTES];
+    OsRng.fill_bytes(&mut secret);
+    let sealed = state
+        .seal
+        .seal(&setup_purpose(user.id), &secret)
+        .map_err(ApiError::internal)?;
+    let now = state.clock.now();
+    sqlx::query(
+        "INSERT INTO two_step_setups (user_id, sealed_secret, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET sealed_secret = excluded.sealed_secret,
+                                             expires_at = excluded.expires_at",
+    )
+    .bind(user.id)
+    .bind(sealed)
+    .bind((now + SETUP_SECONDS) as i64)
+    .execute(&state.db)
+    .await?;
+    let base32 = base32_encode(&secret);
+    let otpauth_uri = otpauth::totp_uri(&state.settings.issuer, &user.username, &base32)
+        .map_err(|e| ApiError::internal(format!("otpauth URI: {e}")))?;
+    Ok(SetupResponse {
+        secret: base32,
+        otpauth_uri,
+        expires_in_seconds: SETUP_SECONDS,
+    })
+}
+
+/// RFC 4648 base32 without padding, via totp-rs.
+fn base32_encode(bytes: &[u8]) -> String {
+    totp_rs::Secret::from(bytes).to_base32()
+}
+
+fn pair_error(error: PairError) -> ApiError {
+    let bad = |code, message: &str| ApiError::client(StatusCode::BAD_REQUEST, code, message);
+    match error {
+        PairError::Same => bad(
+            ErrorCode::CodesNotConsecutive,
+            "Code 1 and Code 2 are the same. Wait for the app to show the next code and enter it in Code 2.",
+        ),
+        PairError::Reversed => bad(
+            ErrorCode::CodesNotConsecutive,
+            "The codes are in the wrong order: enter the earlier code in Code 1 and the next one in Code 2.",
+        ),
+        PairError::NotConsecutive => bad(
+            ErrorCode::CodesNotConsecutive,
+            "The codes are not consecutive. Enter the current code in Code 1, wait for the next code, and enter it in Code 2.",
+        ),
+        PairError::Wrong { first } => {
+            let (field, name) = if first {
+                ("code1", "Code 1")
+            } else {
+                ("code2", "Code 2")
+            };
+            let mut error = bad(
+                ErrorCode::CodeWrong,
+                &format!(
+                    "{name} is not a code for this key. Check that the app shows the account you just added."
+                ),
+            );
+            if let ApiError::Client { body, .. } = &mut error {
+                body.field = Some(field.to_owned());
+            }
+            error
+        }
+        PairError::ClockOff { seconds } => {
+            let direction = if seconds > 0 { "ahead" } else { "behind" };
+            bad(
+                ErrorCode::ClockOff,
+                &format!(
+                    "The codes are right, but your device's clock is about {} seconds {direction}. \
+                     Set the device to use the network time, then enter two new codes.",
+                    seconds.unsigned_abs()
+                ),
+            )
+        }
+    }
+}
+
+/// Confirms the setup with two consecutive codes; on success associates the device and
+/// returns the recovery codes (shown once).
+pub async fn confirm(
+    state: &AppState,
+    user: &UserRecord,
+    request: ConfirmRequest,
+) -> ApiResult<RecoveryCodes> {
+    organizational_refusal(user)?;
+    let code1 = TotpCode::parse(&request.code1).map_err(|e| ApiError::invalid("code1", e))?;
+    let code2 = TotpCode::parse(&request.code2).map_err(|e| ApiError::invalid("code2", e))?;
+    if is_enabled(&state.db, user.id).await? {
+        return Err(already_set_up());
+    }
+    let now = state.clock.now();
+    let sealed: Option<String> = sqlx::query(
+        "SELECT sealed_secret FROM two_step_setups WHERE user_id = $1 AND expires_at > $2",
+    )
+    .bind(user.id)
+    .bind(now as i64)
+    .fetch_optional(&state.db)
+    .await?
+    .map(|row| row.try_get("sealed_secret"))
+    .transpose()?;
+    let Some(sealed) = sealed else {
+        return Err(ApiError::client(
+            StatusCode::GONE,
+            ErrorCode::SetupExpired,
+            "This setup has expired or was not started. Start again to get a new QR code.",
+        ));
+    };
+    let secret = state
+        .seal
+        .open(&setup_purpose(user.id), &sealed)
+        .map_err(ApiError::internal)?;
+    let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
+    let last_step = totp::check_pair(&auth, &code1, &code2, now).map_err(pair_error)?;
+
+    let codes: Vec<RecoveryCode> = (0..RECOVERY_CODE_COUNT)
+        .map(|_| random_recovery_code())
+        .collect();
+    let plain: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
+    let hashes = state
+        .hasher
+        .run(move || {
+            plain
+                .iter()
+                .map(|c| passwords::hash_blocking(c))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+    let device_secret = state
+        .seal
+        .seal(&device_purpose(user.id), &secret)
+        .map_err(ApiError::internal)?;
+
+    let mut tx = state.db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user.id)
+    .bind(device_secret)
+    .bind(last_step as i64)
+    .bind(now as i64)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(already_set_up()),
+        other => {
+            other?;
+        }
+    }
+    for hash in hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user.id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, "2-step verification set up");
+    Ok(RecoveryCodes {
+        recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
+    })
+}
+
+fn random_recovery_code() -> RecoveryCode {
+    let mut bytes = [0u8; RECOVERY_CODE_LEN];
+    OsRng.fill_bytes(&mut bytes);
+    RecoveryCode::from_random(bytes)
+}
+
+fn code_wrong(message: &str) -> ApiError {
+    ApiError::client(StatusCode::UNAUTHORIZED, ErrorCode::CodeWrong, message)
+}
+
+fn locked_error() -> ApiError {
+    ApiError::client(
+        StatusCode::LOCKED,
+        ErrorCode::Locked,
+        "Too many wrong codes: verification with the authenticator app is locked. \
+         Use a recovery code, or ask an administrator to unlock your account.",
+    )
+}
+
+/// The code step of sign-in: a TOTP code or a recovery code for `user_id`.
+/// `Ok(())` means the sign-in may complete.
+pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiResult<()> {
+    enum Typed {
+        Totp(TotpCode),
+        Recovery(RecoveryCode),
+    }
+    let typed = match (TotpCode::parse(typed), RecoveryCode::parse(typed)) {
+        (Ok(code), _) => Typed::Totp(code),
+        (Err(_), Ok(code)) => Typed::Recovery(code),
+        (Err(e), Err(_)) => return Err(ApiError::invalid("code", e)),
+    };
+    let now = state.clock.now();
+    let Some(device) = load_device(&state.db, user_id).await? else {
+        return Err(ApiError::client(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::VerificationExpired,
+            "2-step verification was removed from this account meanwhile. Sign in again.",
+        ));
+    };
+    if matches!(typed, Typed::Totp(_)) && device.locked {
+        return Err(locked_error());
+    }
+    let wait_until = device.last_failed_at + retry_delay(device.failed_attempts);
+    if wait_until > now {
+        return Err(ApiError::too_many_attempts(wait_until - now));
+    }
+    match typed {
+        Typed::Totp(code) => {
+            let secret = state
+                .seal
+                .open(&device_purpose(user_id), &device.sealed_secret)
+                .map_err(ApiError::internal)?;
+            let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
+            match totp::check_sign_in(&auth, &code, now, device.last_step) {
+                SignInCheck::Accepted { step } => {
+                    if accept_step(&state.db, user_id, step).await? {
+                        return Ok(());
+                    }
+                    record_failure(state, user_id, now).await?;
+                    Err(code_wrong(
+                        "This code was already used. Wait for the next code.",
+                    ))
+                }
+                SignInCheck::Replayed => {
+                    record_failure(state, user_id, now).await?;
+                    Err(code_wrong(
+                        "This code was already used. Wait for the next code.",
+                    ))
+                }
+                SignInCheck::Wrong => {
+                    record_failure(state, user_id, now).await?;
+                    Err(code_wrong("The verification code is not correct."))
+                }
+            }
+        }
+        Typed::Recovery(code) => {
+            if use_recovery_code(state, user_id, code, now).await? {
+                return Ok(());
+            }
+            record_failure(state, user_id, now).await?;
+            Err(code_wrong(
+                "The recovery code is not correct or was already used.",
+            ))
+        }
+    }
+}
+
+/// Compare-and-set of the last accepted step: true only for the one request that moves it
+/// forward, so a code is accepted at most once, across server instances too.
+async fn accept_step(db: &AnyPool, user_id: i64, step: u64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE two_step_devices SET last_step = $1, failed_attempts = 0, last_failed_at = 0
+         WHERE user_id = $2 AND last_step < $1 AND locked = 0",
+    )
+    .bind(step as i64)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a wrong code; returns the lock error when this one locks the code step.
+async fn record_failure(state: &AppState, user_id: i64, now: u64) -> ApiResult<()> {
+    let row = sqlx::query(
+        "UPDATE two_step_devices
+         SET failed_attempts = failed_attempts + 1, last_failed_at = $1,
+             locked = CASE WHEN failed_attempts + 1 >= $2 THEN 1 ELSE locked END
+         WHERE user_id = $3 RETURNING failed_attempts, locked",
+    )
+    .bind(now as i64)
+    .bind(LOCK_AFTER)
+    .bind(user_id)
+    .fetch_optional(&state.db)
+    .await?;
+    if let Some(row) = row {
+        let failures: i64 = row.try_get("failed_attempts")?;
+        let locked = row.try_get::<i64, _>("locked")? != 0;
+        tracing::info!(user_id, failures, locked, "wrong verification code");
+        if locked {
+            return Err(locked_error());
+        }
+    }
+    Ok(())
+}
+
+/// Spends a recovery code if it matches an unused one; also clears the failure count and
+/// the lock.
+async fn use_recovery_code(
+    state: &AppState,
+    user_id: i64,
+    code: RecoveryCode,
+    now: u64,
+) -> ApiResult<bool> {
+    let rows = sqlx::query(
+        "SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_all(&state.db)
+    .await?;
+    let candidates: Vec<(i64, String)> = rows
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("code_hash")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let matched = state
+        .hasher
+        .run(move || {
+            // Check every candidate, so the time does not tell which one matched.
+            let mut found = None;
+            for (id, hash) in &candidates {
+                if passwords::verify_blocking(code.expose(), hash) {
+                    found = Some(*id);
+                }
+            }
+            found
+        })
+        .await?;
+    let Some(id) = matched else {
+        return Ok(false);
+    };
+    let mut tx = state.db.begin().await?;
+    let spent =
+        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now as i64)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    if spent.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE two_step_devices SET failed_attempts = 0, last_failed_at = 0, locked = 0 WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id, "recovery code used");
+    Ok(true)
+}
+
+/// Unlocks the code step (administrator or CLI); false if the account has no device.
+pub async fn unlock(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE two_step_devices SET failed_attempts = 0, last_failed_at = 0, locked = 0 WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_grows_and_is_capped() {
+        assert_eq!(retry_delay(0), 0);
+        assert_eq!(retry_delay(4), 0);
+        assert_eq!(retry_delay(5), 30);
+        assert_eq!(retry_delay(6), 60);
+        assert_eq!(retry_delay(9), 480);
+        assert_eq!(retry_delay(10), MAX_DELAY_SECONDS);
+        assert_eq!(retry_delay(99), MAX_DELAY_SECONDS);
+    }
+
+    #[test]
+    fn base32_is_rfc4648_without_padding() {
+        assert_eq!(
+            base32_encode(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
+    }
+}
