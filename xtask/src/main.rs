@@ -1,1 +1,116 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`: run the product, run every test, build the
+//! frontend, and install (once, idempotently) the tools these need.
+//!
+//! Tasks:
+//! - `run`: build the frontend and start `twostep serve` (SQLite in `./data`) at
+//!   http://127.0.0.1:8080. Extra arguments go to `twostep serve`.
+//! - `test`: build the frontend, install headless Chromium if missing, and run every test.
+//! - `build-frontend`: only build the frontend into `dist/`.
+//! - `setup`: only install the tools.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first() else {
+        eprintln!("usage: cargo xtask <run|test|build-frontend|setup> [args…]");
+        return ExitCode::FAILURE;
+    };
+    let rest = &args[1..];
+    let result = match task.as_str() {
+        "run" => run(rest),
+        "test" => test(rest),
+        "build-frontend" => tools::ensure_frontend_tools().and_then(|env| build_frontend(&env)),
+        "setup" => tools::ensure_frontend_tools().and_then(|_| tools::ensure_chromium()),
+        other => Err(format!(
+            "unknown task `{other}`; try run, test, build-frontend or setup"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the folder above `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Prints a progress line.
+pub fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+/// Runs a command in the workspace root; fails with its name if it fails.
+pub fn run_command(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn build_frontend(env: &tools::ToolEnv) -> Result<(), String> {
+    step("Building the frontend with trunk (release, wasm-opt -Oz) into dist/");
+    let mut trunk = Command::new(&env.trunk);
+    trunk
+        .args(["build", "--release", "--offline"])
+        .env("PATH", &env.path);
+    run_command(&mut trunk)?;
+    if !root().join("dist/index.html").is_file() {
+        return Err("trunk finished but dist/index.html is missing".to_owned());
+    }
+    Ok(())
+}
+
+fn run(extra: &[String]) -> Result<(), String> {
+    let env = tools::ensure_frontend_tools()?;
+    build_frontend(&env)?;
+    step("Building and starting the server: http://127.0.0.1:8080 (Ctrl-C stops it)");
+    let mut serve = cargo();
+    serve
+        .args(["run", "--release", "--package", "twostep", "--", "serve"])
+        .args(extra)
+        .env("TWOSTEP_DIST_DIR", root().join("dist"));
+    run_command(&mut serve)
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let env = tools::ensure_frontend_tools()?;
+    tools::ensure_chromium()?;
+    build_frontend(&env)?;
+    step("Checking that the shared crate builds for wasm32-unknown-unknown");
+    run_command(cargo().args([
+        "check",
+        "--package",
+        "twostep-shared",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    step("Running every test: unit, API integration, doc tests, and the browser end-to-end tests");
+    let mut tests = cargo();
+    tests
+        .args(["test", "--workspace", "--exclude", "twostep-frontend"])
+        .args(extra)
+        .env("TWOSTEP_E2E_DIST", root().join("dist"));
+    run_command(&mut tests)
+}

@@ -1,0 +1,122 @@
+//! Calls to the server's `/api`: one request function that sends same-origin cookies and
+//! maps every failure to a typed [`ApiFailure`] carrying the server's `ErrorBody`.
+
+use gloo_net::http::{Request, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twostep_shared::api::{
+    ConfirmRequest, RecoveryCodes, SetupResponse, SignInRequest, SignInResponse, User, UserList,
+    VerifyRequest,
+};
+use twostep_shared::{ErrorBody, ErrorCode};
+use web_sys::RequestCredentials;
+
+/// A failed API call: the HTTP status (0 when the server could not be reached) and the
+/// server's error body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub body: ErrorBody,
+}
+
+impl ApiFailure {
+    fn unreachable() -> Self {
+        Self {
+            status: 0,
+            body: ErrorBody::new(
+                ErrorCode::Unavailable,
+                "Cannot reach the Team Server. Check your connection and try again.",
+            ),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.body.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.body.message
+    }
+}
+
+async fn send(
+    builder: RequestBuilder,
+    body: Option<String>,
+) -> Result<gloo_net::http::Response, ApiFailure> {
+    let builder = builder.credentials(RequestCredentials::SameOrigin);
+    let request: Result<Request, _> = match body {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => builder.build(),
+    };
+    let response = request
+        .map_err(|_| ApiFailure::unreachable())?
+        .send()
+        .await
+        .map_err(|_| ApiFailure::unreachable())?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body = response.json::<ErrorBody>().await.unwrap_or_else(|_| {
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("The server answered with an unexpected error ({status})."),
+        )
+    });
+    Err(ApiFailure { status, body })
+}
+
+async fn json<T: DeserializeOwned>(
+    builder: RequestBuilder,
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    send(builder, body)
+        .await?
+        .json::<T>()
+        .await
+        .map_err(|_| ApiFailure::unreachable())
+}
+
+fn encode(body: &impl Serialize) -> Option<String> {
+    serde_json::to_string(body).ok()
+}
+
+pub async fn me() -> Result<User, ApiFailure> {
+    json(Request::get("/api/me"), None).await
+}
+
+pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailure> {
+    json(Request::post("/api/session"), encode(request)).await
+}
+
+pub async fn verify(request: &VerifyRequest) -> Result<SignInResponse, ApiFailure> {
+    json(Request::post("/api/session/verify"), encode(request)).await
+}
+
+pub async fn sign_out() -> Result<(), ApiFailure> {
+    send(Request::delete("/api/session"), None)
+        .await
+        .map(|_| ())
+}
+
+pub async fn users() -> Result<UserList, ApiFailure> {
+    json(Request::get("/api/users"), None).await
+}
+
+pub async fn user(id: i64) -> Result<User, ApiFailure> {
+    json(Request::get(&format!("/api/users/{id}")), None).await
+}
+
+pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
+    json(
+        Request::post("/api/me/two-step/setup"),
+        Some("{}".to_owned()),
+    )
+    .await
+}
+
+pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailure> {
+    json(Request::post("/api/me/two-step/confirm"), encode(request)).await
+}

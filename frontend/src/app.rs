@@ -1,0 +1,58 @@
+//! The root component: session context, router, and the signed-in layout.
+
+use crate::api;
+use crate::components::layout::Layout;
+use crate::pages::{
+    home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn, users::Users,
+};
+use crate::route::Route;
+use crate::session::SessionState;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let session = use_state(|| SessionState::Loading);
+    {
+        let session = session.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::me().await {
+                    Ok(user) => session.set(SessionState::SignedIn(user)),
+                    Err(_) => session.set(SessionState::SignedOut),
+                }
+            });
+        });
+    }
+    html! {
+        <ContextProvider<UseStateHandle<SessionState>> context={session.clone()}>
+            <BrowserRouter>
+                <Main />
+            </BrowserRouter>
+        </ContextProvider<UseStateHandle<SessionState>>>
+    }
+}
+
+#[function_component(Main)]
+fn main_view() -> Html {
+    let session = crate::session::use_session();
+    match &*session {
+        SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
+        SessionState::SignedOut => html! { <SignIn /> },
+        SessionState::SignedIn(_) => html! {
+            <Layout>
+                <Switch<Route> render={switch} />
+            </Layout>
+        },
+    }
+}
+
+fn switch(route: Route) -> Html {
+    match route {
+        Route::Home => html! { <Home /> },
+        Route::Users => html! { <Users /> },
+        Route::ManageUser { id } => html! { <ManageUser {id} two_step={false} /> },
+        Route::TwoStep { id } => html! { <ManageUser {id} two_step={true} /> },
+        Route::NotFound => html! { <NotFound /> },
+    }
+}

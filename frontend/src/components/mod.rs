@@ -1,0 +1,7 @@
+//! Building blocks of the pages.
+
+pub mod code_input;
+pub mod layout;
+pub mod message;
+pub mod qr;
+pub mod toolbar;

@@ -1,0 +1,99 @@
+//! The toolbar: product name and the profile menu (Manage profile, Sign out).
+
+use crate::api;
+use crate::route::Route;
+use crate::session::{SessionState, use_session};
+use web_sys::HtmlElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[function_component(Toolbar)]
+pub fn toolbar() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    let open = use_state(|| false);
+    let first_item = use_node_ref();
+    let button = use_node_ref();
+    let SessionState::SignedIn(user) = &*session else {
+        return html! {};
+    };
+    {
+        let first_item = first_item.clone();
+        use_effect_with(*open, move |open| {
+            if *open {
+                if let Some(item) = first_item.cast::<HtmlElement>() {
+                    let _ = item.focus();
+                }
+            }
+        });
+    }
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_: MouseEvent| open.set(!*open))
+    };
+    let close_on_escape = {
+        let open = open.clone();
+        let button = button.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                open.set(false);
+                if let Some(b) = button.cast::<HtmlElement>() {
+                    let _ = b.focus();
+                }
+            }
+        })
+    };
+    let manage_profile = {
+        let open = open.clone();
+        let navigator = navigator.clone();
+        let id = user.id;
+        Callback::from(move |_: MouseEvent| {
+            open.set(false);
+            if let Some(nav) = &navigator {
+                nav.push(&Route::ManageUser { id });
+            }
+        })
+    };
+    let sign_out = {
+        let session = session.clone();
+        let navigator = navigator.clone();
+        Callback::from(move |_: MouseEvent| {
+            let session = session.clone();
+            let navigator = navigator.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = api::sign_out().await;
+                if let Some(nav) = &navigator {
+                    nav.push(&Route::Home);
+                }
+                session.set(SessionState::SignedOut);
+            });
+        })
+    };
+    html! {
+        <header class="toolbar">
+            <a class="skip-link" href="#main">{ "Skip to content" }</a>
+            <span class="product">{ "Team Server" }</span>
+            <div class="profile" onkeydown={close_on_escape}>
+                <span class="who">{ &user.username }</span>
+                <button ref={button} class="profile-button" aria-label="Profile"
+                        aria-haspopup="menu" aria-expanded={open.to_string()}
+                        aria-controls="profile-menu" onclick={toggle}>
+                    <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
+                        <circle cx="12" cy="8" r="4" fill="currentColor" />
+                        <path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7z" fill="currentColor" />
+                    </svg>
+                </button>
+                if *open {
+                    <ul id="profile-menu" class="menu" role="menu" aria-label="Profile">
+                        <li role="none">
+                            <button ref={first_item} role="menuitem" onclick={manage_profile}>{ "Manage profile" }</button>
+                        </li>
+                        <li role="none">
+                            <button role="menuitem" onclick={sign_out}>{ "Sign out" }</button>
+                        </li>
+                    </ul>
+                }
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,320 @@
+//! The 2-Step verification section of the Manage user page: status, setup with a QR code
+//! drawn in the browser and two consecutive codes, and the recovery codes shown once.
+
+use crate::api::{self, ApiFailure};
+use crate::components::code_input::CodeInput;
+use crate::components::message::{Message, Tone};
+use crate::components::qr::Qr;
+use twostep_shared::api::{AccountKind, ConfirmRequest, SetupResponse, User};
+use twostep_shared::input::TotpCode;
+use twostep_shared::otpauth::group_key;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+/// The success text after Apply.
+pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
+
+#[derive(Properties, PartialEq)]
+pub struct TwoStepProps {
+    pub user: User,
+    /// The signed-in user is looking at their own page (only they can set it up).
+    pub is_self: bool,
+    /// Called when the status changed (set up).
+    pub on_changed: Callback<()>,
+}
+
+#[derive(Clone, PartialEq)]
+enum Phase {
+    Status,
+    Setup(SetupResponse),
+    Done(Vec<String>),
+}
+
+fn focus(node: &NodeRef) {
+    if let Some(element) = node.cast::<HtmlElement>() {
+        let _ = element.focus();
+    }
+}
+
+fn copy_to_clipboard(text: String, feedback: UseStateHandle<Option<String>>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let promise = window.navigator().clipboard().write_text(&text);
+    wasm_bindgen_futures::spawn_local(async move {
+        let done = wasm_bindgen_futures::JsFuture::from(promise).await;
+        feedback.set(Some(match done {
+            Ok(_) => "Copied to the clipboard.".to_owned(),
+            Err(_) => {
+                "Copying is not allowed here; select the text and copy it yourself.".to_owned()
+            }
+        }));
+    });
+}
+
+fn download_text(file_name: &str, text: &str) -> Option<()> {
+    let parts = js_sys_array(text);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/plain");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).ok()?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+    let document = web_sys::window()?.document()?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").ok()?.dyn_into().ok()?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url).ok()
+}
+
+fn js_sys_array(text: &str) -> wasm_bindgen::JsValue {
+    let array = js_sys::Array::new();
+    array.push(&wasm_bindgen::JsValue::from_str(text));
+    array.into()
+}
+
+#[function_component(TwoStepSection)]
+pub fn two_step_section(props: &TwoStepProps) -> Html {
+    let phase = use_state(|| Phase::Status);
+    let code1 = use_state(String::new);
+    let code2 = use_state(String::new);
+    let error = use_state(|| None::<ApiFailure>);
+    let busy = use_state(|| false);
+    let feedback = use_state(|| None::<String>);
+    let code1_ref = use_node_ref();
+    let message_ref = use_node_ref();
+    {
+        let (code1_ref, message_ref) = (code1_ref.clone(), message_ref.clone());
+        use_effect_with((*phase).clone(), move |phase| match phase {
+            Phase::Setup(_) => focus(&code1_ref),
+            Phase::Done(_) => focus(&message_ref),
+            Phase::Status => {}
+        });
+    }
+
+    let user = &props.user;
+    let status = user
+        .two_step
+        .clone()
+        .unwrap_or(twostep_shared::api::TwoStepStatus {
+            enabled: false,
+            recovery_codes_left: 0,
+            locked: false,
+        });
+    let heading = html! { <h2 id="two-step-heading">{ "2-Step verification" }</h2> };
+    let error_view = match &*error {
+        Some(failure) if failure.body.field.is_none() => {
+            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+        }
+        _ => html! {},
+    };
+
+    if let AccountKind::Organizational { identity_provider } = &user.account {
+        return html! {
+            <section aria-labelledby="two-step-heading">
+                { heading }
+                <p class="explanation">
+                    { format!(
+                        "2-step verification cannot be set up for this account: it is an organizational account, \
+                         which signs in through {identity_provider}. Your organization's identity provider decides \
+                         how you verify who you are."
+                    ) }
+                </p>
+            </section>
+        };
+    }
+
+    let body = match &*phase {
+        Phase::Done(codes) => {
+            let all = codes.join("\n");
+            let copy = {
+                let (all, feedback) = (all.clone(), feedback.clone());
+                Callback::from(move |_: MouseEvent| {
+                    copy_to_clipboard(all.clone(), feedback.clone())
+                })
+            };
+            let download = {
+                let all = all.clone();
+                Callback::from(move |_: MouseEvent| {
+                    let text = format!("Team Server recovery codes (each works once)\n\n{all}\n");
+                    let _ = download_text("team-server-recovery-codes.txt", &text);
+                })
+            };
+            let finish = {
+                let (phase, on_changed) = (phase.clone(), props.on_changed.clone());
+                Callback::from(move |_: MouseEvent| {
+                    phase.set(Phase::Status);
+                    on_changed.emit(());
+                })
+            };
+            html! {
+                <>
+                    <Message tone={Tone::Success} text={SET_UP_MESSAGE} node_ref={message_ref.clone()} />
+                    <h3>{ "Recovery codes" }</h3>
+                    <p>{ "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
+                          Save them somewhere safe now: they are not shown again." }</p>
+                    <ul class="recovery-codes" aria-label="Recovery codes">
+                        { for codes.iter().map(|c| html! { <li><code>{ c }</code></li> }) }
+                    </ul>
+                    <div class="actions">
+                        <button onclick={copy}>{ "Copy" }</button>
+                        <button onclick={download}>{ "Download (.txt)" }</button>
+                        <button class="primary" onclick={finish}>{ "Done" }</button>
+                    </div>
+                    if let Some(text) = &*feedback { <p role="status">{ text }</p> }
+                </>
+            }
+        }
+        Phase::Setup(setup) => {
+            let field_error = |field: &str| {
+                (*error)
+                    .as_ref()
+                    .filter(|f| f.body.field.as_deref() == Some(field))
+                    .map(|f| AttrValue::from(f.message().to_owned()))
+            };
+            let on_code1 = {
+                let (code1, error) = (code1.clone(), error.clone());
+                Callback::from(move |v: String| {
+                    code1.set(v);
+                    error.set(None);
+                })
+            };
+            let on_code2 = {
+                let (code2, error) = (code2.clone(), error.clone());
+                Callback::from(move |v: String| {
+                    code2.set(v);
+                    error.set(None);
+                })
+            };
+            let can_apply =
+                TotpCode::parse(&code1).is_ok() && TotpCode::parse(&code2).is_ok() && !*busy;
+            let apply = {
+                let (code1, code2, error, busy, phase) = (
+                    code1.clone(),
+                    code2.clone(),
+                    error.clone(),
+                    busy.clone(),
+                    phase.clone(),
+                );
+                Callback::from(move |e: SubmitEvent| {
+                    e.prevent_default();
+                    let request = ConfirmRequest {
+                        code1: (*code1).clone(),
+                        code2: (*code2).clone(),
+                    };
+                    let (error, busy, phase) = (error.clone(), busy.clone(), phase.clone());
+                    busy.set(true);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = api::confirm(&request).await;
+                        busy.set(false);
+                        match result {
+                            Ok(codes) => {
+                                error.set(None);
+                                phase.set(Phase::Done(codes.recovery_codes));
+                            }
+                            Err(failure) => error.set(Some(failure)),
+                        }
+                    });
+                })
+            };
+            let copy_key = {
+                let (key, feedback) = (setup.secret.clone(), feedback.clone());
+                Callback::from(move |_: MouseEvent| {
+                    copy_to_clipboard(key.clone(), feedback.clone())
+                })
+            };
+            html! {
+                <>
+                    <ol class="steps">
+                        <li>{ "Open the authenticator app on your phone and add an account." }</li>
+                        <li>{ "Scan this QR code, or type the key shown below it." }</li>
+                        <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
+                    </ol>
+                    <Qr data={setup.otpauth_uri.clone()} />
+                    <div class="key">
+                        <p id="key-label">{ "Key for manual entry (time-based):" }</p>
+                        <p class="key-text" aria-labelledby="key-label"><code>{ group_key(&setup.secret) }</code></p>
+                        <button onclick={copy_key}>{ "Copy key" }</button>
+                        if let Some(text) = &*feedback { <p role="status">{ text }</p> }
+                    </div>
+                    <form onsubmit={apply} novalidate=true>
+                        { error_view }
+                        <CodeInput id="code1" label="Code 1" value={(*code1).clone()} on_change={on_code1}
+                                   node_ref={code1_ref.clone()} server_error={field_error("code1")} />
+                        <CodeInput id="code2" label="Code 2" value={(*code2).clone()} on_change={on_code2}
+                                   hint="Wait for the next code to appear in the app, then type it here."
+                                   server_error={field_error("code2")} />
+                        <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
+                    </form>
+                </>
+            }
+        }
+        Phase::Status => {
+            let start = {
+                let (phase, error, busy, code1, code2) = (
+                    phase.clone(),
+                    error.clone(),
+                    busy.clone(),
+                    code1.clone(),
+                    code2.clone(),
+                );
+                Callback::from(move |_: MouseEvent| {
+                    let (phase, error, busy, code1, code2) = (
+                        phase.clone(),
+                        error.clone(),
+                        busy.clone(),
+                        code1.clone(),
+                        code2.clone(),
+                    );
+                    busy.set(true);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = api::start_setup().await;
+                        busy.set(false);
+                        match result {
+                            Ok(setup) => {
+                                code1.set(String::new());
+                                code2.set(String::new());
+                                error.set(None);
+                                phase.set(Phase::Setup(setup));
+                            }
+                            Err(failure) => error.set(Some(failure)),
+                        }
+                    });
+                })
+            };
+            let state_text = if status.enabled {
+                let mut text = format!(
+                    "2-Step verification is on: an authentication device is associated. Recovery codes left: {}.",
+                    status.recovery_codes_left
+                );
+                if status.locked {
+                    text.push_str(
+                        " Verification with the app is locked after too many wrong codes.",
+                    );
+                }
+                text
+            } else {
+                "2-Step verification is off: no authentication device is associated.".to_owned()
+            };
+            html! {
+                <>
+                    { error_view }
+                    <p>{ state_text }</p>
+                    if !status.enabled && props.is_self {
+                        <p>{ "With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password." }</p>
+                        <button class="primary" onclick={start} disabled={*busy}>{ "Set up 2-step verification" }</button>
+                    }
+                    if !status.enabled && !props.is_self {
+                        <p>{ "Only the user themself can set up 2-step verification." }</p>
+                    }
+                </>
+            }
+        }
+    };
+    html! {
+        <section aria-labelledby="two-step-heading">
+            { heading }
+            { body }
+        </section>
+    }
+}

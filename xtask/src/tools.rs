@@ -1,0 +1,156 @@
+//! Installing the tools the frontend build and the browser tests need, each only when it is
+//! missing or of the wrong version: the wasm32 target, trunk 0.21.14, wasm-bindgen-cli of the
+//! version in Cargo.lock, wasm-opt from the npm package binaryen, and Debian's Chromium.
+
+use crate::{root, run_command, step};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+
+/// Where the tools are and the PATH to give trunk.
+pub struct ToolEnv {
+    pub trunk: PathBuf,
+    pub path: String,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map_or_else(|| home().join(".cargo"), PathBuf::from)
+        .join("bin")
+}
+
+/// The first line a tool prints for `--version`, if it runs.
+fn version_of(program: &Path, flag: &str) -> Option<String> {
+    let output = Command::new(program).arg(flag).output().ok()?;
+    output.status.success().then(|| {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    })
+}
+
+fn wasm_bindgen_version_in_lock() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen entry".to_owned())
+}
+
+/// Makes sure the frontend can be built; returns how to call trunk.
+pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        step("Adding the Rust target wasm32-unknown-unknown (one time)");
+        run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    let bin = cargo_bin();
+    let trunk = bin.join("trunk");
+    if version_of(&trunk, "--version").as_deref() != Some(&format!("trunk {TRUNK_VERSION}")) {
+        step(&format!(
+            "Installing trunk {TRUNK_VERSION} (one time; about 17 minutes on 2 cores)"
+        ));
+        run_command(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+        ]))?;
+    }
+
+    let bindgen_version = wasm_bindgen_version_in_lock()?;
+    if version_of(&bin.join("wasm-bindgen"), "--version").as_deref()
+        != Some(&format!("wasm-bindgen {bindgen_version}"))
+    {
+        step(&format!(
+            "Installing wasm-bindgen-cli {bindgen_version} to match Cargo.lock (one time; about 4 minutes)"
+        ));
+        // Not --locked: its lock file names a crate version the registry no longer has.
+        run_command(Command::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &bindgen_version,
+        ]))?;
+    }
+
+    let binaryen = home().join(".cache/twostep/binaryen");
+    let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
+    let wanted = format!("version {BINARYEN_VERSION}");
+    if !version_of(&wasm_opt, "--version").is_some_and(|v| v.contains(&wanted)) {
+        if Command::new("npm").arg("--version").output().is_err() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        step(&format!(
+            "Installing wasm-opt (npm binaryen@{BINARYEN_VERSION}, one time)"
+        ));
+        std::fs::create_dir_all(&binaryen).map_err(|e| format!("{}: {e}", binaryen.display()))?;
+        run_command(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&binaryen)
+                .arg(format!("binaryen@{BINARYEN_VERSION}")),
+        )?;
+    }
+
+    // Trunk finds wasm-bindgen and wasm-opt on PATH; ours come first.
+    let old_path = std::env::var("PATH").unwrap_or_default();
+    let path = format!(
+        "{}:{}:{old_path}",
+        binaryen.join("node_modules/.bin").display(),
+        bin.display()
+    );
+    Ok(ToolEnv { trunk, path })
+}
+
+/// Makes sure headless Chromium and its WebDriver are installed (Debian packages).
+pub fn ensure_chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root {
+        return Err(format!(
+            "{} missing; install them as root: apt-get update && apt-get install -y {}",
+            packages.join(", "),
+            packages.join(" ")
+        ));
+    }
+    step(&format!(
+        "Installing {} with apt-get (one time; a few minutes)",
+        packages.join(", ")
+    ));
+    run_command(Command::new("apt-get").arg("update"))?;
+    run_command(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
