@@ -1,1 +1,186 @@
+//! End-to-end tests in headless Chromium against the real built app served by the real
+//! `twostep` binary. They drive the page the way a person does: by labels and button names.
+//!
+//! Needs the built frontend (`dist/`, or `TWOSTEP_E2E_DIST`) and Debian's `chromium` and
+//! `chromium-driver`; `cargo xtask test` provides both.
 
+mod harness;
+mod totp;
+
+use fantoccini::Client;
+use harness::{Browser, Server};
+
+async fn sign_in(c: &Client, server: &Server, username: &str, password: &str) {
+    c.goto(&server.url("/")).await.unwrap();
+    harness::field(c, "Username")
+        .await
+        .send_keys(username)
+        .await
+        .unwrap();
+    harness::field(c, "Password")
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    harness::button(c, "Sign in").await.click().await.unwrap();
+}
+
+async fn sign_out(c: &Client) {
+    harness::button_labelled(c, "Profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::button(c, "Sign out").await.click().await.unwrap();
+    harness::field(c, "Username").await;
+}
+
+#[tokio::test]
+async fn sign_in_open_profile_menu_manage_profile_and_sign_out() {
+    let server = Server::start(&[("alice", "alice-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // A wrong password shows the error and stays on the form.
+    sign_in(c, &server, "alice", "not-her-password").await;
+    harness::wait_text(c, "[role=alert]", "username or password is not correct").await;
+
+    sign_in(c, &server, "alice", "alice-password").await;
+    harness::wait_text(c, "h1", "Welcome, alice").await;
+
+    // The session survives a reload (the app asks GET /api/me).
+    c.refresh().await.unwrap();
+    harness::wait_text(c, "h1", "Welcome, alice").await;
+
+    // Profile icon → Manage profile; the menu takes focus on its first item.
+    harness::button_labelled(c, "Profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap().text().await.unwrap();
+    assert_eq!(focused, "Manage profile");
+    harness::button(c, "Manage profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "h1", "Manage user: alice").await;
+    harness::wait_text(c, ".profile-facts", "Team Server account").await;
+
+    // The sidebar menu of the user has 2-Step verification.
+    harness::link(c, "2-Step verification")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "section", "2-Step verification is off").await;
+
+    sign_out(c).await;
+    // Signed out for real: a reload still shows the sign-in form.
+    c.refresh().await.unwrap();
+    harness::field(c, "Username").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
+    let server = Server::start(&[("bob", "bob-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    sign_in(c, &server, "bob", "bob-password").await;
+    harness::wait_text(c, "h1", "Welcome, bob").await;
+    harness::button_labelled(c, "Profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::button(c, "Manage profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::link(c, "2-Step verification")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::button(c, "Set up 2-step verification")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // Read the QR code back from the rendered page, as a phone camera would.
+    let qr = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    let png = qr.screenshot().await.unwrap();
+    let uri = harness::decode_qr(&png);
+    assert!(
+        uri.starts_with("otpauth://totp/Team%20Server:bob?secret="),
+        "{uri}"
+    );
+    let secret_b32 = harness::query_param(&uri, "secret").expect("secret in the URI");
+    // The key shown as text for manual entry is the same key, grouped.
+    let shown_key = c
+        .find(fantoccini::Locator::Css(".key-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown_key.replace(' ', ""), secret_b32);
+    let secret = totp::base32_decode(&secret_b32).expect("base32 secret");
+    assert_eq!(secret.len(), 20, "160-bit secret");
+
+    // Code 1 has focus; type the previous and the current code (two consecutive steps).
+    let step = totp::now_step();
+    let focused = c.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("code1"));
+    harness::field(c, "Code 1")
+        .await
+        .send_keys(&totp::code(&secret, step - 1))
+        .await
+        .unwrap();
+    harness::field(c, "Code 2")
+        .await
+        .send_keys(&totp::code(&secret, step))
+        .await
+        .unwrap();
+    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::wait_text(
+        c,
+        "[role=status]",
+        "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.",
+    )
+    .await;
+    let codes = c
+        .find_all(fantoccini::Locator::Css(".recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes shown");
+
+    sign_out(c).await;
+    sign_in(c, &server, "bob", "bob-password").await;
+    // The enrollment code is refused (it was the last accepted step)...
+    harness::field(c, "Verification code")
+        .await
+        .send_keys(&totp::code(&secret, step))
+        .await
+        .unwrap();
+    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::wait_text(c, "[role=alert]", "already used").await;
+    // ...and the next code signs in.
+    harness::field(c, "Verification code")
+        .await
+        .send_keys(&totp::code(&secret, step + 1))
+        .await
+        .unwrap();
+    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::wait_text(c, "h1", "Welcome, bob").await;
+    browser.close().await;
+}

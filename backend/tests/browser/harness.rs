@@ -1,0 +1,261 @@
+//! The real `twostep` binary on a free port with a fresh data folder, and headless Chromium
+//! driven over WebDriver (chromedriver), both stopped when dropped.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn dist_dir() -> PathBuf {
+    let dir = std::env::var_os("TWOSTEP_E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "the built frontend is missing at {}: run the tests with `cargo xtask test`, which builds it",
+        dir.display()
+    );
+    dir
+}
+
+pub struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Creates the users (name, password, admin) with the CLI, then starts the server.
+    pub async fn start(users: &[(&str, &str, bool)]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let binary = env!("CARGO_BIN_EXE_twostep");
+        for (name, password, admin) in users {
+            let mut command = Command::new(binary);
+            command
+                .arg("--data-dir")
+                .arg(data.path())
+                .args(["user", "create", name]);
+            if *admin {
+                command.arg("--admin");
+            }
+            let mut child = command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+            assert!(child.wait().unwrap().success(), "creating user {name}");
+        }
+        let mut child = Command::new(binary)
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["serve", "--addr", "127.0.0.1:0", "--dist-dir"])
+            .arg(dist_dir())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The server prints its address once it listens.
+        let stdout = child.stdout.take().unwrap();
+        let base = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let line = lines.find_map(|l| {
+                l.ok()
+                    .and_then(|l| l.strip_prefix("twostep listening on ").map(str::to_owned))
+            });
+            // Keep draining so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            line
+        })
+        .await
+        .unwrap()
+        .expect("the server printed its address");
+        Self {
+            child,
+            base,
+            _data: data,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        assert!(
+            std::path::Path::new("/usr/bin/chromedriver").exists(),
+            "chromedriver is missing: `cargo xtask test` installs Debian's chromium and chromium-driver"
+        );
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < WAIT, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = serde_json::json!([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--window-size=1200,1000",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session in headless Chromium");
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn xpath_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', ""))
+}
+
+/// The input whose visible label is `label`.
+pub async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
+    let xpath = format!(
+        "//input[@id=//label[normalize-space()={}]/@for]",
+        xpath_literal(label)
+    );
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no input labelled {label:?}: {e}"))
+}
+
+/// The button whose text is `name`.
+pub async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
+    let xpath = format!("//button[normalize-space()={}]", xpath_literal(name));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no button {name:?}: {e}"))
+}
+
+/// The button whose accessible name comes from `aria-label`.
+pub async fn button_labelled(c: &Client, name: &str) -> fantoccini::elements::Element {
+    let xpath = format!("//button[@aria-label={}]", xpath_literal(name));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no button labelled {name:?}: {e}"))
+}
+
+/// The link whose text is `name`.
+pub async fn link(c: &Client, name: &str) -> fantoccini::elements::Element {
+    let xpath = format!("//a[normalize-space()={}]", xpath_literal(name));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no link {name:?}: {e}"))
+}
+
+/// Waits until an element matching `css` contains `text`.
+pub async fn wait_text(c: &Client, css: &str, text: &str) {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < WAIT {
+        seen.clear();
+        if let Ok(elements) = c.find_all(Locator::Css(css)).await {
+            for element in elements {
+                if let Ok(t) = element.text().await {
+                    if t.contains(text) {
+                        return;
+                    }
+                    seen.push(t);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} containing {text:?}; saw {seen:?}");
+}
+
+/// Decodes the QR code in a PNG screenshot.
+pub fn decode_qr(png: &[u8]) -> String {
+    let image = image::load_from_memory(png)
+        .expect("a PNG screenshot")
+        .to_luma8();
+    let (width, height) = image.dimensions();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
+            image.get_pixel(x as u32, y as u32).0[0]
+        });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "exactly one QR code in the screenshot");
+    grids[0].decode().expect("a readable QR code").1
+}
+
+/// A query parameter of a URI (values here are base32, so no decoding is needed).
+pub fn query_param(uri: &str, name: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
