@@ -23,7 +23,7 @@ pub fn inline_script_hashes(index_html: &str) -> Vec<String> {
             break;
         };
         if !tag.contains("src=") {
-            let digest = Sha256::digest(body_start[..close].as_bytes());
+            let digest = Sha256::digest(&body_start.as_bytes()[..close]);
             hashes.push(format!("'sha256-{}'", B64.encode(digest)));
         }
         rest = &body_start[close..];

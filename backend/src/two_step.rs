@@ -346,8 +346,11 @@ pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiR
     if matches!(typed, Typed::Totp(_)) && device.locked {
         return Err(locked_error());
     }
+    // When locked, the way out is a recovery code, so it is not held back by the delay;
+    // recovery codes (50 bits each) cannot be guessed in any number of tries anyway.
+    let recovery_when_locked = device.locked && matches!(typed, Typed::Recovery(_));
     let wait_until = device.last_failed_at + retry_delay(device.failed_attempts);
-    if wait_until > now {
+    if wait_until > now && !recovery_when_locked {
         return Err(ApiError::too_many_attempts(wait_until - now));
     }
     match typed {

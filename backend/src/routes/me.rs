@@ -24,9 +24,12 @@ async fn me(
     Ok(Json(user.to_api(Some(status))))
 }
 
+/// The body is ignored but must be JSON (e.g. `{}`): like every state-changing request, this
+/// one needs a JSON content type, which a cross-site form cannot send.
 async fn setup(
     State(state): State<AppState>,
     SignedIn { user, .. }: SignedIn,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<Json<SetupResponse>> {
     two_step::start_setup(&state, &user).await.map(Json)
 }

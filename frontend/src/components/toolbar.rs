@@ -20,10 +20,8 @@ pub fn toolbar() -> Html {
     {
         let first_item = first_item.clone();
         use_effect_with(*open, move |open| {
-            if *open {
-                if let Some(item) = first_item.cast::<HtmlElement>() {
-                    let _ = item.focus();
-                }
+            if let Some(item) = first_item.cast::<HtmlElement>().filter(|_| *open) {
+                let _ = item.focus();
             }
         });
     }

@@ -1,0 +1,240 @@
+//! The password step, the session cookie, sign-out, and who may see which user.
+
+use crate::helpers::{bare_client, client, expect_error, ok_json, spawn_app};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use twostep_shared::ErrorCode;
+use twostep_shared::api::{AccountKind, Health, Role, SignInResponse, User, UserList};
+
+/// The `twostep_session=…` pair and the attributes of the session cookie a response sets.
+fn session_cookie(response: &reqwest::Response) -> (String, String) {
+    let header = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("twostep_session="))
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", response.headers()))
+        .to_owned();
+    let pair = header
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    (pair, header)
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app().await;
+    let health: Health = ok_json(app.get(&client(), "/api/health").await).await;
+    assert_eq!(health.status, "ok");
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_me_returns_the_user() {
+    let app = spawn_app().await;
+    let id = app.create_user("alice", "correct horse", false).await;
+    let client = client();
+
+    // The username is compared without regard to case and surrounding spaces.
+    let response = app.sign_in_raw(&client, " Alice ", "correct horse").await;
+    let (pair, header) = session_cookie(&response);
+    assert!(pair.len() > "twostep_session=".len() + 40, "{pair}");
+    let attributes: Vec<String> = header
+        .split(';')
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    assert!(attributes.contains(&"httponly".to_owned()), "{header}");
+    assert!(
+        attributes.contains(&"samesite=strict".to_owned()),
+        "{header}"
+    );
+    assert!(attributes.contains(&"path=/".to_owned()), "{header}");
+    match ok_json(response).await {
+        SignInResponse::SignedIn { user } => {
+            assert_eq!(user.username, "alice");
+            assert_eq!(user.id, id);
+        }
+        other => panic!("expected signed_in, got {other:?}"),
+    }
+
+    let me = app.me(&client).await;
+    assert_eq!(me.id, id);
+    assert_eq!(me.username, "alice");
+    assert_eq!(me.role, Role::User);
+    assert_eq!(me.account, AccountKind::TeamServer);
+    let status = me.two_step.expect("own 2-step status");
+    assert!(!status.enabled);
+    assert_eq!(status.recovery_codes_left, 0);
+    assert_eq!(app.count("sessions").await, 1);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.create_user("alice", "correct horse", false).await;
+    let client = client();
+
+    let wrong_password = app.sign_in_raw(&client, "alice", "wrong horse").await;
+    assert!(wrong_password.headers().get(SET_COOKIE).is_none());
+    let wrong_password = expect_error(
+        wrong_password,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+    )
+    .await;
+
+    let unknown_user = app.sign_in_raw(&client, "mallory", "correct horse").await;
+    assert!(unknown_user.headers().get(SET_COOKIE).is_none());
+    let unknown_user = expect_error(
+        unknown_user,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+    )
+    .await;
+
+    assert_eq!(
+        wrong_password, unknown_user,
+        "the answer must not tell which"
+    );
+    assert_eq!(wrong_password.field, None);
+    expect_error(
+        app.get(&client, "/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+    )
+    .await;
+    assert_eq!(app.count("sessions").await, 0);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_for_good() {
+    let app = spawn_app().await;
+    app.create_user("alice", "correct horse", false).await;
+    // No cookie store: the cookie is sent by hand, as a thief who copied it would.
+    let client = bare_client();
+    let response = app.sign_in_raw(&client, "alice", "correct horse").await;
+    let (cookie, _) = session_cookie(&response);
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let me = client
+        .get(app.url("/api/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let me: User = ok_json(me).await;
+    assert_eq!(me.username, "alice");
+
+    let out = client
+        .delete(app.url("/api/session"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let (cleared, _) = session_cookie(&out);
+    assert_eq!(
+        cleared, "twostep_session=",
+        "the browser is told to drop it"
+    );
+    assert_eq!(app.count("sessions").await, 0);
+
+    let again = client
+        .get(app.url("/api/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    expect_error(again, StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized).await;
+
+    // Signing out without a session is harmless.
+    let out = client.delete(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_made_up_cookie_is_not_a_session() {
+    let app = spawn_app().await;
+    let response = bare_client()
+        .get(app.url("/api/me"))
+        .header(
+            COOKIE,
+            "twostep_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized).await;
+}
+
+#[tokio::test]
+async fn user_pages_are_for_the_user_themself_and_administrators() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice", "alice password", false).await;
+    let bob = app.create_user("bob", "bob password", false).await;
+    app.create_user("root", "root password", true).await;
+
+    // Anonymous: nothing.
+    let anonymous = client();
+    for path in ["/api/me", "/api/users", &format!("/api/users/{bob}")] {
+        expect_error(
+            app.get(&anonymous, path).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+        )
+        .await;
+    }
+
+    // A user: their own page, not someone else's.
+    let as_alice = client();
+    app.sign_in(&as_alice, "alice", "alice password").await;
+    let own: User = ok_json(app.get(&as_alice, &format!("/api/users/{alice}")).await).await;
+    assert_eq!(own.username, "alice");
+    assert!(own.two_step.is_some());
+    expect_error(
+        app.get(&as_alice, &format!("/api/users/{bob}")).await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden,
+    )
+    .await;
+    for path in ["/api/users/abc", "/api/users/1.5", "/api/users/%20"] {
+        expect_error(
+            app.get(&as_alice, path).await,
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        )
+        .await;
+    }
+    // The list shows everyone, but the 2-step status only of herself.
+    let list: UserList = ok_json(app.get(&as_alice, "/api/users").await).await;
+    let names: Vec<&str> = list.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "root"]);
+    for user in &list.users {
+        assert_eq!(user.two_step.is_some(), user.id == alice, "{user:?}");
+    }
+
+    // An administrator: any user, with the status.
+    let as_root = client();
+    app.sign_in(&as_root, "root", "root password").await;
+    let seen: User = ok_json(app.get(&as_root, &format!("/api/users/{bob}")).await).await;
+    assert_eq!(seen.username, "bob");
+    assert_eq!(seen.role, Role::User);
+    assert!(seen.two_step.is_some());
+    expect_error(
+        app.get(&as_root, "/api/users/999999").await,
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+    )
+    .await;
+    expect_error(
+        app.get(&as_root, "/api/users/abc").await,
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+    )
+    .await;
+    let list: UserList = ok_json(app.get(&as_root, "/api/users").await).await;
+    assert!(list.users.iter().all(|u| u.two_step.is_some()));
+}
