@@ -1,11 +1,12 @@
 //! `twostep user …`: account commands for the server's shell, for when nobody can sign in.
 //! There is deliberately no command that sets up 2-step verification for someone.
 
+use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, UserCommand};
-use crate::{passwords, two_step, users};
+use crate::{passwords, sessions, two_step, users};
 use std::io::{IsTerminal, Read};
-use twostep_shared::api::Role;
+use twostep_shared::api::{AuditEventKind, Role};
 use twostep_shared::input::{Password, Username};
 
 pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String> {
@@ -51,21 +52,70 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             println!("password set for {username}");
         }
         UserCommand::Unlock { name } => {
-            let username = Username::parse(&name).map_err(|e| e.to_string())?;
-            let user = users::find_by_name(&db, username.as_str())
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user named {username}"))?;
-            if !two_step::unlock(&db, user.id)
+            let user = existing_user(&db, &name).await?;
+            if !two_step::unlock(&db, Actor::Cli, &user, None, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?
             {
-                return Err(format!("{username} has no 2-step verification device"));
+                return Err(format!(
+                    "{} has no 2-step verification device",
+                    user.username
+                ));
             }
-            println!("unlocked the code step of {username}");
+            println!("unlocked the code step of {}", user.username);
+        }
+        UserCommand::RemoveTwoStep { name } => {
+            let user = existing_user(&db, &name).await?;
+            if !two_step::delete_device(&db, user.id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!(
+                    "{} has no 2-step verification device",
+                    user.username
+                ));
+            }
+            sessions::delete_for_user(&db, user.id, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let event = audit::Event {
+                kind: AuditEventKind::DeviceRemoved,
+                actor: Actor::Cli,
+                subject: audit::Subject::User(&user),
+                client_addr: None,
+                detail: Some("removed with the server CLI"),
+            };
+            audit::record(&db, event, SystemClock.now()).await;
+            println!(
+                "removed the 2-step verification device of {} and ended its sessions",
+                user.username
+            );
+        }
+        UserCommand::SetAdmin { name } => {
+            let user = existing_user(&db, &name).await?;
+            users::set_role(&db, user.id, Role::Administrator)
+                .await
+                .map_err(|e| e.to_string())?;
+            let event = audit::Event {
+                kind: AuditEventKind::MadeAdministrator,
+                actor: Actor::Cli,
+                subject: audit::Subject::User(&user),
+                client_addr: None,
+                detail: None,
+            };
+            audit::record(&db, event, SystemClock.now()).await;
+            println!("{} is now an Administrator", user.username);
         }
     }
     Ok(())
+}
+
+async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserRecord, String> {
+    let username = Username::parse(name).map_err(|e| e.to_string())?;
+    users::find_by_name(db, username.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named {username}"))
 }
 
 /// Reads a new password: from standard input when it is not a terminal (first line), else

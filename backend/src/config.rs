@@ -104,4 +104,8 @@ pub enum UserCommand {
     SetPassword { name: String },
     /// Unlock an account's code step after too many wrong codes.
     Unlock { name: String },
+    /// Remove an account's 2-step verification device (and end its sessions).
+    RemoveTwoStep { name: String },
+    /// Give an account the Administrator role.
+    SetAdmin { name: String },
 }

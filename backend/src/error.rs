@@ -122,6 +122,16 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Self::client(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!("The query is not valid: {}", rejection.body_text()),
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {

@@ -5,10 +5,11 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::sessions::{self, SessionRecord, Stage};
 use crate::users::{self, UserRecord};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
+use std::net::SocketAddr;
 use twostep_shared::ErrorCode;
 
 /// A JSON body; malformed JSON, wrong types, a missing content type or an oversized body
@@ -16,6 +17,34 @@ use twostep_shared::ErrorCode;
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// Query parameters; a malformed query is a 400 [`ApiError`] with a JSON body.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The client's address (IP only) for the audit log, when the server knows it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAddr(pub Option<String>);
+
+impl ClientAddr {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
+}
 
 /// The live session of the request's cookie, whatever its stage.
 async fn session(parts: &Parts, state: &AppState) -> Result<SessionRecord, ApiError> {

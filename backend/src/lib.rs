@@ -5,6 +5,7 @@
 //! build the same [`app::router`] around a fresh database and an injected [`clock::Clock`].
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -3,15 +3,17 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::passwords;
 use crate::totp::{self, Authenticator, PairError, SignInCheck};
 use crate::users::UserRecord;
+use crate::{audit, passwords};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum::http::StatusCode;
 use sqlx::{AnyPool, Row};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus};
+use twostep_shared::api::{
+    AuditEventKind, ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus,
+};
 use twostep_shared::input::{RECOVERY_CODE_LEN, RecoveryCode, TotpCode};
 use twostep_shared::otpauth;
 
@@ -220,6 +222,7 @@ pub async fn confirm(
     state: &AppState,
     user: &UserRecord,
     request: ConfirmRequest,
+    client_addr: Option<&str>,
 ) -> ApiResult<RecoveryCodes> {
     organizational_refusal(user)?;
     let code1 = TotpCode::parse(&request.code1).map_err(|e| ApiError::invalid("code1", e))?;
@@ -299,6 +302,12 @@ pub async fn confirm(
         .await?;
     tx.commit().await?;
     tracing::info!(user_id = user.id, "2-step verification set up");
+    audit::record(
+        &state.db,
+        audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr),
+        now,
+    )
+    .await;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })
@@ -323,9 +332,23 @@ fn locked_error() -> ApiError {
     )
 }
 
-/// The code step of sign-in: a TOTP code or a recovery code for `user_id`.
-/// `Ok(())` means the sign-in may complete.
-pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiResult<()> {
+/// A code check: whose code, from where, and what for (recorded in the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeCheck<'a> {
+    pub user: &'a UserRecord,
+    pub client_addr: Option<&'a str>,
+    /// `sign-in` or `removal proof`.
+    pub purpose: &'a str,
+}
+
+/// Whether typed text has the form of a verification code or a recovery code.
+pub fn looks_like_code(typed: &str) -> bool {
+    TotpCode::parse(typed).is_ok() || RecoveryCode::parse(typed).is_ok()
+}
+
+/// Checks a TOTP code or a recovery code for `check.user`: the code step of sign-in, and the
+/// proof for removing one's own device. `Ok(())` means the code was right (and is now used).
+pub async fn verify_code(state: &AppState, check: CodeCheck<'_>, typed: &str) -> ApiResult<()> {
     enum Typed {
         Totp(TotpCode),
         Recovery(RecoveryCode),
@@ -335,6 +358,7 @@ pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiR
         (Err(_), Ok(code)) => Typed::Recovery(code),
         (Err(e), Err(_)) => return Err(ApiError::invalid("code", e)),
     };
+    let user_id = check.user.id;
     let now = state.clock.now();
     let Some(device) = load_device(&state.db, user_id).await? else {
         return Err(ApiError::client(
@@ -343,7 +367,15 @@ pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiR
             "2-step verification was removed from this account meanwhile. Sign in again.",
         ));
     };
+    let event =
+        |kind| audit::Event::own(kind, check.user, check.client_addr).with_detail(check.purpose);
     if matches!(typed, Typed::Totp(_)) && device.locked {
+        audit::record(
+            &state.db,
+            event(AuditEventKind::SignInFailedCode).with_detail("code step locked"),
+            now,
+        )
+        .await;
         return Err(locked_error());
     }
     // When locked, the way out is a recovery code, so it is not held back by the delay;
@@ -353,6 +385,7 @@ pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiR
     if wait_until > now && !recovery_when_locked {
         return Err(ApiError::too_many_attempts(wait_until - now));
     }
+    let already_used = "This code was already used. Wait for the next code.";
     match typed {
         Typed::Totp(code) => {
             let secret = state
@@ -360,33 +393,29 @@ pub async fn verify_sign_in(state: &AppState, user_id: i64, typed: &str) -> ApiR
                 .open(&device_purpose(user_id), &device.sealed_secret)
                 .map_err(ApiError::internal)?;
             let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
-            match totp::check_sign_in(&auth, &code, now, device.last_step) {
+            let replayed = match totp::check_sign_in(&auth, &code, now, device.last_step) {
                 SignInCheck::Accepted { step } => {
                     if accept_step(&state.db, user_id, step).await? {
                         return Ok(());
                     }
-                    record_failure(state, user_id, now).await?;
-                    Err(code_wrong(
-                        "This code was already used. Wait for the next code.",
-                    ))
+                    true
                 }
-                SignInCheck::Replayed => {
-                    record_failure(state, user_id, now).await?;
-                    Err(code_wrong(
-                        "This code was already used. Wait for the next code.",
-                    ))
-                }
-                SignInCheck::Wrong => {
-                    record_failure(state, user_id, now).await?;
-                    Err(code_wrong("The verification code is not correct."))
-                }
+                SignInCheck::Replayed => true,
+                SignInCheck::Wrong => false,
+            };
+            if replayed {
+                record_failure(state, check, now, AuditEventKind::ReplayedCodeRefused).await?;
+                return Err(code_wrong(already_used));
             }
+            record_failure(state, check, now, AuditEventKind::SignInFailedCode).await?;
+            Err(code_wrong("The verification code is not correct."))
         }
         Typed::Recovery(code) => {
             if use_recovery_code(state, user_id, code, now).await? {
+                audit::record(&state.db, event(AuditEventKind::RecoveryCodeUsed), now).await;
                 return Ok(());
             }
-            record_failure(state, user_id, now).await?;
+            record_failure(state, check, now, AuditEventKind::SignInFailedCode).await?;
             Err(code_wrong(
                 "The recovery code is not correct or was already used.",
             ))
@@ -408,8 +437,17 @@ async fn accept_step(db: &AnyPool, user_id: i64, step: u64) -> Result<bool, sqlx
     Ok(done.rows_affected() == 1)
 }
 
-/// Counts a wrong code; returns the lock error when this one locks the code step.
-async fn record_failure(state: &AppState, user_id: i64, now: u64) -> ApiResult<()> {
+/// Counts a wrong code and records `kind`; returns the lock error when this one locks the
+/// code step.
+async fn record_failure(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    now: u64,
+    kind: AuditEventKind,
+) -> ApiResult<()> {
+    let event =
+        |kind| audit::Event::own(kind, check.user, check.client_addr).with_detail(check.purpose);
+    audit::record(&state.db, event(kind), now).await;
     let row = sqlx::query(
         "UPDATE two_step_devices
          SET failed_attempts = failed_attempts + 1, last_failed_at = $1,
@@ -418,14 +456,22 @@ async fn record_failure(state: &AppState, user_id: i64, now: u64) -> ApiResult<(
     )
     .bind(now as i64)
     .bind(LOCK_AFTER)
-    .bind(user_id)
+    .bind(check.user.id)
     .fetch_optional(&state.db)
     .await?;
     if let Some(row) = row {
         let failures: i64 = row.try_get("failed_attempts")?;
         let locked = row.try_get::<i64, _>("locked")? != 0;
-        tracing::info!(user_id, failures, locked, "wrong verification code");
+        tracing::info!(
+            user_id = check.user.id,
+            failures,
+            locked,
+            "wrong verification code"
+        );
         if locked {
+            if failures == LOCK_AFTER {
+                audit::record(&state.db, event(AuditEventKind::CodeStepLocked), now).await;
+            }
             return Err(locked_error());
         }
     }
@@ -488,14 +534,143 @@ async fn use_recovery_code(
 }
 
 /// Unlocks the code step (administrator or CLI); false if the account has no device.
-pub async fn unlock(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn unlock(
+    db: &AnyPool,
+    actor: audit::Actor<'_>,
+    subject: &UserRecord,
+    client_addr: Option<&str>,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE two_step_devices SET failed_attempts = 0, last_failed_at = 0, locked = 0 WHERE user_id = $1",
     )
-    .bind(user_id)
+    .bind(subject.id)
     .execute(db)
     .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let event = audit::Event {
+        kind: AuditEventKind::CodeStepUnlocked,
+        actor,
+        subject: audit::Subject::User(subject),
+        client_addr,
+        detail: None,
+    };
+    audit::record(db, event, now).await;
+    Ok(true)
+}
+
+/// Deletes the device, its secret, last step, counters and recovery codes, and any setup in
+/// progress. False if there was no device.
+pub async fn delete_device(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM two_step_devices WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
+}
+
+fn not_set_up() -> ApiError {
+    ApiError::client(
+        StatusCode::CONFLICT,
+        ErrorCode::NotSetUp,
+        "No authentication device is associated with this account.",
+    )
+}
+
+/// Removes `subject`'s device on behalf of `actor`. Removing one's own device needs a fresh
+/// proof: a current code (or recovery code), or the password. An administrator removes
+/// another user's device without one, and that user's sessions end.
+pub async fn remove_device(
+    state: &AppState,
+    actor: &UserRecord,
+    subject: &UserRecord,
+    proof: Option<&str>,
+    client_addr: Option<&str>,
+) -> ApiResult<()> {
+    let own = actor.id == subject.id;
+    if !own && !actor.is_admin() {
+        return Err(ApiError::forbidden());
+    }
+    if !is_enabled(&state.db, subject.id).await? {
+        return Err(not_set_up());
+    }
+    if own {
+        let proof = proof.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
+            ApiError::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofRequired,
+                "To remove your device, confirm with a current verification code or your password.",
+            )
+        })?;
+        check_removal_proof(state, subject, proof, client_addr).await?;
+    }
+    if !delete_device(&state.db, subject.id).await? {
+        return Err(not_set_up());
+    }
+    let detail = if own {
+        "removed by the user".to_owned()
+    } else {
+        crate::sessions::delete_for_user(&state.db, subject.id, None).await?;
+        format!("removed by administrator {}", actor.username)
+    };
+    let event = audit::Event {
+        kind: AuditEventKind::DeviceRemoved,
+        actor: audit::Actor::User(actor),
+        subject: audit::Subject::User(subject),
+        client_addr,
+        detail: Some(&detail),
+    };
+    audit::record(&state.db, event, state.clock.now()).await;
+    tracing::info!(
+        user_id = subject.id,
+        by = actor.id,
+        "2-step verification device removed"
+    );
+    Ok(())
+}
+
+/// A 6-digit code is checked as a code; anything else as the password, and if that is wrong
+/// and it has the form of a recovery code, as a recovery code.
+async fn check_removal_proof(
+    state: &AppState,
+    user: &UserRecord,
+    proof: &str,
+    client_addr: Option<&str>,
+) -> ApiResult<()> {
+    let check = CodeCheck {
+        user,
+        client_addr,
+        purpose: "removal proof",
+    };
+    if TotpCode::parse(proof).is_ok() {
+        return verify_code(state, check, proof).await;
+    }
+    let hash = crate::users::find_for_sign_in(&state.db, &user.username)
+        .await?
+        .and_then(|(_, hash)| hash);
+    if state.hasher.verify(proof.to_owned(), hash).await? {
+        return Ok(());
+    }
+    if RecoveryCode::parse(proof).is_ok() {
+        return verify_code(state, check, proof).await;
+    }
+    Err(ApiError::client(
+        StatusCode::FORBIDDEN,
+        ErrorCode::ProofWrong,
+        "That is not your current verification code or your password.",
+    ))
 }
 
 #[cfg(test)]

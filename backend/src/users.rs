@@ -160,3 +160,12 @@ pub async fn administrator_exists(db: &AnyPool) -> Result<bool, sqlx::Error> {
         .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
+
+pub async fn set_role(db: &AnyPool, user_id: i64, role: Role) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role_to_db(role))
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -5,8 +5,8 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twostep_shared::api::{
-    ConfirmRequest, RecoveryCodes, SetupResponse, SignInRequest, SignInResponse, User, UserList,
-    VerifyRequest,
+    AuditPage, ConfirmRequest, RecoveryCodes, RemoveDeviceRequest, SetupResponse, SignInRequest,
+    SignInResponse, User, UserList, VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 use web_sys::RequestCredentials;
@@ -119,4 +119,30 @@ pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
 
 pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailure> {
     json(Request::post("/api/me/two-step/confirm"), encode(request)).await
+}
+
+pub async fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Result<(), ApiFailure> {
+    send(
+        Request::delete(&format!("/api/users/{id}/two-step")),
+        encode(request),
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn unlock(id: i64) -> Result<(), ApiFailure> {
+    send(
+        Request::post(&format!("/api/users/{id}/two-step/unlock")),
+        Some("{}".to_owned()),
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn audit(page: u32, user: Option<i64>) -> Result<AuditPage, ApiFailure> {
+    let path = match user {
+        Some(id) => format!("/api/audit?page={page}&user={id}"),
+        None => format!("/api/audit?page={page}"),
+    };
+    json(Request::get(&path), None).await
 }

@@ -3,7 +3,8 @@
 use crate::api;
 use crate::components::layout::Layout;
 use crate::pages::{
-    home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn, users::Users,
+    audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn,
+    users::Users,
 };
 use crate::route::Route;
 use crate::session::SessionState;
@@ -53,6 +54,7 @@ fn switch(route: Route) -> Html {
         Route::Users => html! { <Users /> },
         Route::ManageUser { id } => html! { <ManageUser {id} two_step={false} /> },
         Route::TwoStep { id } => html! { <ManageUser {id} two_step={true} /> },
+        Route::Audit => html! { <AuditLog /> },
         Route::NotFound => html! { <NotFound /> },
     }
 }

@@ -12,6 +12,8 @@ pub enum Route {
     ManageUser { id: i64 },
     #[at("/users/:id/two-step")]
     TwoStep { id: i64 },
+    #[at("/audit")]
+    Audit,
     #[not_found]
     #[at("/404")]
     NotFound,

@@ -142,6 +142,126 @@ impl fmt::Debug for RecoveryCodes {
     }
 }
 
+/// `DELETE /api/users/{id}/two-step`: removes the associated device. Removing your own
+/// device needs a fresh `proof`: a current verification code (or a recovery code) or your
+/// password. An administrator removing another user's device sends no proof.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveDeviceRequest {
+    #[serde(default)]
+    pub proof: Option<String>,
+}
+
+impl fmt::Debug for RemoveDeviceRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RemoveDeviceRequest { proof: *** }")
+    }
+}
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEventKind {
+    /// Signed in (after the code step when there is one).
+    SignedIn,
+    /// Wrong username or password.
+    SignInFailedPassword,
+    /// Wrong verification or recovery code.
+    SignInFailedCode,
+    /// A code of a step already used was refused.
+    ReplayedCodeRefused,
+    /// Too many wrong codes locked the code step.
+    CodeStepLocked,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
+    /// 2-step verification was set up.
+    DeviceAssociated,
+    /// The associated device was removed.
+    DeviceRemoved,
+    /// The code step was unlocked.
+    CodeStepUnlocked,
+    /// The account was given the Administrator role.
+    MadeAdministrator,
+}
+
+impl AuditEventKind {
+    /// Every kind, in the order the filter lists them.
+    pub const ALL: [AuditEventKind; 10] = [
+        Self::SignedIn,
+        Self::SignInFailedPassword,
+        Self::SignInFailedCode,
+        Self::ReplayedCodeRefused,
+        Self::CodeStepLocked,
+        Self::RecoveryCodeUsed,
+        Self::DeviceAssociated,
+        Self::DeviceRemoved,
+        Self::CodeStepUnlocked,
+        Self::MadeAdministrator,
+    ];
+
+    /// The stored and wire name (`signed_in`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::SignInFailedPassword => "sign_in_failed_password",
+            Self::SignInFailedCode => "sign_in_failed_code",
+            Self::ReplayedCodeRefused => "replayed_code_refused",
+            Self::CodeStepLocked => "code_step_locked",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::DeviceAssociated => "device_associated",
+            Self::DeviceRemoved => "device_removed",
+            Self::CodeStepUnlocked => "code_step_unlocked",
+            Self::MadeAdministrator => "made_administrator",
+        }
+    }
+
+    /// The stored name back to the kind.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// A short description for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::SignedIn => "Signed in",
+            Self::SignInFailedPassword => "Sign-in failed: username or password",
+            Self::SignInFailedCode => "Sign-in failed: verification code",
+            Self::ReplayedCodeRefused => "Used code refused",
+            Self::CodeStepLocked => "Code step locked",
+            Self::RecoveryCodeUsed => "Recovery code used",
+            Self::DeviceAssociated => "Device associated",
+            Self::DeviceRemoved => "Device removed",
+            Self::CodeStepUnlocked => "Code step unlocked",
+            Self::MadeAdministrator => "Made administrator",
+        }
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix time in seconds.
+    pub at: u64,
+    pub event: AuditEventKind,
+    /// Who acted: a username, `cli`, or none (not signed in).
+    pub actor: Option<String>,
+    /// Whose account it concerns.
+    pub subject: Option<String>,
+    pub subject_id: Option<i64>,
+    pub client_address: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// `GET /api/audit?page=N&user=ID`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

@@ -46,6 +46,10 @@ pub enum ErrorCode {
     OrganizationalAccount,
     /// No 2-step verification device is associated with the account.
     NotSetUp,
+    /// Removing your own device needs a current code or your password.
+    ProofRequired,
+    /// The password given as proof is not correct.
+    ProofWrong,
     /// The server is overloaded or its database is unavailable; try again.
     Unavailable,
     /// Something failed inside the server; the details are in its log.

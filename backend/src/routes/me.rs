@@ -2,7 +2,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, SignedIn};
+use crate::extract::{ApiJson, ClientAddr, SignedIn};
 use crate::two_step;
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -37,7 +37,10 @@ async fn setup(
 async fn confirm(
     State(state): State<AppState>,
     SignedIn { user, .. }: SignedIn,
+    addr: ClientAddr,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    two_step::confirm(&state, &user, request).await.map(Json)
+    two_step::confirm(&state, &user, request, addr.as_deref())
+        .await
+        .map(Json)
 }

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use twostep_shared::ErrorCode;
 
+mod audit;
 mod health;
 mod me;
 mod session;
@@ -14,6 +15,7 @@ mod users;
 /// Everything under `/api`; unknown paths and methods answer with a JSON error.
 pub fn api_router() -> Router<AppState> {
     Router::new()
+        .merge(audit::router())
         .merge(health::router())
         .merge(session::router())
         .merge(me::router())

@@ -3,15 +3,15 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Verifying};
+use crate::extract::{ApiJson, ClientAddr, Verifying};
 use crate::sessions::{self, Stage};
-use crate::{two_step, users};
+use crate::{audit, two_step, users};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use twostep_shared::api::{SignInRequest, SignInResponse, VerifyRequest};
+use twostep_shared::api::{AuditEventKind, SignInRequest, SignInResponse, VerifyRequest};
 use twostep_shared::input::{Password, Username};
 
 pub fn router() -> Router<AppState> {
@@ -29,6 +29,7 @@ async fn end_current_session(state: &AppState, jar: &CookieJar) -> ApiResult<()>
 
 async fn sign_in(
     State(state): State<AppState>,
+    addr: ClientAddr,
     jar: CookieJar,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
@@ -45,12 +46,24 @@ async fn sign_in(
         .hasher
         .verify(password.expose().to_owned(), hash)
         .await?;
-    let Some(user) = user.filter(|_| password_ok) else {
+    let now = state.clock.now();
+    let Some(user) = user.clone().filter(|_| password_ok) else {
         tracing::info!(username = %username, "sign-in refused: bad credentials");
+        let subject = match &user {
+            Some(user) => audit::Subject::User(user),
+            None => audit::Subject::Name(username.as_str()),
+        };
+        let event = audit::Event {
+            kind: AuditEventKind::SignInFailedPassword,
+            actor: audit::Actor::Anonymous,
+            subject,
+            client_addr: addr.as_deref(),
+            detail: None,
+        };
+        audit::record(&state.db, event, now).await;
         return Err(ApiError::bad_credentials());
     };
     end_current_session(&state, &jar).await?;
-    let now = state.clock.now();
     if two_step::is_enabled(&state.db, user.id).await? {
         let token = sessions::create(&state.db, user.id, Stage::Verifying, now).await?;
         let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
@@ -63,6 +76,12 @@ async fn sign_in(
     }
     let token = sessions::create(&state.db, user.id, Stage::SignedIn, now).await?;
     tracing::info!(user_id = user.id, "signed in");
+    audit::record(
+        &state.db,
+        audit::Event::own(AuditEventKind::SignedIn, &user, addr.as_deref()),
+        now,
+    )
+    .await;
     let status = two_step::status(&state.db, user.id).await?;
     Ok((
         jar.add(sessions::cookie(token, state.settings.secure_cookies)),
@@ -75,17 +94,27 @@ async fn sign_in(
 async fn verify(
     State(state): State<AppState>,
     Verifying(pending): Verifying,
+    addr: ClientAddr,
     jar: CookieJar,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
-    two_step::verify_sign_in(&state, pending.user_id, &request.code).await?;
-    // A new token for the signed-in session: the pending one is never promoted.
-    sessions::delete(&state.db, &pending.token_hash).await?;
     let user = users::find(&state.db, pending.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    let token = sessions::create(&state.db, user.id, Stage::SignedIn, state.clock.now()).await?;
+    let check = two_step::CodeCheck {
+        user: &user,
+        client_addr: addr.as_deref(),
+        purpose: "sign-in",
+    };
+    two_step::verify_code(&state, check, &request.code).await?;
+    // A new token for the signed-in session: the pending one is never promoted.
+    sessions::delete(&state.db, &pending.token_hash).await?;
+    let now = state.clock.now();
+    let token = sessions::create(&state.db, user.id, Stage::SignedIn, now).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");
+    let event = audit::Event::own(AuditEventKind::SignedIn, &user, addr.as_deref())
+        .with_detail("with 2-step verification");
+    audit::record(&state.db, event, now).await;
     let status = two_step::status(&state.db, user.id).await?;
     Ok((
         jar.add(sessions::cookie(token, state.settings.secure_cookies)),

@@ -2,21 +2,25 @@
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
 //! only to administrators and to the user themself. One user's page is for the user
-//! themself and administrators.
+//! themself and administrators, and so is removing its 2-step verification device (the user
+//! themself with a fresh proof). Only administrators unlock a locked code step.
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::SignedIn;
+use crate::extract::{Admin, ApiJson, ClientAddr, SignedIn};
 use crate::{two_step, users};
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use twostep_shared::api::{User, UserList};
+use twostep_shared::api::{RemoveDeviceRequest, User, UserList};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list))
         .route("/users/{id}", get(one))
+        .route("/users/{id}/two-step", delete(remove_device))
+        .route("/users/{id}/two-step/unlock", post(unlock))
 }
 
 async fn list(
@@ -54,4 +58,65 @@ async fn one(
         .ok_or_else(ApiError::not_found)?;
     let status = two_step::status(&state.db, id).await?;
     Ok(Json(user.to_api(Some(status))))
+}
+
+/// The user a path names, for a caller who may act on it (themself or an administrator).
+async fn target(
+    state: &AppState,
+    me: &users::UserRecord,
+    raw_id: &str,
+) -> ApiResult<users::UserRecord> {
+    let id = parse_id(raw_id)?;
+    if !me.is_admin() && me.id != id {
+        return Err(ApiError::forbidden());
+    }
+    users::find(&state.db, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn remove_device(
+    State(state): State<AppState>,
+    SignedIn { user: me, .. }: SignedIn,
+    addr: ClientAddr,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<RemoveDeviceRequest>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me, &raw_id).await?;
+    two_step::remove_device(
+        &state,
+        &me,
+        &subject,
+        request.proof.as_deref(),
+        addr.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    Admin(SignedIn { user: me, .. }): Admin,
+    addr: ClientAddr,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me, &raw_id).await?;
+    let now = state.clock.now();
+    if !two_step::unlock(
+        &state.db,
+        crate::audit::Actor::User(&me),
+        &subject,
+        addr.as_deref(),
+        now,
+    )
+    .await?
+    {
+        return Err(ApiError::client(
+            StatusCode::CONFLICT,
+            twostep_shared::ErrorCode::NotSetUp,
+            "No authentication device is associated with this account.",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

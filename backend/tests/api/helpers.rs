@@ -61,7 +61,12 @@ pub async fn spawn_app() -> TestApp {
         .expect("bind a local port");
     let addr = listener.local_addr().expect("local address");
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     TestApp {
         base: format!("http://{addr}"),

@@ -14,7 +14,10 @@ pub struct LayoutProps {
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
     let route = use_route::<Route>();
+    let session = crate::session::use_session();
+    let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);
     let users_current = matches!(route, Some(Route::Users));
+    let audit_current = matches!(route, Some(Route::Audit));
     let (user_menu, id) = match route {
         Some(Route::ManageUser { id }) => (Some(false), id),
         Some(Route::TwoStep { id }) => (Some(true), id),
@@ -31,6 +34,11 @@ pub fn layout(props: &LayoutProps) -> Html {
                         <li aria-current={current(users_current)}>
                             <Link<Route> to={Route::Users}>{ "Users" }</Link<Route>>
                         </li>
+                        if is_admin {
+                            <li aria-current={current(audit_current)}>
+                                <Link<Route> to={Route::Audit}>{ "Audit log" }</Link<Route>>
+                            </li>
+                        }
                     </ul>
                     if let Some(two_step) = user_menu {
                         <h2 class="sidebar-heading">{ "User" }</h2>

@@ -1,6 +1,7 @@
 //! Building blocks of the pages.
 
 pub mod code_input;
+pub mod confirm_dialog;
 pub mod layout;
 pub mod message;
 pub mod qr;

@@ -58,7 +58,8 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
         None => html! { <p role="status">{ "Loading…" }</p> },
         Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
         Some(Ok(user)) if props.two_step => html! {
-            <TwoStepSection user={user.clone()} is_self={user.id == me.id} {on_changed} />
+            <TwoStepSection user={user.clone()} is_self={user.id == me.id}
+                viewer_is_admin={me.role == twostep_shared::api::Role::Administrator} {on_changed} />
         },
         Some(Ok(user)) => html! {
             <section aria-labelledby="profile-heading">

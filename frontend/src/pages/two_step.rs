@@ -3,14 +3,18 @@
 
 use crate::api::{self, ApiFailure};
 use crate::components::code_input::CodeInput;
+use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::message::{Message, Tone};
 use crate::components::qr::Qr;
-use twostep_shared::api::{AccountKind, ConfirmRequest, SetupResponse, User};
+use twostep_shared::api::{AccountKind, ConfirmRequest, RemoveDeviceRequest, SetupResponse, User};
 use twostep_shared::input::TotpCode;
 use twostep_shared::otpauth::group_key;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 use yew::prelude::*;
+
+/// The success text after Remove → OK.
+pub const REMOVED_MESSAGE: &str = "The authentication device has been removed.";
 
 /// The success text after Apply.
 pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
@@ -20,6 +24,8 @@ pub struct TwoStepProps {
     pub user: User,
     /// The signed-in user is looking at their own page (only they can set it up).
     pub is_self: bool,
+    /// The signed-in user is an Administrator (may remove any device and unlock).
+    pub viewer_is_admin: bool,
     /// Called when the status changed (set up).
     pub on_changed: Callback<()>,
 }
@@ -83,6 +89,19 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let feedback = use_state(|| None::<String>);
     let code1_ref = use_node_ref();
     let message_ref = use_node_ref();
+    let dialog_open = use_state(|| false);
+    let proof = use_state(String::new);
+    let dialog_error = use_state(|| None::<String>);
+    let notice = use_state(|| None::<String>);
+    let notice_ref = use_node_ref();
+    {
+        let notice_ref = notice_ref.clone();
+        use_effect_with((*notice).clone(), move |notice| {
+            if notice.is_some() {
+                focus(&notice_ref);
+            }
+        });
+    }
     {
         let (code1_ref, message_ref) = (code1_ref.clone(), message_ref.clone());
         use_effect_with((*phase).clone(), move |phase| match phase {
@@ -296,10 +315,113 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             } else {
                 "2-Step verification is off: no authentication device is associated.".to_owned()
             };
+            let can_remove = status.enabled && (props.is_self || props.viewer_is_admin);
+            let open_dialog = {
+                let (dialog_open, proof, dialog_error) =
+                    (dialog_open.clone(), proof.clone(), dialog_error.clone());
+                Callback::from(move |_: MouseEvent| {
+                    proof.set(String::new());
+                    dialog_error.set(None);
+                    dialog_open.set(true);
+                })
+            };
+            let cancel = {
+                let dialog_open = dialog_open.clone();
+                Callback::from(move |()| dialog_open.set(false))
+            };
+            let confirm_removal = {
+                let (dialog_open, proof, dialog_error, busy, notice, on_changed) = (
+                    dialog_open.clone(),
+                    proof.clone(),
+                    dialog_error.clone(),
+                    busy.clone(),
+                    notice.clone(),
+                    props.on_changed.clone(),
+                );
+                let (id, is_self) = (user.id, props.is_self);
+                Callback::from(move |()| {
+                    if is_self && proof.trim().is_empty() {
+                        dialog_error.set(Some(
+                            "Enter a current verification code or your password.".to_owned(),
+                        ));
+                        return;
+                    }
+                    let request = RemoveDeviceRequest {
+                        proof: is_self.then(|| (*proof).clone()),
+                    };
+                    let (dialog_open, dialog_error, busy, notice, on_changed) = (
+                        dialog_open.clone(),
+                        dialog_error.clone(),
+                        busy.clone(),
+                        notice.clone(),
+                        on_changed.clone(),
+                    );
+                    busy.set(true);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = api::remove_device(id, &request).await;
+                        busy.set(false);
+                        match result {
+                            Ok(()) => {
+                                dialog_open.set(false);
+                                notice.set(Some(REMOVED_MESSAGE.to_owned()));
+                                on_changed.emit(());
+                            }
+                            Err(failure) => dialog_error.set(Some(failure.message().to_owned())),
+                        }
+                    });
+                })
+            };
+            let unlock = {
+                let (notice, error, on_changed) =
+                    (notice.clone(), error.clone(), props.on_changed.clone());
+                let id = user.id;
+                Callback::from(move |_: MouseEvent| {
+                    let (notice, error, on_changed) =
+                        (notice.clone(), error.clone(), on_changed.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match api::unlock(id).await {
+                            Ok(()) => {
+                                notice.set(Some("The code step has been unlocked.".to_owned()));
+                                on_changed.emit(());
+                            }
+                            Err(failure) => error.set(Some(failure)),
+                        }
+                    });
+                })
+            };
+            let on_proof = {
+                let proof = proof.clone();
+                Callback::from(move |v: String| proof.set(v))
+            };
+            let dialog_text = if props.is_self {
+                "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or your password.".to_owned()
+            } else {
+                format!(
+                    "Remove the authentication device of {}? Their sign-in will no longer ask for a verification code, their recovery codes stop working, and they are signed out everywhere.",
+                    user.username
+                )
+            };
             html! {
                 <>
                     { error_view }
+                    if let Some(text) = &*notice {
+                        <Message tone={Tone::Success} text={text.clone()} node_ref={notice_ref.clone()} />
+                    }
                     <p>{ state_text }</p>
+                    if can_remove {
+                        <div class="actions">
+                            <button onclick={open_dialog}>{ "Remove" }</button>
+                            if status.locked && props.viewer_is_admin {
+                                <button onclick={unlock}>{ "Unlock" }</button>
+                            }
+                        </div>
+                        <ConfirmDialog open={*dialog_open} title="Remove authentication device"
+                            text={dialog_text}
+                            proof_label={props.is_self.then_some(AttrValue::from("Verification code or password"))}
+                            proof={(*proof).clone()} {on_proof}
+                            error={(*dialog_error).clone().map(AttrValue::from)}
+                            busy={*busy} on_ok={confirm_removal} on_cancel={cancel} />
+                    }
                     if !status.enabled && props.is_self {
                         <p>{ "With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password." }</p>
                         <button class="primary" onclick={start} disabled={*busy}>{ "Set up 2-step verification" }</button>

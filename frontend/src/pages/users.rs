@@ -39,6 +39,8 @@ pub fn users() -> Html {
     let session = use_session();
     let navigator = use_navigator();
     let list = use_state(|| None::<Result<Vec<User>, String>>);
+    let status_filter = use_state(|| "all".to_owned());
+    let locked_only = use_state(|| false);
     {
         let list = list.clone();
         use_effect_with((), move |_| {
@@ -55,6 +57,55 @@ pub fn users() -> Html {
         return html! {};
     };
     let is_admin = me.role == Role::Administrator;
+    let keep = |user: &User| -> bool {
+        let Some(status) = &user.two_step else {
+            return true;
+        };
+        let by_status = match status_filter.as_str() {
+            "on" => status.enabled,
+            "off" => !status.enabled,
+            _ => true,
+        };
+        by_status && (!*locked_only || status.locked)
+    };
+    let on_status = {
+        let status_filter = status_filter.clone();
+        Callback::from(move |e: Event| {
+            status_filter.set(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            )
+        })
+    };
+    let on_locked = {
+        let locked_only = locked_only.clone();
+        Callback::from(move |e: Event| {
+            locked_only.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .checked(),
+            )
+        })
+    };
+    let filters = if is_admin {
+        html! {
+            <div class="filters">
+                <div class="field">
+                    <label for="filter-two-step">{ "2-Step verification" }</label>
+                    <select id="filter-two-step" onchange={on_status}>
+                        <option value="all" selected={*status_filter == "all"}>{ "All users" }</option>
+                        <option value="on" selected={*status_filter == "on"}>{ "On" }</option>
+                        <option value="off" selected={*status_filter == "off"}>{ "Off" }</option>
+                    </select>
+                </div>
+                <div class="field checkbox">
+                    <input id="filter-locked" type="checkbox" checked={*locked_only} onchange={on_locked} />
+                    <label for="filter-locked">{ "Locked only" }</label>
+                </div>
+            </div>
+        }
+    } else {
+        html! {}
+    };
     let body = match &*list {
         None => html! { <p role="status">{ "Loading users…" }</p> },
         Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
@@ -71,7 +122,7 @@ pub fn users() -> Html {
                     </tr>
                 </thead>
                 <tbody>
-                    { for users.iter().map(|user| {
+                    { for users.iter().filter(|u| keep(u)).map(|user| {
                         let can_open = is_admin || user.id == me.id;
                         let open = {
                             let navigator = navigator.clone();
@@ -82,7 +133,13 @@ pub fn users() -> Html {
                         };
                         html! {
                             <tr key={user.id}>
-                                <th scope="row">{ &user.username }</th>
+                                <th scope="row">
+                                    if can_open {
+                                        <Link<Route> to={Route::ManageUser { id: user.id }}>{ &user.username }</Link<Route>>
+                                    } else {
+                                        { &user.username }
+                                    }
+                                </th>
                                 <td>{ account_text(&user.account) }</td>
                                 <td>{ role_text(user.role) }</td>
                                 if is_admin { <td>{ two_step_text(user) }</td> }
@@ -101,6 +158,7 @@ pub fn users() -> Html {
     html! {
         <>
             <h1>{ "Users" }</h1>
+            { filters }
             { body }
         </>
     }

@@ -1,0 +1,135 @@
+//! The audit log: events for sign-in, codes, devices and roles, with time, actor, subject and
+//! client address. Recording never fails a request: a write error is logged instead.
+
+use crate::users::UserRecord;
+use sqlx::{AnyPool, Row};
+use twostep_shared::api::{AuditEntry, AuditEventKind, AuditPage};
+
+/// Who acted.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in user (or the user signing in).
+    User(&'a UserRecord),
+    /// The server's command line.
+    Cli,
+    /// Nobody known (e.g. a sign-in with an unknown username).
+    Anonymous,
+}
+
+/// Whose account an event is about: a known user, or just the name that was typed.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    User(&'a UserRecord),
+    Name(&'a str),
+}
+
+/// One event to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub kind: AuditEventKind,
+    pub actor: Actor<'a>,
+    pub subject: Subject<'a>,
+    pub client_addr: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    /// An event a user caused on their own account.
+    pub fn own(kind: AuditEventKind, user: &'a UserRecord, client_addr: Option<&'a str>) -> Self {
+        Self {
+            kind,
+            actor: Actor::User(user),
+            subject: Subject::User(user),
+            client_addr,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: &'a str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+pub async fn record(db: &AnyPool, event: Event<'_>, now: u64) {
+    let (actor_id, actor_name) = match event.actor {
+        Actor::User(user) => (Some(user.id), Some(user.username.as_str())),
+        Actor::Cli => (None, Some("cli")),
+        Actor::Anonymous => (None, None),
+    };
+    let (subject_id, subject_name) = match event.subject {
+        Subject::User(user) => (Some(user.id), user.username.as_str()),
+        Subject::Name(name) => (None, name),
+    };
+    let result = sqlx::query(
+        "INSERT INTO audit_events (at, event, actor_id, actor_name, subject_id, subject_name, client_addr, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now as i64)
+    .bind(event.kind.as_str())
+    .bind(actor_id)
+    .bind(actor_name)
+    .bind(subject_id)
+    .bind(subject_name)
+    .bind(event.client_addr)
+    .bind(event.detail)
+    .execute(db)
+    .await;
+    if let Err(error) = result {
+        tracing::error!(%error, event = event.kind.as_str(), "cannot write an audit event");
+    }
+}
+
+/// Entries per page of the audit log.
+pub const PER_PAGE: u32 = 50;
+
+/// One page of events, newest first, optionally only those about one user.
+pub async fn page(
+    db: &AnyPool,
+    page: u32,
+    subject_id: Option<i64>,
+) -> Result<AuditPage, sqlx::Error> {
+    let page = page.max(1);
+    let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+    // `$1 < 0` stands for "no filter", so one query serves both cases.
+    let filter = subject_id.unwrap_or(-1);
+    let total: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE $1 < 0 OR subject_id = $1")
+            .bind(filter)
+            .fetch_one(db)
+            .await?
+            .try_get("n")?;
+    let rows = sqlx::query(
+        "SELECT id, at, event, actor_name, subject_id, subject_name, client_addr, detail
+         FROM audit_events WHERE $1 < 0 OR subject_id = $1
+         ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(filter)
+    .bind(i64::from(PER_PAGE))
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let event: String = row.try_get("event")?;
+        let Some(kind) = AuditEventKind::parse(&event) else {
+            continue;
+        };
+        entries.push(AuditEntry {
+            id: row.try_get("id")?,
+            at: row.try_get::<i64, _>("at")? as u64,
+            event: kind,
+            actor: row.try_get("actor_name")?,
+            subject: row.try_get("subject_name")?,
+            subject_id: row.try_get("subject_id")?,
+            client_address: row.try_get("client_addr")?,
+            detail: row.try_get("detail")?,
+        });
+    }
+    Ok(AuditPage {
+        entries,
+        page,
+        per_page: PER_PAGE,
+        total: total as u64,
+    })
+}

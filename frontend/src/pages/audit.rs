@@ -1,0 +1,119 @@
+//! The audit log page for administrators: events newest first, with paging and a filter by
+//! user.
+
+use crate::api;
+use crate::components::message::{Message, Tone};
+use twostep_shared::api::{AuditPage, User};
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+/// `2026-11-28 09:15:02 UTC` from Unix seconds.
+fn format_time(unix: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    let iso: String = date.to_iso_string().into();
+    format!("{} UTC", iso.get(..19).unwrap_or(&iso).replace('T', " "))
+}
+
+#[function_component(AuditLog)]
+pub fn audit_log() -> Html {
+    let page = use_state(|| 1u32);
+    let user = use_state(|| None::<i64>);
+    let data = use_state(|| None::<Result<AuditPage, String>>);
+    let users = use_state(Vec::<User>::new);
+    {
+        let users = users.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = api::users().await {
+                    users.set(list.users);
+                }
+            });
+        });
+    }
+    {
+        let data = data.clone();
+        use_effect_with((*page, *user), move |(page, user)| {
+            let (page, user) = (*page, *user);
+            wasm_bindgen_futures::spawn_local(async move {
+                data.set(Some(
+                    api::audit(page, user)
+                        .await
+                        .map_err(|f| f.message().to_owned()),
+                ));
+            });
+        });
+    }
+    let on_user = {
+        let (user, page) = (user.clone(), page.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            user.set(value.parse().ok());
+            page.set(1);
+        })
+    };
+    let pages = match &*data {
+        Some(Ok(p)) => (p.total.div_ceil(u64::from(p.per_page))).max(1) as u32,
+        _ => 1,
+    };
+    let previous = {
+        let page = page.clone();
+        Callback::from(move |_: MouseEvent| page.set((*page).saturating_sub(1).max(1)))
+    };
+    let next = {
+        let page = page.clone();
+        Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
+    };
+    let table = match &*data {
+        None => html! { <p role="status">{ "Loading the audit log…" }</p> },
+        Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
+        Some(Ok(p)) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
+        Some(Ok(p)) => html! {
+            <table class="users audit">
+                <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{ "Time" }</th>
+                        <th scope="col">{ "Event" }</th>
+                        <th scope="col">{ "By" }</th>
+                        <th scope="col">{ "User" }</th>
+                        <th scope="col">{ "Address" }</th>
+                        <th scope="col">{ "Detail" }</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    { for p.entries.iter().map(|e| html! {
+                        <tr key={e.id}>
+                            <td>{ format_time(e.at) }</td>
+                            <td>{ e.event.describe() }</td>
+                            <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
+                            <td>{ e.subject.clone().unwrap_or_default() }</td>
+                            <td>{ e.client_address.clone().unwrap_or_default() }</td>
+                            <td>{ e.detail.clone().unwrap_or_default() }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        },
+    };
+    html! {
+        <>
+            <h1>{ "Audit log" }</h1>
+            <div class="filters">
+                <div class="field">
+                    <label for="audit-user">{ "User" }</label>
+                    <select id="audit-user" onchange={on_user}>
+                        <option value="" selected={user.is_none()}>{ "All users" }</option>
+                        { for users.iter().map(|u| html! {
+                            <option value={u.id.to_string()} selected={*user == Some(u.id)}>{ &u.username }</option>
+                        }) }
+                    </select>
+                </div>
+            </div>
+            { table }
+            <nav class="actions" aria-label="Audit log pages">
+                <button onclick={previous} disabled={*page <= 1}>{ "Previous page" }</button>
+                <button onclick={next} disabled={*page >= pages}>{ "Next page" }</button>
+            </nav>
+        </>
+    }
+}
