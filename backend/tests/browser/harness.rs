@@ -25,7 +25,7 @@ fn dist_dir() -> PathBuf {
 pub struct Server {
     child: Child,
     base: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Server {
@@ -41,6 +41,10 @@ impl Server {
                 .args(["user", "create", name]);
             if *admin {
                 command.arg("--admin");
+            }
+            // A "password" of `organizational:IDP` makes an organizational account.
+            if let Some(idp) = password.strip_prefix("organizational:") {
+                command.args(["--organizational", idp]);
             }
             let mut child = command
                 .stdin(Stdio::piped())
@@ -74,15 +78,20 @@ impl Server {
         .await
         .unwrap()
         .expect("the server printed its address");
-        Self {
-            child,
-            base,
-            _data: data,
-        }
+        Self { child, base, data }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The server's own database, for test set-up the UI cannot do yet.
+    pub async fn database(&self) -> sqlx::AnyPool {
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self.data.path().join("twostep.db").display()
+        );
+        twostep::db::connect(&url).await.unwrap()
     }
 }
 
@@ -258,4 +267,13 @@ pub fn query_param(uri: &str, name: &str) -> Option<String> {
     query
         .split('&')
         .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
+/// Saves a screenshot as `NAME.png` in `TWOSTEP_E2E_SCREENSHOTS`, when that is set (for
+/// looking at the pages; the tests do not depend on it).
+pub async fn snapshot(c: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("TWOSTEP_E2E_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+    }
 }

@@ -4,13 +4,14 @@
 //! Needs the built frontend (`dist/`, or `TWOSTEP_E2E_DIST`) and Debian's `chromium` and
 //! `chromium-driver`; `cargo xtask test` provides both.
 
+mod admin;
 mod harness;
 mod totp;
 
 use fantoccini::Client;
 use harness::{Browser, Server};
 
-async fn sign_in(c: &Client, server: &Server, username: &str, password: &str) {
+pub(crate) async fn sign_in(c: &Client, server: &Server, username: &str, password: &str) {
     c.goto(&server.url("/")).await.unwrap();
     harness::field(c, "Username")
         .await
@@ -118,6 +119,7 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
         .for_element(fantoccini::Locator::Css("[role=img][aria-label='QR code']"))
         .await
         .unwrap();
+    harness::snapshot(c, "setup").await;
     let png = qr.screenshot().await.unwrap();
     let uri = harness::decode_qr(&png);
     assert!(
@@ -158,6 +160,7 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
         "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.",
     )
     .await;
+    harness::snapshot(c, "recovery-codes").await;
     let codes = c
         .find_all(fantoccini::Locator::Css(".recovery-codes li"))
         .await
@@ -174,6 +177,7 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
         .unwrap();
     harness::button(c, "Verify").await.click().await.unwrap();
     harness::wait_text(c, "[role=alert]", "already used").await;
+    harness::snapshot(c, "code-step").await;
     // ...and the next code signs in.
     harness::field(c, "Verification code")
         .await
