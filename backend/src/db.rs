@@ -50,7 +50,10 @@ pub async fn connect(url: &str) -> Result<AnyPool, String> {
                 .map_err(|e| format!("cannot migrate the database: {e}"))?;
         }
         Engine::Postgres => {
-            return Err("PostgreSQL support is not built yet; use SQLite".to_owned());
+            sqlx::migrate!("migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| format!("cannot migrate the database: {e}"))?;
         }
     }
     Ok(pool)

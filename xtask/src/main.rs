@@ -8,6 +8,7 @@
 //! - `build-frontend`: only build the frontend into `dist/`.
 //! - `setup`: only install the tools.
 
+mod postgres;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -106,11 +107,31 @@ fn test(extra: &[String]) -> Result<(), String> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    step("Running every test: unit, API integration, doc tests, and the browser end-to-end tests");
+    // PostgreSQL: the one given, or a throwaway cluster for this run.
+    let cluster;
+    let postgres_url = match std::env::var("TWOSTEP_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            cluster = postgres::Cluster::start()?;
+            cluster.url.clone()
+        }
+    };
+    step(
+        "Running every test: unit, API integration (SQLite), several instances on PostgreSQL, doc tests, browser end-to-end",
+    );
     let mut tests = cargo();
     tests
         .args(["test", "--workspace", "--exclude", "twostep-frontend"])
         .args(extra)
-        .env("TWOSTEP_E2E_DIST", root().join("dist"));
-    run_command(&mut tests)
+        .env("TWOSTEP_E2E_DIST", root().join("dist"))
+        .env("TWOSTEP_TEST_POSTGRES_URL", &postgres_url);
+    run_command(&mut tests)?;
+    step("Running the API integration tests again, on PostgreSQL");
+    let mut on_postgres = cargo();
+    on_postgres
+        .args(["test", "--package", "twostep", "--test", "api"])
+        .args(extra)
+        .env("TWOSTEP_TEST_DB", "postgres")
+        .env("TWOSTEP_TEST_POSTGRES_URL", &postgres_url);
+    run_command(&mut on_postgres)
 }

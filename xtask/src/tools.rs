@@ -130,7 +130,7 @@ pub fn ensure_chromium() -> Result<(), String> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
-fn apt_install(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     let is_root = Command::new("id")
         .arg("-u")
         .output()

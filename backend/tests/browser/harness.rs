@@ -1,8 +1,8 @@
 //! The real `twostep` binary on a free port with a fresh data folder, and headless Chromium
 //! driven over WebDriver (chromedriver), both stopped when dropped.
 
+use crate::process::{self, ServerProcess};
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,66 +23,33 @@ fn dist_dir() -> PathBuf {
 }
 
 pub struct Server {
-    child: Child,
-    base: String,
+    process: ServerProcess,
     data: tempfile::TempDir,
 }
 
 impl Server {
-    /// Creates the users (name, password, admin) with the CLI, then starts the server.
+    /// Creates the users (name, password, admin) with the CLI, then starts the server. A
+    /// "password" of `organizational:IDP` makes an organizational account.
     pub async fn start(users: &[(&str, &str, bool)]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let binary = env!("CARGO_BIN_EXE_twostep");
         for (name, password, admin) in users {
-            let mut command = Command::new(binary);
-            command
-                .arg("--data-dir")
-                .arg(data.path())
-                .args(["user", "create", name]);
+            let mut extra = Vec::new();
             if *admin {
-                command.arg("--admin");
+                extra.push("--admin");
             }
-            // A "password" of `organizational:IDP` makes an organizational account.
             if let Some(idp) = password.strip_prefix("organizational:") {
-                command.args(["--organizational", idp]);
+                extra.extend(["--organizational", idp]);
             }
-            let mut child = command
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap();
-            writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-            assert!(child.wait().unwrap().success(), "creating user {name}");
+            process::create_user(data.path(), &[], name, password, &extra);
         }
-        let mut child = Command::new(binary)
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["serve", "--addr", "127.0.0.1:0", "--dist-dir"])
-            .arg(dist_dir())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The server prints its address once it listens.
-        let stdout = child.stdout.take().unwrap();
-        let base = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let line = lines.find_map(|l| {
-                l.ok()
-                    .and_then(|l| l.strip_prefix("twostep listening on ").map(str::to_owned))
-            });
-            // Keep draining so the server never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            line
-        })
-        .await
-        .unwrap()
-        .expect("the server printed its address");
-        Self { child, base, data }
+        let dist = dist_dir();
+        let dist = dist.to_str().expect("a UTF-8 path");
+        let process = ServerProcess::start(data.path(), &[], &["--dist-dir", dist]).await;
+        Self { process, data }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.process.url(path)
     }
 
     /// The server's own database, for test set-up the UI cannot do yet.
@@ -92,13 +59,6 @@ impl Server {
             self.data.path().join("twostep.db").display()
         );
         twostep::db::connect(&url).await.unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

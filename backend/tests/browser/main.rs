@@ -6,6 +6,9 @@
 
 mod admin;
 mod harness;
+#[path = "../common/process.rs"]
+mod process;
+#[path = "../common/totp.rs"]
 mod totp;
 
 use fantoccini::Client;

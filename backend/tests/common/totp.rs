@@ -1,4 +1,5 @@
-//! TOTP (RFC 6238, SHA1, 6 digits, 30 s) computed independently of the server's code.
+//! TOTP (RFC 6238, SHA1, 6 digits, 30 s) computed independently of the server's code, for
+//! the tests that drive the real binary.
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;

@@ -1,0 +1,205 @@
+//! A server killed with SIGKILL in the middle of enrollments and sign-ins loses nothing it
+//! acknowledged (SQLite, WAL); a server stopped with SIGTERM finishes requests in flight.
+
+use crate::client::{self, Enrolled, browser, post};
+use crate::process::{ServerProcess, create_user};
+use crate::totp;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+const USERS: usize = 24;
+const WORKERS: usize = 6;
+
+/// What the server acknowledged before it died.
+#[derive(Default)]
+struct Acknowledged {
+    /// Enrolled users and their device.
+    enrolled: Vec<(String, Enrolled)>,
+    /// Users and the code of the step the server accepted at sign-in.
+    accepted_codes: Vec<(String, String)>,
+}
+
+async fn worker(base: String, names: Vec<String>, acks: Arc<Mutex<Acknowledged>>) {
+    for name in names {
+        let Ok(Some(enrolled)) = client::enroll(&base, &name, PASSWORD).await else {
+            return;
+        };
+        acks.lock()
+            .unwrap()
+            .enrolled
+            .push((name.clone(), enrolled.clone()));
+        let session = browser();
+        let Ok((StatusCode::OK, _)) = post(
+            &session,
+            format!("{base}/api/session"),
+            json!({ "username": name, "password": PASSWORD }),
+        )
+        .await
+        else {
+            return;
+        };
+        let code = totp::code(&enrolled.secret, enrolled.last_step + 1);
+        if let Ok((StatusCode::OK, _)) = post(
+            &session,
+            format!("{base}/api/session/verify"),
+            json!({ "code": code }),
+        )
+        .await
+        {
+            acks.lock()
+                .unwrap()
+                .accepted_codes
+                .push((name.clone(), code));
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigkill_mid_stream_loses_nothing_acknowledged() {
+    let data = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..USERS).map(|i| format!("crash{i}")).collect();
+    create_user(
+        data.path(),
+        &[],
+        "admin",
+        "administrator password",
+        &["--admin"],
+    );
+    for name in &names {
+        create_user(data.path(), &[], name, PASSWORD, &[]);
+    }
+    let server = ServerProcess::start(data.path(), &[], &[]).await;
+    let acks = Arc::new(Mutex::new(Acknowledged::default()));
+    let mut tasks = Vec::new();
+    for chunk in names.chunks(USERS / WORKERS) {
+        tasks.push(tokio::spawn(worker(
+            server.base.clone(),
+            chunk.to_vec(),
+            acks.clone(),
+        )));
+    }
+    // Let some work be acknowledged, then kill the server without warning.
+    let started = std::time::Instant::now();
+    while acks.lock().unwrap().accepted_codes.len() < 3
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.signal("KILL");
+    for task in tasks {
+        task.await.unwrap();
+    }
+    drop(server);
+    let acks = std::mem::take(&mut *acks.lock().unwrap());
+    assert!(
+        acks.accepted_codes.len() >= 3,
+        "work was acknowledged before the kill"
+    );
+    assert!(
+        acks.enrolled.len() < USERS,
+        "the kill came in the middle of the stream"
+    );
+
+    let server = ServerProcess::start(data.path(), &[], &[]).await;
+    let base = &server.base;
+    for (name, enrolled) in &acks.enrolled {
+        // The device is there: the password step asks for a code...
+        let session = browser();
+        let status = client::sign_in(&session, base, name, PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(status, "verification_required", "{name}'s device survived");
+        // ...and the enrollment's last code is refused (its step was recorded).
+        let code = totp::code(&enrolled.secret, enrolled.last_step);
+        let (status, _) = post(
+            &session,
+            format!("{base}/api/session/verify"),
+            json!({ "code": code }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: enrollment code refused"
+        );
+    }
+    for (name, code) in &acks.accepted_codes {
+        let session = browser();
+        client::sign_in(&session, base, name, PASSWORD)
+            .await
+            .unwrap();
+        let (status, body) = post(
+            &session,
+            format!("{base}/api/session/verify"),
+            json!({ "code": code }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: an accepted code works again: {body}"
+        );
+    }
+    drop(server);
+
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        data.path().join("twostep.db").display()
+    );
+    let db = twostep::db::connect(&url).await.unwrap();
+    let check: (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(check.0, "ok");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight() {
+    let data = tempfile::tempdir().unwrap();
+    create_user(
+        data.path(),
+        &[],
+        "admin",
+        "administrator password",
+        &["--admin"],
+    );
+    let mut server = ServerProcess::start(data.path(), &[], &[]).await;
+    // Four sign-ins, each an Argon2 hash, queued behind one permit per core: stop the server
+    // while they run. Each client has its connection open first, so each request is sent at once.
+    let mut requests = Vec::new();
+    for _ in 0..4 {
+        let client = browser();
+        client::get(&client, server.url("/api/health"))
+            .await
+            .unwrap();
+        let url = server.url("/api/session");
+        requests.push(tokio::spawn(async move {
+            post(
+                &client,
+                url,
+                json!({ "username": "admin", "password": "administrator password" }),
+            )
+            .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    server.signal("TERM");
+    for request in requests {
+        let (status, body) = request
+            .await
+            .unwrap()
+            .expect("the request in flight was answered");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let exit = tokio::task::spawn_blocking(move || server.child.wait().map(|s| s.success()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit, "the server exits cleanly after SIGTERM");
+}
