@@ -12,7 +12,7 @@ use sqlx::AnyPool;
 const PASSWORD: &str = "correct horse battery";
 
 /// A fresh database on the test cluster, and its URL.
-async fn fresh_database() -> (String, AnyPool) {
+pub async fn fresh_database() -> (String, AnyPool) {
     let base = std::env::var("TWOSTEP_TEST_POSTGRES_URL").expect(
         "TWOSTEP_TEST_POSTGRES_URL is not set: run the tests with `cargo xtask test`, which starts PostgreSQL",
     );

@@ -1,0 +1,124 @@
+//! With PostgreSQL unreachable the API answers 503 with a JSON error (no hang, no panic),
+//! and it recovers by itself when the database is back. The outage is made by a TCP proxy
+//! between the server and PostgreSQL that the test closes and reopens.
+
+use crate::client::{browser, get};
+use crate::process::{ServerProcess, create_user};
+use crate::several::fresh_database;
+use reqwest::StatusCode;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Forwards connections from a local port to PostgreSQL until stopped.
+struct Proxy {
+    addr: SocketAddr,
+    target: String,
+    accept: Option<JoinHandle<()>>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = Self {
+            addr,
+            target,
+            accept: None,
+            connections: Default::default(),
+        };
+        proxy.listen(listener);
+        proxy
+    }
+
+    fn listen(&mut self, listener: TcpListener) {
+        let target = self.target.clone();
+        let connections = self.connections.clone();
+        self.accept = Some(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                connections.lock().unwrap().push(task);
+            }
+        }));
+    }
+
+    /// The database "goes away": no new connections, and open ones are cut.
+    fn stop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// The database is back on the same address.
+    async fn restart(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.listen(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_answers_503_and_recovers() {
+    let (url, _pool) = fresh_database().await;
+    let (prefix, rest) = url.split_once('@').expect("user@host in the URL");
+    let (host_port, database) = rest.split_once('/').expect("a database in the URL");
+    let mut proxy = Proxy::start(host_port.to_owned()).await;
+    let proxied = format!("{prefix}@{}/{database}", proxy.addr);
+    let data = tempfile::tempdir().unwrap();
+    let envs = [("DATABASE_URL", proxied.as_str())];
+    create_user(
+        data.path(),
+        &envs,
+        "admin",
+        "administrator password",
+        &["--admin"],
+    );
+    let server = ServerProcess::start(data.path(), &envs, &[]).await;
+    let client = browser();
+    let (status, _) = crate::client::post(
+        &client,
+        server.url("/api/session"),
+        serde_json::json!({ "username": "admin", "password": "administrator password" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::OK);
+
+    proxy.stop();
+    for path in ["/api/me", "/api/health"] {
+        let started = Instant::now();
+        let (status, body) = get(&client, server.url(path))
+            .await
+            .expect("an answer, not a hang");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+        assert_eq!(body["code"], "unavailable");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{path} answered in time"
+        );
+    }
+
+    proxy.restart().await;
+    let started = Instant::now();
+    loop {
+        let (status, body) = get(&client, server.url("/api/me")).await.unwrap();
+        if status == StatusCode::OK {
+            assert_eq!(body["username"], "admin", "the session survived the outage");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not recover: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
