@@ -50,6 +50,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub seal: SealKey,
     pub settings: Arc<Settings>,
+    /// Wrong passwords per client address (this instance).
+    pub address_throttle: Arc<crate::throttle::AddressThrottle>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             hasher: Hasher::new(cores, 256),
             seal,
             settings: Arc::new(settings),
+            address_throttle: Arc::default(),
         }
     }
 }

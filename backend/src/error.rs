@@ -78,6 +78,17 @@ impl ApiError {
         }
     }
 
+    /// Too many wrong passwords (for this username or from this address).
+    pub fn too_many_sign_in_attempts(seconds: u64) -> Self {
+        let mut error = Self::too_many_attempts(seconds);
+        if let Self::Client { body, .. } = &mut error {
+            body.message = format!(
+                "Too many failed sign-in attempts. Wait {seconds} seconds, then try again."
+            );
+        }
+        error
+    }
+
     pub fn internal(context: impl Into<String>) -> Self {
         Self::Internal(context.into())
     }

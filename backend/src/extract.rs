@@ -23,13 +23,18 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The client's address (IP only) for the audit log, when the server knows it.
+/// The client's address (IP only) for the audit log and throttles, when the server knows it.
 #[derive(Debug, Clone, Default)]
-pub struct ClientAddr(pub Option<String>);
+pub struct ClientAddr(pub Option<std::net::IpAddr>, Option<String>);
 
 impl ClientAddr {
+    /// The address as text.
     pub fn as_deref(&self) -> Option<&str> {
-        self.0.as_deref()
+        self.1.as_deref()
+    }
+
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0
     }
 }
 
@@ -37,12 +42,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        ))
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self(ip, ip.map(|ip| ip.to_string())))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod routes;
 pub mod seal;
 pub mod sessions;
+pub mod throttle;
 pub mod totp;
 pub mod two_step;
 pub mod users;

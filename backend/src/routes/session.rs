@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr, Verifying};
 use crate::sessions::{self, Stage};
-use crate::{audit, two_step, users};
+use crate::{audit, throttle, two_step, users};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -37,6 +37,14 @@ async fn sign_in(
         Username::parse(&request.username).map_err(|e| ApiError::invalid("username", e))?;
     let password =
         Password::parse(&request.password).map_err(|e| ApiError::invalid("password", e))?;
+    let now = state.clock.now();
+    let address_wait = addr
+        .ip()
+        .map_or(0, |ip| state.address_throttle.wait(ip, now));
+    let wait = address_wait.max(throttle::username_wait(&state.db, username.as_str(), now).await?);
+    if wait > 0 {
+        return Err(ApiError::too_many_sign_in_attempts(wait));
+    }
     let found = users::find_for_sign_in(&state.db, username.as_str()).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -46,8 +54,11 @@ async fn sign_in(
         .hasher
         .verify(password.expose().to_owned(), hash)
         .await?;
-    let now = state.clock.now();
     let Some(user) = user.clone().filter(|_| password_ok) else {
+        throttle::username_failed(&state.db, username.as_str(), now).await?;
+        if let Some(ip) = addr.ip() {
+            state.address_throttle.failed(ip, now);
+        }
         tracing::info!(username = %username, "sign-in refused: bad credentials");
         let subject = match &user {
             Some(user) => audit::Subject::User(user),
@@ -63,6 +74,7 @@ async fn sign_in(
         audit::record(&state.db, event, now).await;
         return Err(ApiError::bad_credentials());
     };
+    throttle::username_succeeded(&state.db, username.as_str()).await?;
     end_current_session(&state, &jar).await?;
     if two_step::is_enabled(&state.db, user.id).await? {
         let token = sessions::create(&state.db, user.id, Stage::Verifying, now).await?;
