@@ -657,15 +657,26 @@ async fn check_removal_proof(
     if TotpCode::parse(proof).is_ok() {
         return verify_code(state, check, proof).await;
     }
+    // A password proof is throttled and recorded like the password step of sign-in.
+    let now = state.clock.now();
+    let wait = crate::throttle::username_wait(&state.db, &user.username, now).await?;
+    if wait > 0 {
+        return Err(ApiError::too_many_sign_in_attempts(wait));
+    }
     let hash = crate::users::find_for_sign_in(&state.db, &user.username)
         .await?
         .and_then(|(_, hash)| hash);
     if state.hasher.verify(proof.to_owned(), hash).await? {
+        crate::throttle::username_succeeded(&state.db, &user.username).await?;
         return Ok(());
     }
     if RecoveryCode::parse(proof).is_ok() {
         return verify_code(state, check, proof).await;
     }
+    crate::throttle::username_failed(&state.db, &user.username, now).await?;
+    let event = audit::Event::own(AuditEventKind::SignInFailedPassword, user, client_addr)
+        .with_detail("removal proof");
+    audit::record(&state.db, event, now).await;
     Err(ApiError::client(
         StatusCode::FORBIDDEN,
         ErrorCode::ProofWrong,

@@ -1,6 +1,7 @@
 //! A server per test (own database, own clock) and small helpers to talk to it.
 
 use hmac::{Hmac, Mac};
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Response, StatusCode};
 use sha1::Sha1;
@@ -12,10 +13,11 @@ use tokio::task::JoinHandle;
 use twostep::app::{AppState, Settings, router};
 use twostep::clock::ManualClock;
 use twostep::seal::SealKey;
+use twostep::sessions::Stage;
 use twostep::users::{NewUser, create};
 use twostep_shared::api::{
-    ConfirmRequest, RecoveryCodes, Role, SetupResponse, SignInRequest, SignInResponse, User,
-    VerifyRequest,
+    AuditEntry, AuditPage, ConfirmRequest, RecoveryCodes, RemoveDeviceRequest, Role, SetupResponse,
+    SignInRequest, SignInResponse, User, VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 
@@ -29,10 +31,13 @@ pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
     pub db: AnyPool,
-    /// The SQLite database file.
-    pub db_path: PathBuf,
+    /// Where the data lives: a SQLite file, or a PostgreSQL database of the test cluster.
+    pub storage: Storage,
+    /// The server key, so a [`TestApp::fork`] can open what this server sealed.
+    seal: SealKey,
     server: JoinHandle<()>,
-    _dir: TempDir,
+    /// The temporary folder holding the database, when the test app owns it.
+    _dir: Option<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -41,18 +46,103 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts the API on `127.0.0.1:0` around a fresh database. The listener is bound before
-/// the server task starts, so the server is reachable as soon as this returns.
+/// The database a test server uses.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    Sqlite(PathBuf),
+    /// The database's name on the cluster at `TWOSTEP_TEST_POSTGRES_URL`.
+    Postgres(String),
+}
+
+impl Storage {
+    fn url(&self) -> String {
+        match self {
+            Storage::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Storage::Postgres(name) => postgres_url(name),
+        }
+    }
+}
+
+/// Whether this run uses PostgreSQL (`TWOSTEP_TEST_DB=postgres`, set by `cargo xtask test`
+/// for its second pass) instead of SQLite.
+fn on_postgres() -> bool {
+    std::env::var("TWOSTEP_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+fn postgres_base() -> String {
+    std::env::var("TWOSTEP_TEST_POSTGRES_URL").expect(
+        "TWOSTEP_TEST_DB=postgres needs TWOSTEP_TEST_POSTGRES_URL (cargo xtask test sets both)",
+    )
+}
+
+fn postgres_url(name: &str) -> String {
+    let base = postgres_base();
+    let (server, _) = base.rsplit_once('/').expect("a database name in the URL");
+    format!("{server}/{name}")
+}
+
+/// Runs one statement on the cluster's maintenance database.
+async fn postgres_admin(sql: String) {
+    sqlx::any::install_default_drivers();
+    let admin = AnyPool::connect(&postgres_base())
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&admin)
+        .await
+        .expect("administer PostgreSQL");
+    admin.close().await;
+}
+
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .subsec_nanos();
+    format!(
+        "twostep_api_{}_{nanos}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Starts the API on `127.0.0.1:0` around a fresh database (SQLite, or PostgreSQL on the
+/// second pass). The listener is bound before the server task starts, so the server is
+/// reachable as soon as this returns.
 pub async fn spawn_app() -> TestApp {
+    if on_postgres() {
+        let name = unique_name();
+        postgres_admin(format!("CREATE DATABASE {name}")).await;
+        return start(Storage::Postgres(name), None, SealKey::generate(), START).await;
+    }
     let dir = tempfile::tempdir().expect("temporary folder");
     let db_path = dir.path().join("t.db");
-    let url = format!("sqlite://{}?mode=rwc", db_path.display());
-    let db = twostep::db::connect(&url).await.expect("open the database");
-    let clock = ManualClock::new(START);
+    start(
+        Storage::Sqlite(db_path),
+        Some(dir),
+        SealKey::generate(),
+        START,
+    )
+    .await
+}
+
+/// Starts the API on an existing (or new) SQLite file with the given server key, e.g. the
+/// data folder of the real binary, so a test can mix HTTP requests and CLI commands.
+pub async fn spawn_app_on(db_path: PathBuf, seal: SealKey) -> TestApp {
+    start(Storage::Sqlite(db_path), None, seal, START).await
+}
+
+async fn start(storage: Storage, dir: Option<TempDir>, seal: SealKey, now: u64) -> TestApp {
+    let db = twostep::db::connect(&storage.url())
+        .await
+        .expect("open the database");
+    let clock = ManualClock::new(now);
     let state = AppState::new(
         db.clone(),
         Arc::new(clock.clone()),
-        SealKey::generate(),
+        seal.clone(),
         Settings::default(),
     );
     let app = router(state, None);
@@ -72,7 +162,8 @@ pub async fn spawn_app() -> TestApp {
         base: format!("http://{addr}"),
         clock,
         db,
-        db_path,
+        storage,
+        seal,
         server,
         _dir: dir,
     }
@@ -266,6 +357,193 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Another server on a copy of this one's database, with the same server key and a
+    /// clock at this one's time: a world to try one request in without changing this one.
+    pub async fn fork(&self) -> TestApp {
+        match &self.storage {
+            Storage::Sqlite(_) => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let db_path = dir.path().join("t.db");
+                // `VACUUM INTO` writes a consistent copy, WAL contents included.
+                let target = db_path.display().to_string().replace('\'', "''");
+                sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'")))
+                    .execute(&self.db)
+                    .await
+                    .expect("copy the database");
+                start(
+                    Storage::Sqlite(db_path),
+                    Some(dir),
+                    self.seal.clone(),
+                    self.now(),
+                )
+                .await
+            }
+            Storage::Postgres(source) => {
+                // A template copy needs the source without connections: close this
+                // server's pool (a forked-from server is not used afterwards) and end the rest.
+                self.db.close().await;
+                postgres_admin(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+                ))
+                .await;
+                let name = unique_name();
+                postgres_admin(format!("CREATE DATABASE {name} TEMPLATE {source}")).await;
+                start(Storage::Postgres(name), None, self.seal.clone(), self.now()).await
+            }
+        }
+    }
+
+    /// Everything the database stores, as bytes: the SQLite files (main, WAL, shared
+    /// memory), or on PostgreSQL every row of every table as text.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        match &self.storage {
+            Storage::Sqlite(path) => sqlite_file_bytes(path),
+            Storage::Postgres(_) => {
+                let tables =
+                    sqlx::query("SELECT CAST(tablename AS TEXT) AS tablename FROM pg_tables WHERE schemaname = 'public'")
+                        .fetch_all(&self.db)
+                        .await
+                        .expect("list tables");
+                let mut bytes = Vec::new();
+                for table in tables {
+                    let table: String = table.try_get("tablename").expect("name");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(t AS TEXT) AS row FROM {table} t"
+                    )))
+                    .fetch_all(&self.db)
+                    .await
+                    .expect("read a table");
+                    for row in rows {
+                        let text: String = row.try_get("row").expect("row text");
+                        bytes.extend(text.into_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    /// Creates an organizational account (no password here; signs in through `idp`).
+    pub async fn create_organizational_user(&self, name: &str, idp: &str) -> i64 {
+        let new = NewUser {
+            username: name,
+            password_hash: None,
+            role: Role::User,
+            identity_provider: Some(idp),
+        };
+        create(&self.db, new, self.now())
+            .await
+            .expect("insert user")
+            .expect("username is free")
+    }
+
+    /// A session made directly in the database, as the `Cookie` header value that carries
+    /// it: for accounts that cannot sign in with a password here.
+    pub async fn session_cookie_for(&self, user_id: i64, stage: Stage) -> String {
+        let token = twostep::sessions::create(&self.db, user_id, stage, self.now())
+            .await
+            .expect("create a session");
+        format!("{}={token}", twostep::sessions::COOKIE)
+    }
+
+    /// `DELETE /api/users/{id}/two-step` with an optional proof.
+    pub async fn remove_device(
+        &self,
+        client: &Client,
+        user_id: i64,
+        proof: Option<&str>,
+    ) -> Response {
+        client
+            .delete(self.url(&format!("/api/users/{user_id}/two-step")))
+            .json(&RemoveDeviceRequest {
+                proof: proof.map(str::to_owned),
+            })
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /api/users/{id}/two-step/unlock`.
+    pub async fn unlock(&self, client: &Client, user_id: i64) -> Response {
+        client
+            .post(self.url(&format!("/api/users/{user_id}/two-step/unlock")))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// One page of `GET /api/audit`; `query` is e.g. `"?page=2"` or `""`.
+    pub async fn audit_page(&self, client: &Client, query: &str) -> AuditPage {
+        ok_json(self.get(client, &format!("/api/audit{query}")).await).await
+    }
+
+    /// Every audit entry (all pages), optionally only those about one user, oldest first.
+    pub async fn audit_log(&self, client: &Client, user: Option<i64>) -> Vec<AuditEntry> {
+        let filter = user.map(|id| format!("&user={id}")).unwrap_or_default();
+        let mut entries = Vec::new();
+        for page in 1.. {
+            let got = self
+                .audit_page(client, &format!("?page={page}{filter}"))
+                .await;
+            assert_eq!(got.page, page);
+            let done = got.entries.is_empty();
+            entries.extend(got.entries);
+            if done {
+                assert_eq!(entries.len() as u64, got.total, "every page read");
+                break;
+            }
+        }
+        entries.reverse();
+        entries
+    }
+
+    /// The id of an account, by name.
+    pub async fn user_id(&self, name: &str) -> i64 {
+        sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_one(&self.db)
+            .await
+            .expect("the user exists")
+            .try_get("id")
+            .expect("id")
+    }
+
+    /// Rows of a table that belong to one user (`user_id` column).
+    pub async fn count_for(&self, table: &str, user_id: i64) -> i64 {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE user_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    /// The `Cookie` header value a client with `jar` sends to this server.
+    pub fn cookie_in(&self, jar: &Jar) -> String {
+        let url = self.base.parse().expect("server URL");
+        jar.cookies(&url)
+            .expect("the client holds a cookie")
+            .to_str()
+            .expect("ASCII cookie")
+            .to_owned()
+    }
+}
+
+/// A browser-like client and its cookie jar, to read the session cookie it holds.
+pub fn client_with_jar() -> (Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .expect("HTTP client");
+    (client, jar)
+}
+
 /// What enrollment produced.
 pub struct Enrolled {
     pub secret: Vec<u8>,
@@ -380,4 +658,23 @@ fn base32_helper_decodes_rfc4648() {
         b"12345678901234567890"
     );
     assert_eq!(base32_decode("MZXW6YTBOI======"), b"foobar");
+}
+
+/// Every byte of a SQLite database: the main file plus its WAL and shared-memory files.
+fn sqlite_file_bytes(path: &std::path::Path) -> Vec<u8> {
+    let dir = path.parent().expect("folder");
+    let stem = path.file_name().expect("file name").to_string_lossy();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list the data folder") {
+        let entry = entry.expect("entry");
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(stem.as_ref())
+        {
+            bytes.extend(std::fs::read(entry.path()).expect("read a database file"));
+        }
+    }
+    assert!(!bytes.is_empty(), "no database files in {dir:?}");
+    bytes
 }

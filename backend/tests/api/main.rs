@@ -1,5 +1,7 @@
 //! API integration tests: the real router served on a local port, driven over HTTP with
-//! `reqwest`, around a fresh SQLite database and an injected [`twostep::clock::ManualClock`].
+//! `reqwest`, around a fresh database and an injected [`twostep::clock::ManualClock`]. The
+//! database is SQLite, or PostgreSQL when `TWOSTEP_TEST_DB=postgres` (the second pass of
+//! `cargo xtask test`, on the cluster at `TWOSTEP_TEST_POSTGRES_URL`).
 //!
 //! - `session`: the password step, cookies and sign-out, authorization of the user pages.
 //! - `bad_input`: malformed, oversized or non-ASCII requests get a 4xx JSON error, change
@@ -7,10 +9,22 @@
 //! - `two_step`: enrollment with two consecutive codes, then the code step at sign-in
 //!   (replay, expiry, throttling, lock, recovery codes).
 //! - `secrets`: the TOTP secret and recovery codes never appear again in a response, and are
-//!   not stored in plain text in the database file.
+//!   not stored in plain text in the database.
+//! - `authorization`: every endpoint as anonymous, pending, user, other user and
+//!   administrator, as one table of expected answers.
+//! - `admin`: removing a device (by an administrator without proof, by the user with a
+//!   fresh proof), unlocking, what non-administrators may not do, organizational accounts.
+//! - `audit`: which events each action records, paging and the user filter.
+//! - `cli`: the `twostep user …` commands of the real binary, and what they record.
+//! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 
+mod admin;
+mod audit;
+mod authorization;
 mod bad_input;
+mod cli;
 mod helpers;
 mod secrets;
 mod session;
+mod throttle;
 mod two_step;

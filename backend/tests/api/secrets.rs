@@ -1,36 +1,9 @@
 //! The TOTP secret is shown once (at setup) and the recovery codes once (at confirm): no
-//! later response carries them, and the database file holds neither in plain text.
+//! later response carries them, and the database (its files on SQLite, its rows on
+//! PostgreSQL) holds neither in plain text.
 
-use crate::helpers::{TestApp, base32_decode, client, spawn_app, totp};
+use crate::helpers::{base32_decode, client, spawn_app, totp};
 use reqwest::StatusCode;
-
-/// Every byte of the SQLite database: the main file plus its WAL and shared-memory files.
-fn database_bytes(app: &TestApp) -> Vec<u8> {
-    let dir = app.db_path.parent().expect("folder");
-    let stem = app
-        .db_path
-        .file_name()
-        .expect("file name")
-        .to_string_lossy();
-    let mut bytes = Vec::new();
-    let mut files = 0;
-    for entry in std::fs::read_dir(dir).expect("list the data folder") {
-        let entry = entry.expect("entry");
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(stem.as_ref())
-        {
-            bytes.extend(std::fs::read(entry.path()).expect("read a database file"));
-            files += 1;
-        }
-    }
-    assert!(
-        files >= 1 && !bytes.is_empty(),
-        "no database files in {dir:?}"
-    );
-    bytes
-}
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -73,7 +46,7 @@ async fn secrets_are_shown_once_and_not_stored_in_plain_text() {
     // The pending setup is sealed too.
     assert_no_secrets(
         "the database during setup",
-        &database_bytes(&app),
+        &app.stored_bytes().await,
         &secret,
         &setup.secret,
         &[],
@@ -131,7 +104,7 @@ async fn secrets_are_shown_once_and_not_stored_in_plain_text() {
 
     assert_no_secrets(
         "the database",
-        &database_bytes(&app),
+        &app.stored_bytes().await,
         &secret,
         &setup.secret,
         &codes,

@@ -1,0 +1,377 @@
+//! The audit log: each action records exactly the expected events (kind, actor, subject,
+//! client address, detail), newest first in pages of 50, filtered by user on request.
+
+use crate::helpers::{START, STEP, TestApp, client, expect_error, spawn_app, totp, wrong_code};
+use reqwest::{Client, StatusCode};
+use twostep_shared::ErrorCode;
+use twostep_shared::api::AuditEntry;
+use twostep_shared::api::AuditEventKind::{
+    self, CodeStepLocked, CodeStepUnlocked, DeviceAssociated, DeviceRemoved, RecoveryCodeUsed,
+    ReplayedCodeRefused, SignInFailedCode, SignInFailedPassword, SignedIn,
+};
+
+const PASSWORD: &str = "correct horse";
+
+/// What an entry says, without its id and time: (event, actor, subject, detail).
+type Ev = (
+    AuditEventKind,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn ev(kind: AuditEventKind, actor: Option<&str>, subject: &str, detail: Option<&str>) -> Ev {
+    (
+        kind,
+        actor.map(str::to_owned),
+        Some(subject.to_owned()),
+        detail.map(str::to_owned),
+    )
+}
+
+/// An event a user caused on their own account.
+fn own(kind: AuditEventKind, user: &str, detail: Option<&str>) -> Ev {
+    ev(kind, Some(user), user, detail)
+}
+
+/// The entries' summaries; asserts each came from the test's address (127.0.0.1).
+fn summarize(entries: &[AuditEntry]) -> Vec<Ev> {
+    entries
+        .iter()
+        .map(|e| {
+            assert_eq!(e.client_address.as_deref(), Some("127.0.0.1"), "{e:?}");
+            (
+                e.event,
+                e.actor.clone(),
+                e.subject.clone(),
+                e.detail.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The events about one user, oldest first; asserts each names the user's id.
+async fn events(app: &TestApp, admin: &Client, user: i64) -> Vec<Ev> {
+    let entries = app.audit_log(admin, Some(user)).await;
+    for entry in &entries {
+        assert_eq!(entry.subject_id, Some(user), "{entry:?}");
+    }
+    summarize(&entries)
+}
+
+/// An administrator `root` signed in (which records `signed_in` about root).
+async fn admin(app: &TestApp) -> Client {
+    app.create_user("root", "root password", true).await;
+    let client = client();
+    app.sign_in(&client, "root", "root password").await;
+    client
+}
+
+#[tokio::test]
+async fn failed_password_sign_ins_name_the_known_user_or_the_typed_name() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice", PASSWORD, false).await;
+    for (name, password) in [("alice", "wrong horse"), (" Mallory ", PASSWORD)] {
+        expect_error(
+            app.sign_in_raw(&client(), name, password).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+        )
+        .await;
+    }
+    let root = admin(&app).await;
+
+    let all = app.audit_log(&root, None).await;
+    assert_eq!(
+        summarize(&all),
+        [
+            ev(SignInFailedPassword, None, "alice", None),
+            ev(SignInFailedPassword, None, "mallory", None),
+            own(SignedIn, "root", None),
+        ]
+    );
+    assert_eq!(all[0].subject_id, Some(alice));
+    assert_eq!(all[1].subject_id, None, "no such account");
+    assert!(all.iter().all(|e| e.at == START), "{all:?}");
+    // The typed password is never recorded.
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(
+        !text.contains("wrong horse") && !text.contains(PASSWORD),
+        "{text}"
+    );
+
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [ev(SignInFailedPassword, None, "alice", None)]
+    );
+}
+
+#[tokio::test]
+async fn enrollment_and_a_sign_in_with_a_code_are_recorded() {
+    let app = spawn_app().await;
+    let enrolled = app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let alice = app.user_id("alice").await;
+    let root = admin(&app).await;
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [
+            own(SignedIn, "alice", None),
+            own(DeviceAssociated, "alice", None)
+        ]
+    );
+
+    // The password step alone records nothing: the sign-in is not done yet.
+    app.clock.advance(STEP);
+    let client = client();
+    app.sign_in_pending(&client, "alice", PASSWORD).await;
+    assert_eq!(events(&app, &root, alice).await.len(), 2);
+
+    app.verify_ok(&client, &totp(&enrolled.secret, app.now_step()))
+        .await;
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [
+            own(SignedIn, "alice", None),
+            own(DeviceAssociated, "alice", None),
+            own(SignedIn, "alice", Some("with 2-step verification")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wrong_replayed_and_recovery_codes_are_recorded() {
+    let app = spawn_app().await;
+    let enrolled = app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let alice = app.user_id("alice").await;
+    let enrollment_step = app.now_step();
+    app.clock.advance(STEP);
+
+    let client = client();
+    app.sign_in_pending(&client, "alice", PASSWORD).await;
+    let wrong = wrong_code(&enrolled.secret, app.now_step(), 3);
+    expect_error(
+        app.verify(&client, &wrong).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    let replayed = totp(&enrolled.secret, enrollment_step);
+    expect_error(
+        app.verify(&client, &replayed).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    app.verify_ok(&client, &enrolled.recovery_codes[0]).await;
+
+    let root = admin(&app).await;
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [
+            own(SignedIn, "alice", None),
+            own(DeviceAssociated, "alice", None),
+            own(SignInFailedCode, "alice", Some("sign-in")),
+            own(ReplayedCodeRefused, "alice", Some("sign-in")),
+            own(RecoveryCodeUsed, "alice", Some("sign-in")),
+            own(SignedIn, "alice", Some("with 2-step verification")),
+        ]
+    );
+    // No code is ever recorded.
+    for entry in app.audit_log(&root, None).await {
+        let fields = [&entry.actor, &entry.subject, &entry.detail];
+        for secret in [&wrong, &replayed, &enrolled.recovery_codes[0]] {
+            assert!(
+                fields
+                    .iter()
+                    .all(|f| !f.as_deref().unwrap_or_default().contains(secret.as_str())),
+                "{entry:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_hundredth_consecutive_failure_locks_the_code_step_once() {
+    let app = spawn_app().await;
+    let enrolled = app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let alice = app.user_id("alice").await;
+    // 98 failures so far, long ago.
+    sqlx::query("UPDATE two_step_devices SET failed_attempts = 98 WHERE user_id = $1")
+        .bind(alice)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.clock.advance(STEP);
+
+    let client = client();
+    app.sign_in_pending(&client, "alice", PASSWORD).await;
+    // The 99th failure, then (after the delay) the 100th, which locks.
+    let wrong = wrong_code(&enrolled.secret, app.now_step(), 40);
+    expect_error(
+        app.verify(&client, &wrong).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    // The delay outlasts the pending sign-in: sign in again after it.
+    app.clock.advance(15 * 60 + 1);
+    let client = crate::helpers::client();
+    app.sign_in_pending(&client, "alice", PASSWORD).await;
+    expect_error(
+        app.verify(&client, &wrong).await,
+        StatusCode::LOCKED,
+        ErrorCode::Locked,
+    )
+    .await;
+    // Locked: the right code is refused as well, and does not lock it again.
+    expect_error(
+        app.verify(&client, &totp(&enrolled.secret, app.now_step()))
+            .await,
+        StatusCode::LOCKED,
+        ErrorCode::Locked,
+    )
+    .await;
+    let root = admin(&app).await;
+    let unlocked = app.unlock(&root, alice).await;
+    assert_eq!(unlocked.status(), StatusCode::NO_CONTENT);
+
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [
+            own(SignedIn, "alice", None),
+            own(DeviceAssociated, "alice", None),
+            own(SignInFailedCode, "alice", Some("sign-in")),
+            own(SignInFailedCode, "alice", Some("sign-in")),
+            own(CodeStepLocked, "alice", Some("sign-in")),
+            own(SignInFailedCode, "alice", Some("code step locked")),
+            ev(CodeStepUnlocked, Some("root"), "alice", None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn removals_and_their_proofs_are_recorded() {
+    let app = spawn_app().await;
+    let alice_client = client();
+    let enrolled = app.enrolled_user(&alice_client, "alice", PASSWORD).await;
+    let alice = app.user_id("alice").await;
+    app.clock.advance(STEP);
+
+    // By herself: a wrong code, then a recovery code as the proof.
+    let wrong = wrong_code(&enrolled.secret, app.now_step(), 3);
+    expect_error(
+        app.remove_device(&alice_client, alice, Some(&wrong)).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    let response = app
+        .remove_device(&alice_client, alice, Some(&enrolled.recovery_codes[0]))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Set up again, then removed by an administrator.
+    app.setup_and_confirm(&alice_client).await;
+    let root = admin(&app).await;
+    let response = app.remove_device(&root, alice, None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    assert_eq!(
+        events(&app, &root, alice).await,
+        [
+            own(SignedIn, "alice", None),
+            own(DeviceAssociated, "alice", None),
+            own(SignInFailedCode, "alice", Some("removal proof")),
+            own(RecoveryCodeUsed, "alice", Some("removal proof")),
+            own(DeviceRemoved, "alice", Some("removed by the user")),
+            own(DeviceAssociated, "alice", None),
+            ev(
+                DeviceRemoved,
+                Some("root"),
+                "alice",
+                Some("removed by administrator root")
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_log_is_paged_newest_first_and_filtered_by_user() {
+    let app = spawn_app().await;
+    let root = admin(&app).await;
+    let alice = app.create_user("alice", PASSWORD, false).await;
+    // 55 sign-ins with unknown names and 2 with alice's name, one second apart.
+    let mut expected = vec![own(SignedIn, "root", None)];
+    for i in 0..57 {
+        app.clock.advance(1);
+        let name = match i {
+            20 | 40 => "alice".to_owned(),
+            _ => format!("nobody{i:02}"),
+        };
+        app.sign_in_raw(&client(), &name, "wrong password").await;
+        expected.push(ev(SignInFailedPassword, None, &name, None));
+    }
+    assert_eq!(expected.len(), 58);
+    expected.reverse();
+
+    let first = app.audit_page(&root, "").await;
+    assert_eq!((first.page, first.per_page, first.total), (1, 50, 58));
+    assert_eq!(first.entries.len(), 50);
+    let second = app.audit_page(&root, "?page=2").await;
+    assert_eq!((second.page, second.per_page, second.total), (2, 50, 58));
+    assert_eq!(second.entries.len(), 8);
+    let third = app.audit_page(&root, "?page=3").await;
+    assert_eq!((third.page, third.total), (3, 58));
+    assert!(third.entries.is_empty());
+    assert_eq!(app.audit_page(&root, "?page=1").await, first);
+
+    let both: Vec<AuditEntry> = first.entries.into_iter().chain(second.entries).collect();
+    assert_eq!(summarize(&both), expected);
+    for pair in both.windows(2) {
+        assert!(pair[0].id > pair[1].id, "newest first: {pair:?}");
+        assert!(pair[0].at > pair[1].at, "newest first: {pair:?}");
+    }
+
+    // Only alice's events, still newest first.
+    let filtered = app.audit_page(&root, &format!("?user={alice}")).await;
+    assert_eq!((filtered.page, filtered.total), (1, 2));
+    assert_eq!(
+        summarize(&filtered.entries),
+        [
+            ev(SignInFailedPassword, None, "alice", None),
+            ev(SignInFailedPassword, None, "alice", None),
+        ]
+    );
+    assert!(filtered.entries[0].at > filtered.entries[1].at);
+    assert!(filtered.entries.iter().all(|e| e.subject_id == Some(alice)));
+    let beyond = app
+        .audit_page(&root, &format!("?page=2&user={alice}"))
+        .await;
+    assert!(beyond.entries.is_empty());
+    assert_eq!(beyond.total, 2);
+    let nobody = app.audit_page(&root, "?user=999999").await;
+    assert!(nobody.entries.is_empty());
+    assert_eq!(nobody.total, 0);
+}
+
+#[tokio::test]
+async fn a_bad_query_is_a_400_json_error() {
+    let app = spawn_app().await;
+    let root = admin(&app).await;
+    for query in [
+        "?page=abc",
+        "?page=-1",
+        "?page=1.5",
+        "?page=4294967296",
+        "?user=abc",
+        "?user=",
+        "?page=1&user=1&user=2",
+    ] {
+        let body = expect_error(
+            app.get(&root, &format!("/api/audit{query}")).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+        )
+        .await;
+        assert!(body.message.contains("query"), "{query}: {}", body.message);
+    }
+}

@@ -1,0 +1,268 @@
+//! The break-glass commands of the real `twostep` binary (`twostep user …`) on a data
+//! folder, checked through the database and, where a device is involved, through the API of
+//! a server on the same folder.
+
+use crate::helpers::{TestApp, client, expect_error, spawn_app_on};
+use reqwest::StatusCode;
+use sqlx::{AnyPool, Row};
+use std::path::Path;
+use std::process::{Output, Stdio};
+use tokio::io::AsyncWriteExt;
+use twostep::seal::SealKey;
+use twostep_shared::ErrorCode;
+use twostep_shared::api::{AuditEventKind, SignInResponse};
+
+/// Runs `twostep --data-dir DIR ARGS…` with `stdin` as its standard input.
+async fn twostep(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("TWOSTEP_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .env_remove("TWOSTEP_SECRET_KEY")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the twostep binary");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().await.expect("twostep ran")
+}
+
+/// Asserts the command succeeded and its standard output contains `expected`.
+fn succeeded(output: &Output, expected: &str) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stdout {stdout}\nstderr {stderr}");
+    assert!(
+        stdout.contains(expected),
+        "stdout {stdout}\nstderr {stderr}"
+    );
+}
+
+/// Asserts the command failed with exit code 1 and its standard error contains `expected`.
+fn failed(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr {stderr}");
+    assert!(stderr.contains(expected), "stderr {stderr}");
+}
+
+async fn open(data_dir: &Path) -> AnyPool {
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("twostep.db").display()
+    );
+    twostep::db::connect(&url)
+        .await
+        .expect("open the CLI's database")
+}
+
+/// (event, actor, subject, subject id, client address, detail) of every event, oldest first.
+type Recorded = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+async fn recorded(db: &AnyPool) -> Vec<Recorded> {
+    sqlx::query_as(
+        "SELECT event, actor_name, subject_name, subject_id, client_addr, detail
+         FROM audit_events ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+    .expect("read the audit log")
+}
+
+#[tokio::test]
+async fn user_commands_create_accounts_make_administrators_and_refuse_what_they_cannot_do() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+
+    succeeded(
+        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        "created user x",
+    );
+    failed(
+        &twostep(data, &["user", "create", "x"], "another password\n").await,
+        "already exists",
+    );
+    failed(
+        &twostep(data, &["user", "create", "y"], "short\n").await,
+        "at least 8",
+    );
+    succeeded(
+        &twostep(
+            data,
+            &["user", "create", "carol", "--organizational", "Contoso"],
+            "",
+        )
+        .await,
+        "created user carol",
+    );
+    succeeded(
+        &twostep(data, &["user", "set-admin", "x"], "").await,
+        "x is now an Administrator",
+    );
+    failed(
+        &twostep(data, &["user", "set-admin", "nobody"], "").await,
+        "no user named nobody",
+    );
+    // Nothing to remove or unlock without a device; and there is no command to set one up.
+    failed(
+        &twostep(data, &["user", "remove-two-step", "x"], "").await,
+        "no 2-step verification device",
+    );
+    failed(
+        &twostep(data, &["user", "unlock", "x"], "").await,
+        "no 2-step verification device",
+    );
+    let help = twostep(data, &["user", "--help"], "").await;
+    let help = String::from_utf8_lossy(&help.stdout).to_lowercase();
+    assert!(help.contains("remove-two-step"), "{help}");
+    assert!(
+        !help.contains("enroll") && !help.contains("setup"),
+        "{help}"
+    );
+
+    let db = open(data).await;
+    let users: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT username, role, password_hash, identity_provider FROM users ORDER BY username",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(users.len(), 2, "{users:?}");
+    let (name, role, hash, idp) = &users[0];
+    assert_eq!((name.as_str(), role.as_str()), ("carol", "user"));
+    assert_eq!((hash, idp.as_deref()), (&None, Some("Contoso")));
+    let (name, role, hash, idp) = &users[1];
+    assert_eq!((name.as_str(), role.as_str()), ("x", "administrator"));
+    let hash = hash.as_deref().expect("a password hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("password"));
+    assert_eq!(idp, &None);
+    let x_id: i64 = sqlx::query("SELECT id FROM users WHERE username = 'x'")
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .get("id");
+
+    // Only what succeeded and changes a role is recorded, by "cli", from no address.
+    assert_eq!(
+        recorded(&db).await,
+        [(
+            "made_administrator".to_owned(),
+            Some("cli".to_owned()),
+            Some("x".to_owned()),
+            Some(x_id),
+            None,
+            None
+        )]
+    );
+
+    // The server key was created beside the database, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("secret.key"))
+            .expect("the key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+}
+
+#[tokio::test]
+async fn the_cli_unlocks_and_removes_a_device_and_ends_the_sessions() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+    succeeded(
+        &twostep(data, &["user", "create", "alice"], "alice password\n").await,
+        "created user alice",
+    );
+    succeeded(
+        &twostep(
+            data,
+            &["user", "create", "root", "--admin"],
+            "root password\n",
+        )
+        .await,
+        "created user root",
+    );
+    // A server on the same folder (and so the same key) for the browser's side.
+    let seal = SealKey::load(None, data).expect("the key file the CLI created");
+    let app: TestApp = spawn_app_on(data.join("twostep.db"), seal).await;
+    let alice_client = client();
+    app.sign_in(&alice_client, "alice", "alice password").await;
+    let enrolled = app.setup_and_confirm(&alice_client).await;
+    let alice = app.user_id("alice").await;
+    assert_eq!(enrolled.recovery_codes.len(), 10);
+
+    sqlx::query("UPDATE two_step_devices SET locked = 1, failed_attempts = 100 WHERE user_id = $1")
+        .bind(alice)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    succeeded(
+        &twostep(data, &["user", "unlock", "alice"], "").await,
+        "unlocked the code step of alice",
+    );
+    assert!(!app.me(&alice_client).await.two_step.expect("status").locked);
+
+    succeeded(
+        &twostep(data, &["user", "remove-two-step", "alice"], "").await,
+        "removed the 2-step verification device of alice",
+    );
+    expect_error(
+        app.get(&alice_client, "/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+    )
+    .await;
+    assert_eq!(app.count_for("two_step_devices", alice).await, 0);
+    assert_eq!(app.count_for("recovery_codes", alice).await, 0);
+    assert_eq!(app.count_for("sessions", alice).await, 0);
+    assert!(matches!(
+        app.sign_in(&client(), "alice", "alice password").await,
+        SignInResponse::SignedIn { .. }
+    ));
+
+    // What the administrator sees in the audit log.
+    let root = client();
+    app.sign_in(&root, "root", "root password").await;
+    let by_cli: Vec<_> = app
+        .audit_log(&root, Some(alice))
+        .await
+        .into_iter()
+        .filter(|e| e.actor.as_deref() == Some("cli"))
+        .map(|e| (e.event, e.subject, e.client_address, e.detail))
+        .collect();
+    assert_eq!(
+        by_cli,
+        [
+            (
+                AuditEventKind::CodeStepUnlocked,
+                Some("alice".to_owned()),
+                None,
+                None
+            ),
+            (
+                AuditEventKind::DeviceRemoved,
+                Some("alice".to_owned()),
+                None,
+                Some("removed with the server CLI".to_owned())
+            ),
+        ]
+    );
+}
