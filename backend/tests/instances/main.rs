@@ -1,12 +1,14 @@
 //! Tests with real `twostep` processes: several instances sharing one PostgreSQL database,
 //! a database outage, a crash (SIGKILL) in the middle of enrollments and sign-ins on
-//! SQLite, and a graceful shutdown on SIGTERM.
+//! SQLite, a graceful shutdown on SIGTERM, and the password step under 10x the load Argon2
+//! can serve.
 //!
 //! The PostgreSQL tests need `TWOSTEP_TEST_POSTGRES_URL` (`cargo xtask test` starts a
 //! throwaway cluster and sets it); without it they fail rather than skip.
 
 mod client;
 mod crash;
+mod load;
 mod outage;
 #[path = "../common/process.rs"]
 mod process;
