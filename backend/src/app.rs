@@ -10,7 +10,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use sqlx::AnyPool;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,13 +143,12 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("twostep listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"))
+    let limits = crate::serve::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        ..Default::default()
+    };
+    crate::serve::run(listener, app, limits, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

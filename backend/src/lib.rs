@@ -16,6 +16,7 @@ pub mod headers;
 pub mod passwords;
 pub mod routes;
 pub mod seal;
+pub mod serve;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;

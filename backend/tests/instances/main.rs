@@ -1,7 +1,7 @@
 //! Tests with real `twostep` processes: several instances sharing one PostgreSQL database,
 //! a database outage, a crash (SIGKILL) in the middle of enrollments and sign-ins on
-//! SQLite, a graceful shutdown on SIGTERM, and the password step under 10x the load Argon2
-//! can serve.
+//! SQLite, a graceful shutdown on SIGTERM, slow and oversized clients, and the password step
+//! under 10x the load Argon2 can serve.
 //!
 //! The PostgreSQL tests need `TWOSTEP_TEST_POSTGRES_URL` (`cargo xtask test` starts a
 //! throwaway cluster and sets it); without it they fail rather than skip.
@@ -13,5 +13,6 @@ mod outage;
 #[path = "../common/process.rs"]
 mod process;
 mod several;
+mod slow;
 #[path = "../common/totp.rs"]
 mod totp;

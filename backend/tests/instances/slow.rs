@@ -1,0 +1,53 @@
+//! Slow or oversized clients: a connection that does not finish its headers in time is cut
+//! off, and an oversized header block is refused, while other clients are served.
+
+use crate::process::{ServerProcess, create_user};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off_and_huge_headers_refused() {
+    let data = tempfile::tempdir().unwrap();
+    create_user(
+        data.path(),
+        &[],
+        "admin",
+        "administrator password",
+        &["--admin"],
+    );
+    let server = ServerProcess::start(data.path(), &[], &["--header-read-timeout", "1"]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+
+    // Half a request, then silence.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: twostep\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "the server closed the slow connection");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cut off after about a second"
+    );
+
+    // 100 KiB of headers: refused (431 or closed), never served.
+    let mut huge = TcpStream::connect(&addr).await.unwrap();
+    let filler = "x".repeat(100 * 1024);
+    let request =
+        format!("GET /api/health HTTP/1.1\r\nHost: twostep\r\nX-Filler: {filler}\r\n\r\n");
+    let _ = huge.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), huge.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.starts_with("HTTP/1.1 200"),
+        "an oversized header block was served: {answer}"
+    );
+
+    // Meanwhile a normal client is served.
+    let health = reqwest::get(server.url("/api/health")).await.unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+}
