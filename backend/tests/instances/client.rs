@@ -80,3 +80,25 @@ pub async fn enroll(
         last_step: step,
     }))
 }
+
+/// `POST /api/session/verify` with `code`.
+pub async fn verify(client: &Client, base: &str, code: &str) -> (StatusCode, Value) {
+    post(
+        client,
+        format!("{base}/api/session/verify"),
+        json!({ "code": code }),
+    )
+    .await
+    .expect("request")
+}
+
+/// A server on a fresh SQLite data folder with one administrator (`admin`).
+pub async fn start_single(extra: &[&str]) -> (tempfile::TempDir, crate::process::ServerProcess) {
+    let data = tempfile::tempdir().expect("temporary folder");
+    crate::process::create_user(data.path(), &[], "admin", ADMIN_PASSWORD, &["--admin"]);
+    let server = crate::process::ServerProcess::start(data.path(), &[], extra).await;
+    (data, server)
+}
+
+/// The password of the `admin` account that [`start_single`] creates.
+pub const ADMIN_PASSWORD: &str = "administrator password";

@@ -1,7 +1,7 @@
 //! A server killed with SIGKILL in the middle of enrollments and sign-ins loses nothing it
 //! acknowledged (SQLite, WAL); a server stopped with SIGTERM finishes requests in flight.
 
-use crate::client::{self, Enrolled, browser, post};
+use crate::client::{self, Enrolled, browser, post, verify};
 use crate::process::{ServerProcess, create_user};
 use crate::totp;
 use reqwest::StatusCode;
@@ -114,13 +114,7 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
         assert_eq!(status, "verification_required", "{name}'s device survived");
         // ...and the enrollment's last code is refused (its step was recorded).
         let code = totp::code(&enrolled.secret, enrolled.last_step);
-        let (status, _) = post(
-            &session,
-            format!("{base}/api/session/verify"),
-            json!({ "code": code }),
-        )
-        .await
-        .unwrap();
+        let (status, _) = verify(&session, base, &code).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
@@ -132,13 +126,7 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
         client::sign_in(&session, base, name, PASSWORD)
             .await
             .unwrap();
-        let (status, body) = post(
-            &session,
-            format!("{base}/api/session/verify"),
-            json!({ "code": code }),
-        )
-        .await
-        .unwrap();
+        let (status, body) = verify(&session, base, code).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
@@ -161,15 +149,7 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
 
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight() {
-    let data = tempfile::tempdir().unwrap();
-    create_user(
-        data.path(),
-        &[],
-        "admin",
-        "administrator password",
-        &["--admin"],
-    );
-    let mut server = ServerProcess::start(data.path(), &[], &[]).await;
+    let (_data, mut server) = client::start_single(&[]).await;
     // Four sign-ins, each an Argon2 hash, queued behind one permit per core: stop the server
     // while they run. Each client has its connection open first, so each request is sent at once.
     let mut requests = Vec::new();
@@ -183,7 +163,7 @@ async fn sigterm_finishes_requests_in_flight() {
             post(
                 &client,
                 url,
-                json!({ "username": "admin", "password": "administrator password" }),
+                json!({ "username": "admin", "password": client::ADMIN_PASSWORD }),
             )
             .await
         }));

@@ -1,7 +1,7 @@
 //! The password step under 10x the load Argon2 can serve: the server stays up, its memory
 //! stays bounded, and every request gets an answer (200, 401, 429 or 503), none dropped.
 
-use crate::process::{ServerProcess, create_user};
+use crate::process::create_user;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -44,16 +44,8 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
-    let data = tempfile::tempdir().unwrap();
-    create_user(
-        data.path(),
-        &[],
-        "admin",
-        "administrator password",
-        &["--admin"],
-    );
+    let (data, server) = crate::client::start_single(&[]).await;
     create_user(data.path(), &[], "alice", PASSWORD, &[]);
-    let server = ServerProcess::start(data.path(), &[], &[]).await;
     let bound = argon2_bound();
     let rate = 10.0 * bound;
     let interval = Duration::from_secs_f64(1.0 / rate);

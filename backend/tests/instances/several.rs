@@ -1,12 +1,11 @@
 //! Two instances on one PostgreSQL database: sessions, replay protection and throttling hold
 //! across them.
 
-use crate::client::{self, Enrolled, browser, get, post};
+use crate::client::{self, Enrolled, browser, get, verify};
 use crate::process::{ServerProcess, create_user};
 use crate::totp;
 use base64::Engine as _;
 use reqwest::StatusCode;
-use serde_json::json;
 use sqlx::AnyPool;
 
 const PASSWORD: &str = "correct horse battery";
@@ -83,20 +82,6 @@ impl Pair {
             _dirs: (dir_a, dir_b),
         }
     }
-}
-
-async fn verify(
-    client: &reqwest::Client,
-    base: &str,
-    code: &str,
-) -> (StatusCode, serde_json::Value) {
-    post(
-        client,
-        format!("{base}/api/session/verify"),
-        json!({ "code": code }),
-    )
-    .await
-    .expect("request")
 }
 
 #[tokio::test]

@@ -1,22 +1,13 @@
 //! Slow or oversized clients: a connection that does not finish its headers in time is cut
 //! off, and an oversized header block is refused, while other clients are served.
 
-use crate::process::{ServerProcess, create_user};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_are_cut_off_and_huge_headers_refused() {
-    let data = tempfile::tempdir().unwrap();
-    create_user(
-        data.path(),
-        &[],
-        "admin",
-        "administrator password",
-        &["--admin"],
-    );
-    let server = ServerProcess::start(data.path(), &[], &["--header-read-timeout", "1"]).await;
+    let (_data, server) = crate::client::start_single(&["--header-read-timeout", "1"]).await;
     let addr = server.base.trim_start_matches("http://").to_owned();
 
     // Half a request, then silence.
