@@ -3,6 +3,8 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, ServeArgs};
+use crate::oidc::IdentityProvider;
+use crate::oidc::relying_party::HttpClient;
 use crate::passwords::Hasher;
 use crate::seal::SealKey;
 use crate::{db, headers, routes, users};
@@ -30,6 +32,11 @@ pub struct Settings {
     pub issuer: String,
     /// Whether the session cookie is marked `Secure`.
     pub secure_cookies: bool,
+    /// The identity providers organizational accounts sign in through (none by default).
+    pub identity_providers: Vec<IdentityProvider>,
+    /// How people reach this server, without a trailing slash; providers send people back to
+    /// `{public_url}/api/oidc/callback`.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -37,7 +44,16 @@ impl Default for Settings {
         Self {
             issuer: twostep_shared::otpauth::DEFAULT_ISSUER.to_owned(),
             secure_cookies: false,
+            identity_providers: Vec::new(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
+    }
+}
+
+impl Settings {
+    /// The configured identity provider called `name`.
+    pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
+        self.identity_providers.iter().find(|p| p.name == name)
     }
 }
 
@@ -51,6 +67,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wrong passwords per client address (this instance).
     pub address_throttle: Arc<crate::throttle::AddressThrottle>,
+    /// The HTTP client for identity providers (`None` if it could not be built: then every
+    /// sign-in through a provider fails as "provider unreachable", and the log says why).
+    pub oidc_http: Option<HttpClient>,
 }
 
 impl AppState {
@@ -63,6 +82,9 @@ impl AppState {
             seal,
             settings: Arc::new(settings),
             address_throttle: Arc::default(),
+            oidc_http: crate::oidc::relying_party::http_client()
+                .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
+                .ok(),
         }
     }
 }
@@ -102,7 +124,18 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of a request in debug logs: method and path only. The query is left out because
+/// an identity provider's answer carries its authorization code and state there.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// Logs to standard error; `RUST_LOG` sets the level (default `info`).
@@ -130,18 +163,36 @@ pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
 
 /// Runs the server until Ctrl-C or SIGTERM, finishing requests in flight.
 pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
+    let identity_providers = match &common.identity_providers {
+        Some(path) => crate::oidc::providers::load(path)?,
+        None => Vec::new(),
+    };
     let (db, seal) = open(common).await?;
     ensure_administrator(&db).await?;
-    let settings = Settings {
-        issuer: args.issuer.clone(),
-        secure_cookies: args.secure_cookies,
-    };
-    let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
-    let app = router(state, Some(&args.dist_dir));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url = match &args.public_url {
+        Some(url) => check_public_url(url)?,
+        None => format!("http://{addr}"),
+    };
+    for provider in &identity_providers {
+        tracing::info!(
+            provider = %provider.name,
+            issuer = provider.issuer.as_str(),
+            redirect_uri = %format!("{public_url}{}", crate::routes::OIDC_CALLBACK_PATH),
+            "identity provider configured"
+        );
+    }
+    let settings = Settings {
+        issuer: args.issuer.clone(),
+        secure_cookies: args.secure_cookies,
+        identity_providers,
+        public_url,
+    };
+    let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
     let limits = crate::serve::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
@@ -149,6 +200,24 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     };
     crate::serve::run(listener, app, limits, shutdown_signal()).await;
     Ok(())
+}
+
+/// `--public-url`: the http(s) origin people use (the app is served at the root, so no path,
+/// query or fragment); returned without a trailing slash.
+pub fn check_public_url(text: &str) -> Result<String, String> {
+    let url = openidconnect::url::Url::parse(text)
+        .map_err(|e| format!("--public-url {text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "--public-url {text:?} must be an http or https URL without path, query or fragment, \
+             e.g. https://team.example.com"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 async fn shutdown_signal() {
@@ -189,6 +258,7 @@ async fn ensure_administrator(db: &AnyPool) -> Result<(), String> {
         password_hash: Some(hash),
         role: Role::Administrator,
         identity_provider: None,
+        link: users::IdentityLink::default(),
     };
     let created = users::create(db, new, SystemClock.now())
         .await
@@ -216,4 +286,29 @@ fn random_password() -> String {
         .iter()
         .map(|b| twostep_shared::input::RECOVERY_ALPHABET[usize::from(b % 32)] as char)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_public_url;
+
+    #[test]
+    fn public_url_is_an_origin() {
+        assert_eq!(
+            check_public_url("https://team.example.com/").unwrap(),
+            "https://team.example.com"
+        );
+        assert_eq!(
+            check_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "team.example.com",
+            "ftp://team.example.com",
+            "https://example.com/team",
+            "https://team.example.com/?a=1",
+        ] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
 }

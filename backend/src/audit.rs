@@ -21,6 +21,8 @@ pub enum Actor<'a> {
 pub enum Subject<'a> {
     User(&'a UserRecord),
     Name(&'a str),
+    /// No account (e.g. a sign-in through a provider that matched nobody).
+    Nobody,
 }
 
 /// One event to record.
@@ -58,8 +60,9 @@ pub async fn record(db: &AnyPool, event: Event<'_>, now: u64) {
         Actor::Anonymous => (None, None),
     };
     let (subject_id, subject_name) = match event.subject {
-        Subject::User(user) => (Some(user.id), user.username.as_str()),
-        Subject::Name(name) => (None, name),
+        Subject::User(user) => (Some(user.id), Some(user.username.as_str())),
+        Subject::Name(name) => (None, Some(name)),
+        Subject::Nobody => (None, None),
     };
     let result = sqlx::query(
         "INSERT INTO audit_events (at, event, actor_id, actor_name, subject_id, subject_name, client_addr, detail)

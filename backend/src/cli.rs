@@ -3,7 +3,8 @@
 
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CommonArgs, UserCommand};
+use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
+use crate::oidc::{link, providers};
 use crate::{passwords, sessions, two_step, users};
 use std::io::{IsTerminal, Read};
 use twostep_shared::api::{AuditEventKind, Role};
@@ -16,8 +17,22 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             name,
             admin,
             organizational,
+            link,
         } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
+            let link = match &organizational {
+                Some(idp) => {
+                    check_provider_name(common, idp)?;
+                    identity_link(&link)?
+                }
+                None if link.subject.is_some() || link.email.is_some() => {
+                    return Err(
+                        "--subject and --email link an organizational account: add --organizational IDP"
+                            .to_owned(),
+                    );
+                }
+                None => users::IdentityLink::default(),
+            };
             let password_hash = match &organizational {
                 Some(_) => None,
                 None => Some(passwords::hash_blocking(read_new_password()?.expose())?),
@@ -31,14 +46,57 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                     Role::User
                 },
                 identity_provider: organizational.as_deref(),
+                link,
             };
             match users::create(&db, new, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?
             {
                 Some(id) => println!("created user {username} (id {id})"),
-                None => return Err(format!("a user named {username} already exists")),
+                None if users::find_by_name(&db, username.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some() =>
+                {
+                    return Err(format!("a user named {username} already exists"));
+                }
+                None => {
+                    return Err(
+                        "another account of that identity provider is already linked to this subject or e-mail"
+                            .to_owned(),
+                    );
+                }
             }
+        }
+        UserCommand::Link { name, link } => {
+            let user = existing_user(&db, &name).await?;
+            let Some(idp) = user.identity_provider.clone() else {
+                return Err(format!(
+                    "{} is a Team Server account; only organizational accounts are linked to an identity provider",
+                    user.username
+                ));
+            };
+            check_provider_name(common, &idp)?;
+            let link = identity_link(&link)?;
+            if !users::set_identity_link(&db, user.id, &link)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(
+                    "another account of that identity provider is already linked to this subject or e-mail"
+                        .to_owned(),
+                );
+            }
+            let detail = describe_link(&idp, &link);
+            let event = audit::Event {
+                kind: AuditEventKind::IdentityLinked,
+                actor: Actor::Cli,
+                subject: audit::Subject::User(&user),
+                client_addr: None,
+                detail: Some(&detail),
+            };
+            audit::record(&db, event, SystemClock.now()).await;
+            println!("{} is linked to {detail}", user.username);
         }
         UserCommand::SetPassword { name } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
@@ -108,6 +166,61 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// The link typed on the command line: at least one of subject and e-mail.
+fn identity_link(args: &IdentityLinkArgs) -> Result<users::IdentityLink, String> {
+    let subject = args
+        .subject
+        .as_deref()
+        .map(link::parse_subject)
+        .transpose()?;
+    let email = args
+        .email
+        .as_deref()
+        .map(link::normalize_email)
+        .transpose()?;
+    if subject.is_none() && email.is_none() {
+        return Err(
+            "an organizational account signs in only when it is linked to its identity at the provider: \
+             give --subject SUB (the provider's `sub` claim) or --email EMAIL (a verified e-mail)"
+                .to_owned(),
+        );
+    }
+    Ok(users::IdentityLink { subject, email })
+}
+
+fn describe_link(idp: &str, link: &users::IdentityLink) -> String {
+    let mut parts = Vec::new();
+    if let Some(subject) = &link.subject {
+        parts.push(format!("subject {subject}"));
+    }
+    if let Some(email) = &link.email {
+        parts.push(format!("e-mail {email}"));
+    }
+    format!("{} at {idp}", parts.join(" and "))
+}
+
+/// When the identity providers file is given, the provider must be named in it (a typo would
+/// leave the account unable to sign in). Without the file the name is taken as typed.
+fn check_provider_name(common: &CommonArgs, idp: &str) -> Result<(), String> {
+    let Some(path) = &common.identity_providers else {
+        return Ok(());
+    };
+    let names = providers::names(path)?;
+    if names.iter().any(|n| n == idp) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no identity provider named {idp:?} in {}; configured: {}",
+            path.display(),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ))
+    }
 }
 
 async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserRecord, String> {

@@ -40,6 +40,15 @@ pub struct CommonArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+    /// TOML file naming the OpenID Connect identity providers that organizational accounts
+    /// sign in through (see docs/identity-providers.md). Default: none.
+    #[arg(
+        long,
+        env = "TWOSTEP_IDENTITY_PROVIDERS",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub identity_providers: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -84,6 +93,10 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure` (set this when served over https).
     #[arg(long, env = "TWOSTEP_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address people use to reach this server, e.g. `https://team.example.com`; identity
+    /// providers send people back to `<URL>/api/oidc/callback`. Default: `http://<addr>`.
+    #[arg(long, env = "TWOSTEP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Seconds a client may take to send a request's headers before it is cut off.
     #[arg(long, env = "TWOSTEP_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
@@ -99,9 +112,17 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
         /// Make it an organizational account that signs in through this identity provider
-        /// (no password).
+        /// (its configured name; no password). Needs `--subject` or `--email`.
         #[arg(long, value_name = "IDP")]
         organizational: Option<String>,
+        #[command(flatten)]
+        link: IdentityLinkArgs,
+    },
+    /// Link an organizational account to its identity at its provider (replaces the link).
+    Link {
+        name: String,
+        #[command(flatten)]
+        link: IdentityLinkArgs,
     },
     /// Set a Team Server account's password (read like `create`).
     SetPassword { name: String },
@@ -111,4 +132,16 @@ pub enum UserCommand {
     RemoveTwoStep { name: String },
     /// Give an account the Administrator role.
     SetAdmin { name: String },
+}
+
+/// Which identity at the provider an organizational account belongs to.
+#[derive(Debug, Clone, Default, Args)]
+pub struct IdentityLinkArgs {
+    /// The provider's subject identifier (`sub` claim) of the person: the surest link.
+    #[arg(long, value_name = "SUB")]
+    pub subject: Option<String>,
+    /// A verified e-mail address (`email` claim) of the person; the first sign-in with it
+    /// records the subject, which then stays linked.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod oidc;
 pub mod passwords;
 pub mod routes;
 pub mod seal;

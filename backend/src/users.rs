@@ -116,18 +116,32 @@ pub struct NewUser<'a> {
     pub password_hash: Option<String>,
     pub role: Role,
     pub identity_provider: Option<&'a str>,
+    /// For an organizational account: who it is at its provider.
+    pub link: IdentityLink,
 }
 
-/// Creates an account; `Ok(None)` when the username is taken.
+/// Which identity at its provider an organizational account belongs to (see
+/// [`crate::oidc::link`]): the subject, or a verified e-mail until the subject is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityLink {
+    pub subject: Option<String>,
+    /// Lower-case.
+    pub email: Option<String>,
+}
+
+/// Creates an account; `Ok(None)` when the username is taken, or the identity is already
+/// linked to another account of the same provider.
 pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i64>, sqlx::Error> {
     let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, role, identity_provider, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO users (username, password_hash, role, identity_provider, idp_subject, idp_email, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.username)
     .bind(new.password_hash)
     .bind(role_to_db(new.role))
     .bind(new.identity_provider)
+    .bind(new.link.subject)
+    .bind(new.link.email)
     .bind(now as i64)
     .fetch_one(db)
     .await;
@@ -136,6 +150,100 @@ pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The organizational account of `provider` linked to `subject`.
+pub async fn find_by_subject(
+    db: &AnyPool,
+    provider: &str,
+    subject: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, username, role, identity_provider FROM users
+         WHERE identity_provider = $1 AND idp_subject = $2",
+    )
+    .bind(provider)
+    .bind(subject)
+    .fetch_optional(db)
+    .await?
+    .map(|row| record(&row))
+    .transpose()
+}
+
+/// The organizational account of `provider` waiting to be linked by this (lower-case,
+/// verified) e-mail: one whose subject is not known yet.
+pub async fn find_by_email_to_link(
+    db: &AnyPool,
+    provider: &str,
+    email: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, username, role, identity_provider FROM users
+         WHERE identity_provider = $1 AND idp_email = $2 AND idp_subject IS NULL",
+    )
+    .bind(provider)
+    .bind(email)
+    .fetch_optional(db)
+    .await?
+    .map(|row| record(&row))
+    .transpose()
+}
+
+/// Records the subject of an account linked by e-mail, if it has none yet; false if another
+/// sign-in got there first or another account has that subject.
+pub async fn record_subject(
+    db: &AnyPool,
+    user_id: i64,
+    subject: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE users SET idp_subject = $1 WHERE id = $2 AND idp_subject IS NULL")
+            .bind(subject)
+            .bind(user_id)
+            .execute(db)
+            .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces the link of an organizational account. `Ok(false)` when another account of the
+/// same provider has that subject or e-mail.
+pub async fn set_identity_link(
+    db: &AnyPool,
+    user_id: i64,
+    link: &IdentityLink,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET idp_subject = $1, idp_email = $2 WHERE id = $3 AND identity_provider IS NOT NULL",
+    )
+    .bind(link.subject.as_deref())
+    .bind(link.email.as_deref())
+    .bind(user_id)
+    .execute(db)
+    .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The link of an account, as stored.
+pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, sqlx::Error> {
+    let row = sqlx::query("SELECT idp_subject, idp_email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(match row {
+        None => IdentityLink::default(),
+        Some(row) => IdentityLink {
+            subject: row.try_get("idp_subject")?,
+            email: row.try_get("idp_email")?,
+        },
+    })
 }
 
 /// Sets a Team Server account's password hash; false if no such account.

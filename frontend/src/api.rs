@@ -5,8 +5,8 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twostep_shared::api::{
-    AuditPage, ConfirmRequest, RecoveryCodes, RemoveDeviceRequest, SetupResponse, SignInRequest,
-    SignInResponse, User, UserList, VerifyRequest,
+    AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
+    SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 use web_sys::RequestCredentials;
@@ -93,6 +93,11 @@ pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailu
 
 pub async fn verify(request: &VerifyRequest) -> Result<SignInResponse, ApiFailure> {
     json(Request::post("/api/session/verify"), encode(request)).await
+}
+
+/// The identity providers organizational accounts sign in through.
+pub async fn identity_providers() -> Result<IdentityProviders, ApiFailure> {
+    json(Request::get("/api/oidc/providers"), None).await
 }
 
 pub async fn sign_out() -> Result<(), ApiFailure> {

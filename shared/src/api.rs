@@ -157,6 +157,129 @@ impl fmt::Debug for RemoveDeviceRequest {
     }
 }
 
+/// One identity provider organizational accounts sign in through, as the Sign in page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviderInfo {
+    /// The provider's name: the button reads "Sign in with {name}".
+    pub name: String,
+    /// Where the button goes (same origin): it starts the sign-in at the provider.
+    pub start_url: String,
+}
+
+/// `GET /api/oidc/providers`: the configured identity providers (public).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviders {
+    pub providers: Vec<IdentityProviderInfo>,
+}
+
+/// The query parameter that brings a failed identity-provider sign-in back to the Sign in
+/// page: the server redirects to `/?sign_in_error=<code>`.
+pub const SIGN_IN_ERROR_PARAM: &str = "sign_in_error";
+
+/// Why a sign-in through an identity provider did not sign anybody in. Travels as the
+/// [`SIGN_IN_ERROR_PARAM`] query parameter; the Sign in page shows [`Self::message`].
+///
+/// ```
+/// use twostep_shared::api::ProviderSignInError;
+///
+/// let error = ProviderSignInError::parse("cancelled").unwrap();
+/// assert_eq!(error, ProviderSignInError::Cancelled);
+/// assert_eq!(error.as_str(), "cancelled");
+/// assert!(ProviderSignInError::parse("<script>").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderSignInError {
+    /// No identity provider of that name is configured.
+    UnknownProvider,
+    /// The provider could not be reached (or did not answer properly).
+    ProviderUnreachable,
+    /// The person cancelled at the provider (`error=access_denied`).
+    Cancelled,
+    /// The provider answered with another error.
+    ProviderError,
+    /// The answer does not belong to a sign-in started in this browser: missing, forged or
+    /// already used `state`.
+    StateMismatch,
+    /// The sign-in was started more than 10 minutes ago.
+    Expired,
+    /// The provider's tokens did not pass the checks (issuer, audience, signature, expiry,
+    /// nonce), or the code could not be exchanged.
+    TokenInvalid,
+    /// The provider vouched for someone no Team Server account is linked to.
+    UnknownAccount,
+    /// The Team Server itself failed (e.g. its database is unavailable).
+    Unavailable,
+}
+
+impl ProviderSignInError {
+    /// Every error, for tests and documentation.
+    pub const ALL: [ProviderSignInError; 9] = [
+        Self::UnknownProvider,
+        Self::ProviderUnreachable,
+        Self::Cancelled,
+        Self::ProviderError,
+        Self::StateMismatch,
+        Self::Expired,
+        Self::TokenInvalid,
+        Self::UnknownAccount,
+        Self::Unavailable,
+    ];
+
+    /// The code in the query parameter (`provider_unreachable`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownProvider => "unknown_provider",
+            Self::ProviderUnreachable => "provider_unreachable",
+            Self::Cancelled => "cancelled",
+            Self::ProviderError => "provider_error",
+            Self::StateMismatch => "state_mismatch",
+            Self::Expired => "expired",
+            Self::TokenInvalid => "token_invalid",
+            Self::UnknownAccount => "unknown_account",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// The code back to the error; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// A sentence a person can act on. It names no provider and no account: the query
+    /// parameter can be typed by anyone, so the page shows only these fixed texts.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::UnknownProvider => {
+                "That identity provider is not set up on this Team Server. Choose one of the buttons below, or ask your administrator."
+            }
+            Self::ProviderUnreachable => {
+                "Your organization's identity provider could not be reached, so you were not signed in. Try again in a moment; if it keeps happening, tell your administrator."
+            }
+            Self::Cancelled => {
+                "Sign-in was cancelled at your organization's identity provider. You are not signed in; choose the button to try again."
+            }
+            Self::ProviderError => {
+                "Your organization's identity provider did not sign you in. Try again; if it keeps happening, tell your administrator."
+            }
+            Self::StateMismatch => {
+                "This sign-in answer does not belong to a sign-in started in this browser, or it was already used. Start again with the button below."
+            }
+            Self::Expired => {
+                "The sign-in took longer than 10 minutes and has expired. Start again with the button below."
+            }
+            Self::TokenInvalid => {
+                "The identity provider's answer could not be verified, so you were not signed in. Try again; if it keeps happening, tell your administrator."
+            }
+            Self::UnknownAccount => {
+                "You signed in at your organization's identity provider, but no Team Server account is linked to that identity. Ask your administrator to create or link your organizational account."
+            }
+            Self::Unavailable => {
+                "The Team Server could not finish signing you in. Try again shortly."
+            }
+        }
+    }
+}
+
 /// What an audit event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,14 +304,19 @@ pub enum AuditEventKind {
     CodeStepUnlocked,
     /// The account was given the Administrator role.
     MadeAdministrator,
+    /// A sign-in through an identity provider failed (the detail says why).
+    SignInFailedProvider,
+    /// An organizational account was linked to an identity at its provider (CLI).
+    IdentityLinked,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 10] = [
+    pub const ALL: [AuditEventKind; 12] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
+        Self::SignInFailedProvider,
         Self::ReplayedCodeRefused,
         Self::CodeStepLocked,
         Self::RecoveryCodeUsed,
@@ -196,6 +324,7 @@ impl AuditEventKind {
         Self::DeviceRemoved,
         Self::CodeStepUnlocked,
         Self::MadeAdministrator,
+        Self::IdentityLinked,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -211,6 +340,8 @@ impl AuditEventKind {
             Self::DeviceRemoved => "device_removed",
             Self::CodeStepUnlocked => "code_step_unlocked",
             Self::MadeAdministrator => "made_administrator",
+            Self::SignInFailedProvider => "sign_in_failed_provider",
+            Self::IdentityLinked => "identity_linked",
         }
     }
 
@@ -232,6 +363,8 @@ impl AuditEventKind {
             Self::DeviceRemoved => "Device removed",
             Self::CodeStepUnlocked => "Code step unlocked",
             Self::MadeAdministrator => "Made administrator",
+            Self::SignInFailedProvider => "Sign-in failed: identity provider",
+            Self::IdentityLinked => "Identity provider link set",
         }
     }
 }
@@ -300,6 +433,18 @@ mod tests {
             code2: "654321".into(),
         };
         assert!(!format!("{confirm:?}").contains("123456"));
+    }
+
+    #[test]
+    fn provider_sign_in_errors_round_trip() {
+        for error in ProviderSignInError::ALL {
+            assert_eq!(ProviderSignInError::parse(error.as_str()), Some(error));
+            assert!(error.message().ends_with('.'));
+        }
+        assert_eq!(ProviderSignInError::parse(""), None);
+        for kind in AuditEventKind::ALL {
+            assert_eq!(AuditEventKind::parse(kind.as_str()), Some(kind));
+        }
     }
 
     #[test]

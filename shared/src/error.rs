@@ -42,7 +42,8 @@ pub enum ErrorCode {
     SetupExpired,
     /// Enrollment: a device is already associated; remove it first.
     AlreadySetUp,
-    /// Enrollment: organizational accounts sign in through their identity provider.
+    /// The account is an organizational account: it signs in through its identity provider,
+    /// so it has no password here (password step) and cannot set up 2-step verification.
     OrganizationalAccount,
     /// No 2-step verification device is associated with the account.
     NotSetUp,

@@ -4,10 +4,13 @@
 //! Tasks:
 //! - `run`: build the frontend and start `twostep serve` (SQLite in `./data`) at
 //!   http://127.0.0.1:8080. Extra arguments go to `twostep serve`.
-//! - `test`: build the frontend, install headless Chromium if missing, and run every test.
+//! - `test`: build the frontend, install headless Chromium and the test identity provider
+//!   (npm `oidc-provider`, in `xtask/oidc-provider`) if missing, and run every test.
 //! - `build-frontend`: only build the frontend into `dist/`.
 //! - `setup`: only install the tools.
+//! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`).
 
+mod bench;
 mod postgres;
 mod tools;
 
@@ -17,7 +20,7 @@ use std::process::{Command, ExitCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(task) = args.first() else {
-        eprintln!("usage: cargo xtask <run|test|build-frontend|setup> [args…]");
+        eprintln!("usage: cargo xtask <run|test|build-frontend|setup|bench> [args…]");
         return ExitCode::FAILURE;
     };
     let rest = &args[1..];
@@ -25,9 +28,12 @@ fn main() -> ExitCode {
         "run" => run(rest),
         "test" => test(rest),
         "build-frontend" => tools::ensure_frontend_tools().and_then(|env| build_frontend(&env)),
-        "setup" => tools::ensure_frontend_tools().and_then(|_| tools::ensure_chromium()),
+        "setup" => tools::ensure_frontend_tools()
+            .and_then(|_| tools::ensure_chromium())
+            .and_then(|()| tools::ensure_test_identity_provider()),
+        "bench" => bench::bench(rest),
         other => Err(format!(
-            "unknown task `{other}`; try run, test, build-frontend or setup"
+            "unknown task `{other}`; try run, test, build-frontend, setup or bench"
         )),
     };
     match result {
@@ -98,6 +104,7 @@ fn run(extra: &[String]) -> Result<(), String> {
 fn test(extra: &[String]) -> Result<(), String> {
     let env = tools::ensure_frontend_tools()?;
     tools::ensure_chromium()?;
+    tools::ensure_test_identity_provider()?;
     build_frontend(&env)?;
     step("Checking that the shared crate builds for wasm32-unknown-unknown");
     run_command(cargo().args([

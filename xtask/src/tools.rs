@@ -1,6 +1,7 @@
 //! Installing the tools the frontend build and the browser tests need, each only when it is
 //! missing or of the wrong version: the wasm32 target, trunk 0.21.14, wasm-bindgen-cli of the
-//! version in Cargo.lock, wasm-opt from the npm package binaryen, and Debian's Chromium.
+//! version in Cargo.lock, wasm-opt from the npm package binaryen, Debian's Chromium, and the
+//! test identity provider (the npm package oidc-provider, pinned in `xtask/oidc-provider`).
 
 use crate::{root, run_command, step};
 use std::path::{Path, PathBuf};
@@ -120,6 +121,45 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
         bin.display()
     );
     Ok(ToolEnv { trunk, path })
+}
+
+/// Makes sure the test identity provider's packages are installed: `npm ci` in
+/// `xtask/oidc-provider` (from its lock file) when the installed `oidc-provider` is missing or
+/// not the version its `package.json` pins.
+pub fn ensure_test_identity_provider() -> Result<(), String> {
+    let dir = root().join("xtask/oidc-provider");
+    let manifest = std::fs::read_to_string(dir.join("package.json"))
+        .map_err(|e| format!("xtask/oidc-provider/package.json: {e}"))?;
+    let pinned = pinned_version(&manifest, "oidc-provider")
+        .ok_or("xtask/oidc-provider/package.json pins no oidc-provider version")?;
+    let installed = std::fs::read_to_string(dir.join("node_modules/oidc-provider/package.json"))
+        .ok()
+        .and_then(|text| pinned_version(&text, "version"));
+    if installed.as_deref() == Some(pinned.as_str()) {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    step(&format!(
+        "Installing the test identity provider (npm oidc-provider@{pinned}, one time; seconds)"
+    ));
+    run_command(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir),
+    )
+}
+
+/// The string value of `"key": "value"` in a small JSON file (package.json).
+fn pinned_version(json: &str, key: &str) -> Option<String> {
+    let after = &json[json.find(&format!("\"{key}\""))? + key.len() + 2..];
+    let value = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(value[..value.find('"')?].to_owned())
 }
 
 /// Makes sure headless Chromium and its WebDriver are installed (Debian packages).

@@ -9,8 +9,11 @@ use twostep_shared::ErrorCode;
 mod audit;
 mod health;
 mod me;
+mod oidc;
 mod session;
 mod users;
+
+pub use oidc::{CALLBACK_PATH as OIDC_CALLBACK_PATH, STATE_COOKIE as OIDC_STATE_COOKIE, start_url};
 
 /// Everything under `/api`; unknown paths and methods answer with a JSON error.
 pub fn api_router() -> Router<AppState> {
@@ -19,6 +22,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(health::router())
         .merge(session::router())
         .merge(me::router())
+        .merge(oidc::router())
         .merge(users::router())
         .fallback(|| async {
             ApiError::client(

@@ -59,7 +59,15 @@ async fn sign_in(
         if let Some(ip) = addr.ip() {
             state.address_throttle.failed(ip, now);
         }
-        tracing::info!(username = %username, "sign-in refused: bad credentials");
+        let organizational = user.as_ref().and_then(|u| u.identity_provider.clone());
+        let detail = organizational
+            .as_ref()
+            .map(|idp| format!("organizational account: signs in through {idp}"));
+        tracing::info!(
+            username = %username,
+            organizational = organizational.is_some(),
+            "sign-in refused: bad credentials"
+        );
         let subject = match &user {
             Some(user) => audit::Subject::User(user),
             None => audit::Subject::Name(username.as_str()),
@@ -69,10 +77,13 @@ async fn sign_in(
             actor: audit::Actor::Anonymous,
             subject,
             client_addr: addr.as_deref(),
-            detail: None,
+            detail: detail.as_deref(),
         };
         audit::record(&state.db, event, now).await;
-        return Err(ApiError::bad_credentials());
+        return Err(match organizational {
+            Some(idp) => organizational_account(&state, &username, &idp),
+            None => ApiError::bad_credentials(),
+        });
     };
     throttle::username_succeeded(&state.db, username.as_str()).await?;
     end_current_session(&state, &jar).await?;
@@ -101,6 +112,28 @@ async fn sign_in(
             user: user.to_api(Some(status)),
         }),
     ))
+}
+
+/// The password step's answer for an organizational account: it has no password here, so
+/// point to its provider. This tells whoever types the name that it is an organizational
+/// account (see docs/identity-providers.md, "Organizational accounts and the password form"):
+/// the answer comes only after the same Argon2 work as any other attempt, counts as a failed
+/// attempt for the throttles, and Team Server accounts stay indistinguishable from unknown names.
+fn organizational_account(state: &AppState, username: &Username, idp: &str) -> ApiError {
+    let message = if state.settings.identity_provider(idp).is_some() {
+        format!(
+            "{username} is an organizational account: it has no password here. Use \"Sign in with {idp}\" instead."
+        )
+    } else {
+        format!(
+            "{username} is an organizational account that signs in through {idp}, which is not set up on this Team Server. Ask your administrator."
+        )
+    };
+    ApiError::client(
+        StatusCode::UNAUTHORIZED,
+        twostep_shared::ErrorCode::OrganizationalAccount,
+        message,
+    )
 }
 
 async fn verify(

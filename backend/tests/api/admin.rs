@@ -424,14 +424,14 @@ async fn an_administrator_unlocks_a_locked_code_step() {
 async fn organizational_accounts_cannot_set_up_two_step_verification() {
     let app = spawn_app().await;
     let carol = app.create_organizational_user("carol", "Contoso").await;
-    // There is no password to sign in with here.
+    // There is no password to sign in with here (tests/api/oidc.rs has the whole answer).
     expect_error(
         app.sign_in_raw(&client(), "carol", "any password").await,
         StatusCode::UNAUTHORIZED,
-        ErrorCode::BadCredentials,
+        ErrorCode::OrganizationalAccount,
     )
     .await;
-    // As if the identity provider had signed her in.
+    // As if the identity provider had signed her in (tests/api/oidc.rs does it for real).
     let cookie = app.session_cookie_for(carol, Stage::SignedIn).await;
     let carol_client = bare_client();
     let post = |path: &str, body: serde_json::Value| {

@@ -9,16 +9,23 @@
 //! - **administrator**: root, signed in, an Administrator who is not alice.
 //!
 //! In paths, `{alice}` is alice's id and `{self}` the caller's own id (alice's for the
-//! anonymous and pending callers). bob and root have no device but a setup in progress.
+//! anonymous and pending callers). bob and root have no device but a setup in progress. The
+//! server knows one identity provider (the in-test one of `fake_provider`); its sign-in
+//! endpoints answer with redirects, written as the start of the `Location` expected, where
+//! `{provider}` is the provider's address.
 //!
 //! The world is made once through the API (accounts, alice's enrollment, sign-ins, setups);
 //! then every cell runs in a fork of it (a copy of its database behind a new server), so no
 //! cell depends on what another one changed.
 
-use crate::helpers::{STEP, TestApp, bare_client, base32_decode, client_with_jar, spawn_app, totp};
+use crate::fake_provider::FakeProvider;
+use crate::helpers::{
+    STEP, TestApp, bare_no_redirect_client, base32_decode, client_with_jar, spawn_app_with, totp,
+};
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
+use twostep::app::Settings;
 use twostep_shared::{ErrorBody, ErrorCode};
 
 /// The answer a cell expects: a success status, or an error status with its JSON error code.
@@ -26,10 +33,12 @@ use twostep_shared::{ErrorBody, ErrorCode};
 enum Expect {
     Success(u16),
     Refused(u16, ErrorCode),
+    /// `303 See Other` to a `Location` that starts with this.
+    Redirect(&'static str),
 }
 
 use ErrorCode as E;
-use Expect::{Refused, Success};
+use Expect::{Redirect, Refused, Success};
 
 const OK: Expect = Success(200);
 const DONE: Expect = Success(204);
@@ -46,6 +55,12 @@ const FORBIDDEN: Expect = Refused(403, E::Forbidden);
 const HAS_DEVICE: Expect = Refused(409, E::AlreadySetUp);
 /// Removing or unlocking where there is no device: 409 `not_set_up`.
 const NO_DEVICE: Expect = Refused(409, E::NotSetUp);
+/// Off to the identity provider's authorization endpoint.
+const TO_PROVIDER: Expect = Redirect("{provider}/authorize?");
+/// Back to the Sign in page: no such provider.
+const NO_PROVIDER: Expect = Redirect("/?sign_in_error=unknown_provider");
+/// Back to the Sign in page: the answer is not for a sign-in this browser started.
+const NOT_STARTED: Expect = Redirect("/?sign_in_error=state_mismatch");
 
 /// What a request sends as its JSON body.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +100,7 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
 use Body::{AliceCode, AliceSignIn, Empty, Nothing, PasswordProof, SetupCodes};
 
 #[rustfmt::skip]
-const TABLE: [Row; 16] = [
+const TABLE: [Row; 20] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("POST",   "/api/session",                      AliceSignIn,    [OK,          OK,          OK,         OK,         OK]),
@@ -103,6 +118,10 @@ const TABLE: [Row; 16] = [
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("GET",    "/api/oidc/providers",               Nothing,        [OK,          OK,          OK,         OK,         OK]),
+    row("GET",    "/api/oidc/start?provider=Fake+ID",  Nothing,        [TO_PROVIDER, TO_PROVIDER, TO_PROVIDER,TO_PROVIDER,TO_PROVIDER]),
+    row("GET",    "/api/oidc/start?provider=Nope",     Nothing,        [NO_PROVIDER, NO_PROVIDER, NO_PROVIDER,NO_PROVIDER,NO_PROVIDER]),
+    row("GET",    "/api/oidc/callback?code=c&state=s", Nothing,        [NOT_STARTED, NOT_STARTED, NOT_STARTED,NOT_STARTED,NOT_STARTED]),
 ];
 
 const COLUMNS: [&str; 5] = [
@@ -127,6 +146,7 @@ struct Caller {
 
 /// The world every cell starts from.
 struct World {
+    provider: FakeProvider,
     app: TestApp,
     alice: i64,
     alice_secret: Vec<u8>,
@@ -143,7 +163,12 @@ async fn signed_in_with_setup(app: &TestApp, name: &str, password: &str) -> (Str
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    let provider = FakeProvider::start().await;
+    let app = spawn_app_with(Settings {
+        identity_providers: vec![provider.config()],
+        ..Settings::default()
+    })
+    .await;
     let alice = app.create_user("alice", ALICE_PASSWORD, false).await;
     let bob = app.create_user("bob", BOB_PASSWORD, false).await;
     let root = app.create_user("root", ROOT_PASSWORD, true).await;
@@ -177,6 +202,7 @@ async fn world() -> World {
             caller(Some(bob_cookie), bob, BOB_PASSWORD, Some(bob_secret)),
             caller(Some(root_cookie), root, ROOT_PASSWORD, Some(root_secret)),
         ],
+        provider,
         app,
         alice,
         alice_secret,
@@ -208,7 +234,7 @@ impl World {
             .replace("{alice}", &self.alice.to_string())
             .replace("{self}", &caller.id.to_string());
         let method = reqwest::Method::from_bytes(row.method.as_bytes()).expect("method");
-        let mut request = bare_client().request(method, app.url(&path));
+        let mut request = bare_no_redirect_client().request(method, app.url(&path));
         if let Some(cookie) = &caller.cookie {
             request = request.header(COOKIE, cookie);
         }
@@ -217,6 +243,18 @@ impl World {
         }
         let response = request.send().await.expect("request");
         let status = response.status();
+        if status == StatusCode::SEE_OTHER {
+            let location = crate::helpers::see_other(&response);
+            return match row.expect[column] {
+                Redirect(prefix)
+                    if location
+                        .starts_with(&prefix.replace("{provider}", &self.provider.issuer)) =>
+                {
+                    None
+                }
+                _ => Some(mismatch(row, column, status, &format!("to {location}"))),
+            };
+        }
         let text = response.text().await.expect("body");
         let got = if status.is_success() {
             Success(status.as_u16())

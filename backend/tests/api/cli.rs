@@ -104,7 +104,15 @@ async fn user_commands_create_accounts_make_administrators_and_refuse_what_they_
     succeeded(
         &twostep(
             data,
-            &["user", "create", "carol", "--organizational", "Contoso"],
+            &[
+                "user",
+                "create",
+                "carol",
+                "--organizational",
+                "Contoso",
+                "--subject",
+                "248289761001",
+            ],
             "",
         )
         .await,
@@ -264,5 +272,149 @@ async fn the_cli_unlocks_and_removes_a_device_and_ends_the_sessions() {
                 Some("removed with the server CLI".to_owned())
             ),
         ]
+    );
+}
+
+#[tokio::test]
+async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+    let create = |name: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec!["user", "create", name];
+        args.extend_from_slice(extra);
+        async move { twostep(data, &args, "").await }
+    };
+
+    // An organizational account needs a link; a link needs an organizational account.
+    failed(
+        &create("dana", &["--organizational", "Contoso"]).await,
+        "--subject SUB",
+    );
+    failed(
+        &create("dana", &["--subject", "1"]).await,
+        "--organizational",
+    );
+    failed(
+        &create("dana", &["--organizational", "Contoso", "--email", "dana"]).await,
+        "not an e-mail address",
+    );
+    succeeded(
+        &create(
+            "carol",
+            &[
+                "--organizational",
+                "Contoso",
+                "--email",
+                "Carol@Contoso.Example",
+            ],
+        )
+        .await,
+        "created user carol",
+    );
+    // One identity, one account (per provider).
+    failed(
+        &create(
+            "dave",
+            &[
+                "--organizational",
+                "Contoso",
+                "--email",
+                "carol@contoso.example",
+            ],
+        )
+        .await,
+        "already linked",
+    );
+    succeeded(
+        &create(
+            "dave",
+            &[
+                "--organizational",
+                "Fabrikam",
+                "--email",
+                "carol@contoso.example",
+            ],
+        )
+        .await,
+        "created user dave",
+    );
+    // With the providers file at hand, the provider must be one of its names.
+    let file = data.join("providers.toml");
+    std::fs::write(
+        &file,
+        "[[provider]]\nname = \"Contoso\"\nissuer = \"https://login.contoso.example\"\nclient_id = \"c\"\nclient_secret_env = \"UNSET_IN_THIS_TEST\"\n",
+    )
+    .unwrap();
+    let with_file = |args: &[&str]| {
+        let mut all = vec!["--identity-providers", file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let args = with_file(&[
+        "user",
+        "create",
+        "erin",
+        "--organizational",
+        "Contoso ID",
+        "--subject",
+        "7",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    failed(
+        &twostep(data, &args, "").await,
+        "no identity provider named \"Contoso ID\"",
+    );
+
+    // Linking again replaces the link, and is audited.
+    let args = with_file(&["user", "link", "carol", "--subject", "248289761001"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    succeeded(
+        &twostep(data, &args, "").await,
+        "carol is linked to subject 248289761001 at Contoso",
+    );
+    failed(
+        &twostep(data, &["user", "link", "carol"], "").await,
+        "--subject SUB",
+    );
+    succeeded(
+        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        "created user x",
+    );
+    failed(
+        &twostep(data, &["user", "link", "x", "--subject", "1"], "").await,
+        "Team Server account",
+    );
+
+    let db = open(data).await;
+    let links: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT username, idp_subject, idp_email FROM users ORDER BY username")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        links,
+        [
+            ("carol".to_owned(), Some("248289761001".to_owned()), None),
+            (
+                "dave".to_owned(),
+                None,
+                Some("carol@contoso.example".to_owned())
+            ),
+            ("x".to_owned(), None, None),
+        ]
+    );
+    let events: Vec<_> = recorded(&db)
+        .await
+        .into_iter()
+        .map(|(event, actor, subject, _, _, detail)| (event, actor, subject, detail))
+        .collect();
+    assert_eq!(
+        events,
+        [(
+            "identity_linked".to_owned(),
+            Some("cli".to_owned()),
+            Some("carol".to_owned()),
+            Some("subject 248289761001 at Contoso".to_owned())
+        )]
     );
 }

@@ -14,7 +14,7 @@ use twostep::app::{AppState, Settings, router};
 use twostep::clock::ManualClock;
 use twostep::seal::SealKey;
 use twostep::sessions::Stage;
-use twostep::users::{NewUser, create};
+use twostep::users::{IdentityLink, NewUser, create};
 use twostep_shared::api::{
     AuditEntry, AuditPage, ConfirmRequest, RecoveryCodes, RemoveDeviceRequest, Role, SetupResponse,
     SignInRequest, SignInResponse, User, VerifyRequest,
@@ -35,6 +35,8 @@ pub struct TestApp {
     pub storage: Storage,
     /// The server key, so a [`TestApp::fork`] can open what this server sealed.
     seal: SealKey,
+    /// The settings it was started with (forks and other instances get the same).
+    settings: Settings,
     server: JoinHandle<()>,
     /// The temporary folder holding the database, when the test app owns it.
     _dir: Option<TempDir>,
@@ -112,10 +114,23 @@ fn unique_name() -> String {
 /// second pass). The listener is bound before the server task starts, so the server is
 /// reachable as soon as this returns.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::default()).await
+}
+
+/// Like [`spawn_app`], with these settings (e.g. identity providers). The public URL is set
+/// to the server's own address.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
     if on_postgres() {
         let name = unique_name();
         postgres_admin(format!("CREATE DATABASE {name}")).await;
-        return start(Storage::Postgres(name), None, SealKey::generate(), START).await;
+        return start(
+            Storage::Postgres(name),
+            None,
+            SealKey::generate(),
+            START,
+            settings,
+        )
+        .await;
     }
     let dir = tempfile::tempdir().expect("temporary folder");
     let db_path = dir.path().join("t.db");
@@ -124,6 +139,7 @@ pub async fn spawn_app() -> TestApp {
         Some(dir),
         SealKey::generate(),
         START,
+        settings,
     )
     .await
 }
@@ -131,25 +147,47 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the API on an existing (or new) SQLite file with the given server key, e.g. the
 /// data folder of the real binary, so a test can mix HTTP requests and CLI commands.
 pub async fn spawn_app_on(db_path: PathBuf, seal: SealKey) -> TestApp {
-    start(Storage::Sqlite(db_path), None, seal, START).await
+    start(
+        Storage::Sqlite(db_path),
+        None,
+        seal,
+        START,
+        Settings::default(),
+    )
+    .await
 }
 
-async fn start(storage: Storage, dir: Option<TempDir>, seal: SealKey, now: u64) -> TestApp {
+async fn start(
+    storage: Storage,
+    dir: Option<TempDir>,
+    seal: SealKey,
+    now: u64,
+    settings: Settings,
+) -> TestApp {
     let db = twostep::db::connect(&storage.url())
         .await
         .expect("open the database");
     let clock = ManualClock::new(now);
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(clock.clone()),
-        seal.clone(),
-        Settings::default(),
-    );
-    let app = router(state, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a local port");
     let addr = listener.local_addr().expect("local address");
+    // Its own address, unless it is another instance behind the same public URL.
+    let settings = if settings.public_url == Settings::default().public_url {
+        Settings {
+            public_url: format!("http://{addr}"),
+            ..settings
+        }
+    } else {
+        settings
+    };
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(clock.clone()),
+        seal.clone(),
+        settings.clone(),
+    );
+    let app = router(state, None);
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -164,6 +202,7 @@ async fn start(storage: Storage, dir: Option<TempDir>, seal: SealKey, now: u64) 
         db,
         storage,
         seal,
+        settings,
         server,
         _dir: dir,
     }
@@ -173,6 +212,43 @@ async fn start(storage: Storage, dir: Option<TempDir>, seal: SealKey, now: u64) 
 pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)
+        .build()
+        .expect("HTTP client")
+}
+
+/// A browser-like client that keeps cookies but does not follow redirects, to see where the
+/// server sends the browser (identity provider sign-in).
+pub fn no_redirect_client() -> (Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    (client, jar)
+}
+
+/// Asserts a `303 See Other` and returns its `Location`.
+pub fn see_other(response: &Response) -> String {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "expected a redirect, got {response:?}"
+    );
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .expect("ASCII Location")
+        .to_owned()
+}
+
+/// A client without a cookie store that does not follow redirects, for sending cookies by
+/// hand to the identity provider sign-in.
+pub fn bare_no_redirect_client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("HTTP client")
 }
@@ -214,6 +290,7 @@ impl TestApp {
                 Role::User
             },
             identity_provider: None,
+            link: IdentityLink::default(),
         };
         create(&self.db, new, START)
             .await
@@ -350,6 +427,7 @@ impl TestApp {
             "two_step_setups",
             "two_step_devices",
             "recovery_codes",
+            "oidc_flows",
         ] {
             counts.push((table, self.count(table).await));
         }
@@ -376,6 +454,7 @@ impl TestApp {
                     Some(dir),
                     self.seal.clone(),
                     self.now(),
+                    self.settings.clone(),
                 )
                 .await
             }
@@ -390,9 +469,29 @@ impl TestApp {
                 .await;
                 let name = unique_name();
                 postgres_admin(format!("CREATE DATABASE {name} TEMPLATE {source}")).await;
-                start(Storage::Postgres(name), None, self.seal.clone(), self.now()).await
+                start(
+                    Storage::Postgres(name),
+                    None,
+                    self.seal.clone(),
+                    self.now(),
+                    self.settings.clone(),
+                )
+                .await
             }
         }
+    }
+
+    /// A second server on the same database (same key, settings and time), as a second
+    /// instance behind a load balancer would be.
+    pub async fn another_instance(&self) -> TestApp {
+        start(
+            self.storage.clone(),
+            None,
+            self.seal.clone(),
+            self.now(),
+            self.settings.clone(),
+        )
+        .await
     }
 
     /// Everything the database stores, as bytes: the SQLite files (main, WAL, shared
@@ -425,13 +524,24 @@ impl TestApp {
         }
     }
 
-    /// Creates an organizational account (no password here; signs in through `idp`).
+    /// Creates an organizational account (no password here; signs in through `idp`), linked
+    /// to the subject `sub-NAME` at its provider.
     pub async fn create_organizational_user(&self, name: &str, idp: &str) -> i64 {
+        let link = IdentityLink {
+            subject: Some(format!("sub-{name}")),
+            email: None,
+        };
+        self.create_linked_user(name, idp, link).await
+    }
+
+    /// Creates an organizational account of `idp` with this link.
+    pub async fn create_linked_user(&self, name: &str, idp: &str, link: IdentityLink) -> i64 {
         let new = NewUser {
             username: name,
             password_hash: None,
             role: Role::User,
             identity_provider: Some(idp),
+            link,
         };
         create(&self.db, new, self.now())
             .await

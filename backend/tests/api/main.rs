@@ -17,13 +17,17 @@
 //! - `audit`: which events each action records, paging and the user filter.
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
+//! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
+//!   in-test provider of `fake_provider`), and every way that can fail.
 
 mod admin;
 mod audit;
 mod authorization;
 mod bad_input;
 mod cli;
+mod fake_provider;
 mod helpers;
+mod oidc;
 mod secrets;
 mod session;
 mod throttle;

@@ -188,7 +188,7 @@ async fn user_removes_own_device_only_with_a_fresh_proof() {
 #[tokio::test]
 async fn organizational_account_sees_why_and_no_qr_code() {
     let server = Server::start(&[("erin", "organizational:Contoso ID", false)]).await;
-    // Organizational sign-in (OpenID Connect) is not built yet: start erin's session directly.
+    // Start erin's session directly (oidc.rs signs in through a real identity provider).
     let db = server.database().await;
     let erin = twostep::users::find_by_name(&db, "erin")
         .await

@@ -29,8 +29,20 @@ pub struct Server {
 
 impl Server {
     /// Creates the users (name, password, admin) with the CLI, then starts the server. A
-    /// "password" of `organizational:IDP` makes an organizational account.
+    /// "password" of `organizational:IDP` makes an organizational account of IDP linked to
+    /// the subject NAME.
     pub async fn start(users: &[(&str, &str, bool)]) -> Self {
+        Self::start_with(users, &[], &[]).await
+    }
+
+    /// Like [`Server::start`], then also runs `twostep user create ARGS…` for each of
+    /// `accounts` (organizational accounts: no password is read) and passes `serve_args` to
+    /// `twostep serve`.
+    pub async fn start_with(
+        users: &[(&str, &str, bool)],
+        accounts: &[&[&str]],
+        serve_args: &[&str],
+    ) -> Self {
         let data = tempfile::tempdir().unwrap();
         for (name, password, admin) in users {
             let mut extra = Vec::new();
@@ -38,13 +50,19 @@ impl Server {
                 extra.push("--admin");
             }
             if let Some(idp) = password.strip_prefix("organizational:") {
-                extra.extend(["--organizational", idp]);
+                extra.extend(["--organizational", idp, "--subject", name]);
             }
             process::create_user(data.path(), &[], name, password, &extra);
         }
+        for args in accounts {
+            let (name, extra) = args.split_first().expect("a name");
+            process::create_user(data.path(), &[], name, "", extra);
+        }
         let dist = dist_dir();
         let dist = dist.to_str().expect("a UTF-8 path");
-        let process = ServerProcess::start(data.path(), &[], &["--dist-dir", dist]).await;
+        let mut args = vec!["--dist-dir", dist];
+        args.extend_from_slice(serve_args);
+        let process = ServerProcess::start(data.path(), &[], &args).await;
         Self { process, data }
     }
 
@@ -68,7 +86,7 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

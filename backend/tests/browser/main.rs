@@ -1,11 +1,13 @@
 //! End-to-end tests in headless Chromium against the real built app served by the real
 //! `twostep` binary. They drive the page the way a person does: by labels and button names.
 //!
-//! Needs the built frontend (`dist/`, or `TWOSTEP_E2E_DIST`) and Debian's `chromium` and
-//! `chromium-driver`; `cargo xtask test` provides both.
+//! Needs the built frontend (`dist/`, or `TWOSTEP_E2E_DIST`), Debian's `chromium` and
+//! `chromium-driver`, and the test identity provider in `xtask/oidc-provider` (Node.js and
+//! `npm ci`); `cargo xtask test` provides all three.
 
 mod admin;
 mod harness;
+mod oidc;
 #[path = "../common/process.rs"]
 mod process;
 #[path = "../common/totp.rs"]

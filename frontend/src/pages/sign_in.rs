@@ -1,14 +1,21 @@
 //! Sign in: the password step, then (for accounts with 2-step verification) the
-//! verification code step, with a switch to a recovery code.
+//! verification code step, with a switch to a recovery code. Organizational accounts use a
+//! "Sign in with …" link per identity provider instead; a sign-in through a provider that
+//! failed comes back here as `/?sign_in_error=<code>`, and the page says what happened.
 
 use crate::api::{self, ApiFailure};
 use crate::components::message::{Message, Tone};
+use crate::route::Route;
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{SignInRequest, SignInResponse, VerifyRequest};
+use twostep_shared::api::{
+    IdentityProviderInfo, ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse,
+    VerifyRequest,
+};
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
+use yew_router::prelude::use_navigator;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Step {
@@ -32,6 +39,14 @@ fn code_failure_text(failure: &ApiFailure) -> String {
     }
 }
 
+/// The failed provider sign-in this page was opened for, if any (`?sign_in_error=…`). Only
+/// the known codes count, and the text shown is the app's own.
+fn provider_error_in_url() -> Option<ProviderSignInError> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    ProviderSignInError::parse(&params.get(SIGN_IN_ERROR_PARAM)?)
+}
+
 #[function_component(SignIn)]
 pub fn sign_in() -> Html {
     let session = use_session();
@@ -39,9 +54,30 @@ pub fn sign_in() -> Html {
     let username = use_state(String::new);
     let password = use_state(String::new);
     let code = use_state(String::new);
-    let error = use_state(|| None::<String>);
+    let provider_error = use_state(provider_error_in_url);
+    let error = {
+        let provider_error = *provider_error;
+        use_state(move || provider_error.map(|e| e.message().to_owned()))
+    };
     let busy = use_state(|| false);
+    let providers = use_state(Vec::<IdentityProviderInfo>::new);
     let first_input = use_node_ref();
+    let navigator = use_navigator();
+    {
+        // Load the providers; drop `?sign_in_error=` from the address so a reload does not
+        // show the message again.
+        let (providers, shown) = (providers.clone(), provider_error.is_some());
+        use_effect_with((), move |_| {
+            if shown && let Some(navigator) = navigator {
+                navigator.replace(&Route::Home);
+            }
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = api::identity_providers().await {
+                    providers.set(list.providers);
+                }
+            });
+        });
+    }
     {
         let first_input = first_input.clone();
         use_effect_with(*step, move |_| {
@@ -240,10 +276,30 @@ pub fn sign_in() -> Html {
             }
         }
     };
+    let provider_links = if *step == Step::Password && !providers.is_empty() {
+        html! {
+            <section class="providers" aria-labelledby="providers-heading">
+                <h2 id="providers-heading">{ "Organizational account" }</h2>
+                <p class="hint">{ "Sign in through your organization's identity provider:" }</p>
+                <ul>
+                    { for providers.iter().map(|p| html! {
+                        <li>
+                            <a class="button" href={p.start_url.clone()}>
+                                { format!("Sign in with {}", p.name) }
+                            </a>
+                        </li>
+                    }) }
+                </ul>
+            </section>
+        }
+    } else {
+        html! {}
+    };
     html! {
         <main id="main" class="sign-in">
             <p class="product">{ "Team Server" }</p>
             { form }
+            { provider_links }
         </main>
     }
 }

@@ -1,0 +1,48 @@
+//! The Argon2 bound for `cargo xtask bench`: how many password checks per second this machine
+//! can do on all its cores, with the server's own parameters (`twostep::passwords`).
+//!
+//! `cargo run --release -p twostep --example argon2_rate -- [SECONDS]` runs one thread per core
+//! (`available_parallelism`), each verifying a password against an Argon2id hash (what the
+//! password step of sign-in does) for SECONDS (default 5), and prints one line:
+//! `argon2_rate threads=N seconds=S hashes=H hashes_per_second=X`.
+
+use std::time::{Duration, Instant};
+use twostep::passwords::{hash_blocking, verify_blocking};
+
+const PASSWORD: &str = "argon2 rate benchmark password";
+
+/// Verifies the password against `phc` until `deadline`; returns how many checks finished.
+fn verify_until(phc: &str, deadline: Instant) -> u64 {
+    let mut done = 0;
+    while Instant::now() < deadline {
+        assert!(verify_blocking(PASSWORD, phc), "the password must verify");
+        done += 1;
+    }
+    done
+}
+
+fn main() -> Result<(), String> {
+    let seconds: u64 = match std::env::args().nth(1) {
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("not a number of seconds: {text}"))?,
+        None => 5,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let phc = hash_blocking(PASSWORD)?;
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let hashes: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| verify_until(&phc, deadline)))
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("worker")).sum()
+    });
+    // The last check of each thread may end after the deadline: divide by the real time.
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "argon2_rate threads={threads} seconds={elapsed:.2} hashes={hashes} hashes_per_second={:.1}",
+        hashes as f64 / elapsed
+    );
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! How an organizational account is linked to a person at its identity provider, and the
+//! checks on what an administrator types for it.
+//!
+//! An account is linked by the provider's **subject** (`sub` claim: stable and unique at that
+//! provider), or by a **verified e-mail** (`email` claim with `email_verified: true`) until its
+//! first sign-in, which records the subject; from then on only that subject signs in to the
+//! account, even if the e-mail address later moves to somebody else at the provider.
+
+use crate::oidc::relying_party::VerifiedIdentity;
+use crate::users::{self, UserRecord};
+
+/// The longest subject identifier OpenID Connect allows (Core §2: at most 255 ASCII characters).
+pub const MAX_SUBJECT_CHARS: usize = 255;
+/// The longest e-mail address accepted.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Checks a subject identifier as typed by an administrator (or sent by a provider).
+pub fn parse_subject(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_SUBJECT_CHARS {
+        return Err(format!(
+            "a subject must be 1 to {MAX_SUBJECT_CHARS} characters"
+        ));
+    }
+    if !text.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        return Err("a subject has only printable ASCII characters".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// Checks an e-mail address and gives the form it is stored and compared in (lower-case).
+pub fn normalize_email(text: &str) -> Result<String, String> {
+    let email = text.trim().to_lowercase();
+    let valid = email.chars().count() <= MAX_EMAIL_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(format!("{text:?} is not an e-mail address"))
+    }
+}
+
+/// How a verified identity found its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkedBy {
+    Subject,
+    /// By its verified e-mail; the subject has just been recorded.
+    Email,
+}
+
+/// The organizational account of `provider` that `identity` signs in to: the one linked to
+/// its subject, else the one waiting for its verified e-mail (whose subject is then
+/// recorded). `None`: nobody is linked to this identity.
+pub async fn find_account(
+    db: &sqlx::AnyPool,
+    provider: &str,
+    identity: &VerifiedIdentity,
+) -> Result<Option<(UserRecord, LinkedBy)>, sqlx::Error> {
+    if let Some(user) = users::find_by_subject(db, provider, &identity.subject).await? {
+        return Ok(Some((user, LinkedBy::Subject)));
+    }
+    let Some(email) = &identity.verified_email else {
+        return Ok(None);
+    };
+    let Some(user) = users::find_by_email_to_link(db, provider, email).await? else {
+        return Ok(None);
+    };
+    if users::record_subject(db, user.id, &identity.subject).await? {
+        Ok(Some((user, LinkedBy::Email)))
+    } else {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects() {
+        assert_eq!(parse_subject("248289761001").unwrap(), "248289761001");
+        assert!(parse_subject("").is_err());
+        assert!(parse_subject(&"x".repeat(256)).is_err());
+        assert!(parse_subject("tab\there").is_err());
+    }
+
+    #[test]
+    fn emails_are_lower_case() {
+        assert_eq!(
+            normalize_email(" Erin@Contoso.Example ").unwrap(),
+            "erin@contoso.example"
+        );
+        for bad in ["", "erin", "@contoso.example", "erin@", "a b@c.d", "a@b@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Sign-in for organizational accounts through external OpenID Connect identity providers.
+//!
+//! - [`providers`]: the configured providers (a TOML file) and the rules their settings follow;
+//! - [`flows`]: sign-ins in progress, kept in the database (so any instance can finish one),
+//!   single use, 10 minutes;
+//! - [`relying_party`]: the authorization code flow with PKCE, `state` and `nonce` (the
+//!   `openidconnect` crate): discovery, the authorization URL, the code exchange and the ID
+//!   token checks (issuer, audience, signature from the provider's JWKS, expiry, nonce).
+//!
+//! The HTTP side (`/api/oidc/…`) is in `routes/oidc.rs`; how an account is linked to an
+//! identity (subject, or a verified e-mail until the subject is known) is in [`link`] and
+//! `users.rs`.
+
+pub mod flows;
+pub mod link;
+pub mod providers;
+pub mod relying_party;
+
+pub use providers::IdentityProvider;
+pub use relying_party::Failure;

@@ -1,0 +1,377 @@
+//! The OpenID Connect relying party (the `openidconnect` crate): the authorization code flow
+//! with PKCE (S256), `state` and `nonce`.
+//!
+//! Each sign-in reads the provider's discovery document and JSON Web Key Set afresh (so a
+//! rotated key is picked up at once), once to build the authorization URL and once to
+//! exchange the code and check the ID token: issuer, audience (this client only), signature
+//! with an asymmetric algorithm the provider announces and a key from its JWKS, expiry against
+//! the server's clock, the nonce, and the access token hash when there is one.
+//!
+//! Failures come back as a [`Failure`]: the [`ProviderSignInError`] a person sees, and a
+//! detail for the log and the audit log that never holds a code, token, nonce or verifier.
+
+use crate::oidc::IdentityProvider;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AuthType, AuthorizationCode, ClaimsVerificationError, CsrfToken,
+    HttpClientError, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse,
+};
+use std::time::Duration;
+use twostep_shared::api::ProviderSignInError;
+
+/// The HTTP client used to talk to providers.
+pub type HttpClient = openidconnect::reqwest::Client;
+
+/// Time allowed to connect to a provider, and for a whole request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP client for providers: no redirects (they would open the door to server-side
+/// request forgery), short timeouts, TLS with the system's trust store.
+pub fn http_client() -> Result<HttpClient, String> {
+    openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client for identity providers: {e}"))
+}
+
+/// Why a sign-in through a provider failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What the person is told.
+    pub error: ProviderSignInError,
+    /// What happened, for the log and the audit log (no secrets).
+    pub detail: String,
+}
+
+impl Failure {
+    pub fn new(error: ProviderSignInError, detail: impl Into<String>) -> Self {
+        Self {
+            error,
+            detail: detail.into(),
+        }
+    }
+
+    fn unreachable(detail: impl Into<String>) -> Self {
+        Self::new(ProviderSignInError::ProviderUnreachable, detail)
+    }
+
+    fn token_invalid(detail: impl Into<String>) -> Self {
+        Self::new(ProviderSignInError::TokenInvalid, detail)
+    }
+}
+
+/// Where to send the person, and what to keep for the callback.
+pub struct Authorization {
+    pub url: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authorization(***)")
+    }
+}
+
+/// The provider's discovery document and keys.
+async fn discover(
+    http: &HttpClient,
+    provider: &IdentityProvider,
+) -> Result<CoreProviderMetadata, Failure> {
+    CoreProviderMetadata::discover_async(provider.issuer.clone(), http)
+        .await
+        .map_err(|error| {
+            let detail = match &error {
+                openidconnect::DiscoveryError::Request(e) => {
+                    format!(
+                        "cannot fetch the discovery document or keys: {}",
+                        describe_http(e)
+                    )
+                }
+                openidconnect::DiscoveryError::Response(status, _, _) => {
+                    format!("the discovery document or keys answered HTTP {status}")
+                }
+                openidconnect::DiscoveryError::Validation(message) => {
+                    format!(
+                        "the discovery document does not match the configured issuer: {message}"
+                    )
+                }
+                other => format!("the discovery document or keys cannot be used: {other}"),
+            };
+            Failure::unreachable(detail)
+        })
+}
+
+fn describe_http(error: &HttpClientError<openidconnect::reqwest::Error>) -> String {
+    match error {
+        HttpClientError::Reqwest(e) if e.is_timeout() => "timed out".to_owned(),
+        HttpClientError::Reqwest(e) if e.is_connect() => "cannot connect".to_owned(),
+        HttpClientError::Reqwest(e) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The signature algorithms accepted for ID tokens: those the provider announces, without
+/// shared-secret (HS…) ones and `none`, so every signature is checked with a key from the
+/// provider's JWKS. RS256 if the provider names none of them (every provider supports it).
+fn asymmetric_algorithms(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm as A;
+    let algorithms: Vec<_> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter(|alg| !matches!(alg, A::HmacSha256 | A::HmacSha384 | A::HmacSha512 | A::None))
+        .cloned()
+        .collect();
+    if algorithms.is_empty() {
+        vec![A::RsaSsaPkcs1V15Sha256]
+    } else {
+        algorithms
+    }
+}
+
+/// Client authentication at the token endpoint: HTTP Basic unless the provider only takes
+/// the secret in the request body.
+fn auth_type(metadata: &CoreProviderMetadata) -> AuthType {
+    match metadata.token_endpoint_auth_methods_supported() {
+        Some(methods)
+            if !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                && methods.contains(&CoreClientAuthMethod::ClientSecretPost) =>
+        {
+            AuthType::RequestBody
+        }
+        _ => AuthType::BasicAuth,
+    }
+}
+
+fn redirect_url(redirect_uri: &str) -> Result<RedirectUrl, Failure> {
+    RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| {
+        Failure::new(
+            ProviderSignInError::Unavailable,
+            format!("the callback URL {redirect_uri:?} is not valid: {e}"),
+        )
+    })
+}
+
+/// Step 1: reads the provider's metadata and builds the authorization URL with a fresh
+/// `state`, `nonce` and PKCE challenge.
+pub async fn begin(
+    http: &HttpClient,
+    provider: &IdentityProvider,
+    redirect_uri: &str,
+) -> Result<Authorization, Failure> {
+    let metadata = discover(http, provider).await?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        provider.client_id.clone(),
+        provider.client_secret.clone(),
+    )
+    .set_redirect_uri(redirect_url(redirect_uri)?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for scope in &provider.scopes {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+    Ok(Authorization {
+        url: url.to_string(),
+        state: state.secret().clone(),
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+    })
+}
+
+/// Who the provider vouched for, after every check passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedIdentity {
+    /// The `sub` claim.
+    pub subject: String,
+    /// The e-mail address, lower-case, only if the provider says it is verified. Taken from
+    /// the ID token, or from the UserInfo endpoint when the ID token carries none.
+    pub verified_email: Option<String>,
+}
+
+/// Step 2: exchanges the code (with the PKCE verifier) and checks the ID token against
+/// `nonce` at the time `now` (Unix seconds).
+pub async fn finish(
+    http: &HttpClient,
+    provider: &IdentityProvider,
+    redirect_uri: &str,
+    code: &str,
+    nonce: &str,
+    pkce_verifier: &str,
+    now: u64,
+) -> Result<VerifiedIdentity, Failure> {
+    let metadata = discover(http, provider).await?;
+    let algorithms = asymmetric_algorithms(&metadata);
+    let auth_type = auth_type(&metadata);
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        provider.client_id.clone(),
+        provider.client_secret.clone(),
+    )
+    .set_redirect_uri(redirect_url(redirect_uri)?)
+    .set_auth_type(auth_type);
+
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .map_err(|_| {
+            Failure::new(
+                ProviderSignInError::ProviderError,
+                "the discovery document names no token endpoint",
+            )
+        })?
+        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+        .request_async(http)
+        .await
+        .map_err(|error| match error {
+            RequestTokenError::Request(e) => Failure::unreachable(format!(
+                "cannot reach the token endpoint: {}",
+                describe_http(&e)
+            )),
+            RequestTokenError::ServerResponse(response) => Failure::token_invalid(format!(
+                "the token endpoint refused the code: {}",
+                response.error()
+            )),
+            RequestTokenError::Parse(_, _) => {
+                Failure::token_invalid("the token endpoint's answer is not a token response")
+            }
+            RequestTokenError::Other(message) => Failure::token_invalid(format!(
+                "the token endpoint's answer is not usable: {message}"
+            )),
+        })?;
+
+    let id_token = token
+        .id_token()
+        .ok_or_else(|| Failure::token_invalid("the token response has no ID token"))?;
+    let now_time = chrono::DateTime::from_timestamp(now as i64, 0).ok_or_else(|| {
+        Failure::new(
+            ProviderSignInError::Unavailable,
+            "the clock is out of range",
+        )
+    })?;
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(algorithms)
+        .set_time_fn(move || now_time);
+    let expected_nonce = Nonce::new(nonce.to_owned());
+    let claims = id_token
+        .claims(&verifier, &expected_nonce)
+        .map_err(|e| Failure::token_invalid(describe_claims_error(&e)))?;
+
+    // The access token hash, when present, ties the access token to this ID token.
+    if let Some(expected) = claims.access_token_hash() {
+        let matches = id_token
+            .signing_alg()
+            .and_then(|alg| Ok((alg, id_token.signing_key(&verifier)?)))
+            .ok()
+            .and_then(|(alg, key)| AccessTokenHash::from_token(token.access_token(), alg, key).ok())
+            .is_some_and(|actual| actual == *expected);
+        if !matches {
+            return Err(Failure::token_invalid(
+                "the access token does not match the ID token's at_hash",
+            ));
+        }
+    }
+
+    let subject = crate::oidc::link::parse_subject(claims.subject().as_str()).map_err(|e| {
+        Failure::token_invalid(format!("the ID token's subject is not usable: {e}"))
+    })?;
+    let verified_email = match claims.email() {
+        Some(email) => (claims.email_verified() == Some(true))
+            .then(|| crate::oidc::link::normalize_email(email.as_str()).ok())
+            .flatten(),
+        // Many providers put the e-mail claims only in the UserInfo answer.
+        None => {
+            match client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
+                Ok(request) => user_info_email(request.request_async(http).await)?,
+                Err(_) => None,
+            }
+        }
+    };
+    Ok(VerifiedIdentity {
+        subject,
+        verified_email,
+    })
+}
+
+/// The verified e-mail in a UserInfo answer (which the crate has checked is about the same
+/// subject as the ID token).
+fn user_info_email(
+    answer: Result<
+        CoreUserInfoClaims,
+        openidconnect::UserInfoError<HttpClientError<openidconnect::reqwest::Error>>,
+    >,
+) -> Result<Option<String>, Failure> {
+    match answer {
+        Ok(info) => Ok(info
+            .email()
+            .filter(|_| info.email_verified() == Some(true))
+            .and_then(|email| crate::oidc::link::normalize_email(email.as_str()).ok())),
+        Err(openidconnect::UserInfoError::Request(e)) => Err(Failure::unreachable(format!(
+            "cannot reach the UserInfo endpoint: {}",
+            describe_http(&e)
+        ))),
+        Err(openidconnect::UserInfoError::ClaimsVerification(e)) => {
+            Err(Failure::token_invalid(format!(
+                "the UserInfo answer is not valid: {}",
+                describe_claims_error(&e)
+            )))
+        }
+        Err(other) => {
+            tracing::warn!(error = %other, "the UserInfo answer is not usable; going on without an e-mail");
+            Ok(None)
+        }
+    }
+}
+
+/// What went wrong with an ID token, in words without the token's contents.
+fn describe_claims_error(error: &ClaimsVerificationError) -> String {
+    use openidconnect::SignatureVerificationError as S;
+    match error {
+        ClaimsVerificationError::Expired(_) => "the ID token has expired".to_owned(),
+        ClaimsVerificationError::InvalidAudience(_) => {
+            "the ID token is not for this client (audience)".to_owned()
+        }
+        ClaimsVerificationError::InvalidIssuer(_) => {
+            "the ID token is from another issuer".to_owned()
+        }
+        ClaimsVerificationError::InvalidNonce(_) => {
+            "the ID token's nonce does not match this sign-in".to_owned()
+        }
+        ClaimsVerificationError::InvalidSubject(_) => {
+            "the subject does not match the ID token's".to_owned()
+        }
+        ClaimsVerificationError::SignatureVerification(signature) => match signature {
+            S::NoMatchingKey => {
+                "the ID token is signed with a key that is not in the provider's JWKS".to_owned()
+            }
+            S::DisallowedAlg(_) | S::UnsupportedAlg(_) => {
+                "the ID token is signed with an algorithm that is not accepted".to_owned()
+            }
+            S::NoSignature => "the ID token is not signed".to_owned(),
+            _ => "the ID token's signature does not verify with the provider's keys".to_owned(),
+        },
+        _ => "the ID token is not valid".to_owned(),
+    }
+}

@@ -1,0 +1,404 @@
+//! Sign-in through an identity provider (OpenID Connect) for organizational accounts:
+//!
+//! - `GET /api/oidc/providers`: the configured providers, for the Sign in page (public);
+//! - `GET /api/oidc/start?provider=NAME`: starts a sign-in and redirects to the provider;
+//! - `GET /api/oidc/callback`: the provider's answer. It signs the person in and redirects to
+//!   `/`, or redirects to `/?sign_in_error=<code>`, where the Sign in page says what happened.
+//!
+//! The browser carries the flow's `state` twice: in the provider's redirect, and in an
+//! HttpOnly cookie set at the start (`SameSite=Lax` so that it comes back with the provider's
+//! top-level redirect; sent only to `/api/oidc`). An answer whose state is not the cookie's is
+//! refused, so nobody can finish in someone else's browser a sign-in they started themselves
+//! (login CSRF). Nothing is created until every check has passed; then only the session
+//! (and, for an account linked by e-mail, its subject).
+
+use crate::app::AppState;
+use crate::audit;
+use crate::extract::ClientAddr;
+use crate::oidc::flows::{self, FlowSecrets};
+use crate::oidc::link::{self, LinkedBy};
+use crate::oidc::{Failure, IdentityProvider, relying_party};
+use crate::sessions::{self, Stage};
+use crate::users::UserRecord;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use twostep_shared::api::{
+    AuditEventKind, IdentityProviderInfo, IdentityProviders, ProviderSignInError,
+    SIGN_IN_ERROR_PARAM,
+};
+
+/// Where providers send people back to (after the public URL).
+pub const CALLBACK_PATH: &str = "/api/oidc/callback";
+/// The cookie that binds a sign-in to the browser that started it.
+pub const STATE_COOKIE: &str = "twostep_oidc_state";
+const STATE_COOKIE_PATH: &str = "/api/oidc";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oidc/providers", get(providers))
+        .route("/oidc/start", get(start))
+        .route("/oidc/callback", get(callback))
+}
+
+/// The link that starts a sign-in with `name`.
+pub fn start_url(name: &str) -> String {
+    let encoded: String =
+        openidconnect::url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    format!("/api/oidc/start?provider={encoded}")
+}
+
+async fn providers(State(state): State<AppState>) -> Json<IdentityProviders> {
+    Json(IdentityProviders {
+        providers: state
+            .settings
+            .identity_providers
+            .iter()
+            .map(|provider| IdentityProviderInfo {
+                name: provider.name.clone(),
+                start_url: start_url(&provider.name),
+            })
+            .collect(),
+    })
+}
+
+fn redirect_uri(state: &AppState) -> String {
+    format!("{}{CALLBACK_PATH}", state.settings.public_url)
+}
+
+fn state_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((STATE_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path(STATE_COOKIE_PATH)
+        .build()
+}
+
+fn state_cookie_removal() -> Cookie<'static> {
+    Cookie::build((STATE_COOKIE, ""))
+        .path(STATE_COOKIE_PATH)
+        .build()
+}
+
+/// Back to the Sign in page, which shows what `error` means.
+fn sign_in_error(jar: CookieJar, error: ProviderSignInError) -> Response {
+    let to = format!("/?{SIGN_IN_ERROR_PARAM}={}", error.as_str());
+    (jar, Redirect::to(&to)).into_response()
+}
+
+fn http_client(state: &AppState) -> Result<&relying_party::HttpClient, Failure> {
+    state.oidc_http.as_ref().ok_or_else(|| {
+        Failure::new(
+            ProviderSignInError::ProviderUnreachable,
+            "the HTTP client for identity providers could not be built (see the start-up log)",
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct StartQuery {
+    provider: Option<String>,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    jar: CookieJar,
+    query: Result<Query<StartQuery>, QueryRejection>,
+) -> Response {
+    let name = query
+        .ok()
+        .and_then(|Query(q)| q.provider)
+        .unwrap_or_default();
+    let Some(provider) = state.settings.identity_provider(&name).cloned() else {
+        return sign_in_error(jar, ProviderSignInError::UnknownProvider);
+    };
+    let now = state.clock.now();
+    match begin(&state, &provider, now).await {
+        Ok(authorization) => {
+            let cookie = state_cookie(authorization.state, state.settings.secure_cookies);
+            (jar.add(cookie), Redirect::to(&authorization.url)).into_response()
+        }
+        Err(failure) => {
+            record_failure(&state, Some(&provider.name), None, &failure, &addr, now).await;
+            sign_in_error(jar, failure.error)
+        }
+    }
+}
+
+async fn begin(
+    state: &AppState,
+    provider: &IdentityProvider,
+    now: u64,
+) -> Result<relying_party::Authorization, Failure> {
+    let authorization =
+        relying_party::begin(http_client(state)?, provider, &redirect_uri(state)).await?;
+    let secrets = FlowSecrets {
+        nonce: authorization.nonce.clone(),
+        pkce_verifier: authorization.pkce_verifier.clone(),
+    };
+    flows::create(
+        &state.db,
+        &state.seal,
+        &authorization.state,
+        &provider.name,
+        &secrets,
+        now,
+    )
+    .await
+    .map_err(|e| Failure::new(ProviderSignInError::Unavailable, e))?;
+    Ok(authorization)
+}
+
+/// The provider's answer (RFC 6749 §4.1.2, RFC 9207 `iss`). `error_description` is ignored:
+/// it is free text anyone can put in a link. No `Debug`: it holds the code.
+#[derive(Default, Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    iss: Option<String>,
+}
+
+/// A refused answer: why, and at which provider (when the flow was found).
+struct Refusal {
+    failure: Failure,
+    provider: Option<String>,
+}
+
+impl Refusal {
+    fn new(error: ProviderSignInError, detail: impl Into<String>) -> Self {
+        Failure::new(error, detail).into()
+    }
+
+    fn at(mut self, provider: &str) -> Self {
+        self.provider = Some(provider.to_owned());
+        self
+    }
+}
+
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Self {
+        Self {
+            failure,
+            provider: None,
+        }
+    }
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    jar: CookieJar,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Response {
+    let now = state.clock.now();
+    let cookie_state = jar.get(STATE_COOKIE).map(|c| c.value().to_owned());
+    // The state cookie is spent whatever happens.
+    let jar = jar.remove(state_cookie_removal());
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let (user, provider, linked_by) =
+        match finish(&state, cookie_state.as_deref(), query, now).await {
+            Ok(found) => found,
+            Err(refusal) => {
+                record_failure(
+                    &state,
+                    refusal.provider.as_deref(),
+                    None,
+                    &refusal.failure,
+                    &addr,
+                    now,
+                )
+                .await;
+                return sign_in_error(jar, refusal.failure.error);
+            }
+        };
+    match start_session(&state, &jar, &user, &provider, linked_by, &addr, now).await {
+        Ok(token) => {
+            let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
+            (jar, Redirect::to("/")).into_response()
+        }
+        Err(error) => {
+            let failure = Failure::new(ProviderSignInError::Unavailable, error);
+            record_failure(&state, Some(&provider), Some(&user), &failure, &addr, now).await;
+            sign_in_error(jar, failure.error)
+        }
+    }
+}
+
+/// Every check on the answer, in order; on success, the account to sign in to.
+async fn finish(
+    state: &AppState,
+    cookie_state: Option<&str>,
+    query: CallbackQuery,
+    now: u64,
+) -> Result<(UserRecord, String, LinkedBy), Refusal> {
+    use ProviderSignInError as E;
+    let answer_state = query
+        .state
+        .ok_or_else(|| Refusal::new(E::StateMismatch, "the answer has no state"))?;
+    let Some(cookie_state) = cookie_state else {
+        return Err(Refusal::new(
+            E::StateMismatch,
+            "the browser has no sign-in in progress (no state cookie)",
+        ));
+    };
+    if !bool::from(answer_state.as_bytes().ct_eq(cookie_state.as_bytes())) {
+        return Err(Refusal::new(
+            E::StateMismatch,
+            "the answer's state is not the one this browser started",
+        ));
+    }
+    let flow = flows::take(&state.db, &state.seal, &answer_state)
+        .await
+        .map_err(|e| Refusal::new(E::Unavailable, e))?
+        .ok_or_else(|| {
+            Refusal::new(
+                E::StateMismatch,
+                "no sign-in in progress has this state (already used, or never started)",
+            )
+        })?;
+    let name = flow.provider.clone();
+    if flow.expires_at <= now {
+        return Err(Refusal::new(E::Expired, "the sign-in took more than 10 minutes").at(&name));
+    }
+    let provider = state
+        .settings
+        .identity_provider(&name)
+        .cloned()
+        .ok_or_else(|| {
+            Refusal::new(E::UnknownProvider, "the provider is no longer configured").at(&name)
+        })?;
+    if let Some(iss) = &query.iss
+        && iss != provider.issuer.as_str()
+    {
+        return Err(
+            Refusal::new(E::TokenInvalid, "the answer names another issuer (iss)").at(&name),
+        );
+    }
+    if let Some(error) = &query.error {
+        let code = sanitize(error);
+        let kind = if error == "access_denied" {
+            E::Cancelled
+        } else {
+            E::ProviderError
+        };
+        return Err(Refusal::new(kind, format!("the provider answered error={code}")).at(&name));
+    }
+    let code = query
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Refusal::new(E::ProviderError, "the answer has no code").at(&name))?;
+    let http = http_client(state).map_err(|f| Refusal::from(f).at(&name))?;
+    let identity = relying_party::finish(
+        http,
+        &provider,
+        &redirect_uri(state),
+        &code,
+        &flow.secrets.nonce,
+        &flow.secrets.pkce_verifier,
+        now,
+    )
+    .await
+    .map_err(|f| Refusal::from(f).at(&name))?;
+    match link::find_account(&state.db, &name, &identity).await {
+        Ok(Some((user, linked_by))) => Ok((user, name, linked_by)),
+        Ok(None) => Err(Refusal::new(
+            E::UnknownAccount,
+            format!(
+                "no account is linked to subject {:?} (verified e-mail: {})",
+                identity.subject,
+                identity.verified_email.as_deref().unwrap_or("none")
+            ),
+        )
+        .at(&name)),
+        Err(e) => Err(Refusal::new(E::Unavailable, format!("database: {e}")).at(&name)),
+    }
+}
+
+/// An error code from the provider, shortened to what such codes are made of.
+fn sanitize(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
+/// Starts the session (ending the browser's previous one); returns its token.
+async fn start_session(
+    state: &AppState,
+    jar: &CookieJar,
+    user: &UserRecord,
+    provider: &str,
+    linked_by: LinkedBy,
+    addr: &ClientAddr,
+    now: u64,
+) -> Result<String, String> {
+    let database = |e: sqlx::Error| format!("database: {e}");
+    if let Some(cookie) = jar.get(sessions::COOKIE) {
+        sessions::delete(&state.db, &sessions::hash_token(cookie.value()))
+            .await
+            .map_err(database)?;
+    }
+    let token = sessions::create(&state.db, user.id, Stage::SignedIn, now)
+        .await
+        .map_err(database)?;
+    tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
+    let detail = match linked_by {
+        LinkedBy::Subject => format!("via {provider}"),
+        LinkedBy::Email => format!("via {provider} (first sign-in: linked by verified e-mail)"),
+    };
+    let event =
+        audit::Event::own(AuditEventKind::SignedIn, user, addr.as_deref()).with_detail(&detail);
+    audit::record(&state.db, event, now).await;
+    Ok(token)
+}
+
+async fn record_failure(
+    state: &AppState,
+    provider: Option<&str>,
+    user: Option<&UserRecord>,
+    failure: &Failure,
+    addr: &ClientAddr,
+    now: u64,
+) {
+    let provider_text = provider.unwrap_or("unknown provider");
+    // What people do (cancel, take too long, sign in as somebody unknown) is news; what
+    // points at a broken provider, configuration or attack is a warning.
+    match failure.error {
+        ProviderSignInError::ProviderUnreachable
+        | ProviderSignInError::ProviderError
+        | ProviderSignInError::TokenInvalid
+        | ProviderSignInError::Unavailable => tracing::warn!(
+            provider = provider_text,
+            error = failure.error.as_str(),
+            detail = %failure.detail,
+            "sign-in through an identity provider refused"
+        ),
+        _ => tracing::info!(
+            provider = provider_text,
+            error = failure.error.as_str(),
+            detail = %failure.detail,
+            "sign-in through an identity provider refused"
+        ),
+    }
+    let detail = format!("{provider_text}: {}", failure.detail);
+    let event = audit::Event {
+        kind: AuditEventKind::SignInFailedProvider,
+        actor: audit::Actor::Anonymous,
+        subject: match user {
+            Some(user) => audit::Subject::User(user),
+            None => audit::Subject::Nobody,
+        },
+        client_addr: addr.as_deref(),
+        detail: Some(&detail),
+    };
+    audit::record(&state.db, event, now).await;
+}

@@ -1,0 +1,870 @@
+//! Sign-in through an OpenID Connect identity provider, against the in-test provider of
+//! [`crate::fake_provider`]: an organizational account signs in by its subject or by a verified
+//! e-mail; every way it can fail ends on the Sign in page with its own error code, creates
+//! nothing and is audited: unknown identity, forged or replayed `state`, a sign-in started in
+//! another browser, expiry, cancellation and other provider errors, an unreachable provider,
+//! and ID tokens with a wrong nonce, audience, issuer, expiry, signing key or algorithm. The
+//! flows live in the database, so one instance can finish what another started. The password
+//! form refuses organizational accounts and points to their provider. The logs, even at
+//! the most detailed level, hold no code, state, nonce or token.
+
+use crate::fake_provider::{self, AuthRequest, FakeProvider, Grant, SignedBy};
+use crate::helpers::{TestApp, expect_error, no_redirect_client, see_other, spawn_app_with};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Row;
+use twostep::app::Settings;
+use twostep::users::IdentityLink;
+use twostep_shared::ErrorCode;
+use twostep_shared::api::{AccountKind, IdentityProviders, ProviderSignInError, User};
+
+use ProviderSignInError as E;
+
+/// A server that knows the fake provider.
+struct World {
+    provider: FakeProvider,
+    app: TestApp,
+}
+
+async fn world() -> World {
+    let provider = FakeProvider::start().await;
+    let settings = Settings {
+        identity_providers: vec![provider.config()],
+        ..Settings::default()
+    };
+    let app = spawn_app_with(settings).await;
+    World { provider, app }
+}
+
+/// Where a failed sign-in sends the browser.
+fn error_page(error: ProviderSignInError) -> String {
+    format!("/?sign_in_error={}", error.as_str())
+}
+
+impl World {
+    /// The provider's answer arrives at the server (with the browser's cookies).
+    async fn callback(&self, client: &Client, query: &str) -> String {
+        self.callback_on(&self.app, client, query).await
+    }
+
+    async fn callback_on(&self, app: &TestApp, client: &Client, query: &str) -> String {
+        let response = client
+            .get(app.url(&format!("/api/oidc/callback?{query}")))
+            .send()
+            .await
+            .expect("request");
+        see_other(&response)
+    }
+
+    /// A whole sign-in in `client`: start, the provider grants what `grant` says, callback.
+    /// Returns where the browser ends up.
+    async fn sign_in(&self, client: &Client, grant: impl FnOnce(&AuthRequest) -> Grant) -> String {
+        let request = fake_provider::start(&self.app, client, &self.provider).await;
+        let code = self.provider.grant(&request, grant(&request));
+        self.callback(client, &format!("code={code}&state={}", request.state))
+            .await
+    }
+
+    /// A good ID token about `subject` for `request`.
+    fn good(&self, request: &AuthRequest, subject: &str) -> Grant {
+        Grant {
+            claims: self.provider.claims(request, subject, self.app.now()),
+            signed_by: SignedBy::Provider,
+            userinfo: None,
+        }
+    }
+
+    /// A grant whose claims `change` alters.
+    fn altered(
+        &self,
+        request: &AuthRequest,
+        subject: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Grant {
+        let mut grant = self.good(request, subject);
+        change(&mut grant.claims);
+        grant
+    }
+
+    /// The audit log (event, subject, detail), oldest first.
+    async fn audit(&self) -> Vec<(String, Option<String>, Option<String>)> {
+        sqlx::query("SELECT event, subject_name, detail FROM audit_events ORDER BY id")
+            .fetch_all(&self.app.db)
+            .await
+            .expect("audit events")
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get("event").unwrap(),
+                    row.try_get("subject_name").unwrap(),
+                    row.try_get("detail").unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// The last audit event's kind and detail.
+    async fn last_event(&self) -> (String, String) {
+        let (event, _, detail) = self.audit().await.pop().expect("an audit event");
+        (event, detail.unwrap_or_default())
+    }
+}
+
+async fn me(app: &TestApp, client: &Client) -> reqwest::Response {
+    client
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn an_organizational_account_signs_in_through_its_provider() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+
+    // The Sign in page's list.
+    let list: IdentityProviders = crate::helpers::ok_json(
+        reqwest::get(w.app.url("/api/oidc/providers"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list.providers.len(), 1);
+    assert_eq!(list.providers[0].name, "Fake ID");
+    assert_eq!(
+        list.providers[0].start_url,
+        "/api/oidc/start?provider=Fake+ID"
+    );
+
+    // The start sends the browser to the provider with PKCE, state and nonce.
+    let (client, _jar) = no_redirect_client();
+    let response = client
+        .get(w.app.url(&list.providers[0].start_url))
+        .send()
+        .await
+        .unwrap();
+    let state_cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("twostep_oidc_state="))
+        .expect("the state cookie");
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/api/oidc"] {
+        assert!(state_cookie.contains(part), "{state_cookie}");
+    }
+    let request = AuthRequest::from_location(&w.provider, &see_other(&response));
+    assert_eq!(request.response_type, "code");
+    assert_eq!(request.client_id, fake_provider::CLIENT_ID);
+    assert_eq!(request.code_challenge_method, "S256");
+    assert_eq!(request.redirect_uri, w.app.url("/api/oidc/callback"));
+    assert_eq!(request.scope, "openid email");
+    assert!(request.state.len() >= 22 && request.nonce.len() >= 22);
+    assert_ne!(request.state, request.nonce);
+    assert!(state_cookie.starts_with(&format!("twostep_oidc_state={};", request.state)));
+    // The flow is in the database; its state, nonce and verifier are not stored in the clear.
+    assert_eq!(w.app.count("oidc_flows").await, 1);
+    let stored = w.app.stored_bytes().await;
+    for secret in [&request.state, &request.nonce] {
+        assert!(
+            !stored.windows(secret.len()).any(|b| b == secret.as_bytes()),
+            "a flow secret is stored in the clear"
+        );
+    }
+
+    // The person signs in at the provider, which sends the browser back.
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let response = client
+        .get(w.app.url(&format!(
+            "/api/oidc/callback?code={code}&state={}",
+            request.state
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), "/");
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("twostep_session=")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Strict")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("twostep_oidc_state=;")),
+        "the state cookie is removed: {cookies:?}"
+    );
+
+    let user: User = crate::helpers::ok_json(me(&w.app, &client).await).await;
+    assert_eq!(user.id, erin);
+    assert_eq!(
+        user.account,
+        AccountKind::Organizational {
+            identity_provider: "Fake ID".to_owned()
+        }
+    );
+    assert_eq!(w.provider.tokens_issued(), 1);
+    assert_eq!(w.app.count("oidc_flows").await, 0, "single use");
+    assert_eq!(
+        w.audit().await,
+        [(
+            "signed_in".to_owned(),
+            Some("erin".to_owned()),
+            Some("via Fake ID".to_owned())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_verified_email_links_the_account_and_records_its_subject() {
+    let w = world().await;
+    let frank = w
+        .app
+        .create_linked_user(
+            "frank",
+            fake_provider::NAME,
+            IdentityLink {
+                subject: None,
+                email: Some("frank@example.test".to_owned()),
+            },
+        )
+        .await;
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| {
+            w.altered(r, "sub-frank", |c| {
+                c["email"] = json!("Frank@Example.TEST");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, "/");
+    let user: User = crate::helpers::ok_json(me(&w.app, &client).await).await;
+    assert_eq!(user.id, frank);
+    let link = twostep::users::identity_link(&w.app.db, frank)
+        .await
+        .unwrap();
+    assert_eq!(
+        link.subject.as_deref(),
+        Some("sub-frank"),
+        "subject recorded"
+    );
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "signed_in");
+    assert!(detail.contains("linked by verified e-mail"), "{detail}");
+
+    // From now on the subject decides: the same e-mail under another subject is nobody.
+    let (other, _) = no_redirect_client();
+    let to = w
+        .sign_in(&other, |r| {
+            w.altered(r, "sub-mallory", |c| {
+                c["email"] = json!("frank@example.test");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    assert_eq!(me(&w.app, &other).await.status(), StatusCode::UNAUTHORIZED);
+    // ...and frank's subject signs in without any e-mail.
+    let (again, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&again, |r| w.good(r, "sub-frank")).await, "/");
+}
+
+#[tokio::test]
+async fn the_email_may_come_from_userinfo_but_must_be_verified() {
+    let w = world().await;
+    let email_link = |email: &str| IdentityLink {
+        subject: None,
+        email: Some(email.to_owned()),
+    };
+    let grace = w
+        .app
+        .create_linked_user(
+            "grace",
+            fake_provider::NAME,
+            email_link("grace@example.test"),
+        )
+        .await;
+    w.app
+        .create_linked_user(
+            "henry",
+            fake_provider::NAME,
+            email_link("henry@example.test"),
+        )
+        .await;
+
+    // No e-mail in the ID token: the UserInfo answer (same subject) has a verified one.
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| Grant {
+            userinfo: Some(json!({
+                "sub": "sub-grace", "email": "grace@example.test", "email_verified": true
+            })),
+            ..w.good(r, "sub-grace")
+        })
+        .await;
+    assert_eq!(to, "/");
+    let user: User = crate::helpers::ok_json(me(&w.app, &client).await).await;
+    assert_eq!(user.id, grace);
+
+    // An e-mail the provider does not call verified links nobody, in the ID token...
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| {
+            w.altered(r, "sub-henry", |c| {
+                c["email"] = json!("henry@example.test");
+                c["email_verified"] = json!(false);
+            })
+        })
+        .await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    // ...or in UserInfo.
+    let to = w
+        .sign_in(&client, |r| Grant {
+            userinfo: Some(json!({"sub": "sub-henry", "email": "henry@example.test"})),
+            ..w.good(r, "sub-henry")
+        })
+        .await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    // A UserInfo answer about somebody else is refused outright.
+    let to = w
+        .sign_in(&client, |r| Grant {
+            userinfo: Some(json!({
+                "sub": "sub-grace", "email": "henry@example.test", "email_verified": true
+            })),
+            ..w.good(r, "sub-henry")
+        })
+        .await;
+    assert_eq!(to, error_page(E::TokenInvalid));
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
+    let link = twostep::users::identity_link(&w.app.db, w.app.user_id("henry").await)
+        .await
+        .unwrap();
+    assert_eq!(link.subject, None, "nothing recorded for henry");
+}
+
+#[tokio::test]
+async fn an_unknown_identity_is_refused_and_nothing_is_created() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let before = w.app.row_counts().await;
+    let (client, _) = no_redirect_client();
+    let to = w.sign_in(&client, |r| w.good(r, "sub-nobody")).await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    assert_eq!(w.app.row_counts().await, before, "no account, no session");
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
+    let (event, subject, detail) = w.audit().await.pop().unwrap();
+    assert_eq!(event, "sign_in_failed_provider");
+    assert_eq!(subject, None);
+    let detail = detail.unwrap();
+    assert!(
+        detail.starts_with("Fake ID: ") && detail.contains("sub-nobody"),
+        "the administrator can see whom to link: {detail}"
+    );
+}
+
+#[tokio::test]
+async fn id_tokens_that_fail_a_check_are_refused() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let now = w.app.now();
+    type Change = Box<dyn Fn(&mut Grant)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "wrong nonce",
+            Box::new(|g| g.claims["nonce"] = json!("not-the-nonce")),
+            "nonce",
+        ),
+        (
+            "no nonce",
+            Box::new(|g| {
+                g.claims.as_object_mut().unwrap().remove("nonce");
+            }),
+            "nonce",
+        ),
+        (
+            "another audience",
+            Box::new(|g| g.claims["aud"] = json!("another-client")),
+            "audience",
+        ),
+        (
+            "an extra audience",
+            Box::new(|g| g.claims["aud"] = json!([fake_provider::CLIENT_ID, "another-client"])),
+            "audience",
+        ),
+        (
+            "another issuer",
+            Box::new(|g| g.claims["iss"] = json!("http://127.0.0.1:1")),
+            "issuer",
+        ),
+        (
+            "expired",
+            Box::new(move |g| g.claims["exp"] = json!(now - 1)),
+            "expired",
+        ),
+        (
+            "another key",
+            Box::new(|g| g.signed_by = SignedBy::Stranger),
+            "key",
+        ),
+        (
+            "an at_hash of another access token",
+            Box::new(|g| g.claims["at_hash"] = json!("AAAAAAAAAAAAAAAAAAAAAA")),
+            "at_hash",
+        ),
+        (
+            "not signed",
+            Box::new(|g| g.signed_by = SignedBy::Unsigned),
+            "not signed",
+        ),
+        (
+            "signed with the client secret (HS256)",
+            Box::new(|g| g.signed_by = SignedBy::ClientSecret),
+            "algorithm",
+        ),
+    ];
+    for (name, change, reason) in cases {
+        let before = w.app.row_counts().await;
+        let (client, _) = no_redirect_client();
+        let to = w
+            .sign_in(&client, |r| {
+                let mut grant = w.good(r, "sub-erin");
+                change(&mut grant);
+                grant
+            })
+            .await;
+        assert_eq!(to, error_page(E::TokenInvalid), "{name}");
+        assert_eq!(w.app.row_counts().await, before, "{name}: nothing created");
+        assert_eq!(
+            me(&w.app, &client).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+        let (event, detail) = w.last_event().await;
+        assert_eq!(event, "sign_in_failed_provider", "{name}");
+        assert!(detail.contains(reason), "{name}: {detail}");
+    }
+    // The same good token is accepted (with a right at_hash too): the refusals were about
+    // the changes.
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| {
+            w.altered(r, "sub-erin", |c| {
+                c["at_hash"] = json!(fake_provider::AT_HASH_OF_ACCESS_TOKEN)
+            })
+        })
+        .await;
+    assert_eq!(to, "/");
+}
+
+#[tokio::test]
+async fn a_forged_replayed_or_foreign_state_is_refused() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, jar) = no_redirect_client();
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let good_query = format!("code={code}&state={}", request.state);
+
+    // No state, or one this browser did not start.
+    let before = w.app.row_counts().await;
+    for query in [
+        format!("code={code}"),
+        format!("code={code}&state=forged-state-value-1234567890"),
+        format!("code={code}&state={}x", request.state),
+        // A query that does not parse at all.
+        format!("code={code}&code=again&state={}", request.state),
+    ] {
+        assert_eq!(
+            w.callback(&client, &query).await,
+            error_page(E::StateMismatch),
+            "{query}"
+        );
+        // The refused answer spent the browser's cookie; put it back for the next case.
+        let cookie = format!("twostep_oidc_state={}; Path=/api/oidc", request.state);
+        jar.add_cookie_str(&cookie, &w.app.base.parse().unwrap());
+    }
+    // The right answer in another browser (login CSRF: an attacker's sign-in finished in
+    // the victim's browser) is refused too.
+    let (victim, _) = no_redirect_client();
+    assert_eq!(
+        w.callback(&victim, &good_query).await,
+        error_page(E::StateMismatch)
+    );
+    assert_eq!(w.app.row_counts().await, before, "nothing used or created");
+    assert_eq!(w.provider.tokens_issued(), 0, "no code was exchanged");
+
+    // The browser that started it finishes it...
+    assert_eq!(w.callback(&client, &good_query).await, "/");
+    // ...once: replaying the answer signs nobody in, whether the browser's state cookie is
+    // gone (as it is after use) or is sent again by hand.
+    let sessions = w.app.count("sessions").await;
+    assert_eq!(
+        w.callback(&client, &good_query).await,
+        error_page(E::StateMismatch)
+    );
+    let response = crate::helpers::bare_no_redirect_client()
+        .get(w.app.url(&format!("/api/oidc/callback?{good_query}")))
+        .header(COOKIE, format!("twostep_oidc_state={}", request.state))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), error_page(E::StateMismatch));
+    assert_eq!(w.app.count("sessions").await, sessions);
+    assert_eq!(w.provider.tokens_issued(), 1);
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(detail.contains("already used"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_sign_in_expires_after_ten_minutes() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    w.app.clock.advance(10 * 60);
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    assert_eq!(
+        w.callback(&client, &format!("code={code}&state={}", request.state))
+            .await,
+        error_page(E::Expired)
+    );
+    assert_eq!(w.provider.tokens_issued(), 0);
+    assert_eq!(w.app.count("oidc_flows").await, 0, "spent");
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
+    // Just inside the ten minutes it works.
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    w.app.clock.advance(10 * 60 - 1);
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    assert_eq!(
+        w.callback(&client, &format!("code={code}&state={}", request.state))
+            .await,
+        "/"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_or_an_error_at_the_provider_ends_the_sign_in() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    for (error, expected) in [
+        ("access_denied", E::Cancelled),
+        ("server_error", E::ProviderError),
+        ("temporarily_unavailable", E::ProviderError),
+    ] {
+        let request = fake_provider::start(&w.app, &client, &w.provider).await;
+        let query = format!(
+            "error={error}&error_description=Call+0800+to+claim+your+prize&state={}",
+            request.state
+        );
+        assert_eq!(w.callback(&client, &query).await, error_page(expected));
+        let (event, detail) = w.last_event().await;
+        assert_eq!(event, "sign_in_failed_provider");
+        assert!(
+            detail.contains(error) && !detail.contains("prize"),
+            "{detail}"
+        );
+        // The flow is spent: a code for it afterwards is refused.
+        let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+        assert_eq!(
+            w.callback(&client, &format!("code={code}&state={}", request.state))
+                .await,
+            error_page(E::StateMismatch)
+        );
+    }
+    // An answer with neither code nor error.
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    assert_eq!(
+        w.callback(&client, &format!("state={}", request.state))
+            .await,
+        error_page(E::ProviderError)
+    );
+    // An answer naming another issuer (RFC 9207 mix-up defence).
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let query = format!(
+        "code={code}&state={}&iss=http%3A%2F%2F127.0.0.1%3A1",
+        request.state
+    );
+    assert_eq!(
+        w.callback(&client, &query).await,
+        error_page(E::TokenInvalid)
+    );
+    // A code the provider does not know (its token endpoint says invalid_grant).
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    assert_eq!(
+        w.callback(&client, &format!("code=made-up&state={}", request.state))
+            .await,
+        error_page(E::TokenInvalid)
+    );
+    assert!(w.last_event().await.1.contains("invalid_grant"));
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(w.app.count("sessions").await, 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_reported() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+
+    // Down while the person is at the provider: the code cannot be exchanged.
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    w.provider.stop();
+    assert_eq!(
+        w.callback(&client, &format!("code={code}&state={}", request.state))
+            .await,
+        error_page(E::ProviderUnreachable)
+    );
+    // Down at the start: no flow is stored.
+    let response = client
+        .get(w.app.url(&twostep::routes::start_url(fake_provider::NAME)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), error_page(E::ProviderUnreachable));
+    assert!(
+        response.headers().get(SET_COOKIE).is_none(),
+        "no state cookie"
+    );
+    assert_eq!(w.app.count("oidc_flows").await, 0);
+    assert_eq!(w.app.count("sessions").await, 0);
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(
+        detail.starts_with("Fake ID: ") && detail.contains("connect"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_reported() {
+    let w = world().await;
+    let (client, _) = no_redirect_client();
+    for path in [
+        "/api/oidc/start?provider=Nope".to_owned(),
+        "/api/oidc/start".to_owned(),
+        "/api/oidc/start?provider=fake+id".to_owned(),
+    ] {
+        let response = client.get(w.app.url(&path)).send().await.unwrap();
+        assert_eq!(
+            see_other(&response),
+            error_page(E::UnknownProvider),
+            "{path}"
+        );
+    }
+    assert_eq!(w.app.count("oidc_flows").await, 0);
+}
+
+#[tokio::test]
+async fn a_sign_in_started_on_one_instance_finishes_on_another() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let second = w.app.another_instance().await;
+    let (client, _) = no_redirect_client();
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let query = format!("code={code}&state={}", request.state);
+    // The provider redirects to the public URL; the load balancer picks the second instance.
+    let response = client
+        .get(second.url(&format!("/api/oidc/callback?{query}")))
+        .header(COOKIE, format!("twostep_oidc_state={}", request.state))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), "/");
+    let session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .find_map(|v| {
+            v.to_str()
+                .unwrap()
+                .strip_prefix("twostep_session=")
+                .map(|rest| rest.split(';').next().unwrap().to_owned())
+        })
+        .expect("a session cookie");
+    // The session works on the first instance; the answer cannot be used again there.
+    let user: User = crate::helpers::ok_json(
+        crate::helpers::bare_client()
+            .get(w.app.url("/api/me"))
+            .header(COOKIE, format!("twostep_session={session}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(user.id, erin);
+    assert_eq!(
+        w.callback(&client, &query).await,
+        error_page(E::StateMismatch)
+    );
+}
+
+#[tokio::test]
+async fn the_password_form_points_organizational_accounts_to_their_provider() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    w.app
+        .create_organizational_user("olga", "Retired IdP")
+        .await;
+    w.app.create_user("alice", "alice password", false).await;
+    let client = crate::helpers::client();
+
+    let error = expect_error(
+        w.app.sign_in_raw(&client, "erin", "any password").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::OrganizationalAccount,
+    )
+    .await;
+    assert_eq!(
+        error.message,
+        "erin is an organizational account: it has no password here. Use \"Sign in with Fake ID\" instead."
+    );
+    let error = expect_error(
+        w.app.sign_in_raw(&client, "olga", "any password").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::OrganizationalAccount,
+    )
+    .await;
+    assert!(
+        error.message.contains("not set up on this Team Server"),
+        "{}",
+        error.message
+    );
+    // Team Server accounts and unknown names still get the one answer.
+    for (name, password) in [("alice", "wrong password"), ("nobody", "any password")] {
+        expect_error(
+            w.app.sign_in_raw(&client, name, password).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+        )
+        .await;
+    }
+    // It counts as a failed password attempt (throttled like one) and is audited.
+    let failures: i64 =
+        sqlx::query("SELECT failures FROM password_failures WHERE username = 'erin'")
+            .fetch_one(&w.app.db)
+            .await
+            .unwrap()
+            .try_get("failures")
+            .unwrap();
+    assert_eq!(failures, 1);
+    let erin_events: Vec<_> = w
+        .audit()
+        .await
+        .into_iter()
+        .filter(|(_, subject, _)| subject.as_deref() == Some("erin"))
+        .collect();
+    assert_eq!(
+        erin_events,
+        [(
+            "sign_in_failed_password".to_owned(),
+            Some("erin".to_owned()),
+            Some("organizational account: signs in through Fake ID".to_owned())
+        )]
+    );
+    assert_eq!(w.app.count("sessions").await, 0);
+}
+
+/// A `tracing` writer into memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_logs_hold_no_code_state_nonce_or_token() {
+    // Everything the servers of this test binary log, at every level. (A subscriber for this
+    // thread only would be simpler, but tracing's per-callsite cache makes that unreliable
+    // while other tests run on other threads; no other test sets a subscriber.)
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let mut secrets = Vec::new();
+    for (subject, nonce_ok) in [
+        ("sub-erin", true),
+        ("sub-erin", false),
+        ("sub-nobody", true),
+    ] {
+        let (client, _) = no_redirect_client();
+        let request = fake_provider::start(&w.app, &client, &w.provider).await;
+        let mut grant = w.good(&request, subject);
+        if !nonce_ok {
+            grant.claims["nonce"] = json!("a-nonce-that-is-wrong");
+        }
+        let code = w.provider.grant(&request, grant);
+        let query = format!("code={code}&state={}", request.state);
+        w.callback(&client, &query).await;
+        // ...and once more, replayed.
+        w.callback(&client, &query).await;
+        secrets.extend([code, request.state, request.nonce, request.code_challenge]);
+    }
+    secrets.extend(w.provider.secrets_issued());
+    secrets.push(fake_provider::CLIENT_SECRET.to_owned());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("signed in through an identity provider")
+            && logs.contains("/api/oidc/callback"),
+        "the capture works: {logs}"
+    );
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret} is in the logs:\n{logs}"
+        );
+    }
+}

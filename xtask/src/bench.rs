@@ -1,0 +1,1609 @@
+//! `cargo xtask bench`: measures the performance budgets of `DESIGN.md` on this machine and
+//! writes the results to `BENCHMARKS.md` (and prints them).
+//!
+//! Everything runs over loopback (127.0.0.1) on this machine, in one run, so the numbers can be
+//! compared with each other but not with another machine's:
+//!
+//! - the Argon2 bound: password checks per second on all cores (`examples/argon2_rate.rs`);
+//! - the release `twostep serve` (SQLite in a temporary folder) under Debian's `wrk`, every load
+//!   bounded in time: a bare axum handler (`examples/bare_axum.rs`) as the baseline,
+//!   `GET /api/me`, sign-in, `GET /api/me` while sign-ins saturate Argon2, and the code step
+//!   (`POST /api/session/verify`) on accounts made by `examples/verify_fixture.rs`;
+//! - the same `GET /api/me` and code-step loads on PostgreSQL (a throwaway cluster);
+//! - the server's peak resident memory after each load (`VmHWM`);
+//! - the pure code checks with criterion (`cargo bench -p twostep --bench totp`);
+//! - the frontend's transfer size in `dist/`, raw and brotli-compressed.
+//!
+//! Every process started here is stopped when the run ends, also on error.
+
+use crate::{cargo, root, run_command, step, tools};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Seconds of load for each throughput scenario.
+const LOAD_SECONDS: u64 = 5;
+/// Seconds of sign-in load (alone, and under the `GET /api/me` probe).
+const SIGN_IN_SECONDS: u64 = 8;
+/// Seconds the Argon2 bound is measured for.
+const ARGON2_SECONDS: u64 = 5;
+/// wrk threads and connections for the throughput scenarios.
+const WRK_THREADS: u32 = 2;
+const CONNECTIONS: u32 = 16;
+/// Connections that keep sign-ins queued on the Argon2 permits (one per core).
+const SIGN_IN_CONNECTIONS: u32 = 8;
+/// Connections of the `GET /api/me` probe while sign-ins saturate Argon2.
+const PROBE_CONNECTIONS: u32 = 2;
+/// The frontend budget: 150 kB = 150 000 bytes, brotli-compressed.
+const FRONTEND_BUDGET_BYTES: u64 = 150_000;
+/// Sign-in must reach this share of the Argon2 bound.
+const SIGN_IN_TARGET: f64 = 0.90;
+/// `GET /api/me` p99 limit while sign-ins saturate Argon2.
+const PROBE_P99_LIMIT_MS: f64 = 20.0;
+/// The two Argon2 measurements may differ by this share before the sign-in target is judged
+/// inconclusive (other work on the machine changed the bound during the run).
+const BOUND_SPREAD_LIMIT: f64 = 0.20;
+/// Other work above this share of the CPU, sampled while the benchmark is idle, is reported as
+/// a disturbance.
+const BUSY_WARNING: f64 = 0.10;
+/// A code-step load is clean when at most this share of answers took another path.
+const OFF_PATH_TOLERANCE: f64 = 0.01;
+/// The account that signs in; the password goes into JSON as is (no quotes or backslashes).
+const USER: &str = "bench";
+const PASSWORD: &str = "bench password 7f3a";
+const COOKIE: &str = "twostep_session";
+
+/// Environment the servers must not inherit from the caller's shell.
+const CLEARED_ENV: &[&str] = &[
+    "DATABASE_URL",
+    "TWOSTEP_ADDR",
+    "TWOSTEP_DATA_DIR",
+    "TWOSTEP_DIST_DIR",
+    "TWOSTEP_SECRET_KEY",
+    "TWOSTEP_SECURE_COOKIES",
+    "RUST_LOG",
+];
+
+/// The wrk script for the code step: cycles through fixture sessions, `uses` requests each,
+/// and counts which answers took the path being measured (status and a text in the body).
+const VERIFY_LUA: &str = r#"
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  local file, column, nthreads = args[1], tonumber(args[2]), tonumber(args[6])
+  uses, expect, marker = tonumber(args[3]), tonumber(args[4]), args[5]
+  tokens, codes, sent, ok, statuses = {}, {}, 0, 0, {}
+  local i = 0
+  for line in io.lines(file) do
+    if i % nthreads == id then
+      local fields = {}
+      for field in line:gmatch("%S+") do table.insert(fields, field) end
+      table.insert(tokens, fields[1])
+      table.insert(codes, fields[column])
+    end
+    i = i + 1
+  end
+  if #tokens == 0 then
+    -- Fewer sessions than threads: this thread shares the first one.
+    local fields = {}
+    for field in io.lines(file)():gmatch("%S+") do table.insert(fields, field) end
+    tokens, codes = {fields[1]}, {fields[column]}
+  end
+end
+function request()
+  local k = math.floor(sent / uses) % #tokens + 1
+  sent = sent + 1
+  return wrk.format("POST", nil,
+    {["Content-Type"] = "application/json", ["Cookie"] = "twostep_session=" .. tokens[k]},
+    '{"code":"' .. codes[k] .. '"}')
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == expect and body:find(marker, 1, true) then ok = ok + 1 end
+end
+function done(summary, latency, requests)
+  local total, all = 0, {}
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("ok")
+    for status, count in pairs(thread:get("statuses")) do
+      all[status] = (all[status] or 0) + count
+    end
+  end
+  io.write(string.format("bench-expected %d\n", total))
+  for status, count in pairs(all) do io.write(string.format("bench-status %d %d\n", status, count)) end
+end
+"#;
+
+pub fn bench(extra: &[String]) -> Result<(), String> {
+    if !extra.is_empty() {
+        return Err("`cargo xtask bench` takes no arguments".to_owned());
+    }
+    ensure_load_tools()?;
+    let env = tools::ensure_frontend_tools()?;
+    crate::build_frontend(&env)?;
+    step("Building the server and the benchmark examples (release)");
+    run_command(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "twostep",
+        "--bin",
+        "twostep",
+        "--examples",
+    ]))?;
+    let machine = Machine::probe();
+    let scratch = Scratch::new()?;
+    let mut report = Report::default();
+    if let Err(message) = measure(&scratch, &mut report) {
+        scratch.print_logs();
+        return Err(message);
+    }
+    drop(scratch);
+    let after = Snapshot::take();
+    step("Criterion: the code checks alone (cargo bench -p twostep --bench totp)");
+    report.code_checks = criterion_totp()?;
+    let text = report.render(&machine, &after);
+    std::fs::write(root().join("BENCHMARKS.md"), &text)
+        .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))?;
+    println!("{text}");
+    step("Wrote BENCHMARKS.md");
+    Ok(())
+}
+
+/// Installs wrk, brotli and curl (Debian) when one is missing.
+fn ensure_load_tools() -> Result<(), String> {
+    let missing: Vec<&str> = ["wrk", "brotli", "curl"]
+        .into_iter()
+        .filter(|tool| Command::new(tool).arg("--version").output().is_err())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        tools::apt_install(&missing)
+    }
+}
+
+/// All the server measurements, in order; servers are stopped when this returns.
+fn measure(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
+    let sqlite = Db::sqlite(scratch.path("sqlite"));
+    create_user(&sqlite)?;
+    let server = Server::start_twostep(scratch, "twostep-sqlite", &sqlite)?;
+    let bare = Server::start(
+        scratch,
+        "bare-axum",
+        Command::new(example("bare_axum")).arg("127.0.0.1:0"),
+    )?;
+    let cookie = sign_in_cookie(&server.addr, scratch)?;
+
+    step("Bare axum handler: GET / (baseline)");
+    let baseline = run_wrk(&Load::get(&bare.url("/"), LOAD_SECONDS))?;
+    report.add_baseline(&baseline, &bare);
+
+    step("GET /api/me, signed in (SQLite)");
+    let me = run_wrk(&Load::get(&server.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
+    report.add_me("SQLite", &me, &baseline, &server);
+
+    // The bound is measured right before and right after the sign-in loads, with the servers
+    // idle, so that other work on the machine shows up as a difference between the two.
+    step(&format!(
+        "Argon2 bound: password checks on all cores for {ARGON2_SECONDS} s"
+    ));
+    let bound_before = argon2_bound()?;
+    report.add_argon2("right before the sign-in loads", &bound_before);
+
+    step("Sign-in: POST /api/session with the right password");
+    let sign_in_script = scratch.write("sign_in.lua", &sign_in_lua())?;
+    let sign_in = run_wrk(&Load::sign_in(&server.url("/api/session"), &sign_in_script))?;
+
+    step("GET /api/me while sign-ins saturate Argon2");
+    let (saturating, probe) = me_under_sign_ins(&server, &sign_in_script, &cookie)?;
+
+    step("Argon2 bound again, right after the sign-in loads (the server idle)");
+    let bound_after = argon2_bound()?;
+    report.add_argon2("right after the sign-in loads", &bound_after);
+    let bounds = [bound_before.rate, bound_after.rate];
+    report.add_sign_in(&sign_in, bounds, &server);
+    report.add_probe(&probe, &saturating, bounds, &server);
+
+    measure_code_step(scratch, report, &server, &sqlite, "SQLite", &baseline)?;
+    report.add_frontend(frontend_sizes(&server)?);
+    report.add_log_notes(&server);
+    drop(server);
+    measure_postgres(scratch, report, &baseline);
+    Ok(())
+}
+
+/// The three code-step paths on one server.
+fn measure_code_step(
+    scratch: &Scratch,
+    report: &mut Report,
+    server: &Server,
+    db: &Db,
+    engine: &str,
+    baseline: &WrkResult,
+) -> Result<(), String> {
+    for path in [&RIGHT_CODE, &WRONG_CODE, &MALFORMED_CODE] {
+        step(&format!(
+            "POST /api/session/verify, {} ({engine})",
+            path.name
+        ));
+        let measured = measure_verify(scratch, server, db, path)?;
+        report.add_verify(engine, path, &measured, baseline, server);
+    }
+    Ok(())
+}
+
+/// `GET /api/me` and the code step on PostgreSQL; a note instead when no cluster can start.
+fn measure_postgres(scratch: &Scratch, report: &mut Report, baseline: &WrkResult) {
+    let result = (|| -> Result<(), String> {
+        let cluster = crate::postgres::Cluster::start()?;
+        let db = Db {
+            data_dir: scratch.path("postgres"),
+            url: Some(cluster.url.clone()),
+        };
+        create_user(&db)?;
+        let server = Server::start_twostep(scratch, "twostep-postgres", &db)?;
+        let cookie = sign_in_cookie(&server.addr, scratch)?;
+        step("GET /api/me, signed in (PostgreSQL)");
+        let me = run_wrk(&Load::get(&server.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
+        report.add_me("PostgreSQL", &me, baseline, &server);
+        measure_code_step(scratch, report, &server, &db, "PostgreSQL", baseline)?;
+        report.add_log_notes(&server);
+        Ok(())
+    })();
+    if let Err(message) = result {
+        report
+            .server_rows
+            .push(Row::only("PostgreSQL", &format!("not measured: {message}")));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// A child process that is killed (and reaped) when dropped, so nothing outlives the run.
+struct Running {
+    name: String,
+    child: Option<Child>,
+}
+
+impl Running {
+    fn spawn(name: &str, command: &mut Command) -> Result<Self, String> {
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child: Some(child),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Waits until it ends by itself; its standard output.
+    fn finish(mut self) -> Result<Output, String> {
+        let child = self.child.take().expect("a running child");
+        let output = child
+            .wait_with_output()
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{} failed ({}): {}{}",
+                self.name,
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(output)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A temporary folder for data, scripts and logs, removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("twostep-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Self { dir })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<PathBuf, String> {
+        let path = self.path(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The end of each server log, to see why a run failed.
+    fn print_logs(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_some_and(|ext| ext == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                eprintln!("--- last lines of {}", path.display());
+                for line in &lines[lines.len().saturating_sub(20)..] {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    target_dir().join("release/examples").join(name)
+}
+
+/// Where a twostep server keeps its data.
+struct Db {
+    data_dir: PathBuf,
+    url: Option<String>,
+}
+
+impl Db {
+    fn sqlite(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            url: None,
+        }
+    }
+
+    /// `--data-dir D [--database-url U]`, understood by `twostep` and `verify_fixture`.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec!["--data-dir".to_owned(), self.data_dir.display().to_string()];
+        if let Some(url) = &self.url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
+    }
+}
+
+/// A command with the caller's twostep settings removed from the environment.
+fn clean_command(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    for name in CLEARED_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn twostep(db: &Db) -> Command {
+    let mut command = clean_command(&target_dir().join("release/twostep"));
+    command.args(db.args());
+    command
+}
+
+/// `twostep user create bench`, the password on standard input.
+fn create_user(db: &Db) -> Result<(), String> {
+    let mut command = twostep(db);
+    command
+        .args(["user", "create", USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut running = Running::spawn("twostep user create", &mut command)?;
+    let mut stdin = running
+        .child
+        .as_mut()
+        .and_then(|c| c.stdin.take())
+        .expect("piped stdin");
+    writeln!(stdin, "{PASSWORD}").map_err(|e| format!("twostep user create: {e}"))?;
+    drop(stdin);
+    running.finish().map(|_| ())
+}
+
+/// A server that printed `… listening on http://ADDR`; stopped when dropped.
+struct Server {
+    running: Running,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(scratch: &Scratch, name: &str, command: &mut Command) -> Result<Self, String> {
+        step(&format!("Starting {name} on 127.0.0.1"));
+        let log = scratch.path(&format!("{name}.log"));
+        let log_file = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file);
+        let mut running = Running::spawn(name, command)?;
+        let stdout = running
+            .child
+            .as_mut()
+            .and_then(|c| c.stdout.take())
+            .expect("piped stdout");
+        let (sender, receiver) = mpsc::channel();
+        // Reads every line (so the pipe never fills); only the address is passed on.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((_, addr)) = line.split_once("listening on http://") {
+                    let _ = sender.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let addr = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| format!("{name} did not print its address within 60 s"))?;
+        Ok(Self { running, addr, log })
+    }
+
+    fn start_twostep(scratch: &Scratch, name: &str, db: &Db) -> Result<Self, String> {
+        let dist = root().join("dist");
+        let mut command = twostep(db);
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--dist-dir"])
+            .arg(dist);
+        Self::start(scratch, name, &mut command)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Peak and current resident memory, from `/proc/PID/status`.
+    fn memory(&self) -> String {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.running.pid()))
+            .unwrap_or_default();
+        let field = |name: &str| -> Option<f64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb / 1024.0)
+        };
+        match (field("VmHWM:"), field("VmRSS:")) {
+            (Some(peak), Some(now)) => format!("{peak:.1} MiB (now {now:.1})"),
+            _ => "?".to_owned(),
+        }
+    }
+}
+
+/// Signs in with curl and returns the session cookie's value from curl's cookie jar.
+fn sign_in_cookie(addr: &str, scratch: &Scratch) -> Result<String, String> {
+    let jar = scratch.path("cookies.txt");
+    let output = Command::new("curl")
+        .args(["-s", "-f", "-c"])
+        .arg(&jar)
+        .args(["-H", "Content-Type: application/json", "--data"])
+        .arg(sign_in_body())
+        .arg(format!("http://{addr}/api/session"))
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("sign-in with curl failed ({})", output.status));
+    }
+    let text = std::fs::read_to_string(&jar).map_err(|e| format!("{}: {e}", jar.display()))?;
+    text.lines()
+        .map(|line| line.strip_prefix("#HttpOnly_").unwrap_or(line))
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .find(|fields| fields.len() == 7 && fields[5] == COOKIE)
+        .map(|fields| fields[6].to_owned())
+        .ok_or_else(|| "the sign-in answer set no session cookie".to_owned())
+}
+
+fn sign_in_body() -> String {
+    format!(r#"{{"username":"{USER}","password":"{PASSWORD}"}}"#)
+}
+
+fn sign_in_lua() -> String {
+    format!(
+        "wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+        sign_in_body()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loads
+
+/// One wrk run.
+struct Load {
+    url: String,
+    threads: u32,
+    connections: u32,
+    seconds: u64,
+    headers: Vec<String>,
+    script: Option<(PathBuf, Vec<String>)>,
+}
+
+impl Load {
+    fn get(url: &str, seconds: u64) -> Self {
+        Self {
+            url: url.to_owned(),
+            threads: WRK_THREADS,
+            connections: CONNECTIONS,
+            seconds,
+            headers: Vec::new(),
+            script: None,
+        }
+    }
+
+    fn sign_in(url: &str, script: &Path) -> Self {
+        Self {
+            connections: SIGN_IN_CONNECTIONS,
+            script: Some((script.to_path_buf(), Vec::new())),
+            ..Self::get(url, SIGN_IN_SECONDS)
+        }
+    }
+
+    fn cookie(mut self, value: &str) -> Self {
+        self.headers.push(format!("Cookie: {COOKIE}={value}"));
+        self
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} thr, {} conn, {} s",
+            self.threads, self.connections, self.seconds
+        )
+    }
+
+    fn start(&self) -> Result<Running, String> {
+        let mut command = Command::new("wrk");
+        command
+            .arg(format!("-t{}", self.threads))
+            .arg(format!("-c{}", self.connections))
+            .arg(format!("-d{}s", self.seconds))
+            .args(["--latency", "--timeout", "10s"]);
+        for header in &self.headers {
+            command.args(["-H", header]);
+        }
+        if let Some((script, _)) = &self.script {
+            command.arg("-s").arg(script);
+        }
+        command.arg(&self.url);
+        if let Some((_, args)) = &self.script
+            && !args.is_empty()
+        {
+            command.arg("--").args(args);
+        }
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        Running::spawn("wrk", &mut command)
+    }
+}
+
+/// What wrk reported (latencies in milliseconds).
+#[derive(Debug, Default, Clone)]
+struct WrkResult {
+    load: String,
+    requests: u64,
+    seconds: f64,
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    non_2xx: u64,
+    socket_errors: Option<String>,
+    /// From the code-step script: answers that took the measured path, and all statuses.
+    expected: Option<u64>,
+    statuses: BTreeMap<u16, u64>,
+}
+
+fn run_wrk(load: &Load) -> Result<WrkResult, String> {
+    finish_wrk(load.start()?, load)
+}
+
+fn finish_wrk(running: Running, load: &Load) -> Result<WrkResult, String> {
+    let output = running.finish()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut result = parse_wrk(&text).map_err(|e| format!("{e} in wrk's output:\n{text}"))?;
+    result.load = load.describe();
+    Ok(result)
+}
+
+fn parse_wrk(text: &str) -> Result<WrkResult, String> {
+    let mut result = WrkResult::default();
+    for line in text.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["50%", time] => result.p50 = parse_ms(time)?,
+            ["99%", time] => result.p99 = parse_ms(time)?,
+            [count, "requests", "in", time, ..] => {
+                result.requests = count.parse().map_err(|_| "bad request count")?;
+                result.seconds = parse_ms(time.trim_end_matches(','))? / 1000.0;
+            }
+            ["Requests/sec:", rate] => result.rate = rate.parse().map_err(|_| "bad rate")?,
+            ["Non-2xx", "or", "3xx", "responses:", n] => result.non_2xx = n.parse().unwrap_or(0),
+            ["Socket", "errors:", ..] => result.socket_errors = Some(line.to_owned()),
+            ["bench-expected", n] => result.expected = n.parse().ok(),
+            ["bench-status", status, n] => {
+                if let (Ok(status), Ok(n)) = (status.parse(), n.parse()) {
+                    result.statuses.insert(status, n);
+                }
+            }
+            _ => {}
+        }
+    }
+    if result.seconds == 0.0 {
+        return Err("no request summary".to_owned());
+    }
+    Ok(result)
+}
+
+/// wrk's times (`850.00us`, `3.08ms`, `1.27s`, `1.05m`) in milliseconds.
+fn parse_ms(text: &str) -> Result<f64, String> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(|| format!("no unit in {text}"))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("bad number in {text}"))?;
+    let factor = match unit {
+        "us" => 0.001,
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return Err(format!("unknown unit in {text}")),
+    };
+    Ok(number * factor)
+}
+
+/// Sign-ins keep Argon2 busy while two connections measure `GET /api/me`; the probe starts a
+/// second after the sign-ins and ends a second before them.
+fn me_under_sign_ins(
+    server: &Server,
+    sign_in_script: &Path,
+    cookie: &str,
+) -> Result<(WrkResult, WrkResult), String> {
+    let mut saturate = Load::sign_in(&server.url("/api/session"), sign_in_script);
+    saturate.seconds = SIGN_IN_SECONDS + 2;
+    let mut probe = Load::get(&server.url("/api/me"), SIGN_IN_SECONDS).cookie(cookie);
+    probe.threads = 1;
+    probe.connections = PROBE_CONNECTIONS;
+    let saturating = saturate.start()?;
+    std::thread::sleep(Duration::from_secs(1));
+    let probing = probe.start()?;
+    let probe_result = finish_wrk(probing, &probe)?;
+    let saturate_result = finish_wrk(saturating, &saturate)?;
+    Ok((saturate_result, probe_result))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The code step
+
+/// One path through `POST /api/session/verify`.
+struct VerifyPath {
+    name: &'static str,
+    what: &'static str,
+    /// Which fixture column is sent: 2 = right code, 3 = wrong code; 0 = `MALFORMED`.
+    column: usize,
+    /// Requests per fixture session before it would take another path.
+    uses: u64,
+    status: u16,
+    marker: &'static str,
+    /// Fixture accounts for the first try (tripled when they run out).
+    accounts: usize,
+}
+
+const MALFORMED: &str = "12345";
+
+const RIGHT_CODE: VerifyPath = VerifyPath {
+    name: "right code",
+    what: "session lookup, account, device row, unseal the secret (AES-256-GCM), TOTP check \
+           (±1 step), compare-and-set of the last step, new session, audit event",
+    column: 2,
+    uses: 1,
+    status: 200,
+    marker: "signed_in",
+    accounts: 6000,
+};
+
+const WRONG_CODE: VerifyPath = VerifyPath {
+    name: "wrong well-formed code",
+    what: "session lookup, account, device row, unseal, TOTP check (±1 step), failure counted, \
+           audit event; 5 per session (the 6th would be throttled)",
+    column: 3,
+    uses: 5,
+    status: 401,
+    marker: "code_wrong",
+    accounts: 2500,
+};
+
+const MALFORMED_CODE: VerifyPath = VerifyPath {
+    name: "malformed code",
+    what: "session lookup and account only: the code `12345` fails to parse (400), no TOTP \
+           work; one session, reused",
+    column: 0,
+    uses: 1_000_000_000_000,
+    status: 400,
+    marker: "invalid_input",
+    accounts: 1,
+};
+
+/// A code-step load and what it needed.
+struct VerifyMeasured {
+    wrk: WrkResult,
+    accounts: usize,
+    /// Answers that took the measured path, per second.
+    rate: f64,
+    off_path: u64,
+}
+
+/// Makes fixture accounts and loads the server with them; when the accounts run out before
+/// the time is up (too many answers off the path), tries again with three times as many.
+fn measure_verify(
+    scratch: &Scratch,
+    server: &Server,
+    db: &Db,
+    path: &VerifyPath,
+) -> Result<VerifyMeasured, String> {
+    let mut accounts = path.accounts;
+    let mut attempt = 0;
+    loop {
+        let fixture = make_fixture(scratch, db, accounts, path, attempt)?;
+        let script = scratch.write("verify.lua", VERIFY_LUA)?;
+        let column = if path.column == 0 { 2 } else { path.column };
+        let mut load = Load::get(&server.url("/api/session/verify"), LOAD_SECONDS);
+        load.script = Some((
+            script,
+            vec![
+                fixture.display().to_string(),
+                column.to_string(),
+                path.uses.to_string(),
+                path.status.to_string(),
+                path.marker.to_owned(),
+                load.threads.to_string(),
+            ],
+        ));
+        let wrk = run_wrk(&load)?;
+        let expected = wrk
+            .expected
+            .ok_or("the code-step script reported nothing")?;
+        if expected == 0 {
+            return Err(format!(
+                "no answer took the {} path (statuses {:?}): the fixture does not match the server",
+                path.name, wrk.statuses
+            ));
+        }
+        let off_path = wrk.requests.saturating_sub(expected);
+        let measured = VerifyMeasured {
+            rate: expected as f64 / wrk.seconds,
+            wrk,
+            accounts,
+            off_path,
+        };
+        if off_path as f64 <= OFF_PATH_TOLERANCE * measured.wrk.requests as f64 || attempt == 2 {
+            return Ok(measured);
+        }
+        accounts *= 3;
+        attempt += 1;
+    }
+}
+
+/// Runs `verify_fixture`; for the malformed path, rewrites its codes to `MALFORMED`.
+fn make_fixture(
+    scratch: &Scratch,
+    db: &Db,
+    accounts: usize,
+    path: &VerifyPath,
+    attempt: u32,
+) -> Result<PathBuf, String> {
+    let prefix = format!("fx{}{}_", path.column, attempt);
+    let out = scratch.path(&format!("{prefix}fixture.txt"));
+    let mut command = clean_command(&example("verify_fixture"));
+    command
+        .args(db.args())
+        .args([
+            "--users",
+            &accounts.to_string(),
+            "--prefix",
+            &prefix,
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Running::spawn("verify_fixture", &mut command)?.finish()?;
+    if path.column == 0 {
+        let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let lines: String = text
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(|token| format!("{token} {MALFORMED} {MALFORMED}\n"))
+            .collect();
+        std::fs::write(&out, lines).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argon2, criterion, frontend
+
+struct Argon2Bound {
+    rate: f64,
+    threads: String,
+}
+
+fn argon2_bound() -> Result<Argon2Bound, String> {
+    let output = Running::spawn(
+        "argon2_rate",
+        clean_command(&example("argon2_rate"))
+            .arg(ARGON2_SECONDS.to_string())
+            .stdout(Stdio::piped()),
+    )?
+    .finish()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| {
+        text.split_whitespace()
+            .find_map(|word| word.strip_prefix(name))
+            .map(str::to_owned)
+    };
+    let rate = field("hashes_per_second=")
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| format!("argon2_rate printed no rate: {text}"))?;
+    Ok(Argon2Bound {
+        rate,
+        threads: field("threads=").unwrap_or_default(),
+    })
+}
+
+/// Criterion's middle estimate for each benchmark in `benches/totp.rs`.
+fn criterion_totp() -> Result<Vec<(String, String)>, String> {
+    let output = cargo()
+        .args(["bench", "-p", "twostep", "--bench", "totp", "--"])
+        .args(["--warm-up-time", "1", "--measurement-time", "3"])
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo bench failed ({})", output.status));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut results = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        match line.split_once("time:") {
+            Some((before, times)) => {
+                if !before.trim().is_empty() {
+                    name = before.trim().to_owned();
+                }
+                let values: Vec<&str> = times
+                    .trim()
+                    .trim_matches(['[', ']'])
+                    .split_whitespace()
+                    .collect();
+                if let [_, _, middle, unit, ..] = values.as_slice() {
+                    results.push((name.clone(), format!("{middle} {unit}")));
+                }
+            }
+            None if !line.trim().is_empty() && !line.starts_with(' ') => {
+                name = line.trim().to_owned();
+            }
+            None => {}
+        }
+    }
+    Ok(results)
+}
+
+/// One file of the built frontend.
+struct Asset {
+    name: String,
+    raw: u64,
+    brotli: u64,
+    /// What twostep sends when the browser accepts brotli: bytes and `Content-Encoding`.
+    served: String,
+}
+
+fn frontend_sizes(server: &Server) -> Result<Vec<Asset>, String> {
+    step("Frontend transfer size: dist/*.wasm, *.js, *.css, raw and brotli");
+    let dist = root().join("dist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("{}: {e}", dist.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|ext| ext == "wasm" || ext == "js" || ext == "css")
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Ok(Asset {
+                raw: std::fs::metadata(path).map_err(|e| e.to_string())?.len(),
+                brotli: brotli_size(path)?,
+                served: served_size(server, &name)?,
+                name: name.into_owned(),
+            })
+        })
+        .collect()
+}
+
+fn brotli_size(path: &Path) -> Result<u64, String> {
+    let output = Command::new("brotli")
+        .args(["-c", "-q", "11"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run brotli: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("brotli failed on {}", path.display()));
+    }
+    Ok(output.stdout.len() as u64)
+}
+
+fn served_size(server: &Server, name: &str) -> Result<String, String> {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-H",
+            "Accept-Encoding: br",
+        ])
+        .args(["-w", "size=%{size_download}\n"])
+        .arg(server.url(&format!("/{name}")))
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let encoding = text
+        .lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            key.eq_ignore_ascii_case("content-encoding")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| "none".to_owned());
+    let size: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("size="))
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| format!("curl reported no size for /{name}"))?;
+    Ok(format!("{} (encoding: {encoding})", kb(size)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine and the report
+
+struct Machine {
+    cores: String,
+    cpu: String,
+    memory: String,
+    date: String,
+    commit: String,
+    rustc: String,
+    wrk: String,
+    before: Snapshot,
+}
+
+/// How busy the machine was just before or after the measurements, while this benchmark ran
+/// nothing: the load average, and the CPU share used by other work over a few seconds.
+struct Snapshot {
+    load: String,
+    busy: Option<f64>,
+}
+
+impl Snapshot {
+    fn take() -> Self {
+        step("Sampling how busy the machine is with other work (3 s)");
+        Self {
+            busy: busy_share(Duration::from_secs(3)),
+            load: Machine::load_average(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.busy {
+            Some(busy) => format!("{:.0}% (load average {})", busy * 100.0, self.load),
+            None => format!("? (load average {})", self.load),
+        }
+    }
+
+    fn disturbed(&self) -> bool {
+        self.busy.is_some_and(|busy| busy > BUSY_WARNING)
+    }
+}
+
+/// The share of all cores' time that was not idle over `window`, from `/proc/stat`.
+fn busy_share(window: Duration) -> Option<f64> {
+    let read = || -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let idle = fields.get(3)? + fields.get(4)?;
+        Some((fields.iter().sum(), idle))
+    };
+    let (total_before, idle_before) = read()?;
+    std::thread::sleep(window);
+    let (total_after, idle_after) = read()?;
+    let total = total_after.checked_sub(total_before)?;
+    let idle = idle_after.checked_sub(idle_before)?;
+    (total > 0).then(|| 1.0 - idle as f64 / total as f64)
+}
+
+impl Machine {
+    fn probe() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_kb: f64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        let dirty = !first_line("git", &["status", "--porcelain"]).is_empty();
+        Self {
+            cores: first_line("nproc", &[]),
+            cpu: cpuinfo
+                .lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+                .unwrap_or_else(|| "?".to_owned()),
+            memory: format!("{:.1} GiB", mem_kb / 1024.0 / 1024.0),
+            date: first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            commit: format!(
+                "{}{}",
+                first_line("git", &["rev-parse", "--short", "HEAD"]),
+                if dirty {
+                    " with uncommitted changes"
+                } else {
+                    ""
+                }
+            ),
+            rustc: first_line("rustc", &["--version"]),
+            wrk: first_line("wrk", &["--version"])
+                .split(" [")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            before: Snapshot::take(),
+        }
+    }
+
+    /// The 1, 5 and 15 minute load averages.
+    fn load_average() -> String {
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The first line a command prints (stdout, else stderr), or `?`.
+fn first_line(program: &str, args: &[&str]) -> String {
+    let Ok(output) = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+    else {
+        return "?".to_owned();
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let text = if stdout.trim().is_empty() {
+        stderr
+    } else {
+        stdout
+    };
+    text.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+/// One line of the server table.
+struct Row {
+    scenario: String,
+    load: String,
+    rate: String,
+    p50: String,
+    p99: String,
+    compared: String,
+    memory: String,
+}
+
+impl Row {
+    fn only(scenario: &str, compared: &str) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            load: "–".to_owned(),
+            rate: "–".to_owned(),
+            p50: "–".to_owned(),
+            p99: "–".to_owned(),
+            compared: compared.to_owned(),
+            memory: "–".to_owned(),
+        }
+    }
+
+    fn from_wrk(
+        scenario: &str,
+        wrk: &WrkResult,
+        rate: f64,
+        compared: String,
+        memory: String,
+    ) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            load: wrk.load.clone(),
+            rate: per_second(rate),
+            p50: ms(wrk.p50),
+            p99: ms(wrk.p99),
+            compared,
+            memory,
+        }
+    }
+}
+
+struct Target {
+    name: &'static str,
+    measured: String,
+    verdict: Verdict,
+}
+
+enum Verdict {
+    Met,
+    NotMet,
+    /// The run cannot tell, and why.
+    Inconclusive(String),
+}
+
+impl Verdict {
+    fn of(met: bool) -> Self {
+        if met { Self::Met } else { Self::NotMet }
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    server_rows: Vec<Row>,
+    targets: Vec<Target>,
+    code_checks: Vec<(String, String)>,
+    frontend: Vec<Asset>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn add_argon2(&mut self, when: &str, bound: &Argon2Bound) {
+        let mut row = Row::only(
+            &format!("Argon2 bound, {when}: `argon2_rate`, `verify_blocking` (m=19 MiB, t=2, p=1)"),
+            "–",
+        );
+        row.load = format!("{} threads, {ARGON2_SECONDS} s", bound.threads);
+        row.rate = per_second(bound.rate);
+        self.server_rows.push(row);
+    }
+
+    fn add_baseline(&mut self, wrk: &WrkResult, bare: &Server) {
+        self.check_errors("bare axum", wrk);
+        self.server_rows.push(Row::from_wrk(
+            "bare axum `GET /` → `ok` (`bare_axum`, served by `twostep::serve::run` like the \
+             server; memory: its own process)",
+            wrk,
+            wrk.rate,
+            "baseline".to_owned(),
+            bare.memory(),
+        ));
+    }
+
+    fn add_me(&mut self, engine: &str, wrk: &WrkResult, baseline: &WrkResult, server: &Server) {
+        self.check_errors(&format!("GET /api/me ({engine})"), wrk);
+        self.server_rows.push(Row::from_wrk(
+            &format!("`GET /api/me`, signed in: session check + account ({engine})"),
+            wrk,
+            wrk.rate,
+            format!("{:.2}× bare axum", wrk.rate / baseline.rate),
+            server.memory(),
+        ));
+    }
+
+    /// Sign-in against the higher of the two Argon2 measurements.
+    fn add_sign_in(&mut self, wrk: &WrkResult, bounds: [f64; 2], server: &Server) {
+        self.check_errors("sign-in", wrk);
+        let bound = bounds[0].max(bounds[1]);
+        let share = wrk.rate / bound;
+        self.server_rows.push(Row::from_wrk(
+            "`POST /api/session`, right password (JSON), no 2-step",
+            wrk,
+            wrk.rate,
+            format!("{:.0}% of the Argon2 bound", share * 100.0),
+            server.memory(),
+        ));
+        self.targets.push(Target {
+            name: "Sign-in throughput within 10% of the Argon2 bound",
+            measured: format!(
+                "{} = {:.0}% of {}",
+                per_second(wrk.rate),
+                share * 100.0,
+                per_second(bound)
+            ),
+            verdict: sign_in_verdict(share, bounds),
+        });
+    }
+
+    fn add_probe(
+        &mut self,
+        probe: &WrkResult,
+        sign_in: &WrkResult,
+        bounds: [f64; 2],
+        server: &Server,
+    ) {
+        let bound = bounds[0].max(bounds[1]);
+        self.check_errors("GET /api/me under sign-ins", probe);
+        self.check_errors("sign-in beside the probe", sign_in);
+        self.server_rows.push(Row::from_wrk(
+            "`GET /api/me` while sign-ins saturate Argon2",
+            probe,
+            probe.rate,
+            format!(
+                "sign-ins meanwhile: {} ({:.0}% of the bound), {}",
+                per_second(sign_in.rate),
+                sign_in.rate / bound * 100.0,
+                sign_in.load
+            ),
+            server.memory(),
+        ));
+        self.targets.push(Target {
+            name: "`GET /api/me` p99 under 20 ms while sign-ins saturate Argon2",
+            measured: format!("p99 {} (p50 {})", ms(probe.p99), ms(probe.p50)),
+            verdict: Verdict::of(probe.p99 < PROBE_P99_LIMIT_MS),
+        });
+    }
+
+    fn add_verify(
+        &mut self,
+        engine: &str,
+        path: &VerifyPath,
+        measured: &VerifyMeasured,
+        baseline: &WrkResult,
+        server: &Server,
+    ) {
+        let clean = measured.off_path as f64 <= OFF_PATH_TOLERANCE * measured.wrk.requests as f64;
+        let rate = if clean {
+            per_second(measured.rate)
+        } else {
+            format!("≥ {}", per_second(measured.rate))
+        };
+        let mut row = Row::from_wrk(
+            &format!(
+                "`POST /api/session/verify`, {} ({engine}): {}",
+                path.name, path.what
+            ),
+            &measured.wrk,
+            measured.rate,
+            format!("{:.3}× bare axum", measured.rate / baseline.rate),
+            server.memory(),
+        );
+        row.rate = rate;
+        self.server_rows.push(row);
+        let statuses: Vec<String> = measured
+            .wrk
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{status}: {n}"))
+            .collect();
+        let mut note = format!(
+            "Code step, {} ({engine}): fixture accounts: {}; {} answers, {} on the measured path \
+             (HTTP {}), {} off it; statuses {}.",
+            path.name,
+            measured.accounts,
+            measured.wrk.requests,
+            measured.wrk.requests - measured.off_path,
+            path.status,
+            measured.off_path,
+            statuses.join(", ")
+        );
+        if !clean {
+            note.push_str(
+                " The fixture ran out before the time was up, so the rate counts only the \
+                 answers on the path and is a lower bound; p50/p99 include the cheap answers.",
+            );
+        }
+        self.notes.push(note);
+        if let Some(errors) = &measured.wrk.socket_errors {
+            self.notes
+                .push(format!("Code step, {} ({engine}): {errors}", path.name));
+        }
+    }
+
+    fn add_frontend(&mut self, assets: Vec<Asset>) {
+        let raw: u64 = assets.iter().map(|a| a.raw).sum();
+        let brotli: u64 = assets.iter().map(|a| a.brotli).sum();
+        self.targets.push(Target {
+            name: "Frontend transfer (wasm + JS + CSS, brotli) at most 150 kB",
+            measured: format!("{} brotli ({} raw)", kb(brotli), kb(raw)),
+            verdict: Verdict::of(brotli <= FRONTEND_BUDGET_BYTES),
+        });
+        if assets.iter().any(|a| a.served.contains("encoding: none")) {
+            self.notes.push(
+                "`twostep serve` sends the frontend uncompressed even when the browser accepts \
+                 brotli (no precompressed `.br` files, no compression layer): the brotli column \
+                 is what a compressing proxy would send; from twostep itself the raw sizes go \
+                 over the wire."
+                    .to_owned(),
+            );
+        }
+        self.frontend = assets;
+    }
+
+    /// Notes unexpected answers (non-2xx) and socket errors of a load.
+    fn check_errors(&mut self, what: &str, wrk: &WrkResult) {
+        if wrk.non_2xx > 0 {
+            self.notes.push(format!(
+                "{what}: {} of {} answers were not 2xx.",
+                wrk.non_2xx, wrk.requests
+            ));
+        }
+        if let Some(errors) = &wrk.socket_errors {
+            self.notes.push(format!("{what}: wrk {errors}."));
+        }
+    }
+
+    /// Counts the warnings and errors the server logged during the loads.
+    fn add_log_notes(&mut self, server: &Server) {
+        let text = std::fs::read_to_string(&server.log).unwrap_or_default();
+        let warns = text.lines().filter(|l| l.contains("WARN")).count();
+        let errors = text.lines().filter(|l| l.contains("ERROR")).count();
+        let slow = text
+            .lines()
+            .filter(|l| l.contains("slow statement"))
+            .count();
+        if warns + errors > 0 {
+            self.notes.push(format!(
+                "{}: the server logged {warns} warnings ({slow} of them sqlx \"slow statement\", \
+                 over 1 s) and {errors} errors during the loads.",
+                server.running.name
+            ));
+        }
+    }
+
+    fn render(&self, machine: &Machine, after: &Snapshot) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let _ = writeln!(w, "# Benchmarks\n");
+        let _ = writeln!(
+            w,
+            "Measured by `cargo xtask bench` (which rewrites this file) on {}. Reproduce with \
+             `cargo xtask bench` on the same machine; numbers from another machine are not \
+             comparable. Budgets: `DESIGN.md`, \"Performance budgets\".\n",
+            machine.date
+        );
+        if machine.before.disturbed() || after.disturbed() {
+            let _ = writeln!(
+                w,
+                "**Disturbed run:** other work kept the CPU busy {} just before the measurements \
+                 and {} just after (sampled while this benchmark ran nothing). Rates are lower, \
+                 latencies higher and comparisons less reliable than on an idle machine; repeat \
+                 on an idle machine before drawing conclusions.\n",
+                machine.before.describe(),
+                after.describe()
+            );
+        }
+        self.render_machine(w, machine, after);
+        self.render_targets(w);
+        self.render_server(w);
+        self.render_code_checks(w);
+        self.render_frontend(w);
+        self.render_notes(w, machine);
+        out
+    }
+
+    fn render_machine(&self, w: &mut String, machine: &Machine, after: &Snapshot) {
+        let _ = writeln!(w, "## Machine\n\n| | |\n| --- | --- |");
+        let _ = writeln!(w, "| CPU | {} |", machine.cpu);
+        let _ = writeln!(w, "| cores (`nproc`) | {} |", machine.cores);
+        let _ = writeln!(w, "| memory | {} |", machine.memory);
+        let _ = writeln!(
+            w,
+            "| CPU busy with other work (3 s sample, benchmark idle) | before: {}; after: {} |",
+            machine.before.describe(),
+            after.describe()
+        );
+        let _ = writeln!(w, "| commit | {} |", machine.commit);
+        let _ = writeln!(w, "| compiler | {} |", machine.rustc);
+        let _ = writeln!(
+            w,
+            "| load generator | {} (Debian), on the same cores, over 127.0.0.1 |\n",
+            machine.wrk
+        );
+    }
+
+    fn render_targets(&self, w: &mut String) {
+        let _ = writeln!(
+            w,
+            "## Targets\n\n| target | measured | result |\n| --- | --- | --- |"
+        );
+        for target in &self.targets {
+            let result = match &target.verdict {
+                Verdict::Met => "met".to_owned(),
+                Verdict::NotMet => "**not met**".to_owned(),
+                Verdict::Inconclusive(why) => format!("inconclusive: {why}"),
+            };
+            let _ = writeln!(w, "| {} | {} | {result} |", target.name, target.measured);
+        }
+        let _ = writeln!(w);
+    }
+
+    fn render_server(&self, w: &mut String) {
+        let _ = writeln!(
+            w,
+            "## Server (release build)\n\nwrk with `--latency`; rates are answers per second \
+             (for the code step: answers that took the path described); memory is the server's \
+             peak resident set (`VmHWM`, since its start) after the load.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| scenario | load | rate | p50 | p99 | compared with | server memory |\n\
+             | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for row in &self.server_rows {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                row.scenario, row.load, row.rate, row.p50, row.p99, row.compared, row.memory
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    fn render_code_checks(&self, w: &mut String) {
+        let _ = writeln!(
+            w,
+            "## Code checks alone (criterion)\n\n`cargo bench -p twostep --bench totp -- \
+             --warm-up-time 1 --measurement-time 3`: the pure TOTP computations of \
+             `backend/src/totp.rs`, one core, no HTTP, no database.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| benchmark | time (criterion's estimate) |\n| --- | --- |"
+        );
+        for (name, time) in &self.code_checks {
+            let _ = writeln!(w, "| {name} | {time} |");
+        }
+        let _ = writeln!(w);
+    }
+
+    fn render_frontend(&self, w: &mut String) {
+        let _ = writeln!(
+            w,
+            "## Frontend transfer (`dist/`)\n\nbrotli = `brotli -q 11` of the file; \"served\" \
+             = what `twostep serve` sends for `Accept-Encoding: br`. kB = 1000 bytes.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| file | raw | brotli | served |\n| --- | --- | --- | --- |"
+        );
+        for asset in &self.frontend {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} |",
+                asset.name,
+                kb(asset.raw),
+                kb(asset.brotli),
+                asset.served
+            );
+        }
+        let raw: u64 = self.frontend.iter().map(|a| a.raw).sum();
+        let brotli: u64 = self.frontend.iter().map(|a| a.brotli).sum();
+        let _ = writeln!(
+            w,
+            "| **total** | {} | **{}** (budget {}) | |\n",
+            kb(raw),
+            kb(brotli),
+            kb(FRONTEND_BUDGET_BYTES)
+        );
+    }
+
+    fn render_notes(&self, w: &mut String, machine: &Machine) {
+        let _ = writeln!(w, "## Notes\n");
+        let _ = writeln!(
+            w,
+            "- wrk and the server share the machine's {} cores, so every rate includes the \
+             load generator's own CPU use. Other work running at the same time (see the machine \
+             table) lowers and disturbs the numbers.",
+            machine.cores
+        );
+        let _ = writeln!(
+            w,
+            "- SQLite runs as the server configures it: WAL, `synchronous` left at its default \
+             (FULL), so every write waits for the disk. The PostgreSQL rows use the throwaway \
+             test cluster of `xtask/src/postgres.rs`, started with `fsync=off`: they leave out \
+             the cost of durable commits and are not comparable with the SQLite rows one to one."
+        );
+        let _ = writeln!(
+            w,
+            "- The code step cannot be repeated freely: a right code is accepted once per time \
+             step and ends its verifying session, and after 5 wrong codes a session is throttled. \
+             So `examples/verify_fixture.rs` creates many accounts, each with a device (own \
+             secret, sealed with the server key) and a verifying session, and the load uses \
+             each session once (right code) or 5 times (wrong code)."
+        );
+        for note in &self.notes {
+            let _ = writeln!(w, "- {note}");
+        }
+        let _ = writeln!(w);
+    }
+}
+
+/// Met when sign-ins reach [`SIGN_IN_TARGET`] of the bound; inconclusive when the bound moved
+/// during the run or sign-ins beat it clearly (then the bound was measured on a busier machine).
+fn sign_in_verdict(share: f64, bounds: [f64; 2]) -> Verdict {
+    let [before, after] = bounds;
+    let spread = (before - after).abs() / before.max(after);
+    if spread > BOUND_SPREAD_LIMIT {
+        Verdict::Inconclusive(format!(
+            "the Argon2 bound moved from {} to {} during the run (other work on the machine)",
+            per_second(before),
+            per_second(after)
+        ))
+    } else if share > 1.0 + (1.0 - SIGN_IN_TARGET) {
+        Verdict::Inconclusive(
+            "sign-ins beat the Argon2 bound by more than 10%, so the bound was measured while \
+             the machine was busier"
+                .to_owned(),
+        )
+    } else {
+        Verdict::of(share >= SIGN_IN_TARGET)
+    }
+}
+
+fn per_second(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}/s")
+    } else {
+        format!("{rate:.1}/s")
+    }
+}
+
+fn ms(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0} ms")
+    } else {
+        format!("{value:.2} ms")
+    }
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1} kB", bytes as f64 / 1000.0)
+}
