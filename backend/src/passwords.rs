@@ -1,7 +1,9 @@
 //! Password (and recovery code) hashing with Argon2id, off the async workers.
 //!
-//! Parameters follow OWASP: m = 19 MiB, t = 2, p = 1. Each hash runs in `spawn_blocking`
-//! behind a semaphore with one permit per core, so sign-ins cannot starve the other requests;
+//! Parameters follow OWASP: m = 19 MiB, t = 2, p = 1. Each hash runs on one of a few
+//! dedicated hashing threads (one per core) behind a semaphore with as many permits, so
+//! sign-ins cannot starve the other requests and the allocator keeps at most one 19 MiB block
+//! per hashing thread (the blocking pool's many threads each kept their own, hundreds of MiB);
 //! when too many are already waiting the caller gets `503` instead of queueing without bound.
 //! Unknown usernames are checked against a dummy hash so they cost the same time.
 
@@ -40,6 +42,7 @@ pub fn verify_blocking(secret: &str, phc: &str) -> bool {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     dummy_hash: Arc<str>,
@@ -52,6 +55,7 @@ impl Hasher {
             .expect("hashing a constant works");
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs: spawn_hashing_threads(concurrency.max(1)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
             dummy_hash: dummy.into(),
@@ -75,9 +79,19 @@ impl Hasher {
             .acquire()
             .await
             .map_err(|_| ApiError::internal("hasher semaphore closed"))?;
-        tokio::task::spawn_blocking(work)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A panic drops `done`, which the caller sees as a failed job.
+            if let Ok(value) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+                let _ = done.send(value);
+            }
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
+        result
             .await
-            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))
+            .map_err(|_| ApiError::internal("a hashing job failed"))
     }
 
     pub async fn hash(&self, secret: String) -> ApiResult<String> {
@@ -94,6 +108,37 @@ impl Hasher {
         let matched = self.run(move || verify_blocking(&secret, &phc)).await?;
         Ok(known && matched)
     }
+}
+
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `count` threads that run hashing jobs until every sender is dropped.
+fn spawn_hashing_threads(count: usize) -> std::sync::mpsc::Sender<Job> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = Arc::new(std::sync::Mutex::new(receiver));
+    for index in 0..count {
+        let receiver = receiver.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("argon2-{index}"))
+            .spawn(move || {
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let next = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start a hashing thread");
+        }
+    }
+    sender
 }
 
 struct DecrementOnDrop<'a>(&'a AtomicUsize);
