@@ -102,6 +102,11 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     match (dist_dir, &index_html) {
         (Some(dir), Some(_)) => {
             let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            // The app's files go out brotli- or gzip-compressed when the browser accepts it.
+            // (Only these: API answers carry secrets once, and are not compressed.)
+            let spa = tower::ServiceBuilder::new()
+                .layer(tower_http::compression::CompressionLayer::new())
+                .service(spa);
             app = app.fallback_service(spa);
         }
         _ => {

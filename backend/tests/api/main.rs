@@ -16,6 +16,7 @@
 //!   fresh proof), unlocking, what non-administrators may not do, organizational accounts.
 //! - `audit`: which events each action records, paging and the user filter.
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
+//! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
 //!   in-test provider of `fake_provider`), and every way that can fail.
@@ -30,5 +31,6 @@ mod helpers;
 mod oidc;
 mod secrets;
 mod session;
+mod static_files;
 mod throttle;
 mod two_step;

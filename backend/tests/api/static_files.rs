@@ -1,0 +1,80 @@
+//! The built app is served with the security headers, compressed when the browser accepts
+//! it, with `index.html` for the browser's own routes; API answers are never compressed.
+
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_SECURITY_POLICY};
+use std::sync::Arc;
+use twostep::app::{AppState, Settings, router};
+
+#[tokio::test]
+async fn app_files_are_compressed_and_the_csp_allows_the_loader_script_by_hash() {
+    let dist = tempfile::tempdir().unwrap();
+    let loader = "import init from '/app.js'; await init();";
+    std::fs::write(
+        dist.path().join("index.html"),
+        format!(
+            "<!doctype html><html lang=\"en\"><script type=\"module\">{loader}</script></html>"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("app.wasm"), vec![b'a'; 64 * 1024]).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
+    let db = twostep::db::connect(&url).await.unwrap();
+    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
+    let state = AppState::new(
+        db,
+        clock,
+        twostep::seal::SealKey::generate(),
+        Settings::default(),
+    );
+    let app = router(state, Some(dist.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+
+    let wasm = client
+        .get(format!("{base}/app.wasm"))
+        .header(ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()[CONTENT_ENCODING], "br");
+    let compressed = wasm.bytes().await.unwrap();
+    assert!(
+        compressed.len() < 1024,
+        "64 KiB of one byte compresses: {}",
+        compressed.len()
+    );
+
+    // A route of the browser app gets index.html, and its CSP names the loader's hash.
+    let page = client
+        .get(format!("{base}/users/1/two-step"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader.as_bytes()));
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.text().await.unwrap().contains(loader));
+
+    let health = client
+        .get(format!("{base}/api/health"))
+        .header(ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        health.headers().get(CONTENT_ENCODING).is_none(),
+        "API answers are not compressed"
+    );
+    server.abort();
+}
