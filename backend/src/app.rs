@@ -101,9 +101,12 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
         .with_state(state);
     match (dist_dir, &index_html) {
         (Some(dir), Some(_)) => {
-            let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-            // The app's files go out brotli- or gzip-compressed when the browser accepts it.
-            // (Only these: API answers carry secrets once, and are not compressed.)
+            // `FILE.br` beside a file (written by `cargo xtask build-frontend`) is sent to browsers
+            // that accept brotli; anything else is compressed on the fly. Only the app's files:
+            // API answers carry secrets once and are not compressed.
+            let spa = ServeDir::new(dir)
+                .precompressed_br()
+                .fallback(ServeFile::new(dir.join("index.html")).precompressed_br());
             let spa = tower::ServiceBuilder::new()
                 .layer(tower_http::compression::CompressionLayer::new())
                 .service(spa);

@@ -12,6 +12,7 @@
 
 mod bench;
 mod postgres;
+mod precompress;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -86,7 +87,7 @@ fn build_frontend(env: &tools::ToolEnv) -> Result<(), String> {
     if !root().join("dist/index.html").is_file() {
         return Err("trunk finished but dist/index.html is missing".to_owned());
     }
-    Ok(())
+    precompress::precompress(&root().join("dist"))
 }
 
 fn run(extra: &[String]) -> Result<(), String> {
