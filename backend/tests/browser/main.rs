@@ -7,6 +7,7 @@
 
 mod admin;
 mod harness;
+mod keyboard;
 mod oidc;
 #[path = "../common/process.rs"]
 mod process;
