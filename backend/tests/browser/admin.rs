@@ -136,21 +136,7 @@ async fn user_removes_own_device_only_with_a_fresh_proof() {
         .unwrap();
     harness::button(c, "Verify").await.click().await.unwrap();
     harness::wait_text(c, "h1", "Welcome, dave").await;
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::link(c, "2-Step verification")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_two_step(c).await;
     harness::button(c, "Remove").await.click().await.unwrap();
 
     // The proof field has focus in the dialog; OK without a proof is refused.
@@ -213,21 +199,7 @@ async fn organizational_account_sees_why_and_no_qr_code() {
     .unwrap();
     c.goto(&server.url("/")).await.unwrap();
     harness::wait_text(c, "h1", "Welcome, erin").await;
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::link(c, "2-Step verification")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_two_step(c).await;
     harness::wait_text(c, "section", "cannot be set up for this account").await;
     harness::wait_text(c, "section", "Contoso ID").await;
     assert!(

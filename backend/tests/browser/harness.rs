@@ -203,6 +203,13 @@ pub async fn link(c: &Client, name: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no link {name:?}: {e}"))
 }
 
+/// Profile icon → Manage profile → 2-Step verification, as a signed-in person goes there.
+pub async fn open_own_two_step(c: &Client) {
+    button_labelled(c, "Profile").await.click().await.unwrap();
+    button(c, "Manage profile").await.click().await.unwrap();
+    link(c, "2-Step verification").await.click().await.unwrap();
+}
+
 /// Waits until an element matching `css` contains `text`.
 pub async fn wait_text(c: &Client, css: &str, text: &str) {
     let started = Instant::now();

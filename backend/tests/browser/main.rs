@@ -98,21 +98,7 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
 
     sign_in(c, &server, "bob", "bob-password").await;
     harness::wait_text(c, "h1", "Welcome, bob").await;
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::link(c, "2-Step verification")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_two_step(c).await;
     harness::button(c, "Set up 2-step verification")
         .await
         .click()
