@@ -254,20 +254,7 @@ pub async fn confirm(
     let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
     let last_step = totp::check_pair(&auth, &code1, &code2, now).map_err(pair_error)?;
 
-    let codes: Vec<RecoveryCode> = (0..RECOVERY_CODE_COUNT)
-        .map(|_| random_recovery_code())
-        .collect();
-    let plain: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
-    let hashes = state
-        .hasher
-        .run(move || {
-            plain
-                .iter()
-                .map(|c| passwords::hash_blocking(c))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?
-        .map_err(ApiError::internal)?;
+    let (codes, hashes) = new_recovery_codes(state).await?;
     let device_secret = state
         .seal
         .seal(&device_purpose(user.id), &secret)
@@ -289,13 +276,7 @@ pub async fn confirm(
             other?;
         }
     }
-    for hash in hashes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user.id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-    }
+    store_recovery_codes(&mut tx, user.id, hashes).await?;
     sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
@@ -308,6 +289,74 @@ pub async fn confirm(
         now,
     )
     .await;
+    Ok(RecoveryCodes {
+        recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
+    })
+}
+
+/// Ten fresh recovery codes and their Argon2id hashes.
+async fn new_recovery_codes(state: &AppState) -> ApiResult<(Vec<RecoveryCode>, Vec<String>)> {
+    let codes: Vec<RecoveryCode> = (0..RECOVERY_CODE_COUNT)
+        .map(|_| random_recovery_code())
+        .collect();
+    let plain: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
+    let hashes = state
+        .hasher
+        .run(move || {
+            plain
+                .iter()
+                .map(|c| passwords::hash_blocking(c))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok((codes, hashes))
+}
+
+/// Replaces a user's recovery codes with `hashes`, inside `tx`.
+async fn store_recovery_codes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    hashes: Vec<String>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for hash in hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// New recovery codes for a user with a device, in exchange for a current code from the
+/// authenticator app (not a recovery code). The old codes stop working.
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    user: &UserRecord,
+    code: &str,
+    client_addr: Option<&str>,
+) -> ApiResult<RecoveryCodes> {
+    if !is_enabled(&state.db, user.id).await? {
+        return Err(not_set_up());
+    }
+    TotpCode::parse(code).map_err(|e| ApiError::invalid("code", e))?;
+    let check = CodeCheck {
+        user,
+        client_addr,
+        purpose: "new recovery codes",
+    };
+    verify_code(state, check, code).await?;
+    let (codes, hashes) = new_recovery_codes(state).await?;
+    let mut tx = state.db.begin().await?;
+    store_recovery_codes(&mut tx, user.id, hashes).await?;
+    tx.commit().await?;
+    let event = audit::Event::own(AuditEventKind::RecoveryCodesRegenerated, user, client_addr);
+    audit::record(&state.db, event, state.clock.now()).await;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })

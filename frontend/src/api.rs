@@ -5,8 +5,9 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twostep_shared::api::{
-    AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
-    SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
+    AuditPage, ConfirmRequest, IdentityProviders, NewRecoveryCodesRequest, RecoveryCodes,
+    RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
+    VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 use web_sys::RequestCredentials;
@@ -150,4 +151,15 @@ pub async fn audit(page: u32, user: Option<i64>) -> Result<AuditPage, ApiFailure
         None => format!("/api/audit?page={page}"),
     };
     json(Request::get(&path), None).await
+}
+
+pub async fn new_recovery_codes(code: &str) -> Result<RecoveryCodes, ApiFailure> {
+    let request = NewRecoveryCodesRequest {
+        code: code.to_owned(),
+    };
+    json(
+        Request::post("/api/me/two-step/recovery-codes"),
+        encode(&request),
+    )
+    .await
 }

@@ -308,11 +308,13 @@ pub enum AuditEventKind {
     SignInFailedProvider,
     /// An organizational account was linked to an identity at its provider (CLI).
     IdentityLinked,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesRegenerated,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 12] = [
+    pub const ALL: [AuditEventKind; 13] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -325,6 +327,7 @@ impl AuditEventKind {
         Self::CodeStepUnlocked,
         Self::MadeAdministrator,
         Self::IdentityLinked,
+        Self::RecoveryCodesRegenerated,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -342,6 +345,7 @@ impl AuditEventKind {
             Self::MadeAdministrator => "made_administrator",
             Self::SignInFailedProvider => "sign_in_failed_provider",
             Self::IdentityLinked => "identity_linked",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 
@@ -365,6 +369,7 @@ impl AuditEventKind {
             Self::MadeAdministrator => "Made administrator",
             Self::SignInFailedProvider => "Sign-in failed: identity provider",
             Self::IdentityLinked => "Identity provider link set",
+            Self::RecoveryCodesRegenerated => "New recovery codes",
         }
     }
 }
@@ -393,6 +398,19 @@ pub struct AuditPage {
     pub page: u32,
     pub per_page: u32,
     pub total: u64,
+}
+
+/// `POST /api/me/two-step/recovery-codes`: a current code from the authenticator app, to get
+/// 10 new recovery codes (the old ones stop working).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecoveryCodesRequest {
+    pub code: String,
+}
+
+impl fmt::Debug for NewRecoveryCodesRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewRecoveryCodesRequest { code: *** }")
+    }
 }
 
 /// `GET /api/health`.

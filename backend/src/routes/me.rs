@@ -1,4 +1,5 @@
-//! The signed-in user's own account: `GET /api/me` and 2-step verification setup.
+//! The signed-in user's own account: `GET /api/me`, 2-step verification setup, and new
+//! recovery codes.
 
 use crate::app::AppState;
 use crate::error::ApiResult;
@@ -7,13 +8,16 @@ use crate::two_step;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use twostep_shared::api::{ConfirmRequest, RecoveryCodes, SetupResponse, User};
+use twostep_shared::api::{
+    ConfirmRequest, NewRecoveryCodesRequest, RecoveryCodes, SetupResponse, User,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
         .route("/me/two-step/setup", post(setup))
         .route("/me/two-step/confirm", post(confirm))
+        .route("/me/two-step/recovery-codes", post(new_recovery_codes))
 }
 
 async fn me(
@@ -41,6 +45,17 @@ async fn confirm(
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     two_step::confirm(&state, &user, request, addr.as_deref())
+        .await
+        .map(Json)
+}
+
+async fn new_recovery_codes(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+    addr: ClientAddr,
+    ApiJson(request): ApiJson<NewRecoveryCodesRequest>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    two_step::regenerate_recovery_codes(&state, &user, &request.code, addr.as_deref())
         .await
         .map(Json)
 }

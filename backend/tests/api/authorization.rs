@@ -100,7 +100,7 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
 use Body::{AliceCode, AliceSignIn, Empty, Nothing, PasswordProof, SetupCodes};
 
 #[rustfmt::skip]
-const TABLE: [Row; 20] = [
+const TABLE: [Row; 21] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("POST",   "/api/session",                      AliceSignIn,    [OK,          OK,          OK,         OK,         OK]),
@@ -109,6 +109,7 @@ const TABLE: [Row; 20] = [
     row("GET",    "/api/me",                           Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("POST",   "/api/me/two-step/setup",            Empty,          [SIGN_IN,     CODE_FIRST,  HAS_DEVICE, OK,         OK]),
     row("POST",   "/api/me/two-step/confirm",          SetupCodes,     [SIGN_IN,     CODE_FIRST,  HAS_DEVICE, OK,         OK]),
+    row("POST",   "/api/me/two-step/recovery-codes",   AliceCode,      [SIGN_IN,     CODE_FIRST,  OK,         NO_DEVICE,  NO_DEVICE]),
     row("GET",    "/api/users",                        Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/users/{self}",                 Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/users/{alice}",                Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         FORBIDDEN,  OK]),

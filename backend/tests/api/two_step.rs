@@ -581,3 +581,77 @@ async fn sign_in_response_shape_is_tagged() {
     assert_eq!(json["expires_in_seconds"], 300);
     assert!(json.get("user").is_none());
 }
+
+#[tokio::test]
+async fn new_recovery_codes_need_a_current_code_and_replace_the_old_ones() {
+    let app = spawn_app().await;
+    let client = client();
+    let enrolled = app.enrolled_user(&client, "alice", PASSWORD).await;
+    let post = |code: String| {
+        client
+            .post(app.url("/api/me/two-step/recovery-codes"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+    };
+
+    // A recovery code is not enough, nor is a wrong code.
+    let body = expect_error(
+        post(enrolled.recovery_codes[0].clone()).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput,
+    )
+    .await;
+    assert_eq!(body.field.as_deref(), Some("code"));
+    app.clock.advance(STEP);
+    let wrong = wrong_code(&enrolled.secret, app.now_step(), 1);
+    expect_error(
+        post(wrong).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+
+    // The current code gives ten new codes; the old ones stop working.
+    let current = totp(&enrolled.secret, app.now_step());
+    let fresh: twostep_shared::api::RecoveryCodes =
+        ok_json(post(current.clone()).await.unwrap()).await;
+    assert_eq!(fresh.recovery_codes.len(), 10);
+    assert!(
+        fresh
+            .recovery_codes
+            .iter()
+            .all(|c| !enrolled.recovery_codes.contains(c))
+    );
+    assert_eq!(
+        app.me(&client)
+            .await
+            .two_step
+            .expect("status")
+            .recovery_codes_left,
+        10
+    );
+    // The code that was spent cannot be spent again.
+    expect_error(
+        post(current).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+
+    let signing_in = crate::helpers::client();
+    app.sign_in_pending(&signing_in, "alice", PASSWORD).await;
+    expect_error(
+        app.verify(&signing_in, &enrolled.recovery_codes[1]).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    app.verify_ok(&signing_in, &fresh.recovery_codes[0]).await;
+    let events: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'recovery_codes_regenerated'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+}

@@ -178,5 +178,33 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
         .unwrap();
     harness::button(c, "Verify").await.click().await.unwrap();
     harness::wait_text(c, "h1", "Welcome, bob").await;
+
+    // New recovery codes need the next code: wait for its time step to begin (at most 30 s).
+    while totp::now_step() < step + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    harness::open_own_two_step(c).await;
+    harness::wait_text(c, "section", "Recovery codes left: 10").await;
+    harness::button(c, "New recovery codes")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::field(c, "Verification code")
+        .await
+        .send_keys(&totp::code(&secret, step + 2))
+        .await
+        .unwrap();
+    harness::button(c, "Make new recovery codes")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "[role=status]", "New recovery codes have been made.").await;
+    let fresh = c
+        .find_all(fantoccini::Locator::Css(".recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 10, "ten new recovery codes shown");
     browser.close().await;
 }

@@ -16,6 +16,10 @@ use yew::prelude::*;
 /// The success text after Remove → OK.
 pub const REMOVED_MESSAGE: &str = "The authentication device has been removed.";
 
+/// The success text after new recovery codes were made.
+pub const NEW_CODES_MESSAGE: &str =
+    "New recovery codes have been made. The old ones no longer work.";
+
 /// The success text after Apply.
 pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
 
@@ -34,7 +38,8 @@ pub struct TwoStepProps {
 enum Phase {
     Status,
     Setup(SetupResponse),
-    Done(Vec<String>),
+    /// Recovery codes to show once, with the message that says why.
+    Done(Vec<String>, &'static str),
 }
 
 fn focus(node: &NodeRef) {
@@ -94,6 +99,8 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let dialog_error = use_state(|| None::<String>);
     let notice = use_state(|| None::<String>);
     let notice_ref = use_node_ref();
+    let regenerating = use_state(|| false);
+    let regen_code = use_state(String::new);
     {
         let notice_ref = notice_ref.clone();
         use_effect_with((*notice).clone(), move |notice| {
@@ -106,7 +113,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         let (code1_ref, message_ref) = (code1_ref.clone(), message_ref.clone());
         use_effect_with((*phase).clone(), move |phase| match phase {
             Phase::Setup(_) => focus(&code1_ref),
-            Phase::Done(_) => focus(&message_ref),
+            Phase::Done(..) => focus(&message_ref),
             Phase::Status => {}
         });
     }
@@ -144,7 +151,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     }
 
     let body = match &*phase {
-        Phase::Done(codes) => {
+        Phase::Done(codes, message) => {
             let all = codes.join("\n");
             let copy = {
                 let (all, feedback) = (all.clone(), feedback.clone());
@@ -168,7 +175,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             };
             html! {
                 <>
-                    <Message tone={Tone::Success} text={SET_UP_MESSAGE} node_ref={message_ref.clone()} />
+                    <Message tone={Tone::Success} text={*message} node_ref={message_ref.clone()} />
                     <h3>{ "Recovery codes" }</h3>
                     <p>{ "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
                           Save them somewhere safe now: they are not shown again." }</p>
@@ -229,7 +236,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                         match result {
                             Ok(codes) => {
                                 error.set(None);
-                                phase.set(Phase::Done(codes.recovery_codes));
+                                phase.set(Phase::Done(codes.recovery_codes, SET_UP_MESSAGE));
                             }
                             Err(failure) => error.set(Some(failure)),
                         }
@@ -393,6 +400,75 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                 let proof = proof.clone();
                 Callback::from(move |v: String| proof.set(v))
             };
+            let regenerate_view = {
+                let open = {
+                    let (regenerating, regen_code) = (regenerating.clone(), regen_code.clone());
+                    Callback::from(move |_: MouseEvent| {
+                        regen_code.set(String::new());
+                        regenerating.set(true);
+                    })
+                };
+                let on_code = {
+                    let (regen_code, error) = (regen_code.clone(), error.clone());
+                    Callback::from(move |v: String| {
+                        regen_code.set(v);
+                        error.set(None);
+                    })
+                };
+                let submit = {
+                    let (regen_code, error, busy, phase, regenerating, on_changed) = (
+                        regen_code.clone(),
+                        error.clone(),
+                        busy.clone(),
+                        phase.clone(),
+                        regenerating.clone(),
+                        props.on_changed.clone(),
+                    );
+                    Callback::from(move |e: SubmitEvent| {
+                        e.prevent_default();
+                        let code = (*regen_code).clone();
+                        let (error, busy, phase, regenerating, on_changed) = (
+                            error.clone(),
+                            busy.clone(),
+                            phase.clone(),
+                            regenerating.clone(),
+                            on_changed.clone(),
+                        );
+                        busy.set(true);
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let result = api::new_recovery_codes(&code).await;
+                            busy.set(false);
+                            match result {
+                                Ok(codes) => {
+                                    error.set(None);
+                                    regenerating.set(false);
+                                    phase.set(Phase::Done(codes.recovery_codes, NEW_CODES_MESSAGE));
+                                    on_changed.emit(());
+                                }
+                                Err(failure) => error.set(Some(failure)),
+                            }
+                        });
+                    })
+                };
+                let server_error = (*error)
+                    .as_ref()
+                    .filter(|f| f.body.field.as_deref() == Some("code"))
+                    .map(|f| AttrValue::from(f.message().to_owned()));
+                let can_generate = TotpCode::parse(&regen_code).is_ok() && !*busy;
+                if *regenerating {
+                    html! {
+                        <form class="regenerate" onsubmit={submit} novalidate=true>
+                            <h3>{ "New recovery codes" }</h3>
+                            <CodeInput id="regenerate-code" label="Verification code" value={(*regen_code).clone()}
+                                       on_change={on_code} server_error={server_error}
+                                       hint="Enter the current code from your authenticator app. Your old recovery codes stop working." />
+                            <button type="submit" class="primary" disabled={!can_generate}>{ "Make new recovery codes" }</button>
+                        </form>
+                    }
+                } else {
+                    html! { <button onclick={open}>{ "New recovery codes" }</button> }
+                }
+            };
             let dialog_text = if props.is_self {
                 "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or your password.".to_owned()
             } else {
@@ -421,6 +497,9 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                             proof={(*proof).clone()} {on_proof}
                             error={(*dialog_error).clone().map(AttrValue::from)}
                             busy={*busy} on_ok={confirm_removal} on_cancel={cancel} />
+                    }
+                    if status.enabled && props.is_self {
+                        { regenerate_view }
                     }
                     if !status.enabled && props.is_self {
                         <p>{ "With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password." }</p>
