@@ -60,7 +60,7 @@ async fn send(
         return Ok(response);
     }
     let status = response.status();
-    let body = response.json::<ErrorBody>().await.unwrap_or_else(|_| {
+    let body = decode::<ErrorBody>(response).await.unwrap_or_else(|| {
         ErrorBody::new(
             ErrorCode::Internal,
             format!("The server answered with an unexpected error ({status})."),
@@ -73,15 +73,27 @@ async fn json<T: DeserializeOwned>(
     builder: RequestBuilder,
     body: Option<String>,
 ) -> Result<T, ApiFailure> {
-    send(builder, body)
-        .await?
-        .json::<T>()
+    let response = send(builder, body).await?;
+    decode::<T>(response)
         .await
-        .map_err(|_| ApiFailure::unreachable())
+        .ok_or_else(ApiFailure::unreachable)
 }
 
+/// Reads a JSON body with the browser's own parser and `serde-wasm-bindgen` (smaller than
+/// bundling a JSON parser into the wasm).
+async fn decode<T: DeserializeOwned>(response: gloo_net::http::Response) -> Option<T> {
+    let raw: web_sys::Response = response.into();
+    let promise = raw.json().ok()?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    serde_wasm_bindgen::from_value(value).ok()
+}
+
+/// A request body as JSON text, made by the browser's `JSON.stringify`.
 fn encode(body: &impl Serialize) -> Option<String> {
-    serde_json::to_string(body).ok()
+    let value = body
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .ok()?;
+    js_sys::JSON::stringify(&value).ok()?.as_string()
 }
 
 pub async fn me() -> Result<User, ApiFailure> {
