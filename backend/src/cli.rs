@@ -133,7 +133,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                     user.username
                 ));
             }
-            sessions::delete_for_user(&db, user.id, None)
+            sessions::delete_for_user(&db, user.id)
                 .await
                 .map_err(|e| e.to_string())?;
             let event = audit::Event {

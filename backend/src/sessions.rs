@@ -128,15 +128,10 @@ pub async fn delete(db: &AnyPool, token_hash: &str) -> Result<bool, sqlx::Error>
     Ok(done.rows_affected() == 1)
 }
 
-/// Ends every session of a user except `keep` (e.g. after an administrator removes a device).
-pub async fn delete_for_user(
-    db: &AnyPool,
-    user_id: i64,
-    keep: Option<&str>,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+/// Ends every session of a user (e.g. after an administrator removes their device).
+pub async fn delete_for_user(db: &AnyPool, user_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .bind(keep.unwrap_or(""))
         .execute(db)
         .await?;
     Ok(done.rows_affected())

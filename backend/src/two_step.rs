@@ -671,7 +671,7 @@ pub async fn remove_device(
     let detail = if own {
         "removed by the user".to_owned()
     } else {
-        crate::sessions::delete_for_user(&state.db, subject.id, None).await?;
+        crate::sessions::delete_for_user(&state.db, subject.id).await?;
         format!("removed by administrator {}", actor.username)
     };
     let event = audit::Event {

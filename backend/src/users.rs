@@ -65,22 +65,30 @@ fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
 
 const COLUMNS: &str = "id, username, role, identity_provider";
 
-pub async fn find(db: &AnyPool, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE id = $1")
-        .bind(id)
+/// Runs a query for at most one account (selecting [`COLUMNS`]).
+async fn fetch_user(
+    db: &AnyPool,
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    query
         .fetch_optional(db)
         .await?
         .map(|row| record(&row))
         .transpose()
 }
 
+pub async fn find(db: &AnyPool, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
+    let query =
+        sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE id = $1")
+            .bind(id);
+    fetch_user(db, query).await
+}
+
 pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db)
-        .await?
-        .map(|row| record(&row))
-        .transpose()
+    let query =
+        sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE username = $1")
+            .bind(username);
+    fetch_user(db, query).await
 }
 
 /// The account and its password hash, for the password step.
@@ -158,16 +166,13 @@ pub async fn find_by_subject(
     provider: &str,
     subject: &str,
 ) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "SELECT id, username, role, identity_provider FROM users
          WHERE identity_provider = $1 AND idp_subject = $2",
     )
     .bind(provider)
-    .bind(subject)
-    .fetch_optional(db)
-    .await?
-    .map(|row| record(&row))
-    .transpose()
+    .bind(subject);
+    fetch_user(db, query).await
 }
 
 /// The organizational account of `provider` waiting to be linked by this (lower-case,
@@ -177,16 +182,13 @@ pub async fn find_by_email_to_link(
     provider: &str,
     email: &str,
 ) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "SELECT id, username, role, identity_provider FROM users
          WHERE identity_provider = $1 AND idp_email = $2 AND idp_subject IS NULL",
     )
     .bind(provider)
-    .bind(email)
-    .fetch_optional(db)
-    .await?
-    .map(|row| record(&row))
-    .transpose()
+    .bind(email);
+    fetch_user(db, query).await
 }
 
 /// Records the subject of an account linked by e-mail, if it has none yet; false if another
