@@ -3,19 +3,21 @@
 //!
 //! `cargo run --release -p twostep --example argon2_rate -- [SECONDS]` runs one thread per core
 //! (`available_parallelism`), each verifying a password against an Argon2id hash (what the
-//! password step of sign-in does) for SECONDS (default 5), and prints one line:
+//! password step of sign-in does) with its own reused `Workspace`, as the server's hashing
+//! threads do, for SECONDS (default 5), and prints one line:
 //! `argon2_rate threads=N seconds=S hashes=H hashes_per_second=X`.
 
 use std::time::{Duration, Instant};
-use twostep::passwords::{hash_blocking, verify_blocking};
+use twostep::passwords::{Workspace, hash_blocking};
 
 const PASSWORD: &str = "argon2 rate benchmark password";
 
 /// Verifies the password against `phc` until `deadline`; returns how many checks finished.
 fn verify_until(phc: &str, deadline: Instant) -> u64 {
+    let mut workspace = Workspace::new();
     let mut done = 0;
     while Instant::now() < deadline {
-        assert!(verify_blocking(PASSWORD, phc), "the password must verify");
+        assert!(workspace.verify(PASSWORD, phc), "the password must verify");
         done += 1;
     }
     done

@@ -27,13 +27,32 @@ impl Engine {
     }
 }
 
+/// Connections in the pool. SQLite writes one transaction at a time and each connection is a
+/// thread of its own, so a few per core are enough to keep the cores busy with reads; more only
+/// add threads to wake (and writers sleeping in SQLite's busy handler). PostgreSQL connections
+/// wait on the network and the server, so more of them help.
+fn max_connections(engine: Engine) -> u32 {
+    match engine {
+        Engine::Sqlite => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            u32::try_from(2 * cores).unwrap_or(u32::MAX).clamp(2, 16)
+        }
+        Engine::Postgres => 16,
+    }
+}
+
 /// Opens the pool and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<AnyPool, String> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of(url)?;
     let pool = AnyPoolOptions::new()
-        .max_connections(16)
+        .max_connections(max_connections(engine))
         .acquire_timeout(Duration::from_secs(5))
+        // A SQLite connection is a file in this process: it cannot hang up, so the ping sqlx
+        // sends before handing out each connection is a wasted round trip to its worker thread
+        // (two thread wake-ups per query, which slow the Argon2 threads down under sign-ins).
+        // PostgreSQL keeps the ping: it finds connections a restarted server has closed.
+        .test_before_acquire(engine == Engine::Postgres)
         .connect(url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;

@@ -25,18 +25,39 @@ pub fn username_delay(failures: i64) -> u64 {
     (1u64 << doublings).min(MAX_DELAY_SECONDS)
 }
 
-/// Seconds until `username` may try again (0: now).
-pub async fn username_wait(db: &AnyPool, username: &str, now: u64) -> Result<u64, sqlx::Error> {
+/// What the database holds about wrong passwords for one username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsernameFailures {
+    /// Seconds until the username may try again (0: now).
+    pub wait: u64,
+    /// Whether any failure is on record, i.e. whether a success has something to clear.
+    pub recorded: bool,
+}
+
+/// The throttle state of `username` at `now`.
+pub async fn username_failures(
+    db: &AnyPool,
+    username: &str,
+    now: u64,
+) -> Result<UsernameFailures, sqlx::Error> {
     let row =
         sqlx::query("SELECT failures, last_failed_at FROM password_failures WHERE username = $1")
             .bind(username)
             .fetch_optional(db)
             .await?;
-    let Some(row) = row else { return Ok(0) };
+    let Some(row) = row else {
+        return Ok(UsernameFailures {
+            wait: 0,
+            recorded: false,
+        });
+    };
     let failures: i64 = row.try_get("failures")?;
     let last: i64 = row.try_get("last_failed_at")?;
     let until = last as u64 + username_delay(failures);
-    Ok(until.saturating_sub(now))
+    Ok(UsernameFailures {
+        wait: until.saturating_sub(now),
+        recorded: true,
+    })
 }
 
 pub async fn username_failed(db: &AnyPool, username: &str, now: u64) -> Result<(), sqlx::Error> {
@@ -52,7 +73,16 @@ pub async fn username_failed(db: &AnyPool, username: &str, now: u64) -> Result<(
     Ok(())
 }
 
-pub async fn username_succeeded(db: &AnyPool, username: &str) -> Result<(), sqlx::Error> {
+/// Clears the failures of `username` after a right password, when `failures` had any (most
+/// sign-ins have none, and skip the write).
+pub async fn username_succeeded(
+    db: &AnyPool,
+    username: &str,
+    failures: UsernameFailures,
+) -> Result<(), sqlx::Error> {
+    if !failures.recorded {
+        return Ok(());
+    }
     sqlx::query("DELETE FROM password_failures WHERE username = $1")
         .bind(username)
         .execute(db)

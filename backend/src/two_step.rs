@@ -2,10 +2,10 @@
 //! (replay refused by compare-and-set, failures throttled and locked), recovery codes.
 
 use crate::app::AppState;
+use crate::audit;
 use crate::error::{ApiError, ApiResult};
 use crate::totp::{self, Authenticator, PairError, SignInCheck};
 use crate::users::UserRecord;
-use crate::{audit, passwords};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum::http::StatusCode;
@@ -302,10 +302,10 @@ async fn new_recovery_codes(state: &AppState) -> ApiResult<(Vec<RecoveryCode>, V
     let plain: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
     let hashes = state
         .hasher
-        .run(move || {
+        .run(move |workspace| {
             plain
                 .iter()
-                .map(|c| passwords::hash_blocking(c))
+                .map(|c| workspace.hash(c))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?
@@ -547,11 +547,11 @@ async fn use_recovery_code(
         .collect::<Result<_, sqlx::Error>>()?;
     let matched = state
         .hasher
-        .run(move || {
+        .run(move |workspace| {
             // Check every candidate, so the time does not tell which one matched.
             let mut found = None;
             for (id, hash) in &candidates {
-                if passwords::verify_blocking(code.expose(), hash) {
+                if workspace.verify(code.expose(), hash) {
                     found = Some(*id);
                 }
             }
@@ -708,15 +708,15 @@ async fn check_removal_proof(
     }
     // A password proof is throttled and recorded like the password step of sign-in.
     let now = state.clock.now();
-    let wait = crate::throttle::username_wait(&state.db, &user.username, now).await?;
-    if wait > 0 {
-        return Err(ApiError::too_many_sign_in_attempts(wait));
+    let failures = crate::throttle::username_failures(&state.db, &user.username, now).await?;
+    if failures.wait > 0 {
+        return Err(ApiError::too_many_sign_in_attempts(failures.wait));
     }
     let hash = crate::users::find_for_sign_in(&state.db, &user.username)
         .await?
         .and_then(|(_, hash)| hash);
     if state.hasher.verify(proof.to_owned(), hash).await? {
-        crate::throttle::username_succeeded(&state.db, &user.username).await?;
+        crate::throttle::username_succeeded(&state.db, &user.username, failures).await?;
         return Ok(());
     }
     if RecoveryCode::parse(proof).is_ok() {

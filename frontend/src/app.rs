@@ -6,10 +6,9 @@ use crate::pages::{
     audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn,
     users::Users,
 };
-use crate::route::Route;
+use crate::route::{Route, Router, use_route};
 use crate::session::SessionState;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -27,9 +26,9 @@ pub fn app() -> Html {
     }
     html! {
         <ContextProvider<UseStateHandle<SessionState>> context={session.clone()}>
-            <BrowserRouter>
+            <Router>
                 <Main />
-            </BrowserRouter>
+            </Router>
         </ContextProvider<UseStateHandle<SessionState>>>
     }
 }
@@ -37,12 +36,13 @@ pub fn app() -> Html {
 #[function_component(Main)]
 fn main_view() -> Html {
     let session = crate::session::use_session();
+    let route = use_route();
     match &*session {
         SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
         SessionState::SignedOut => html! { <SignIn /> },
         SessionState::SignedIn(_) => html! {
             <Layout>
-                <Switch<Route> render={switch} />
+                { switch(route) }
             </Layout>
         },
     }

@@ -9,6 +9,12 @@ mod pages;
 mod route;
 mod session;
 
+/// Talc instead of Rust's default WebAssembly allocator (dlmalloc): the same job in fewer
+/// bytes of the app's download.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 fn main() {
     yew::Renderer::<app::App>::new().render();
 }

@@ -41,7 +41,8 @@ async fn sign_in(
     let address_wait = addr
         .ip()
         .map_or(0, |ip| state.address_throttle.wait(ip, now));
-    let wait = address_wait.max(throttle::username_wait(&state.db, username.as_str(), now).await?);
+    let failures = throttle::username_failures(&state.db, username.as_str(), now).await?;
+    let wait = address_wait.max(failures.wait);
     if wait > 0 {
         return Err(ApiError::too_many_sign_in_attempts(wait));
     }
@@ -85,9 +86,10 @@ async fn sign_in(
             None => ApiError::bad_credentials(),
         });
     };
-    throttle::username_succeeded(&state.db, username.as_str()).await?;
+    throttle::username_succeeded(&state.db, username.as_str(), failures).await?;
     end_current_session(&state, &jar).await?;
-    if two_step::is_enabled(&state.db, user.id).await? {
+    let status = two_step::status(&state.db, user.id).await?;
+    if status.enabled {
         let token = sessions::create(&state.db, user.id, Stage::Verifying, now).await?;
         let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
         return Ok((
@@ -105,7 +107,6 @@ async fn sign_in(
         now,
     )
     .await;
-    let status = two_step::status(&state.db, user.id).await?;
     Ok((
         jar.add(sessions::cookie(token, state.settings.secure_cookies)),
         Json(SignInResponse::SignedIn {

@@ -8,6 +8,7 @@
 mod admin;
 mod harness;
 mod keyboard;
+mod navigation;
 mod oidc;
 #[path = "../common/process.rs"]
 mod process;

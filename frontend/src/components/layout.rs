@@ -1,9 +1,8 @@
 //! The signed-in frame: toolbar on top, sidebar menu, and the page.
 
 use crate::components::toolbar::Toolbar;
-use crate::route::Route;
+use crate::route::{Link, Route, use_route};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -13,14 +12,14 @@ pub struct LayoutProps {
 
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
-    let route = use_route::<Route>();
+    let route = use_route();
     let session = crate::session::use_session();
     let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);
-    let users_current = matches!(route, Some(Route::Users));
-    let audit_current = matches!(route, Some(Route::Audit));
+    let users_current = matches!(route, Route::Users);
+    let audit_current = matches!(route, Route::Audit);
     let (user_menu, id) = match route {
-        Some(Route::ManageUser { id }) => (Some(false), id),
-        Some(Route::TwoStep { id }) => (Some(true), id),
+        Route::ManageUser { id } => (Some(false), id),
+        Route::TwoStep { id } => (Some(true), id),
         _ => (None, 0),
     };
     let current = |on: bool| if on { Some("page") } else { None };
@@ -30,13 +29,13 @@ pub fn layout(props: &LayoutProps) -> Html {
             <div class="frame">
                 <nav class="sidebar" aria-label="Sidebar menu">
                     <ul>
-                        <li><Link<Route> to={Route::Home}>{ "Home" }</Link<Route>></li>
+                        <li><Link to={Route::Home}>{ "Home" }</Link></li>
                         <li aria-current={current(users_current)}>
-                            <Link<Route> to={Route::Users}>{ "Users" }</Link<Route>>
+                            <Link to={Route::Users}>{ "Users" }</Link>
                         </li>
                         if is_admin {
                             <li aria-current={current(audit_current)}>
-                                <Link<Route> to={Route::Audit}>{ "Audit log" }</Link<Route>>
+                                <Link to={Route::Audit}>{ "Audit log" }</Link>
                             </li>
                         }
                     </ul>
@@ -44,10 +43,10 @@ pub fn layout(props: &LayoutProps) -> Html {
                         <h2 class="sidebar-heading">{ "User" }</h2>
                         <ul>
                             <li aria-current={current(!two_step)}>
-                                <Link<Route> to={Route::ManageUser { id }}>{ "Manage" }</Link<Route>>
+                                <Link to={Route::ManageUser { id }}>{ "Manage" }</Link>
                             </li>
                             <li aria-current={current(two_step)}>
-                                <Link<Route> to={Route::TwoStep { id }}>{ "2-Step verification" }</Link<Route>>
+                                <Link to={Route::TwoStep { id }}>{ "2-Step verification" }</Link>
                             </li>
                         </ul>
                     }

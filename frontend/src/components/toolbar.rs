@@ -1,11 +1,10 @@
 //! The toolbar: product name and the profile menu (Manage profile, Sign out).
 
 use crate::api;
-use crate::route::Route;
+use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use web_sys::HtmlElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[function_component(Toolbar)]
 pub fn toolbar() -> Html {
@@ -47,9 +46,7 @@ pub fn toolbar() -> Html {
         let id = user.id;
         Callback::from(move |_: MouseEvent| {
             open.set(false);
-            if let Some(nav) = &navigator {
-                nav.push(&Route::ManageUser { id });
-            }
+            navigator.push(&Route::ManageUser { id });
         })
     };
     let sign_out = {
@@ -60,9 +57,7 @@ pub fn toolbar() -> Html {
             let navigator = navigator.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let _ = api::sign_out().await;
-                if let Some(nav) = &navigator {
-                    nav.push(&Route::Home);
-                }
+                navigator.push(&Route::Home);
                 session.set(SessionState::SignedOut);
             });
         })

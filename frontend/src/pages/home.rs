@@ -1,9 +1,8 @@
 //! The start page after sign-in.
 
-use crate::route::Route;
+use crate::route::{Link, Route};
 use crate::session::{SessionState, use_session};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[function_component(Home)]
 pub fn home() -> Html {
@@ -16,7 +15,7 @@ pub fn home() -> Html {
             <h1>{ format!("Welcome, {}", user.username) }</h1>
             <p>
                 { "Manage your profile and 2-step verification from the profile menu, or see the " }
-                <Link<Route> to={Route::Users}>{ "users" }</Link<Route>>
+                <Link to={Route::Users}>{ "users" }</Link>
                 { " of this Team Server." }
             </p>
         </>

@@ -5,7 +5,7 @@
 
 use crate::api::{self, ApiFailure};
 use crate::components::message::{Message, Tone};
-use crate::route::Route;
+use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{
@@ -15,7 +15,6 @@ use twostep_shared::api::{
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
-use yew_router::prelude::use_navigator;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Step {
@@ -68,7 +67,7 @@ pub fn sign_in() -> Html {
         // show the message again.
         let (providers, shown) = (providers.clone(), provider_error.is_some());
         use_effect_with((), move |_| {
-            if shown && let Some(navigator) = navigator {
+            if shown {
                 navigator.replace(&Route::Home);
             }
             wasm_bindgen_futures::spawn_local(async move {

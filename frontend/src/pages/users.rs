@@ -3,11 +3,10 @@
 
 use crate::api;
 use crate::components::message::{Message, Tone};
-use crate::route::Route;
+use crate::route::{Link, Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::api::{AccountKind, Role, User};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 pub fn account_text(account: &AccountKind) -> String {
     match account {
@@ -128,14 +127,14 @@ pub fn users() -> Html {
                             let navigator = navigator.clone();
                             let id = user.id;
                             Callback::from(move |_: MouseEvent| {
-                                if let Some(nav) = &navigator { nav.push(&Route::ManageUser { id }); }
+                                navigator.push(&Route::ManageUser { id });
                             })
                         };
                         html! {
                             <tr key={user.id}>
                                 <th scope="row">
                                     if can_open {
-                                        <Link<Route> to={Route::ManageUser { id: user.id }}>{ &user.username }</Link<Route>>
+                                        <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
                                     } else {
                                         { &user.username }
                                     }
