@@ -164,7 +164,7 @@ pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
             common.data_dir.display()
         )
     })?;
-    let db = db::connect(&common.database_url()).await?;
+    let db = db::connect_with(&common.database_url(), common.sqlite_synchronous).await?;
     let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
     Ok((db, seal))
 }

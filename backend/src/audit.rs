@@ -1,5 +1,7 @@
 //! The audit log: events for sign-in, codes, devices and roles, with time, actor, subject and
-//! client address. Recording never fails a request: a write error is logged instead.
+//! client address. Recording ([`record`]) never fails a request: a write error is logged
+//! instead. The one exception is a sign-in with a password alone, whose session and event are
+//! written in one transaction ([`write`]): no session without its event.
 
 use crate::users::UserRecord;
 use sqlx::{AnyPool, Row};
@@ -53,7 +55,19 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Records an event; a write error is logged, never returned.
 pub async fn record(db: &AnyPool, event: Event<'_>, now: u64) {
+    if let Err(error) = write(db, event, now).await {
+        tracing::error!(%error, event = event.kind.as_str(), "cannot write an audit event");
+    }
+}
+
+/// Writes an event through `db` (a pool, or a transaction that must not commit without it).
+pub async fn write<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    event: Event<'_>,
+    now: u64,
+) -> Result<(), sqlx::Error> {
     let (actor_id, actor_name) = match event.actor {
         Actor::User(user) => (Some(user.id), Some(user.username.as_str())),
         Actor::Cli => (None, Some("cli")),
@@ -64,7 +78,7 @@ pub async fn record(db: &AnyPool, event: Event<'_>, now: u64) {
         Subject::Name(name) => (None, Some(name)),
         Subject::Nobody => (None, None),
     };
-    let result = sqlx::query(
+    sqlx::query(
         "INSERT INTO audit_events (at, event, actor_id, actor_name, subject_id, subject_name, client_addr, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -77,10 +91,8 @@ pub async fn record(db: &AnyPool, event: Event<'_>, now: u64) {
     .bind(event.client_addr)
     .bind(event.detail)
     .execute(db)
-    .await;
-    if let Err(error) = result {
-        tracing::error!(%error, event = event.kind.as_str(), "cannot write an audit event");
-    }
+    .await?;
+    Ok(())
 }
 
 /// Entries per page of the audit log.

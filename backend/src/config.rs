@@ -31,6 +31,18 @@ pub struct CommonArgs {
     /// Database URL (`sqlite://…` or `postgres://…`); default: `twostep.db` in the data folder.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// When a SQLite write counts as done: `normal` (SQLite's advice for its WAL mode: safe
+    /// from crashes of the server; after a power cut or an operating-system crash the last
+    /// writes may be gone, the file stays sound) or `full` (waits for the disk on every write,
+    /// so nothing acknowledged is lost even then; slower). PostgreSQL has its own settings.
+    #[arg(
+        long,
+        env = "TWOSTEP_SQLITE_SYNCHRONOUS",
+        global = true,
+        value_enum,
+        default_value_t = crate::db::SqliteSynchronous::Normal
+    )]
+    pub sqlite_synchronous: crate::db::SqliteSynchronous,
     /// Server key for sealing TOTP secrets: 32 bytes in base64. Default: the key file
     /// `secret.key` in the data folder, created (mode 0600) on first start.
     #[arg(

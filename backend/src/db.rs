@@ -4,8 +4,8 @@
 //! for times and flags), so one set of queries serves both databases. Each database has its
 //! own migration folder because their DDL differs.
 
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
 /// Which database engine a URL names.
@@ -41,8 +41,33 @@ fn max_connections(engine: Engine) -> u32 {
     }
 }
 
-/// Opens the pool and brings the schema up to date.
+/// When SQLite reports a write as done (`PRAGMA synchronous`), in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    /// The WAL is synced at checkpoints only: a commit survives a crash of the server, not
+    /// always a power cut (SQLite's advice for WAL mode).
+    #[default]
+    Normal,
+    /// The WAL is synced at every commit: a commit survives a power cut too.
+    Full,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "PRAGMA synchronous = NORMAL",
+            Self::Full => "PRAGMA synchronous = FULL",
+        }
+    }
+}
+
+/// Opens the pool with the default settings and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<AnyPool, String> {
+    connect_with(url, SqliteSynchronous::default()).await
+}
+
+/// Opens the pool and brings the schema up to date; `synchronous` applies to SQLite only.
+pub async fn connect_with(url: &str, synchronous: SqliteSynchronous) -> Result<AnyPool, String> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of(url)?;
     let pool = AnyPoolOptions::new()
@@ -53,6 +78,14 @@ pub async fn connect(url: &str) -> Result<AnyPool, String> {
         // (two thread wake-ups per query, which slow the Argon2 threads down under sign-ins).
         // PostgreSQL keeps the ping: it finds connections a restarted server has closed.
         .test_before_acquire(engine == Engine::Postgres)
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if engine == Engine::Sqlite {
+                    connection.execute(synchronous.pragma()).await?;
+                }
+                Ok(())
+            })
+        })
         .connect(url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -76,4 +109,36 @@ pub async fn connect(url: &str) -> Result<AnyPool, String> {
         }
     }
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    /// `PRAGMA synchronous` as SQLite reports it on a pooled connection: 1 NORMAL, 2 FULL.
+    async fn reported(synchronous: SqliteSynchronous) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = connect_with(&url, synchronous).await.unwrap();
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        row.try_get::<i64, _>(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_use_the_chosen_synchronous_setting() {
+        assert_eq!(reported(SqliteSynchronous::Normal).await, 1);
+        assert_eq!(reported(SqliteSynchronous::Full).await, 2);
+        assert_eq!(SqliteSynchronous::default(), SqliteSynchronous::Normal);
+    }
+
+    #[test]
+    fn a_sqlite_pool_has_a_few_connections_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        assert_eq!(max_connections(Engine::Sqlite), (2 * cores).clamp(2, 16));
+        assert_eq!(max_connections(Engine::Postgres), 16);
+    }
 }

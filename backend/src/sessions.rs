@@ -32,6 +32,14 @@ impl Stage {
         }
     }
 
+    /// Anything but `signed_in` allows only the code step.
+    fn from_db(text: &str) -> Self {
+        match text {
+            "signed_in" => Stage::SignedIn,
+            _ => Stage::Verifying,
+        }
+    }
+
     pub fn lifetime(self) -> u64 {
         match self {
             Stage::SignedIn => SIGNED_IN_SECONDS,
@@ -58,6 +66,13 @@ impl std::fmt::Debug for SessionRecord {
     }
 }
 
+/// A new random 256-bit token, as the cookie carries it.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    B64URL.encode(bytes)
+}
+
 /// The stored form of a token.
 pub fn hash_token(token: &str) -> String {
     B64URL.encode(Sha256::digest(token.as_bytes()))
@@ -70,9 +85,7 @@ pub async fn create(
     stage: Stage,
     now: u64,
 ) -> Result<String, sqlx::Error> {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = B64URL.encode(bytes);
+    let token = new_token();
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -85,6 +98,36 @@ pub async fn create(
     .execute(db)
     .await?;
     Ok(token)
+}
+
+/// Starts the session a right password earns: `verifying` when the account has a 2-step device,
+/// `signed_in` when it has none. The device is looked for by the same statement that writes
+/// the session, so a device set up while the password was being checked is not missed.
+/// Returns the token for the cookie and the stage given.
+pub async fn create_after_password<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+    now: u64,
+) -> Result<(String, Stage), sqlx::Error> {
+    let token = new_token();
+    let row = sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
+         SELECT $1, $2, CASE WHEN has_device THEN $3 ELSE $4 END, $5,
+                CASE WHEN has_device THEN $6 ELSE $7 END
+         FROM (SELECT EXISTS (SELECT 1 FROM two_step_devices WHERE user_id = $2) AS has_device) AS device
+         RETURNING stage",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(Stage::Verifying.as_db())
+    .bind(Stage::SignedIn.as_db())
+    .bind(now as i64)
+    .bind((now + Stage::Verifying.lifetime()) as i64)
+    .bind((now + Stage::SignedIn.lifetime()) as i64)
+    .fetch_one(db)
+    .await?;
+    let stage = Stage::from_db(&row.try_get::<String, _>("stage")?);
+    Ok((token, stage))
 }
 
 /// The live session for a cookie token, if any. Expired sessions are deleted on sight.
@@ -103,10 +146,7 @@ pub async fn find(
         return Ok(None);
     };
     let expires_at = row.try_get::<i64, _>("expires_at")? as u64;
-    let stage = match row.try_get::<String, _>("stage")?.as_str() {
-        "signed_in" => Stage::SignedIn,
-        _ => Stage::Verifying,
-    };
+    let stage = Stage::from_db(&row.try_get::<String, _>("stage")?);
     let record = SessionRecord {
         token_hash,
         user_id: row.try_get("user_id")?,

@@ -34,6 +34,25 @@ pub struct UsernameFailures {
     pub recorded: bool,
 }
 
+impl UsernameFailures {
+    /// From the stored failure count and time of the last one (`None`: nothing on record).
+    pub fn from_record(record: Option<(i64, i64)>, now: u64) -> Self {
+        match record {
+            None => Self {
+                wait: 0,
+                recorded: false,
+            },
+            Some((failures, last_failed_at)) => {
+                let until = last_failed_at as u64 + username_delay(failures);
+                Self {
+                    wait: until.saturating_sub(now),
+                    recorded: true,
+                }
+            }
+        }
+    }
+}
+
 /// The throttle state of `username` at `now`.
 pub async fn username_failures(
     db: &AnyPool,
@@ -45,19 +64,11 @@ pub async fn username_failures(
             .bind(username)
             .fetch_optional(db)
             .await?;
-    let Some(row) = row else {
-        return Ok(UsernameFailures {
-            wait: 0,
-            recorded: false,
-        });
+    let record = match row {
+        Some(row) => Some((row.try_get("failures")?, row.try_get("last_failed_at")?)),
+        None => None,
     };
-    let failures: i64 = row.try_get("failures")?;
-    let last: i64 = row.try_get("last_failed_at")?;
-    let until = last as u64 + username_delay(failures);
-    Ok(UsernameFailures {
-        wait: until.saturating_sub(now),
-        recorded: true,
-    })
+    Ok(UsernameFailures::from_record(record, now))
 }
 
 pub async fn username_failed(db: &AnyPool, username: &str, now: u64) -> Result<(), sqlx::Error> {

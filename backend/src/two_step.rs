@@ -86,6 +86,13 @@ pub async fn is_enabled(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error>
     )
 }
 
+/// The status of an account without a device.
+pub const OFF: TwoStepStatus = TwoStepStatus {
+    enabled: false,
+    recovery_codes_left: 0,
+    locked: false,
+};
+
 pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.locked AS locked,
@@ -96,11 +103,7 @@ pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::E
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        None => TwoStepStatus {
-            enabled: false,
-            recovery_codes_left: 0,
-            locked: false,
-        },
+        None => OFF,
         Some(row) => TwoStepStatus {
             enabled: true,
             recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
@@ -708,13 +711,12 @@ async fn check_removal_proof(
     }
     // A password proof is throttled and recorded like the password step of sign-in.
     let now = state.clock.now();
-    let failures = crate::throttle::username_failures(&state.db, &user.username, now).await?;
+    let lookup = crate::users::lookup_for_password(&state.db, &user.username, now).await?;
+    let failures = lookup.failures;
     if failures.wait > 0 {
         return Err(ApiError::too_many_sign_in_attempts(failures.wait));
     }
-    let hash = crate::users::find_for_sign_in(&state.db, &user.username)
-        .await?
-        .and_then(|(_, hash)| hash);
+    let hash = lookup.account.and_then(|(_, hash)| hash);
     if state.hasher.verify(proof.to_owned(), hash).await? {
         crate::throttle::username_succeeded(&state.db, &user.username, failures).await?;
         return Ok(());

@@ -1,10 +1,11 @@
 //! Accounts in the database: lookup, listing, creation.
 
+use crate::throttle::{self, UsernameFailures};
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
 
 /// An account as the server works with it. The password hash is kept apart
-/// ([`find_for_sign_in`]) so it cannot be printed by accident.
+/// ([`lookup_for_password`]) so it cannot be printed by accident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: i64,
@@ -91,21 +92,42 @@ pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRec
     fetch_user(db, query).await
 }
 
-/// The account and its password hash, for the password step.
-pub async fn find_for_sign_in(
+/// What the password step needs to know about a typed username.
+pub struct PasswordLookup {
+    /// The account and its password hash (none for organizational accounts).
+    pub account: Option<(UserRecord, Option<String>)>,
+    /// Wrong passwords on record for the typed name.
+    pub failures: UsernameFailures,
+}
+
+/// The account, its password hash and the name's failures on record: one query when the
+/// account exists, a second one for the failures of a name that has no account.
+pub async fn lookup_for_password(
     db: &AnyPool,
     username: &str,
-) -> Result<Option<(UserRecord, Option<String>)>, sqlx::Error> {
+    now: u64,
+) -> Result<PasswordLookup, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, username, role, identity_provider, password_hash FROM users WHERE username = $1",
+        "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
+                f.failures, f.last_failed_at
+         FROM users u LEFT JOIN password_failures f ON f.username = u.username
+         WHERE u.username = $1",
     )
     .bind(username)
     .fetch_optional(db)
     .await?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some((record(&row)?, row.try_get("password_hash")?))),
-    }
+    let Some(row) = row else {
+        return Ok(PasswordLookup {
+            account: None,
+            failures: throttle::username_failures(db, username, now).await?,
+        });
+    };
+    let failures: Option<i64> = row.try_get("failures")?;
+    let last_failed_at: Option<i64> = row.try_get("last_failed_at")?;
+    Ok(PasswordLookup {
+        account: Some((record(&row)?, row.try_get("password_hash")?)),
+        failures: UsernameFailures::from_record(failures.zip(last_failed_at), now),
+    })
 }
 
 pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {

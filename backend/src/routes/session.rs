@@ -41,13 +41,13 @@ async fn sign_in(
     let address_wait = addr
         .ip()
         .map_or(0, |ip| state.address_throttle.wait(ip, now));
-    let failures = throttle::username_failures(&state.db, username.as_str(), now).await?;
+    let lookup = users::lookup_for_password(&state.db, username.as_str(), now).await?;
+    let failures = lookup.failures;
     let wait = address_wait.max(failures.wait);
     if wait > 0 {
         return Err(ApiError::too_many_sign_in_attempts(wait));
     }
-    let found = users::find_for_sign_in(&state.db, username.as_str()).await?;
-    let (user, hash) = match found {
+    let (user, hash) = match lookup.account {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
@@ -88,10 +88,17 @@ async fn sign_in(
     };
     throttle::username_succeeded(&state.db, username.as_str(), failures).await?;
     end_current_session(&state, &jar).await?;
-    let status = two_step::status(&state.db, user.id).await?;
-    if status.enabled {
-        let token = sessions::create(&state.db, user.id, Stage::Verifying, now).await?;
-        let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
+    // The session and, when it is signed in at once, its audit event: one transaction, so one
+    // wait for the disk instead of two.
+    let mut tx = state.db.begin().await?;
+    let (token, stage) = sessions::create_after_password(&mut *tx, user.id, now).await?;
+    if stage == Stage::SignedIn {
+        let event = audit::Event::own(AuditEventKind::SignedIn, &user, addr.as_deref());
+        audit::write(&mut *tx, event, now).await?;
+    }
+    tx.commit().await?;
+    let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
+    if stage == Stage::Verifying {
         return Ok((
             jar,
             Json(SignInResponse::VerificationRequired {
@@ -99,18 +106,12 @@ async fn sign_in(
             }),
         ));
     }
-    let token = sessions::create(&state.db, user.id, Stage::SignedIn, now).await?;
     tracing::info!(user_id = user.id, "signed in");
-    audit::record(
-        &state.db,
-        audit::Event::own(AuditEventKind::SignedIn, &user, addr.as_deref()),
-        now,
-    )
-    .await;
+    // Signed in straight away: the account has no device, so 2-step verification is off.
     Ok((
-        jar.add(sessions::cookie(token, state.settings.secure_cookies)),
+        jar,
         Json(SignInResponse::SignedIn {
-            user: user.to_api(Some(status)),
+            user: user.to_api(Some(two_step::OFF)),
         }),
     ))
 }

@@ -20,6 +20,11 @@ use harness::{Browser, Server};
 
 pub(crate) async fn sign_in(c: &Client, server: &Server, username: &str, password: &str) {
     c.goto(&server.url("/")).await.unwrap();
+    submit_sign_in_form(c, username, password).await;
+}
+
+/// Fills in and sends the Sign in form the page shows.
+pub(crate) async fn submit_sign_in_form(c: &Client, username: &str, password: &str) {
     harness::field(c, "Username")
         .await
         .send_keys(username)

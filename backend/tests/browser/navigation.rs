@@ -36,17 +36,7 @@ async fn deep_links_in_app_links_back_and_forward_and_unknown_addresses() {
 
     // Signing in at a bookmarked deep link lands on that page, not the start page.
     c.goto(&server.url("/users/1/two-step")).await.unwrap();
-    harness::field(c, "Username")
-        .await
-        .send_keys("carol")
-        .await
-        .unwrap();
-    harness::field(c, "Password")
-        .await
-        .send_keys("carol-password")
-        .await
-        .unwrap();
-    harness::button(c, "Sign in").await.click().await.unwrap();
+    crate::submit_sign_in_form(c, "carol", "carol-password").await;
     harness::wait_text(c, "section", "2-Step verification is off").await;
     assert_eq!(path(c).await, "/users/1/two-step");
 
