@@ -10,6 +10,7 @@ use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum::http::StatusCode;
 use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{
     AuditEventKind, ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus,
@@ -93,23 +94,41 @@ pub const OFF: TwoStepStatus = TwoStepStatus {
     locked: false,
 };
 
-pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT d.locked AS locked,
-                (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes
-         FROM two_step_devices d WHERE d.user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        None => OFF,
-        Some(row) => TwoStepStatus {
-            enabled: true,
-            recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
-            locked: row.try_get::<i64, _>("locked")? != 0,
-        },
+/// The device facts the status is made of; `d` is the device row.
+const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked,
+    (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes";
+
+/// The status of an account that has a device, from a row of [`STATUS_COLUMNS`].
+fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Error> {
+    Ok(TwoStepStatus {
+        enabled: true,
+        recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
+        locked: row.try_get::<i64, _>("locked")? != 0,
     })
+}
+
+pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
+    let sql = format!("SELECT {STATUS_COLUMNS} FROM two_step_devices d WHERE d.user_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    match row {
+        None => Ok(OFF),
+        Some(row) => status_of_device(&row),
+    }
+}
+
+/// The status of every account that has a device, by user id (the others are [`OFF`]), in
+/// one query: for the administrator's Users list.
+pub async fn statuses(db: &AnyPool) -> Result<HashMap<i64, TwoStepStatus>, sqlx::Error> {
+    let sql = format!("SELECT {STATUS_COLUMNS} FROM two_step_devices d");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("user_id")?, status_of_device(row)?)))
+        .collect()
 }
 
 fn organizational_refusal(user: &UserRecord) -> ApiResult<()> {

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use std::num::NonZeroU32;
 use twostep_shared::api::AuditPage;
 
 pub fn router() -> Router<AppState> {
@@ -16,8 +17,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct AuditQuery {
-    /// 1-based page number.
-    page: Option<u32>,
+    /// 1-based page number (`0` is refused like any other bad query).
+    page: Option<NonZeroU32>,
     /// Only events about this user.
     user: Option<i64>,
 }
@@ -28,6 +29,6 @@ async fn list(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     Ok(Json(
-        audit::page(&state.db, query.page.unwrap_or(1), query.user).await?,
+        audit::page(&state.db, query.page.map_or(1, NonZeroU32::get), query.user).await?,
     ))
 }

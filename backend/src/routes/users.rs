@@ -27,16 +27,25 @@ async fn list(
     State(state): State<AppState>,
     SignedIn { user: me, .. }: SignedIn,
 ) -> ApiResult<Json<UserList>> {
-    let mut out = Vec::new();
-    for user in users::list(&state.db).await? {
-        let status = if me.is_admin() || me.id == user.id {
-            Some(two_step::status(&state.db, user.id).await?)
-        } else {
-            None
-        };
-        out.push(user.to_api(status));
-    }
-    Ok(Json(UserList { users: out }))
+    let accounts = users::list(&state.db).await?;
+    // Administrators see everyone's status (one query for all); others only their own.
+    let users = if me.is_admin() {
+        let statuses = two_step::statuses(&state.db).await?;
+        accounts
+            .iter()
+            .map(|user| {
+                let status = statuses.get(&user.id).cloned().unwrap_or(two_step::OFF);
+                user.to_api(Some(status))
+            })
+            .collect()
+    } else {
+        let own = two_step::status(&state.db, me.id).await?;
+        accounts
+            .iter()
+            .map(|user| user.to_api((user.id == me.id).then(|| own.clone())))
+            .collect()
+    };
+    Ok(Json(UserList { users }))
 }
 
 /// Parses a user id from the path; anything but a number is "not found".

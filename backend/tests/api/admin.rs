@@ -516,3 +516,47 @@ async fn organizational_accounts_cannot_set_up_two_step_verification() {
         serde_json::json!({"kind": "team_server"})
     );
 }
+
+#[tokio::test]
+async fn the_users_list_shows_each_accounts_own_two_step_status() {
+    let app = spawn_app().await;
+    let (root, _) = signed_in_admin(&app).await;
+    let alice = client();
+    app.enrolled_user(&alice, "alice", PASSWORD).await;
+    let alice_id = app.user_id("alice").await;
+    app.create_user("bob", PASSWORD, false).await;
+    // Straight in the database: Alice's code step locked and 3 of her recovery codes used, so
+    // her status differs from a fresh device's in every field.
+    sqlx::query("UPDATE two_step_devices SET locked = 1 WHERE user_id = $1")
+        .bind(alice_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE recovery_codes SET used_at = 1 WHERE id IN
+             (SELECT id FROM recovery_codes WHERE user_id = $1 ORDER BY id LIMIT 3)",
+    )
+    .bind(alice_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let list: UserList = ok_json(app.get(&root, "/api/users").await).await;
+    assert_eq!(list.users.len(), 3);
+    for listed in &list.users {
+        // The list says for each account what its own page says.
+        let page: User = ok_json(app.get(&root, &format!("/api/users/{}", listed.id)).await).await;
+        assert_eq!(listed.two_step, page.two_step, "{}", listed.username);
+    }
+    let status = |name: &str| {
+        list.users
+            .iter()
+            .find(|u| u.username == name)
+            .and_then(|u| u.two_step.clone())
+            .expect("a status")
+    };
+    let alice_status = status("alice");
+    assert!(alice_status.enabled && alice_status.locked);
+    assert_eq!(alice_status.recovery_codes_left, 7);
+    assert!(!status("bob").enabled && !status("root").enabled);
+}

@@ -359,6 +359,7 @@ async fn a_bad_query_is_a_400_json_error() {
     let root = admin(&app).await;
     for query in [
         "?page=abc",
+        "?page=0",
         "?page=-1",
         "?page=1.5",
         "?page=4294967296",
