@@ -15,7 +15,7 @@ mod postgres;
 mod precompress;
 mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -47,8 +47,14 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (the folder above `xtask/`).
+///
+/// From `CARGO_MANIFEST_DIR` as `cargo run` sets it now, not as it was at compile time: a
+/// target folder shared by several checkouts (the CI cache) may hold an `xtask` built in
+/// another one.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()

@@ -10,10 +10,17 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The `backend/` folder of the checkout being tested: `cargo test` says so at run time (the
+/// compile-time value may name another checkout that shares the target folder).
+pub fn backend_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn dist_dir() -> PathBuf {
     let dir = std::env::var_os("TWOSTEP_E2E_DIST")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+        .unwrap_or_else(|| backend_dir().join("../dist"));
     assert!(
         dir.join("index.html").is_file(),
         "the built frontend is missing at {}: run the tests with `cargo xtask test`, which builds it",

@@ -26,7 +26,7 @@ struct TestIdentityProvider {
 
 impl TestIdentityProvider {
     fn dir() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../xtask/oidc-provider")
+        harness::backend_dir().join("../xtask/oidc-provider")
     }
 
     /// Starts the provider on `port` for a client redirecting to `redirect_uri`; accounts get
