@@ -5,6 +5,7 @@
 
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
+use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -158,6 +159,14 @@ pub async fn find(
         return Ok(None);
     }
     Ok(Some(record))
+}
+
+/// Ends the session whose cookie `jar` carries, if any (signing in again, or out).
+pub async fn end_current(db: &AnyPool, jar: &CookieJar) -> Result<(), sqlx::Error> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        delete(db, &hash_token(cookie.value())).await?;
+    }
+    Ok(())
 }
 
 pub async fn delete(db: &AnyPool, token_hash: &str) -> Result<bool, sqlx::Error> {

@@ -3,7 +3,7 @@
 //! 429 says nothing about which accounts exist), and per client address in memory.
 //! Only failures count: people who type their password right are never slowed down.
 
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -51,24 +51,6 @@ impl UsernameFailures {
             }
         }
     }
-}
-
-/// The throttle state of `username` at `now`.
-pub async fn username_failures(
-    db: &AnyPool,
-    username: &str,
-    now: u64,
-) -> Result<UsernameFailures, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT failures, last_failed_at FROM password_failures WHERE username = $1")
-            .bind(username)
-            .fetch_optional(db)
-            .await?;
-    let record = match row {
-        Some(row) => Some((row.try_get("failures")?, row.try_get("last_failed_at")?)),
-        None => None,
-    };
-    Ok(UsernameFailures::from_record(record, now))
 }
 
 pub async fn username_failed(db: &AnyPool, username: &str, now: u64) -> Result<(), sqlx::Error> {

@@ -412,11 +412,6 @@ pub struct CodeCheck<'a> {
     pub purpose: &'a str,
 }
 
-/// Whether typed text has the form of a verification code or a recovery code.
-pub fn looks_like_code(typed: &str) -> bool {
-    TotpCode::parse(typed).is_ok() || RecoveryCode::parse(typed).is_ok()
-}
-
 /// Checks a TOTP code or a recovery code for `check.user`: the code step of sign-in, and the
 /// proof for removing one's own device. `Ok(())` means the code was right (and is now used).
 pub async fn verify_code(state: &AppState, check: CodeCheck<'_>, typed: &str) -> ApiResult<()> {
@@ -652,7 +647,8 @@ pub async fn delete_device(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Err
     Ok(done.rows_affected() == 1)
 }
 
-fn not_set_up() -> ApiError {
+/// 409 for an account without a device.
+pub fn not_set_up() -> ApiError {
     ApiError::client(
         StatusCode::CONFLICT,
         ErrorCode::NotSetUp,

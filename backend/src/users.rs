@@ -1,6 +1,6 @@
 //! Accounts in the database: lookup, listing, creation.
 
-use crate::throttle::{self, UsernameFailures};
+use crate::throttle::UsernameFailures;
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
 
@@ -64,9 +64,18 @@ fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "id, username, role, identity_provider";
+/// `SELECT` of the columns [`record`] reads `FROM users`, followed by the rest of the query
+/// (a static string, so no SQL is ever built from data).
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, role, identity_provider FROM users ",
+            $rest
+        )
+    };
+}
 
-/// Runs a query for at most one account (selecting [`COLUMNS`]).
+/// Runs a query for at most one account (a [`select_users!`] query).
 async fn fetch_user(
     db: &AnyPool,
     query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
@@ -79,16 +88,12 @@ async fn fetch_user(
 }
 
 pub async fn find(db: &AnyPool, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
-    let query =
-        sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE id = $1")
-            .bind(id);
+    let query = sqlx::query(select_users!("WHERE id = $1")).bind(id);
     fetch_user(db, query).await
 }
 
 pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
-    let query =
-        sqlx::query("SELECT id, username, role, identity_provider FROM users WHERE username = $1")
-            .bind(username);
+    let query = sqlx::query(select_users!("WHERE username = $1")).bind(username);
     fetch_user(db, query).await
 }
 
@@ -100,8 +105,8 @@ pub struct PasswordLookup {
     pub failures: UsernameFailures,
 }
 
-/// The account, its password hash and the name's failures on record: one query when the
-/// account exists, a second one for the failures of a name that has no account.
+/// The account, its password hash and the name's failures on record, in one query whether
+/// or not the name has an account (so both take the same path and time).
 pub async fn lookup_for_password(
     db: &AnyPool,
     username: &str,
@@ -110,29 +115,28 @@ pub async fn lookup_for_password(
     let row = sqlx::query(
         "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
                 f.failures, f.last_failed_at
-         FROM users u LEFT JOIN password_failures f ON f.username = u.username
-         WHERE u.username = $1",
+         FROM (SELECT $1 AS name) AS typed
+         LEFT JOIN users u ON u.username = typed.name
+         LEFT JOIN password_failures f ON f.username = typed.name",
     )
     .bind(username)
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
-    let Some(row) = row else {
-        return Ok(PasswordLookup {
-            account: None,
-            failures: throttle::username_failures(db, username, now).await?,
-        });
-    };
     let failures: Option<i64> = row.try_get("failures")?;
     let last_failed_at: Option<i64> = row.try_get("last_failed_at")?;
+    let id: Option<i64> = row.try_get("id")?;
+    let account = match id {
+        Some(_) => Some((record(&row)?, row.try_get("password_hash")?)),
+        None => None,
+    };
     Ok(PasswordLookup {
-        account: Some((record(&row)?, row.try_get("password_hash")?)),
+        account,
         failures: UsernameFailures::from_record(failures.zip(last_failed_at), now),
     })
 }
 
 pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query(select_users!("ORDER BY username"))
         .fetch_all(db)
         .await?
         .iter()
@@ -188,10 +192,9 @@ pub async fn find_by_subject(
     provider: &str,
     subject: &str,
 ) -> Result<Option<UserRecord>, sqlx::Error> {
-    let query = sqlx::query(
-        "SELECT id, username, role, identity_provider FROM users
-         WHERE identity_provider = $1 AND idp_subject = $2",
-    )
+    let query = sqlx::query(select_users!(
+        "WHERE identity_provider = $1 AND idp_subject = $2"
+    ))
     .bind(provider)
     .bind(subject);
     fetch_user(db, query).await
@@ -204,10 +207,9 @@ pub async fn find_by_email_to_link(
     provider: &str,
     email: &str,
 ) -> Result<Option<UserRecord>, sqlx::Error> {
-    let query = sqlx::query(
-        "SELECT id, username, role, identity_provider FROM users
-         WHERE identity_provider = $1 AND idp_email = $2 AND idp_subject IS NULL",
-    )
+    let query = sqlx::query(select_users!(
+        "WHERE identity_provider = $1 AND idp_email = $2 AND idp_subject IS NULL"
+    ))
     .bind(provider)
     .bind(email);
     fetch_user(db, query).await

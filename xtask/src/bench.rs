@@ -40,7 +40,7 @@ const ARGON2_SECONDS: u64 = 4;
 /// wrk threads and connections for the throughput scenarios.
 const WRK_THREADS: u32 = 2;
 const CONNECTIONS: u32 = 16;
-/// Connections that keep sign-ins queued on the Argon2 permits (one per core).
+/// Connections that keep sign-in jobs queued for the hashing threads (one per core).
 const SIGN_IN_CONNECTIONS: u32 = 8;
 /// Connections of the `GET /api/me` probe while sign-ins saturate Argon2.
 const PROBE_CONNECTIONS: u32 = 2;
@@ -71,6 +71,11 @@ const CLEARED_ENV: &[&str] = &[
     "TWOSTEP_DIST_DIR",
     "TWOSTEP_SECRET_KEY",
     "TWOSTEP_SECURE_COOKIES",
+    "TWOSTEP_SQLITE_SYNCHRONOUS",
+    "TWOSTEP_IDENTITY_PROVIDERS",
+    "TWOSTEP_PUBLIC_URL",
+    "TWOSTEP_ISSUER",
+    "TWOSTEP_HEADER_READ_TIMEOUT",
     "RUST_LOG",
 ];
 

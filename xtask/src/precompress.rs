@@ -1,4 +1,5 @@
-//! Writes `FILE.br` (brotli, quality 11) beside each `.wasm`, `.js` and `.css` file in `dist/`,
+//! Writes `FILE.br` (brotli, quality 11) beside each `.wasm`, `.js`, `.css` and `.html` file in
+//! `dist/`,
 //! so the server sends the smallest form without compressing on every request.
 
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! version in Cargo.lock, wasm-opt from the npm package binaryen, Debian's Chromium, and the
 //! test identity provider (the npm package oidc-provider, pinned in `xtask/oidc-provider`).
 
-use crate::{root, run_command, step};
+use crate::{cargo, root, run_command, step};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,13 +69,7 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
         step(&format!(
             "Installing trunk {TRUNK_VERSION} (one time; about 17 minutes on 2 cores)"
         ));
-        run_command(Command::new("cargo").args([
-            "install",
-            "--locked",
-            "trunk",
-            "--version",
-            TRUNK_VERSION,
-        ]))?;
+        run_command(cargo().args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
     }
 
     let bindgen_version = wasm_bindgen_version_in_lock()?;
@@ -86,12 +80,7 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
             "Installing wasm-bindgen-cli {bindgen_version} to match Cargo.lock (one time; about 4 minutes)"
         ));
         // Not --locked: its lock file names a crate version the registry no longer has.
-        run_command(Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &bindgen_version,
-        ]))?;
+        run_command(cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen_version]))?;
     }
 
     let binaryen = home().join(".cache/twostep/binaryen");
@@ -186,7 +175,12 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
         "Installing {} with apt-get (one time; a few minutes)",
         packages.join(", ")
     ));
-    run_command(Command::new("apt-get").arg("update"))?;
+    // The package lists are fetched once per command, however many installs it makes.
+    static UPDATED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if UPDATED.get().is_none() {
+        run_command(Command::new("apt-get").arg("update"))?;
+        let _ = UPDATED.set(());
+    }
     run_command(
         Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])

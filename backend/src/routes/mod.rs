@@ -13,7 +13,7 @@ mod oidc;
 mod session;
 mod users;
 
-pub use oidc::{CALLBACK_PATH as OIDC_CALLBACK_PATH, STATE_COOKIE as OIDC_STATE_COOKIE, start_url};
+pub use oidc::{CALLBACK_PATH as OIDC_CALLBACK_PATH, start_url};
 
 /// Everything under `/api`; unknown paths and methods answer with a JSON error.
 pub fn api_router() -> Router<AppState> {

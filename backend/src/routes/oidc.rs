@@ -342,11 +342,9 @@ async fn start_session(
     now: u64,
 ) -> Result<String, String> {
     let database = |e: sqlx::Error| format!("database: {e}");
-    if let Some(cookie) = jar.get(sessions::COOKIE) {
-        sessions::delete(&state.db, &sessions::hash_token(cookie.value()))
-            .await
-            .map_err(database)?;
-    }
+    sessions::end_current(&state.db, jar)
+        .await
+        .map_err(database)?;
     let token = sessions::create(&state.db, user.id, Stage::SignedIn, now)
         .await
         .map_err(database)?;

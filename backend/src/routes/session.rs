@@ -20,13 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/session/verify", post(verify))
 }
 
-async fn end_current_session(state: &AppState, jar: &CookieJar) -> ApiResult<()> {
-    if let Some(cookie) = jar.get(sessions::COOKIE) {
-        sessions::delete(&state.db, &sessions::hash_token(cookie.value())).await?;
-    }
-    Ok(())
-}
-
 async fn sign_in(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -87,7 +80,7 @@ async fn sign_in(
         });
     };
     throttle::username_succeeded(&state.db, username.as_str(), failures).await?;
-    end_current_session(&state, &jar).await?;
+    sessions::end_current(&state.db, &jar).await?;
     // The session and, when it is signed in at once, its audit event: one transaction, so one
     // wait for the disk instead of two.
     let mut tx = state.db.begin().await?;
@@ -175,7 +168,7 @@ async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> ApiResult<(CookieJar, StatusCode)> {
-    end_current_session(&state, &jar).await?;
+    sessions::end_current(&state.db, &jar).await?;
     Ok((
         jar.remove(sessions::removal_cookie()),
         StatusCode::NO_CONTENT,

@@ -58,14 +58,8 @@ async fn one(
     SignedIn { user: me, .. }: SignedIn,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let id = parse_id(&raw_id)?;
-    if !me.is_admin() && me.id != id {
-        return Err(ApiError::forbidden());
-    }
-    let user = users::find(&state.db, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let status = two_step::status(&state.db, id).await?;
+    let user = target(&state, &me, &raw_id).await?;
+    let status = two_step::status(&state.db, user.id).await?;
     Ok(Json(user.to_api(Some(status))))
 }
 
@@ -121,11 +115,7 @@ async fn unlock(
     )
     .await?
     {
-        return Err(ApiError::client(
-            StatusCode::CONFLICT,
-            twostep_shared::ErrorCode::NotSetUp,
-            "No authentication device is associated with this account.",
-        ));
+        return Err(two_step::not_set_up());
     }
     Ok(StatusCode::NO_CONTENT)
 }

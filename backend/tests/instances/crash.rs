@@ -150,7 +150,7 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight() {
     let (_data, mut server) = client::start_single(&[]).await;
-    // Four sign-ins, each an Argon2 hash, queued behind one permit per core: stop the server
+    // Four sign-ins, each an Argon2 hash, queued for one hashing thread per core: stop the server
     // while they run. Each client has its connection open first, so each request is sent at once.
     let mut requests = Vec::new();
     for _ in 0..4 {
