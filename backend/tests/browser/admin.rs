@@ -168,6 +168,41 @@ async fn user_removes_own_device_only_with_a_fresh_proof() {
     )
     .await;
     harness::wait_text(c, "section", "2-Step verification is off").await;
+
+    // Set up again: back on the status view, the old removal notice is gone.
+    harness::button(c, "Set up 2-step verification")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let key = c
+        .wait()
+        .for_element(fantoccini::Locator::Css(".key-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let new_secret = totp::base32_decode(&key.replace(' ', "")).expect("base32 key");
+    let now = totp::now_step();
+    for (label, step) in [("Code 1", now - 1), ("Code 2", now)] {
+        harness::field(c, label)
+            .await
+            .send_keys(&totp::code(&new_secret, step))
+            .await
+            .unwrap();
+    }
+    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::button(c, "Done").await.click().await.unwrap();
+    harness::wait_text(c, "section", "2-Step verification is on").await;
+    let section = c
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!section.contains("has been removed"), "{section}");
     browser.close().await;
 }
 

@@ -13,9 +13,6 @@ pub fn toolbar() -> Html {
     let open = use_state(|| false);
     let first_item = use_node_ref();
     let button = use_node_ref();
-    let SessionState::SignedIn(user) = &*session else {
-        return html! {};
-    };
     {
         let first_item = first_item.clone();
         use_effect_with(*open, move |open| {
@@ -24,6 +21,10 @@ pub fn toolbar() -> Html {
             }
         });
     }
+    // After every hook: Yew needs the same hooks in the same order on each render.
+    let SessionState::SignedIn(user) = &*session else {
+        return html! {};
+    };
     let toggle = {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))

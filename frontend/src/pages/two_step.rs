@@ -110,11 +110,17 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         });
     }
     {
+        // A new view: messages about the one before (copied, removed, unlocked) no longer hold.
         let (code1_ref, message_ref) = (code1_ref.clone(), message_ref.clone());
-        use_effect_with((*phase).clone(), move |phase| match phase {
-            Phase::Setup(_) => focus(&code1_ref),
-            Phase::Done(..) => focus(&message_ref),
-            Phase::Status => {}
+        let (feedback, notice) = (feedback.clone(), notice.clone());
+        use_effect_with((*phase).clone(), move |phase| {
+            feedback.set(None);
+            notice.set(None);
+            match phase {
+                Phase::Setup(_) => focus(&code1_ref),
+                Phase::Done(..) => focus(&message_ref),
+                Phase::Status => {}
+            }
         });
     }
 
