@@ -17,8 +17,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Options every command needs: where the data lives.
-#[derive(Debug, Clone, Args)]
+/// Options every command needs: where the data lives. `Debug` leaves out the server key and
+/// the database URL (which may carry a password).
+#[derive(Clone, Args)]
 pub struct CommonArgs {
     /// Folder for the SQLite database and the server key file.
     #[arg(
@@ -61,6 +62,18 @@ pub struct CommonArgs {
         value_name = "FILE"
     )]
     pub identity_providers: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for CommonArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommonArgs")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "(set)"))
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "(set)"))
+            .field("identity_providers", &self.identity_providers)
+            .finish()
+    }
 }
 
 impl CommonArgs {
@@ -156,4 +169,24 @@ pub struct IdentityLinkArgs {
     /// records the subject, which then stays linked.
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_the_server_key_and_the_database_url() {
+        let cli = Cli::parse_from([
+            "twostep",
+            "--secret-key",
+            "c2VjcmV0LWtleS1ieXRlcw==",
+            "--database-url",
+            "postgres://app:hunter2@db/twostep",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("(set)"), "{printed}");
+    }
 }

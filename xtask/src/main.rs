@@ -113,14 +113,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     tools::ensure_chromium()?;
     tools::ensure_test_identity_provider()?;
     build_frontend(&env)?;
-    step("Checking that the shared crate builds for wasm32-unknown-unknown");
-    run_command(cargo().args([
-        "check",
-        "--package",
-        "twostep-shared",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
+    // The frontend build above has built `twostep-shared` for wasm32 too.
     // PostgreSQL: the one given, or a throwaway cluster for this run.
     let cluster;
     let postgres_url = match std::env::var("TWOSTEP_TEST_POSTGRES_URL") {
