@@ -3,6 +3,8 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, ServeArgs};
+use crate::guards::{AddressLimiter, InFlight};
+use crate::macs::Macs;
 use crate::oidc::IdentityProvider;
 use crate::oidc::relying_party::HttpClient;
 use crate::passwords::Hasher;
@@ -37,6 +39,10 @@ pub struct Settings {
     /// How people reach this server, without a trailing slash; providers send people back to
     /// `{public_url}/api/oidc/callback`.
     pub public_url: String,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the header is ignored).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Days the audit log keeps an event.
+    pub audit_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -46,6 +52,8 @@ impl Default for Settings {
             secure_cookies: false,
             identity_providers: Vec::new(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            trusted_proxies: Default::default(),
+            audit_retention_days: 365,
         }
     }
 }
@@ -65,8 +73,12 @@ pub struct AppState {
     pub hasher: Hasher,
     pub seal: SealKey,
     pub settings: Arc<Settings>,
+    /// Keyed hashes under keys derived from the server key.
+    pub macs: Arc<Macs>,
     /// Wrong passwords per client address (this instance).
-    pub address_throttle: Arc<crate::throttle::AddressThrottle>,
+    pub addresses: Arc<AddressLimiter>,
+    /// Counter keys with a password being hashed (this instance): one at a time each.
+    pub in_flight: Arc<InFlight>,
     /// The HTTP client for identity providers (`None` if it could not be built: then every
     /// sign-in through a provider fails as "provider unreachable", and the log says why).
     pub oidc_http: Option<HttpClient>,
@@ -79,9 +91,11 @@ impl AppState {
             db,
             clock,
             hasher: Hasher::new(cores, 256),
+            macs: Arc::new(Macs::new(&seal)),
             seal,
             settings: Arc::new(settings),
-            address_throttle: Arc::default(),
+            addresses: Arc::default(),
+            in_flight: Arc::default(),
             oidc_http: crate::oidc::relying_party::http_client()
                 .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
                 .ok(),
@@ -198,8 +212,15 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         secure_cookies: args.secure_cookies,
         identity_providers,
         public_url,
+        trusted_proxies: args.trusted_proxies.clone(),
+        audit_retention_days: args.audit_retention_days,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    crate::sweep::spawn(
+        state.db.clone(),
+        state.clock.clone(),
+        args.audit_retention_days,
+    );
     let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
     let limits = crate::serve::ConnectionLimits {

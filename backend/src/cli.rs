@@ -5,7 +5,7 @@ use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
 use crate::oidc::{link, providers};
-use crate::{passwords, sessions, two_step, users};
+use crate::{passwords, two_step, users};
 use std::io::{IsTerminal, Read};
 use twostep_shared::api::{AuditEventKind, Role};
 use twostep_shared::input::{Password, Username};
@@ -124,26 +124,24 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::RemoveTwoStep { name } => {
             let user = existing_user(&db, &name).await?;
-            if !two_step::delete_device(&db, user.id)
+            let removal = two_step::Removal {
+                actor: Actor::Cli,
+                subject: &user,
+                client_addr: None,
+                end_sessions: true,
+            };
+            let database = |e: sqlx::Error| e.to_string();
+            let mut tx = db.begin().await.map_err(database)?;
+            if !two_step::delete_device(&mut tx, removal, SystemClock.now())
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(database)?
             {
                 return Err(format!(
                     "{} has no 2-step verification device",
                     user.username
                 ));
             }
-            sessions::delete_for_user(&db, user.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let event = audit::Event {
-                kind: AuditEventKind::DeviceRemoved,
-                actor: Actor::Cli,
-                subject: audit::Subject::User(&user),
-                client_addr: None,
-                detail: Some("removed with the server CLI"),
-            };
-            audit::record(&db, event, SystemClock.now()).await;
+            tx.commit().await.map_err(database)?;
             println!(
                 "removed the 2-step verification device of {} and ended its sessions",
                 user.username

@@ -125,6 +125,24 @@ pub struct ServeArgs {
     /// Seconds a client may take to send a request's headers before it is cut off.
     #[arg(long, env = "TWOSTEP_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client: comma-separated
+    /// addresses or CIDR ranges, e.g. `127.0.0.1,::1`. The client is then the rightmost
+    /// address in the header that is not one of them. Default: none (the header is ignored).
+    #[arg(
+        long,
+        env = "TWOSTEP_TRUSTED_PROXIES",
+        value_name = "CIDR[,CIDR…]",
+        default_value = ""
+    )]
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Days the audit log keeps an event; older ones are deleted by the periodic sweep.
+    #[arg(
+        long,
+        env = "TWOSTEP_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        value_parser = clap::value_parser!(u32).range(1..=36500)
+    )]
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,5 +206,21 @@ mod tests {
         assert!(!printed.contains("c2VjcmV0"), "{printed}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("(set)"), "{printed}");
+    }
+
+    #[test]
+    fn bad_proxy_and_retention_settings_are_refused_at_start() {
+        let parsed =
+            Cli::try_parse_from(["twostep", "serve", "--trusted-proxies", "10.0.0.0/8,::1"]);
+        let Some(Command::Serve(args)) = parsed.unwrap().command else {
+            panic!("serve");
+        };
+        assert!(!args.trusted_proxies.is_empty());
+        assert_eq!(args.audit_retention_days, 365);
+        let error = Cli::try_parse_from(["twostep", "serve", "--trusted-proxies", "proxy.local"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("proxy.local"), "{error}");
+        assert!(Cli::try_parse_from(["twostep", "serve", "--audit-retention-days", "0"]).is_err());
     }
 }

@@ -2,7 +2,13 @@
 //!
 //! Client errors carry a [`twostep_shared::ErrorBody`] the browser decodes. Database and
 //! internal errors are logged here with their context and answered with a generic message.
+//! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`) carry no HTTP;
+//! each becomes a status and body here, once.
 
+use crate::code_step::CodeError;
+use crate::guards::Refused;
+use crate::passwords::HashError;
+use crate::sign_in::PasswordError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -112,6 +118,109 @@ impl From<sqlx::Error> for ApiError {
             other => Self::Internal(format!("database error: {other}")),
         }
     }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Unavailable(error.to_string()),
+            HashError::Failed(context) => Self::Internal(context),
+        }
+    }
+}
+
+/// A limit's refusal of a password attempt.
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Wait(seconds) => Self::too_many_sign_in_attempts(seconds),
+            Refused::InProgress => {
+                let mut error = Self::too_many_sign_in_attempts(1);
+                if let Self::Client { body, .. } = &mut error {
+                    body.message = "Another sign-in attempt for this account is being checked. \
+                                    Try again in a moment."
+                        .to_owned();
+                }
+                error
+            }
+            Refused::Locked => code_step_locked(),
+            Refused::NoDevice => not_set_up(),
+            Refused::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(error: PasswordError) -> Self {
+        match error {
+            PasswordError::BadCredentials => Self::bad_credentials(),
+            PasswordError::Organizational {
+                username,
+                provider,
+                provider_configured,
+            } => {
+                let message = if provider_configured {
+                    format!(
+                        "{username} is an organizational account: it has no password here. Use \"Sign in with {provider}\" instead."
+                    )
+                } else {
+                    format!(
+                        "{username} is an organizational account that signs in through {provider}, which is not set up on this Team Server. Ask your administrator."
+                    )
+                };
+                Self::client(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::OrganizationalAccount,
+                    message,
+                )
+            }
+            PasswordError::Refused(refused) => refused.into(),
+            PasswordError::Hash(e) => e.into(),
+            PasswordError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<CodeError> for ApiError {
+    fn from(error: CodeError) -> Self {
+        let wrong =
+            |message: &str| Self::client(StatusCode::UNAUTHORIZED, ErrorCode::CodeWrong, message);
+        match error {
+            CodeError::Invalid(message) => Self::invalid("code", message),
+            CodeError::Wrong => wrong("The verification code is not correct."),
+            CodeError::Replayed => wrong("This code was already used. Wait for the next code."),
+            CodeError::RecoveryWrong => {
+                wrong("The recovery code is not correct or was already used.")
+            }
+            CodeError::Locked => code_step_locked(),
+            CodeError::Wait(seconds) => Self::too_many_attempts(seconds),
+            CodeError::NoDevice => Self::client(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::VerificationExpired,
+                "2-step verification was removed from this account meanwhile. Sign in again.",
+            ),
+            CodeError::Hash(e) => e.into(),
+            CodeError::Database(e) => e.into(),
+            CodeError::Internal(context) => Self::Internal(context),
+        }
+    }
+}
+
+fn code_step_locked() -> ApiError {
+    ApiError::client(
+        StatusCode::LOCKED,
+        ErrorCode::Locked,
+        "Too many wrong codes: verification with the authenticator app is locked. \
+         Use a recovery code, or ask an administrator to unlock your account.",
+    )
+}
+
+fn not_set_up() -> ApiError {
+    ApiError::client(
+        StatusCode::CONFLICT,
+        ErrorCode::NotSetUp,
+        "No authentication device is associated with this account.",
+    )
 }
 
 impl From<JsonRejection> for ApiError {

@@ -2,6 +2,7 @@
 //! body extractor whose rejection is an [`ApiError`].
 
 use crate::app::AppState;
+use crate::device_cookie::DeviceCookie;
 use crate::error::ApiError;
 use crate::sessions::{self, SessionRecord, Stage};
 use crate::users::{self, UserRecord};
@@ -23,7 +24,9 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The client's address (IP only) for the audit log and throttles, when the server knows it.
+/// The client's address (IP only) for the audit log and the per-address limit, when the
+/// server knows it: the peer, or behind `--trusted-proxies` the address they forwarded
+/// ([`crate::client_addr`]).
 #[derive(Debug, Clone, Default)]
 pub struct ClientAddr(pub Option<std::net::IpAddr>, Option<String>);
 
@@ -38,15 +41,43 @@ impl ClientAddr {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+            .map(|ConnectInfo(addr)| {
+                state
+                    .settings
+                    .trusted_proxies
+                    .client_ip(addr.ip(), &parts.headers)
+            });
         Ok(Self(ip, ip.map(|ip| ip.to_string())))
+    }
+}
+
+/// The request's device cookie, when it is valid ([`crate::device_cookie`]).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedBrowser(pub Option<DeviceCookie>);
+
+impl FromRequestParts<AppState> for TrustedBrowser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        Ok(Self(DeviceCookie::read(
+            &state.macs,
+            &jar,
+            state.clock.now(),
+        )))
     }
 }
 

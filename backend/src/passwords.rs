@@ -8,12 +8,11 @@
 //! at once; when too many jobs are already queued the caller gets `503` instead of waiting
 //! without bound. Unknown usernames are checked against a dummy hash so they cost the same time.
 
-use crate::error::{ApiError, ApiResult};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// OWASP's Argon2id parameters.
 pub fn params() -> Params {
@@ -170,12 +169,24 @@ pub fn verify_blocking(secret: &str, phc: &str) -> bool {
     Workspace::new().verify(secret, phc)
 }
 
+/// Why hashing work did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Too many jobs are queued already (answered 503).
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
 /// Runs Argon2 work on the hashing threads, with a bounded queue.
 #[derive(Clone)]
 pub struct Hasher {
     jobs: std::sync::mpsc::Sender<Job>,
     /// Jobs queued or running; each job lowers it when it ends (or is skipped).
     queued: Arc<AtomicUsize>,
+    /// Jobs that ran (not skipped), since start: what the hashing threads really did.
+    ran: Arc<AtomicU64>,
     max_queued: usize,
     dummy_hash: Arc<str>,
 }
@@ -188,9 +199,20 @@ impl Hasher {
         Self {
             jobs: spawn_hashing_threads(threads.max(1)),
             queued: Arc::new(AtomicUsize::new(0)),
+            ran: Arc::new(AtomicU64::new(0)),
             max_queued,
             dummy_hash: dummy.into(),
         }
+    }
+
+    /// Jobs queued or running now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    /// Jobs the hashing threads have run since start (skipped ones not counted).
+    pub fn jobs_run(&self) -> u64 {
+        self.ran.load(Ordering::SeqCst)
     }
 
     /// Runs `work` (Argon2 calls with the thread's [`Workspace`]) on a hashing thread.
@@ -199,20 +221,20 @@ impl Hasher {
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
-    ) -> ApiResult<T> {
+    ) -> Result<T, HashError> {
         if self.queued.fetch_add(1, Ordering::SeqCst) >= self.max_queued {
             self.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::Unavailable(
-                "password hashing queue is full".to_owned(),
-            ));
+            return Err(HashError::Busy);
         }
         let ended = DecrementOnDrop(self.queued.clone());
+        let ran = self.ran.clone();
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |workspace| {
             let _ended = ended;
             if done.is_closed() {
                 return;
             }
+            ran.fetch_add(1, Ordering::SeqCst);
             // A panic drops `done`, which the caller sees as a failed job.
             let work = std::panic::AssertUnwindSafe(|| work(workspace));
             if let Ok(value) = std::panic::catch_unwind(work) {
@@ -221,21 +243,21 @@ impl Hasher {
         });
         self.jobs
             .send(job)
-            .map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
+            .map_err(|_| HashError::Failed("the hashing threads have stopped".to_owned()))?;
         result
             .await
-            .map_err(|_| ApiError::internal("a hashing job failed"))
+            .map_err(|_| HashError::Failed("a hashing job panicked".to_owned()))
     }
 
-    pub async fn hash(&self, secret: String) -> ApiResult<String> {
+    pub async fn hash(&self, secret: String) -> Result<String, HashError> {
         self.run(move |workspace| workspace.hash(&secret))
             .await?
-            .map_err(ApiError::internal)
+            .map_err(HashError::Failed)
     }
 
     /// Verifies `secret` against `phc`, or against a dummy hash when there is none (unknown
     /// user, organizational account) so that the answer takes the same time; then `false`.
-    pub async fn verify(&self, secret: String, phc: Option<String>) -> ApiResult<bool> {
+    pub async fn verify(&self, secret: String, phc: Option<String>) -> Result<bool, HashError> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let matched = self
@@ -360,6 +382,8 @@ mod tests {
         let hasher = Hasher::new(1, 4);
         let dummy = hasher.dummy_hash.to_string();
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
+        // The dummy hash was really computed: one job, like a known user's.
+        assert_eq!(hasher.jobs_run(), 1);
         assert!(
             !hasher
                 .verify("twostep dummy password for unknown users".into(), None)
@@ -373,7 +397,8 @@ mod tests {
     async fn full_queue_answers_unavailable() {
         let hasher = Hasher::new(1, 0);
         let err = hasher.hash("x".into()).await.unwrap_err();
-        assert_eq!(err.code(), twostep_shared::ErrorCode::Unavailable);
+        assert!(matches!(err, HashError::Busy), "{err}");
+        assert_eq!(hasher.jobs_run(), 0);
     }
 
     /// Waits up to 5 s for the count of queued or running jobs to reach `count`.
@@ -404,10 +429,13 @@ mod tests {
         abandoned.abort();
         assert!(abandoned.await.is_err(), "the caller was cancelled");
         let refused = hasher.run(|_| ()).await.unwrap_err();
-        assert_eq!(refused.code(), twostep_shared::ErrorCode::Unavailable);
+        assert!(matches!(refused, HashError::Busy), "{refused}");
         release.send(()).unwrap();
         assert!(busy.await.unwrap().unwrap());
         queued_becomes(&hasher, 0).await;
+        // The busy job ran; the abandoned one was skipped, never run.
+        assert_eq!(hasher.jobs_run(), 1);
         assert_eq!(hasher.run(|_| 7).await.unwrap(), 7);
+        assert_eq!(hasher.jobs_run(), 2);
     }
 }

@@ -8,12 +8,13 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::path::Path;
+use std::sync::Arc;
 
 const NONCE_LEN: usize = 12;
 
 /// The server key. `Debug` does not print it.
 #[derive(Clone)]
-pub struct SealKey(Aes256Gcm);
+pub struct SealKey(Aes256Gcm, Arc<[u8; 32]>);
 
 impl std::fmt::Debug for SealKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23,12 +24,25 @@ impl std::fmt::Debug for SealKey {
 
 impl SealKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)))
+        Self(
+            Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)),
+            Arc::new(*bytes),
+        )
     }
 
     /// A fresh random key (tests).
     pub fn generate() -> Self {
-        Self(Aes256Gcm::new(&Aes256Gcm::generate_key(OsRng)))
+        Self::from_bytes(&Aes256Gcm::generate_key(OsRng).into())
+    }
+
+    /// A key for another purpose, derived from the server key with HKDF-SHA256 (RFC 5869), so
+    /// one key file serves every purpose and no purpose's key reveals another's.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, self.1.as_slice())
+            .expand(purpose.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        key
     }
 
     /// Reads the key from base64 text (the environment) or else from the key file in the
@@ -45,7 +59,7 @@ impl SealKey {
                 write_private_file(&path, &B64.encode(key))
                     .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 tracing::info!(path = %path.display(), "created a new server key file");
-                Ok(Self(Aes256Gcm::new(&key)))
+                Ok(Self::from_bytes(&key.into()))
             }
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
@@ -137,6 +151,15 @@ mod tests {
         assert!(key.open("device:1", &B64.encode(bytes)).is_err(), "altered");
         assert!(key.open("device:1", "!!").is_err());
         assert!(!format!("{key:?}").contains(&sealed));
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_key() {
+        let key = SealKey::from_bytes(&[7; 32]);
+        assert_eq!(key.derive("a"), SealKey::from_bytes(&[7; 32]).derive("a"));
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_ne!(key.derive("a"), SealKey::from_bytes(&[8; 32]).derive("a"));
+        assert_ne!(key.derive("a"), [7; 32]);
     }
 
     #[test]

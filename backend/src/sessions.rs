@@ -80,8 +80,8 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// Starts a session; returns the token for the cookie.
-pub async fn create(
-    db: &AnyPool,
+pub async fn create<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     user_id: i64,
     stage: Stage,
     now: u64,
@@ -162,14 +162,25 @@ pub async fn find(
 }
 
 /// Ends the session whose cookie `jar` carries, if any (signing in again, or out).
-pub async fn end_current(db: &AnyPool, jar: &CookieJar) -> Result<(), sqlx::Error> {
-    if let Some(cookie) = jar.get(COOKIE) {
-        delete(db, &hash_token(cookie.value())).await?;
+pub async fn end_current<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    jar: &CookieJar,
+) -> Result<(), sqlx::Error> {
+    if let Some(token) = current_token(jar) {
+        delete(db, &hash_token(token)).await?;
     }
     Ok(())
 }
 
-pub async fn delete(db: &AnyPool, token_hash: &str) -> Result<bool, sqlx::Error> {
+/// The session token the request's cookie carries, if any.
+pub fn current_token(jar: &CookieJar) -> Option<&str> {
+    jar.get(COOKIE).map(|cookie| cookie.value())
+}
+
+pub async fn delete<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    token_hash: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(db)
@@ -178,7 +189,10 @@ pub async fn delete(db: &AnyPool, token_hash: &str) -> Result<bool, sqlx::Error>
 }
 
 /// Ends every session of a user (e.g. after an administrator removes their device).
-pub async fn delete_for_user(db: &AnyPool, user_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(db)

@@ -1,11 +1,15 @@
-//! 2-step verification: setup, confirm with two consecutive codes, the code step at sign-in
-//! (replay refused by compare-and-set, failures throttled and locked), recovery codes.
+//! 2-step verification: setup, confirm with two consecutive codes, new recovery codes,
+//! unlock and removal. Checking a code is [`crate::code_step`]'s.
 
 use crate::app::AppState;
-use crate::audit;
+use crate::code_step::{self, CodeCheck, CodeError};
+use crate::device_cookie::DeviceCookie;
 use crate::error::{ApiError, ApiResult};
-use crate::totp::{self, Authenticator, PairError, SignInCheck};
+use crate::extract::ClientAddr;
+use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
+use crate::totp::{self, Authenticator, PairError};
 use crate::users::UserRecord;
+use crate::{audit, guards, recovery};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum::http::StatusCode;
@@ -15,65 +19,19 @@ use twostep_shared::ErrorCode;
 use twostep_shared::api::{
     AuditEventKind, ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus,
 };
-use twostep_shared::input::{RECOVERY_CODE_LEN, RecoveryCode, TotpCode};
+use twostep_shared::input::{RecoveryCode, TotpCode, Username};
 use twostep_shared::otpauth;
 
 /// How long a setup stays open.
 pub const SETUP_SECONDS: u64 = 10 * 60;
-/// Recovery codes issued at confirm.
-pub const RECOVERY_CODE_COUNT: usize = 10;
-/// Wrong codes allowed before the growing delay starts.
-pub const FREE_ATTEMPTS: i64 = 5;
-/// Consecutive wrong codes after which the code step is locked.
-pub const LOCK_AFTER: i64 = 100;
-/// Longest delay between attempts.
-pub const MAX_DELAY_SECONDS: u64 = 15 * 60;
-
-/// Seconds to wait after `failures` consecutive wrong codes: none for the first
-/// [`FREE_ATTEMPTS`], then 30 s doubling up to [`MAX_DELAY_SECONDS`].
-pub fn retry_delay(failures: i64) -> u64 {
-    if failures < FREE_ATTEMPTS {
-        return 0;
-    }
-    let doublings = (failures - FREE_ATTEMPTS).min(10) as u32;
-    (30u64 << doublings).min(MAX_DELAY_SECONDS)
-}
 
 fn setup_purpose(user_id: i64) -> String {
     format!("setup:{user_id}")
 }
 
-fn device_purpose(user_id: i64) -> String {
+/// What a device's sealed secret is for (its associated data).
+pub(crate) fn device_purpose(user_id: i64) -> String {
     format!("device:{user_id}")
-}
-
-/// The device row, as the code step needs it. `Debug` leaves out the sealed secret.
-struct Device {
-    sealed_secret: String,
-    last_step: u64,
-    failed_attempts: i64,
-    last_failed_at: u64,
-    locked: bool,
-}
-
-async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT sealed_secret, last_step, failed_attempts, last_failed_at, locked
-         FROM two_step_devices WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?;
-    row.map(|row| {
-        Ok(Device {
-            sealed_secret: row.try_get("sealed_secret")?,
-            last_step: row.try_get::<i64, _>("last_step")? as u64,
-            failed_attempts: row.try_get("failed_attempts")?,
-            last_failed_at: row.try_get::<i64, _>("last_failed_at")? as u64,
-            locked: row.try_get::<i64, _>("locked")? != 0,
-        })
-    })
-    .transpose()
 }
 
 /// Whether an account has a device (the password step then asks for a code).
@@ -276,7 +234,7 @@ pub async fn confirm(
     let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
     let last_step = totp::check_pair(&auth, &code1, &code2, now).map_err(pair_error)?;
 
-    let (codes, hashes) = new_recovery_codes(state).await?;
+    let (codes, stored) = recovery::generate(&state.macs);
     let device_secret = state
         .seal
         .seal(&device_purpose(user.id), &secret)
@@ -298,305 +256,51 @@ pub async fn confirm(
             other?;
         }
     }
-    store_recovery_codes(&mut tx, user.id, hashes).await?;
+    recovery::replace(&mut tx, user.id, stored).await?;
     sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
+    let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
+    audit::write(&mut *tx, event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = user.id, "2-step verification set up");
-    audit::record(
-        &state.db,
-        audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr),
-        now,
-    )
-    .await;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })
 }
 
-/// Ten fresh recovery codes and their Argon2id hashes.
-async fn new_recovery_codes(state: &AppState) -> ApiResult<(Vec<RecoveryCode>, Vec<String>)> {
-    let codes: Vec<RecoveryCode> = (0..RECOVERY_CODE_COUNT)
-        .map(|_| random_recovery_code())
-        .collect();
-    let plain: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
-    let hashes = state
-        .hasher
-        .run(move |workspace| {
-            plain
-                .iter()
-                .map(|c| workspace.hash(c))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?
-        .map_err(ApiError::internal)?;
-    Ok((codes, hashes))
-}
-
-/// Replaces a user's recovery codes with `hashes`, inside `tx`.
-async fn store_recovery_codes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    user_id: i64,
-    hashes: Vec<String>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    for hash in hashes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user_id)
-            .bind(hash)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
 /// New recovery codes for a user with a device, in exchange for a current code from the
-/// authenticator app (not a recovery code). The old codes stop working.
+/// authenticator app (not a recovery code), spent like a sign-in code. The old codes stop
+/// working, in the same transaction.
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     user: &UserRecord,
     code: &str,
     client_addr: Option<&str>,
 ) -> ApiResult<RecoveryCodes> {
-    if !is_enabled(&state.db, user.id).await? {
-        return Err(not_set_up());
-    }
     TotpCode::parse(code).map_err(|e| ApiError::invalid("code", e))?;
+    let now = state.clock.now();
     let check = CodeCheck {
         user,
         client_addr,
         purpose: "new recovery codes",
+        recovery_allowed: false,
     };
-    verify_code(state, check, code).await?;
-    let (codes, hashes) = new_recovery_codes(state).await?;
-    let mut tx = state.db.begin().await?;
-    store_recovery_codes(&mut tx, user.id, hashes).await?;
-    tx.commit().await?;
+    let (mut tx, _) = code_step::verify(state, check, code, now)
+        .await
+        .map_err(|e| match e {
+            CodeError::NoDevice => not_set_up(),
+            other => other.into(),
+        })?;
+    let (codes, stored) = recovery::generate(&state.macs);
+    recovery::replace(&mut tx, user.id, stored).await?;
     let event = audit::Event::own(AuditEventKind::RecoveryCodesRegenerated, user, client_addr);
-    audit::record(&state.db, event, state.clock.now()).await;
+    audit::write(&mut *tx, event, now).await?;
+    tx.commit().await?;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })
-}
-
-fn random_recovery_code() -> RecoveryCode {
-    let mut bytes = [0u8; RECOVERY_CODE_LEN];
-    OsRng.fill_bytes(&mut bytes);
-    RecoveryCode::from_random(bytes)
-}
-
-fn code_wrong(message: &str) -> ApiError {
-    ApiError::client(StatusCode::UNAUTHORIZED, ErrorCode::CodeWrong, message)
-}
-
-fn locked_error() -> ApiError {
-    ApiError::client(
-        StatusCode::LOCKED,
-        ErrorCode::Locked,
-        "Too many wrong codes: verification with the authenticator app is locked. \
-         Use a recovery code, or ask an administrator to unlock your account.",
-    )
-}
-
-/// A code check: whose code, from where, and what for (recorded in the audit log).
-#[derive(Debug, Clone, Copy)]
-pub struct CodeCheck<'a> {
-    pub user: &'a UserRecord,
-    pub client_addr: Option<&'a str>,
-    /// `sign-in` or `removal proof`.
-    pub purpose: &'a str,
-}
-
-/// Checks a TOTP code or a recovery code for `check.user`: the code step of sign-in, and the
-/// proof for removing one's own device. `Ok(())` means the code was right (and is now used).
-pub async fn verify_code(state: &AppState, check: CodeCheck<'_>, typed: &str) -> ApiResult<()> {
-    enum Typed {
-        Totp(TotpCode),
-        Recovery(RecoveryCode),
-    }
-    let typed = match (TotpCode::parse(typed), RecoveryCode::parse(typed)) {
-        (Ok(code), _) => Typed::Totp(code),
-        (Err(_), Ok(code)) => Typed::Recovery(code),
-        (Err(e), Err(_)) => return Err(ApiError::invalid("code", e)),
-    };
-    let user_id = check.user.id;
-    let now = state.clock.now();
-    let Some(device) = load_device(&state.db, user_id).await? else {
-        return Err(ApiError::client(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::VerificationExpired,
-            "2-step verification was removed from this account meanwhile. Sign in again.",
-        ));
-    };
-    let event =
-        |kind| audit::Event::own(kind, check.user, check.client_addr).with_detail(check.purpose);
-    if matches!(typed, Typed::Totp(_)) && device.locked {
-        audit::record(
-            &state.db,
-            event(AuditEventKind::SignInFailedCode).with_detail("code step locked"),
-            now,
-        )
-        .await;
-        return Err(locked_error());
-    }
-    // When locked, the way out is a recovery code, so it is not held back by the delay;
-    // recovery codes (50 bits each) cannot be guessed in any number of tries anyway.
-    let recovery_when_locked = device.locked && matches!(typed, Typed::Recovery(_));
-    let wait_until = device.last_failed_at + retry_delay(device.failed_attempts);
-    if wait_until > now && !recovery_when_locked {
-        return Err(ApiError::too_many_attempts(wait_until - now));
-    }
-    let already_used = "This code was already used. Wait for the next code.";
-    match typed {
-        Typed::Totp(code) => {
-            let secret = state
-                .seal
-                .open(&device_purpose(user_id), &device.sealed_secret)
-                .map_err(ApiError::internal)?;
-            let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
-            let replayed = match totp::check_sign_in(&auth, &code, now, device.last_step) {
-                SignInCheck::Accepted { step } => {
-                    if accept_step(&state.db, user_id, step).await? {
-                        return Ok(());
-                    }
-                    true
-                }
-                SignInCheck::Replayed => true,
-                SignInCheck::Wrong => false,
-            };
-            if replayed {
-                record_failure(state, check, now, AuditEventKind::ReplayedCodeRefused).await?;
-                return Err(code_wrong(already_used));
-            }
-            record_failure(state, check, now, AuditEventKind::SignInFailedCode).await?;
-            Err(code_wrong("The verification code is not correct."))
-        }
-        Typed::Recovery(code) => {
-            if use_recovery_code(state, user_id, code, now).await? {
-                audit::record(&state.db, event(AuditEventKind::RecoveryCodeUsed), now).await;
-                return Ok(());
-            }
-            record_failure(state, check, now, AuditEventKind::SignInFailedCode).await?;
-            Err(code_wrong(
-                "The recovery code is not correct or was already used.",
-            ))
-        }
-    }
-}
-
-/// Compare-and-set of the last accepted step: true only for the one request that moves it
-/// forward, so a code is accepted at most once, across server instances too.
-async fn accept_step(db: &AnyPool, user_id: i64, step: u64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE two_step_devices SET last_step = $1, failed_attempts = 0, last_failed_at = 0
-         WHERE user_id = $2 AND last_step < $1 AND locked = 0",
-    )
-    .bind(step as i64)
-    .bind(user_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Counts a wrong code and records `kind`; returns the lock error when this one locks the
-/// code step.
-async fn record_failure(
-    state: &AppState,
-    check: CodeCheck<'_>,
-    now: u64,
-    kind: AuditEventKind,
-) -> ApiResult<()> {
-    let event =
-        |kind| audit::Event::own(kind, check.user, check.client_addr).with_detail(check.purpose);
-    audit::record(&state.db, event(kind), now).await;
-    let row = sqlx::query(
-        "UPDATE two_step_devices
-         SET failed_attempts = failed_attempts + 1, last_failed_at = $1,
-             locked = CASE WHEN failed_attempts + 1 >= $2 THEN 1 ELSE locked END
-         WHERE user_id = $3 RETURNING failed_attempts, locked",
-    )
-    .bind(now as i64)
-    .bind(LOCK_AFTER)
-    .bind(check.user.id)
-    .fetch_optional(&state.db)
-    .await?;
-    if let Some(row) = row {
-        let failures: i64 = row.try_get("failed_attempts")?;
-        let locked = row.try_get::<i64, _>("locked")? != 0;
-        tracing::info!(
-            user_id = check.user.id,
-            failures,
-            locked,
-            "wrong verification code"
-        );
-        if locked {
-            if failures == LOCK_AFTER {
-                audit::record(&state.db, event(AuditEventKind::CodeStepLocked), now).await;
-            }
-            return Err(locked_error());
-        }
-    }
-    Ok(())
-}
-
-/// Spends a recovery code if it matches an unused one; also clears the failure count and
-/// the lock.
-async fn use_recovery_code(
-    state: &AppState,
-    user_id: i64,
-    code: RecoveryCode,
-    now: u64,
-) -> ApiResult<bool> {
-    let rows = sqlx::query(
-        "SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_all(&state.db)
-    .await?;
-    let candidates: Vec<(i64, String)> = rows
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, row.try_get("code_hash")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let matched = state
-        .hasher
-        .run(move |workspace| {
-            // Check every candidate, so the time does not tell which one matched.
-            let mut found = None;
-            for (id, hash) in &candidates {
-                if workspace.verify(code.expose(), hash) {
-                    found = Some(*id);
-                }
-            }
-            found
-        })
-        .await?;
-    let Some(id) = matched else {
-        return Ok(false);
-    };
-    let mut tx = state.db.begin().await?;
-    let spent =
-        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    if spent.rows_affected() != 1 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "UPDATE two_step_devices SET failed_attempts = 0, last_failed_at = 0, locked = 0 WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::info!(user_id, "recovery code used");
-    Ok(true)
 }
 
 /// Unlocks the code step (administrator or CLI); false if the account has no device.
@@ -607,13 +311,8 @@ pub async fn unlock(
     client_addr: Option<&str>,
     now: u64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE two_step_devices SET failed_attempts = 0, last_failed_at = 0, locked = 0 WHERE user_id = $1",
-    )
-    .bind(subject.id)
-    .execute(db)
-    .await?;
-    if done.rows_affected() != 1 {
+    let mut tx = db.begin().await?;
+    if !guards::clear_codes(&mut *tx, subject.id).await? {
         return Ok(false);
     }
     let event = audit::Event {
@@ -623,48 +322,80 @@ pub async fn unlock(
         client_addr,
         detail: None,
     };
-    audit::record(db, event, now).await;
+    audit::write(&mut *tx, event, now).await?;
+    tx.commit().await?;
     Ok(true)
 }
 
+/// Who removes a device, for [`delete_device`].
+#[derive(Debug, Clone, Copy)]
+pub struct Removal<'a> {
+    pub actor: audit::Actor<'a>,
+    pub subject: &'a UserRecord,
+    pub client_addr: Option<&'a str>,
+    /// Also end every session of the subject (an administrator's or the CLI's removal).
+    pub end_sessions: bool,
+}
+
 /// Deletes the device, its secret, last step, counters and recovery codes, and any setup in
-/// progress. False if there was no device.
-pub async fn delete_device(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+/// progress; ends the subject's sessions when asked; records who did it. All inside `tx`.
+/// False if there was no device (then nothing is written).
+pub async fn delete_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    removal: Removal<'_>,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
+    let user_id = removal.subject.id;
     let done = sqlx::query("DELETE FROM two_step_devices WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        "DELETE FROM two_step_setups WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&mut **tx).await?;
+    }
+    if removal.end_sessions {
+        crate::sessions::delete_for_user(&mut **tx, user_id).await?;
+    }
+    let detail = match removal.actor {
+        audit::Actor::User(actor) if actor.id == user_id => "removed by the user".to_owned(),
+        audit::Actor::User(actor) => format!("removed by administrator {}", actor.username),
+        audit::Actor::Cli => "removed with the server CLI".to_owned(),
+        audit::Actor::Anonymous => "removed".to_owned(),
+    };
+    let event = audit::Event {
+        kind: AuditEventKind::DeviceRemoved,
+        actor: removal.actor,
+        subject: audit::Subject::User(removal.subject),
+        client_addr: removal.client_addr,
+        detail: Some(&detail),
+    };
+    audit::write(&mut **tx, event, now).await?;
+    tracing::info!(user_id, "2-step verification device removed");
+    Ok(true)
 }
 
 /// 409 for an account without a device.
 pub fn not_set_up() -> ApiError {
-    ApiError::client(
-        StatusCode::CONFLICT,
-        ErrorCode::NotSetUp,
-        "No authentication device is associated with this account.",
-    )
+    crate::guards::Refused::NoDevice.into()
 }
 
 /// Removes `subject`'s device on behalf of `actor`. Removing one's own device needs a fresh
-/// proof: a current code (or recovery code), or the password. An administrator removes
-/// another user's device without one, and that user's sessions end.
+/// proof: a current code (or recovery code), or the password; the proof is spent in the
+/// transaction that removes the device. An administrator removes another user's device
+/// without one, and that user's sessions end in the same transaction.
 pub async fn remove_device(
     state: &AppState,
     actor: &UserRecord,
     subject: &UserRecord,
     proof: Option<&str>,
-    client_addr: Option<&str>,
+    device: Option<DeviceCookie>,
+    client: &ClientAddr,
 ) -> ApiResult<()> {
     let own = actor.id == subject.id;
     if !own && !actor.is_admin() {
@@ -673,7 +404,14 @@ pub async fn remove_device(
     if !is_enabled(&state.db, subject.id).await? {
         return Err(not_set_up());
     }
-    if own {
+    let now = state.clock.now();
+    let removal = Removal {
+        actor: audit::Actor::User(actor),
+        subject,
+        client_addr: client.as_deref(),
+        end_sessions: !own,
+    };
+    let mut tx = if own {
         let proof = proof.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
             ApiError::client(
                 StatusCode::FORBIDDEN,
@@ -681,89 +419,67 @@ pub async fn remove_device(
                 "To remove your device, confirm with a current verification code or your password.",
             )
         })?;
-        check_removal_proof(state, subject, proof, client_addr).await?;
-    }
-    if !delete_device(&state.db, subject.id).await? {
+        removal_proof(state, subject, proof, device, client, now).await?
+    } else {
+        state.db.begin().await?
+    };
+    if !delete_device(&mut tx, removal, now).await? {
         return Err(not_set_up());
     }
-    let detail = if own {
-        "removed by the user".to_owned()
-    } else {
-        crate::sessions::delete_for_user(&state.db, subject.id).await?;
-        format!("removed by administrator {}", actor.username)
-    };
-    let event = audit::Event {
-        kind: AuditEventKind::DeviceRemoved,
-        actor: audit::Actor::User(actor),
-        subject: audit::Subject::User(subject),
-        client_addr,
-        detail: Some(&detail),
-    };
-    audit::record(&state.db, event, state.clock.now()).await;
-    tracing::info!(
-        user_id = subject.id,
-        by = actor.id,
-        "2-step verification device removed"
-    );
+    tx.commit().await?;
     Ok(())
 }
 
-/// A 6-digit code is checked as a code; anything else as the password, and if that is wrong
-/// and it has the form of a recovery code, as a recovery code.
-async fn check_removal_proof(
+/// A 6-digit proof is checked as an app code (counted like the code step); anything else as
+/// the password (counted like the password step, before any work), where a right unused
+/// recovery code is accepted too. Returns the transaction the removal joins.
+async fn removal_proof(
     state: &AppState,
     user: &UserRecord,
     proof: &str,
-    client_addr: Option<&str>,
-) -> ApiResult<()> {
-    let check = CodeCheck {
-        user,
-        client_addr,
-        purpose: "removal proof",
-    };
+    device: Option<DeviceCookie>,
+    client: &ClientAddr,
+    now: u64,
+) -> ApiResult<sqlx::Transaction<'static, sqlx::Any>> {
     if TotpCode::parse(proof).is_ok() {
-        return verify_code(state, check, proof).await;
+        let check = CodeCheck {
+            user,
+            client_addr: client.as_deref(),
+            purpose: "removal proof",
+            recovery_allowed: false,
+        };
+        let (tx, _) = code_step::verify(state, check, proof, now).await?;
+        return Ok(tx);
     }
-    // A password proof is throttled and recorded like the password step of sign-in.
-    let now = state.clock.now();
-    let lookup = crate::users::lookup_for_password(&state.db, &user.username, now).await?;
-    let failures = lookup.failures;
-    if failures.wait > 0 {
-        return Err(ApiError::too_many_sign_in_attempts(failures.wait));
+    let username =
+        Username::parse(&user.username).map_err(|e| ApiError::internal(e.to_string()))?;
+    let attempt = PasswordAttempt {
+        username: &username,
+        password: proof,
+        device,
+        client,
+        purpose: Purpose::RemovalProof,
+    };
+    match sign_in::check_password(state, &attempt, now).await {
+        Ok(accepted) => {
+            let mut tx = state.db.begin().await?;
+            accepted.clear(&mut *tx).await?;
+            Ok(tx)
+        }
+        Err(PasswordError::BadCredentials | PasswordError::Organizational { .. }) => {
+            Err(ApiError::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofWrong,
+                "That is not your current verification code or your password.",
+            ))
+        }
+        Err(other) => Err(other.into()),
     }
-    let hash = lookup.account.and_then(|(_, hash)| hash);
-    if state.hasher.verify(proof.to_owned(), hash).await? {
-        crate::throttle::username_succeeded(&state.db, &user.username, failures).await?;
-        return Ok(());
-    }
-    if RecoveryCode::parse(proof).is_ok() {
-        return verify_code(state, check, proof).await;
-    }
-    crate::throttle::username_failed(&state.db, &user.username, now).await?;
-    let event = audit::Event::own(AuditEventKind::SignInFailedPassword, user, client_addr)
-        .with_detail("removal proof");
-    audit::record(&state.db, event, now).await;
-    Err(ApiError::client(
-        StatusCode::FORBIDDEN,
-        ErrorCode::ProofWrong,
-        "That is not your current verification code or your password.",
-    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn delay_grows_and_is_capped() {
-        assert_eq!(retry_delay(0), 0);
-        assert_eq!(retry_delay(4), 0);
-        assert_eq!(retry_delay(5), 30);
-        assert_eq!(retry_delay(6), 60);
-        assert_eq!(retry_delay(9), 480);
-        assert_eq!(retry_delay(10), MAX_DELAY_SECONDS);
-        assert_eq!(retry_delay(99), MAX_DELAY_SECONDS);
-    }
 
     #[test]
     fn base32_is_rfc4648_without_padding() {

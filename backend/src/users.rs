@@ -1,6 +1,6 @@
 //! Accounts in the database: lookup, listing, creation.
 
-use crate::throttle::UsernameFailures;
+use crate::policy::Counter;
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
 
@@ -97,33 +97,34 @@ pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRec
     fetch_user(db, query).await
 }
 
-/// What the password step needs to know about a typed username.
+/// What a password check needs to know about a typed username.
 pub struct PasswordLookup {
     /// The account and its password hash (none for organizational accounts).
     pub account: Option<(UserRecord, Option<String>)>,
-    /// Wrong passwords on record for the typed name.
-    pub failures: UsernameFailures,
+    /// The attempt counter on record under the attempt's key (`None`: no row).
+    pub counter: Option<Counter>,
 }
 
-/// The account, its password hash and the name's failures on record, in one query whether
+/// The account, its password hash and the counter under `counter_key`, in one query whether
 /// or not the name has an account (so both take the same path and time).
 pub async fn lookup_for_password(
     db: &AnyPool,
     username: &str,
-    now: u64,
+    counter_key: &str,
 ) -> Result<PasswordLookup, sqlx::Error> {
     let row = sqlx::query(
         "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
-                f.failures, f.last_failed_at
-         FROM (SELECT $1 AS name) AS typed
+                c.failures, c.last_at
+         FROM (SELECT $1 AS name, $2 AS counter_key) AS typed
          LEFT JOIN users u ON u.username = typed.name
-         LEFT JOIN password_failures f ON f.username = typed.name",
+         LEFT JOIN attempt_counters c ON c.counter_key = typed.counter_key",
     )
     .bind(username)
+    .bind(counter_key)
     .fetch_one(db)
     .await?;
     let failures: Option<i64> = row.try_get("failures")?;
-    let last_failed_at: Option<i64> = row.try_get("last_failed_at")?;
+    let last_at: Option<i64> = row.try_get("last_at")?;
     let id: Option<i64> = row.try_get("id")?;
     let account = match id {
         Some(_) => Some((record(&row)?, row.try_get("password_hash")?)),
@@ -131,7 +132,10 @@ pub async fn lookup_for_password(
     };
     Ok(PasswordLookup {
         account,
-        failures: UsernameFailures::from_record(failures.zip(last_failed_at), now),
+        counter: failures.zip(last_at).map(|(failures, last_at)| Counter {
+            failures: u32::try_from(failures).unwrap_or(u32::MAX),
+            last_at: u64::try_from(last_at).unwrap_or(0),
+        }),
     })
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: measures the performance budgets of `DESIGN.md` on this machine and
+//! `cargo xtask bench`: measures the performance budgets (README, "Benchmarks") on this machine and
 //! writes the results to `BENCHMARKS.md` (and prints them).
 //!
 //! Everything runs over loopback (127.0.0.1) on this machine, in one run, so the numbers can be
@@ -58,8 +58,11 @@ const BOUND_SPREAD_LIMIT: f64 = 0.20;
 const BUSY_WARNING: f64 = 0.10;
 /// A code-step load is clean when at most this share of answers took another path.
 const OFF_PATH_TOLERANCE: f64 = 0.01;
-/// The account that signs in; the password goes into JSON as is (no quotes or backslashes).
+/// The accounts that sign in (`bench0` …): the server checks one password per account at a
+/// time, so the sign-in load spreads over many accounts, as real sign-ins do. The password
+/// goes into JSON as is (no quotes or backslashes).
 const USER: &str = "bench";
+const SIGN_IN_ACCOUNTS: u32 = 64;
 const PASSWORD: &str = "bench password 7f3a";
 const COOKIE: &str = "twostep_session";
 
@@ -436,11 +439,15 @@ fn twostep(db: &Db) -> Command {
     command
 }
 
-/// `twostep user create bench`, the password on standard input.
+/// `twostep user create benchN` for every sign-in account, the password on standard input.
 fn create_user(db: &Db) -> Result<(), String> {
+    (0..SIGN_IN_ACCOUNTS).try_for_each(|n| create_account(db, &format!("{USER}{n}")))
+}
+
+fn create_account(db: &Db, name: &str) -> Result<(), String> {
     let mut command = twostep(db);
     command
-        .args(["user", "create", USER])
+        .args(["user", "create", name])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -546,15 +553,55 @@ fn sign_in_cookie(addr: &str, scratch: &Scratch) -> Result<String, String> {
 }
 
 fn sign_in_body() -> String {
-    format!(r#"{{"username":"{USER}","password":"{PASSWORD}"}}"#)
+    format!(r#"{{"username":"{USER}0","password":"{PASSWORD}"}}"#)
 }
 
+/// Sign-ins with the right password, each wrk thread cycling through its own share of the
+/// accounts; counts the answers by status (`bench-status`) and the 200s (`bench-expected`), so
+/// only real sign-ins count towards the rate.
 fn sign_in_lua() -> String {
     format!(
-        "wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
-        sign_in_body()
+        r#"
+local threads = {{}}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  sent, ok, statuses = 0, 0, {{}}
+end
+function request()
+  local share = math.floor({accounts} / #threads)
+  local n = id * share + sent % share
+  sent = sent + 1
+  return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}},
+    '{{"username":"{user}' .. n .. '","password":"{password}"}}')
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 then ok = ok + 1 end
+end
+{done}"#,
+        accounts = SIGN_IN_ACCOUNTS,
+        user = USER,
+        password = PASSWORD,
+        done = LUA_DONE,
     )
 }
+
+/// The `done` of the counting scripts: totals over the threads, printed for [`parse_wrk`].
+const LUA_DONE: &str = r#"function done(summary, latency, requests)
+  local total, all = 0, {}
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("ok")
+    for status, count in pairs(thread:get("statuses")) do
+      all[status] = (all[status] or 0) + count
+    end
+  end
+  io.write(string.format("bench-expected %d\n", total))
+  for status, count in pairs(all) do io.write(string.format("bench-status %d %d\n", status, count)) end
+end
+"#;
 
 // ---------------------------------------------------------------------------------------------
 // Loads
@@ -639,6 +686,17 @@ struct WrkResult {
     /// From the code-step script: answers that took the measured path, and all statuses.
     expected: Option<u64>,
     statuses: BTreeMap<u16, u64>,
+}
+
+impl WrkResult {
+    /// Answers per second that took the measured path: the script's count where it counts
+    /// (sign-ins: only the 200s, not the 429s and 503s), else every answer.
+    fn ok_rate(&self) -> f64 {
+        match self.expected {
+            Some(ok) if self.seconds > 0.0 => ok as f64 / self.seconds,
+            _ => self.rate,
+        }
+    }
 }
 
 fn run_wrk(load: &Load) -> Result<WrkResult, String> {
@@ -1276,7 +1334,7 @@ impl Report {
             .zip(bounds.windows(2))
             .map(|(round, around)| {
                 let around = [around[0].rate, around[1].rate];
-                (round.rate / around[0].max(around[1]), round, around)
+                (round.ok_rate() / around[0].max(around[1]), round, around)
             })
             .collect();
         let shares: Vec<String> = judged
@@ -1294,9 +1352,9 @@ impl Report {
                 rounds.len()
             ),
             median,
-            median.rate,
+            median.ok_rate(),
             format!(
-                "{:.0}% of the Argon2 bound around it (rounds in order: {})",
+                "{:.0}% of the Argon2 bound around it (rounds in order: {}; 200 answers only)",
                 share * 100.0,
                 shares.join(", ")
             ),
@@ -1306,7 +1364,7 @@ impl Report {
             name: "Sign-in throughput within 10% of the Argon2 bound",
             measured: format!(
                 "{} = {:.0}% of {} (median of {} rounds: {})",
-                per_second(median.rate),
+                per_second(median.ok_rate()),
                 share * 100.0,
                 per_second(bound),
                 rounds.len(),
@@ -1331,17 +1389,28 @@ impl Report {
             probe,
             probe.rate,
             format!(
-                "sign-ins meanwhile: {} ({:.0}% of the highest bound), {}",
-                per_second(sign_in.rate),
-                sign_in.rate / bound * 100.0,
+                "sign-ins meanwhile (200 answers): {} ({:.0}% of the highest bound), {}",
+                per_second(sign_in.ok_rate()),
+                sign_in.ok_rate() / bound * 100.0,
                 sign_in.load
             ),
             server.memory(),
         ));
+        let share = sign_in.ok_rate() / bound;
+        // Only a probe beside saturated Argon2 says anything about this target.
+        let verdict = if share < SIGN_IN_TARGET {
+            Verdict::Inconclusive(format!(
+                "sign-ins ran at {:.0}% of the bound meanwhile, under the {:.0}% that saturates it",
+                share * 100.0,
+                SIGN_IN_TARGET * 100.0
+            ))
+        } else {
+            Verdict::of(probe.p99 < PROBE_P99_LIMIT_MS)
+        };
         self.targets.push(Target {
             name: "`GET /api/me` p99 under 20 ms while sign-ins saturate Argon2",
             measured: format!("p99 {} (p50 {})", ms(probe.p99), ms(probe.p50)),
-            verdict: Verdict::of(probe.p99 < PROBE_P99_LIMIT_MS),
+            verdict,
         });
     }
 
@@ -1460,7 +1529,7 @@ impl Report {
             w,
             "Measured by `cargo xtask bench` (which rewrites this file) on {}. Reproduce with \
              `cargo xtask bench` on the same machine; numbers from another machine are not \
-             comparable. Budgets: `DESIGN.md`, \"Performance budgets\".\n",
+             comparable. The budgets are listed in the README's \"Benchmarks\" section.\n",
             machine.date
         );
         if machine.before.disturbed() || after.disturbed() {

@@ -7,7 +7,7 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson, ClientAddr, SignedIn};
+use crate::extract::{Admin, ApiJson, ClientAddr, SignedIn, TrustedBrowser};
 use crate::{two_step, users};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -81,7 +81,8 @@ async fn target(
 async fn remove_device(
     State(state): State<AppState>,
     SignedIn { user: me, .. }: SignedIn,
-    addr: ClientAddr,
+    client: ClientAddr,
+    TrustedBrowser(device): TrustedBrowser,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<RemoveDeviceRequest>,
 ) -> ApiResult<StatusCode> {
@@ -91,7 +92,8 @@ async fn remove_device(
         &me,
         &subject,
         request.proof.as_deref(),
-        addr.as_deref(),
+        device,
+        &client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

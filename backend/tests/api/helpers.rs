@@ -37,6 +37,8 @@ pub struct TestApp {
     seal: SealKey,
     /// The settings it was started with (forks and other instances get the same).
     settings: Settings,
+    /// Its hashing threads, to see how much Argon2 work requests caused.
+    pub hasher: twostep::passwords::Hasher,
     server: JoinHandle<()>,
     /// The temporary folder holding the database, when the test app owns it.
     _dir: Option<TempDir>,
@@ -187,6 +189,7 @@ async fn start(
         seal.clone(),
         settings.clone(),
     );
+    let hasher = state.hasher.clone();
     let app = router(state, None);
     let server = tokio::spawn(async move {
         axum::serve(
@@ -203,6 +206,7 @@ async fn start(
         storage,
         seal,
         settings,
+        hasher,
         server,
         _dir: dir,
     }

@@ -18,6 +18,8 @@
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
+//! - `guards`: the limits under bursts of simultaneous requests on two instances, the owner's
+//!   device cookie, trusted proxies, recovery codes without Argon2, the sweep, typed names.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
 //!   in-test provider of `fake_provider`), and every way that can fail.
 
@@ -27,6 +29,7 @@ mod authorization;
 mod bad_input;
 mod cli;
 mod fake_provider;
+mod guards;
 mod helpers;
 mod oidc;
 mod secrets;

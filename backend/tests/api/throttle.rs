@@ -3,7 +3,7 @@
 
 use crate::helpers::{client, expect_error, ok_json, spawn_app};
 use reqwest::StatusCode;
-use twostep::throttle::{FAILURES_PER_ADDRESS, FREE_FAILURES_PER_USERNAME};
+use twostep::policy::{self, ADDRESS};
 use twostep_shared::ErrorCode;
 use twostep_shared::api::SignInResponse;
 
@@ -15,7 +15,7 @@ async fn wrong_passwords_for_a_username_are_slowed_down_known_or_not() {
     app.create_user("alice", PASSWORD, false).await;
     let client = client();
     for name in ["alice", "nobody"] {
-        for _ in 0..FREE_FAILURES_PER_USERNAME {
+        for _ in 0..i64::from(policy::PASSWORD.free) {
             expect_error(
                 app.sign_in_raw(&client, name, "wrong password").await,
                 StatusCode::UNAUTHORIZED,
@@ -51,7 +51,7 @@ async fn one_address_cannot_guess_across_many_usernames() {
     let app = spawn_app().await;
     app.create_user("alice", PASSWORD, false).await;
     let client = client();
-    for i in 0..FAILURES_PER_ADDRESS {
+    for i in 0..ADDRESS.max_failures {
         expect_error(
             app.sign_in_raw(&client, &format!("guess{i}"), "wrong password")
                 .await,
@@ -66,7 +66,7 @@ async fn one_address_cannot_guess_across_many_usernames() {
         ErrorCode::TooManyAttempts,
     )
     .await;
-    app.clock.advance(twostep::throttle::ADDRESS_WINDOW_SECONDS);
+    app.clock.advance(ADDRESS.window_seconds);
     let _: SignInResponse = ok_json(app.sign_in_raw(&client, "alice", PASSWORD).await).await;
 }
 
@@ -76,7 +76,7 @@ async fn a_wrong_password_as_removal_proof_is_recorded_and_throttled() {
     let client = client();
     app.enrolled_user(&client, "alice", PASSWORD).await;
     let id = app.user_id("alice").await;
-    for _ in 0..FREE_FAILURES_PER_USERNAME {
+    for _ in 0..i64::from(policy::PASSWORD.free) {
         expect_error(
             app.remove_device(&client, id, Some("not the password"))
                 .await,
@@ -103,5 +103,5 @@ async fn a_wrong_password_as_removal_proof_is_recorded_and_throttled() {
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert_eq!(recorded, FREE_FAILURES_PER_USERNAME);
+    assert_eq!(recorded, i64::from(policy::PASSWORD.free));
 }

@@ -1,0 +1,280 @@
+//! Checking a code for an account with a device: the code step of sign-in, the proof for new
+//! recovery codes, and a code given as removal proof.
+//!
+//! An app code is counted on the account's [`CodeCounter::App`] counter and a recovery code
+//! on [`CodeCounter::Recovery`], each reserved before the check ([`crate::guards`]). A right
+//! code is spent (the last accepted step moved forward by compare-and-set, or the recovery
+//! code marked used) inside a transaction that [`verify`] hands back, so the caller's own
+//! writes (the new session, the removal, the new codes) commit together with it.
+
+use crate::app::AppState;
+use crate::audit;
+use crate::guards::{self, CodeCounter, Refused};
+use crate::passwords::HashError;
+use crate::policy::{self, Counter};
+use crate::recovery;
+use crate::totp::{self, Authenticator, SignInCheck};
+use crate::users::UserRecord;
+use sqlx::{AnyPool, Row};
+use twostep_shared::api::AuditEventKind;
+use twostep_shared::input::{RecoveryCode, TotpCode};
+
+/// A code check: whose code, from where, and what for (recorded in the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeCheck<'a> {
+    pub user: &'a UserRecord,
+    pub client_addr: Option<&'a str>,
+    /// `sign-in`, `removal proof` or `new recovery codes`.
+    pub purpose: &'a str,
+    /// Whether a recovery code is accepted (not for new recovery codes).
+    pub recovery_allowed: bool,
+}
+
+/// Which kind of code was right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used {
+    AppCode,
+    RecoveryCode,
+}
+
+/// Why a code was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    /// Not a 6-digit code (nor, where allowed, a recovery code).
+    #[error("invalid code: {0}")]
+    Invalid(String),
+    #[error("the code is not correct")]
+    Wrong,
+    #[error("the code was already used")]
+    Replayed,
+    #[error("the recovery code is not correct or was already used")]
+    RecoveryWrong,
+    /// Too many wrong codes: the app-code step is locked.
+    #[error("the code step is locked")]
+    Locked,
+    #[error("too many wrong codes: wait {0} s")]
+    Wait(u64),
+    /// The device was removed meanwhile.
+    #[error("no 2-step verification device")]
+    NoDevice,
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<Refused> for CodeError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Wait(seconds) => Self::Wait(seconds),
+            Refused::Locked => Self::Locked,
+            Refused::InProgress => Self::Wait(1),
+            Refused::NoDevice => Self::NoDevice,
+            Refused::Database(e) => Self::Database(e),
+        }
+    }
+}
+
+/// A right code, spent inside `tx`: the caller adds its writes and commits.
+pub type Spent = (sqlx::Transaction<'static, sqlx::Any>, Used);
+
+/// The device row, as the code step needs it. `Debug` is not derived: it holds the sealed
+/// secret.
+struct Device {
+    sealed_secret: String,
+    last_step: u64,
+    app: Counter,
+    recovery: Counter,
+}
+
+async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT sealed_secret, last_step, failed_attempts, last_failed_at,
+                recovery_failures, recovery_last_failed_at
+         FROM two_step_devices WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    let counter =
+        |row: &sqlx::any::AnyRow, failures: &str, at: &str| -> Result<Counter, sqlx::Error> {
+            Ok(Counter {
+                failures: u32::try_from(row.try_get::<i64, _>(failures)?).unwrap_or(u32::MAX),
+                last_at: row.try_get::<i64, _>(at)? as u64,
+            })
+        };
+    row.map(|row| {
+        Ok(Device {
+            sealed_secret: row.try_get("sealed_secret")?,
+            last_step: row.try_get::<i64, _>("last_step")? as u64,
+            app: counter(&row, "failed_attempts", "last_failed_at")?,
+            recovery: counter(&row, "recovery_failures", "recovery_last_failed_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Checks `typed` (a 6-digit app code, or where allowed a recovery code) and spends it.
+pub async fn verify(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    typed: &str,
+    now: u64,
+) -> Result<Spent, CodeError> {
+    let user_id = check.user.id;
+    let totp = TotpCode::parse(typed);
+    let recovery = RecoveryCode::parse(typed)
+        .ok()
+        .filter(|_| check.recovery_allowed);
+    let device = load_device(&state.db, user_id)
+        .await?
+        .ok_or(CodeError::NoDevice)?;
+    match (totp, recovery) {
+        (Ok(code), _) => verify_app_code(state, check, &code, device, now).await,
+        (Err(_), Some(code)) => verify_recovery_code(state, check, &code, device, now).await,
+        (Err(e), None) => Err(CodeError::Invalid(e.to_string())),
+    }
+}
+
+fn event(check: CodeCheck<'_>, kind: AuditEventKind) -> audit::Event<'_> {
+    audit::Event::own(kind, check.user, check.client_addr).with_detail(check.purpose)
+}
+
+async fn verify_app_code(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    code: &TotpCode,
+    device: Device,
+    now: u64,
+) -> Result<Spent, CodeError> {
+    let user_id = check.user.id;
+    let reserved =
+        match guards::reserve_code(&state.db, user_id, CodeCounter::App, device.app, now).await {
+            Ok(reserved) => reserved,
+            Err(Refused::Locked) => {
+                let locked =
+                    event(check, AuditEventKind::SignInFailedCode).with_detail("code step locked");
+                audit::record(&state.db, locked, now).await;
+                return Err(CodeError::Locked);
+            }
+            Err(refused) => return Err(refused.into()),
+        };
+    let secret = state
+        .seal
+        .open(
+            &crate::two_step::device_purpose(user_id),
+            &device.sealed_secret,
+        )
+        .map_err(CodeError::Internal)?;
+    let auth = Authenticator::new(&secret).map_err(CodeError::Internal)?;
+    let failure = match totp::check_sign_in(&auth, code, now, device.last_step) {
+        SignInCheck::Accepted { step } => {
+            let mut tx = state.db.begin().await?;
+            // Compare-and-set: only the one request that moves the step forward spends it,
+            // on every instance; a right code also clears the counters.
+            let moved = sqlx::query(
+                "UPDATE two_step_devices SET last_step = $1, failed_attempts = 0, last_failed_at = 0,
+                        locked = 0, recovery_failures = 0, recovery_last_failed_at = 0
+                 WHERE user_id = $2 AND last_step < $1",
+            )
+            .bind(step as i64)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if moved {
+                return Ok((tx, Used::AppCode));
+            }
+            CodeError::Replayed
+        }
+        SignInCheck::Replayed => CodeError::Replayed,
+        SignInCheck::Wrong => CodeError::Wrong,
+    };
+    let kind = match failure {
+        CodeError::Replayed => AuditEventKind::ReplayedCodeRefused,
+        _ => AuditEventKind::SignInFailedCode,
+    };
+    audit::record(&state.db, event(check, kind), now).await;
+    tracing::info!(
+        user_id,
+        failures = reserved.failures,
+        "wrong verification code"
+    );
+    if reserved.failures == policy::CODE.lock_after.unwrap_or(u32::MAX) {
+        audit::record(&state.db, event(check, AuditEventKind::CodeStepLocked), now).await;
+        return Err(CodeError::Locked);
+    }
+    Err(failure)
+}
+
+async fn verify_recovery_code(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    code: &RecoveryCode,
+    device: Device,
+    now: u64,
+) -> Result<Spent, CodeError> {
+    let user_id = check.user.id;
+    guards::reserve_code(
+        &state.db,
+        user_id,
+        CodeCounter::Recovery,
+        device.recovery,
+        now,
+    )
+    .await?;
+    let mut found = recovery::find_unused(&state.db, &state.macs, user_id, code).await?;
+    if found.is_none() {
+        found = check_legacy(state, user_id, code).await?;
+    }
+    if let Some(id) = found {
+        let mut tx = state.db.begin().await?;
+        if recovery::spend(&mut *tx, id, now).await? {
+            guards::clear_codes(&mut *tx, user_id).await?;
+            audit::write(
+                &mut *tx,
+                event(check, AuditEventKind::RecoveryCodeUsed),
+                now,
+            )
+            .await?;
+            tracing::info!(user_id, "recovery code used");
+            return Ok((tx, Used::RecoveryCode));
+        }
+    }
+    audit::record(
+        &state.db,
+        event(check, AuditEventKind::SignInFailedCode),
+        now,
+    )
+    .await;
+    Err(CodeError::RecoveryWrong)
+}
+
+/// A code stored by an older version as an Argon2id hash: checked on a hashing thread, in
+/// one job for all of them (only reached past the recovery counter's reservation).
+async fn check_legacy(
+    state: &AppState,
+    user_id: i64,
+    code: &RecoveryCode,
+) -> Result<Option<i64>, CodeError> {
+    let legacy = recovery::legacy_unused(&state.db, user_id).await?;
+    if legacy.is_empty() {
+        return Ok(None);
+    }
+    let typed = code.expose().to_owned();
+    Ok(state
+        .hasher
+        .run(move |workspace| {
+            let mut found = None;
+            for (id, hash) in &legacy {
+                if workspace.verify(&typed, hash) {
+                    found = Some(*id);
+                }
+            }
+            found
+        })
+        .await?)
+}

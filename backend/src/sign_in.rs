@@ -1,0 +1,247 @@
+//! Checking a password (the password step of sign-in, and a password given as proof) and
+//! the password step as one use case: every limit is reserved before the hash, and a right
+//! password commits its writes in one transaction.
+//!
+//! Order of the guards (cheapest first, each refusing before any work): the per-address
+//! window (skipped with a valid device cookie for the typed name), one hashing job per
+//! counter key on this instance, then the counter in the database; only then Argon2.
+
+use crate::app::AppState;
+use crate::device_cookie::DeviceCookie;
+use crate::extract::ClientAddr;
+use crate::guards::{self, AddressReservation, Refused};
+use crate::passwords::HashError;
+use crate::sessions::{self, Stage};
+use crate::users::{self, UserRecord};
+use crate::{audit, recovery};
+use twostep_shared::api::AuditEventKind;
+use twostep_shared::input::{RecoveryCode, Username};
+
+/// Why a password was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Wrong username or password (never says which).
+    #[error("bad credentials")]
+    BadCredentials,
+    /// The name is an organizational account, which has no password here.
+    #[error("organizational account of {provider}")]
+    Organizational {
+        username: String,
+        provider: String,
+        /// Whether that provider is configured here (else the answer says to ask an
+        /// administrator).
+        provider_configured: bool,
+    },
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What the password is for (recorded in the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    /// Proof for removing one's own device; a right unused recovery code is accepted too.
+    RemovalProof,
+}
+
+/// One password attempt. `Debug` leaves out the password.
+pub struct PasswordAttempt<'a> {
+    pub username: &'a Username,
+    pub password: &'a str,
+    /// The browser's device cookie, if it sent a valid one.
+    pub device: Option<DeviceCookie>,
+    pub client: &'a ClientAddr,
+    pub purpose: Purpose,
+}
+
+impl std::fmt::Debug for PasswordAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordAttempt")
+            .field("purpose", &self.purpose)
+            .field("trusted_browser", &self.device.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A right password (or, as removal proof, recovery code). Its counter is cleared by
+/// [`Accepted::clear`] inside the caller's transaction; the address's reservation is handed
+/// back when this is dropped.
+pub struct Accepted {
+    pub user: UserRecord,
+    counter_key: String,
+    _address: AddressReservation,
+}
+
+impl Accepted {
+    pub async fn clear<'c>(
+        &self,
+        db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    ) -> Result<(), sqlx::Error> {
+        guards::clear_password(db, &self.counter_key).await
+    }
+}
+
+/// Checks a password under every limit; a wrong one stays counted and is recorded.
+pub async fn check_password(
+    state: &AppState,
+    attempt: &PasswordAttempt<'_>,
+    now: u64,
+) -> Result<Accepted, PasswordError> {
+    let username = attempt.username.as_str();
+    let trusted = attempt.device.as_ref().filter(|d| d.username == username);
+    let counter_key = match trusted {
+        Some(device) => device.counter_key(),
+        None => state.macs.name_key(username),
+    };
+    let address = match (trusted, attempt.client.ip()) {
+        (None, Some(ip)) => state.addresses.reserve(ip, now).map_err(Refused::Wait)?,
+        _ => AddressReservation::none(),
+    };
+    let _turn = state.in_flight.enter(&counter_key)?;
+    let lookup = users::lookup_for_password(&state.db, username, &counter_key).await?;
+    guards::reserve_password(&state.db, &counter_key, lookup.counter, now).await?;
+    let (user, hash) = match lookup.account {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    if let (Purpose::RemovalProof, Some(user), Ok(code)) = (
+        attempt.purpose,
+        &user,
+        RecoveryCode::parse(attempt.password),
+    ) && recovery::find_unused(&state.db, &state.macs, user.id, &code)
+        .await?
+        .is_some()
+    {
+        return Ok(Accepted {
+            user: user.clone(),
+            counter_key,
+            _address: address,
+        });
+    }
+    let right = state
+        .hasher
+        .verify(attempt.password.to_owned(), hash)
+        .await?;
+    match user {
+        Some(user) if right => Ok(Accepted {
+            user,
+            counter_key,
+            _address: address,
+        }),
+        user => {
+            address.keep();
+            Err(refuse(state, attempt, user.as_ref(), now).await)
+        }
+    }
+}
+
+/// Records a wrong password (log and audit log, without the typed name when it is not an
+/// account) and says how to answer.
+async fn refuse(
+    state: &AppState,
+    attempt: &PasswordAttempt<'_>,
+    user: Option<&UserRecord>,
+    now: u64,
+) -> PasswordError {
+    let purpose = match attempt.purpose {
+        Purpose::SignIn => "sign-in",
+        Purpose::RemovalProof => "removal proof",
+    };
+    let organizational = user.and_then(|u| u.identity_provider.clone());
+    let (subject, detail) = match user {
+        Some(user) => {
+            tracing::info!(
+                user_id = user.id,
+                purpose,
+                organizational = organizational.is_some(),
+                "password refused"
+            );
+            let detail = match (&organizational, attempt.purpose) {
+                (Some(idp), _) => format!("organizational account: signs in through {idp}"),
+                (None, Purpose::RemovalProof) => "removal proof".to_owned(),
+                (None, Purpose::SignIn) => String::new(),
+            };
+            (audit::Subject::User(user), detail)
+        }
+        None => {
+            let reference = state.macs.name_ref(attempt.username.as_str());
+            tracing::info!(name_ref = %reference, purpose, "password refused: unknown account");
+            (
+                audit::Subject::Name("unknown account"),
+                format!("typed name ref {reference}"),
+            )
+        }
+    };
+    let event = audit::Event {
+        kind: AuditEventKind::SignInFailedPassword,
+        actor: match (user, attempt.purpose) {
+            (Some(user), Purpose::RemovalProof) => audit::Actor::User(user),
+            _ => audit::Actor::Anonymous,
+        },
+        subject,
+        client_addr: attempt.client.as_deref(),
+        detail: (!detail.is_empty()).then_some(detail.as_str()),
+    };
+    audit::record(&state.db, event, now).await;
+    match organizational {
+        Some(provider) => PasswordError::Organizational {
+            username: attempt.username.to_string(),
+            provider_configured: state.settings.identity_provider(&provider).is_some(),
+            provider,
+        },
+        None => PasswordError::BadCredentials,
+    }
+}
+
+/// A session the password step started.
+pub struct Started {
+    pub user: UserRecord,
+    /// For the session cookie.
+    pub token: String,
+    pub stage: Stage,
+    /// The renewed device cookie for this browser.
+    pub device_cookie: axum_extra::extract::cookie::Cookie<'static>,
+}
+
+/// The password step: checks the password, then in one transaction clears its counter, ends
+/// the browser's previous session, starts the new one (`verifying` when the account has a
+/// device) and, when signed in at once, records it.
+pub async fn password_step(
+    state: &AppState,
+    attempt: PasswordAttempt<'_>,
+    previous_session: Option<&str>,
+    now: u64,
+) -> Result<Started, PasswordError> {
+    let accepted = check_password(state, &attempt, now).await?;
+    let user = &accepted.user;
+    let mut tx = state.db.begin().await?;
+    accepted.clear(&mut *tx).await?;
+    if let Some(token) = previous_session {
+        sessions::delete(&mut *tx, &sessions::hash_token(token)).await?;
+    }
+    let (token, stage) = sessions::create_after_password(&mut *tx, user.id, now).await?;
+    if stage == Stage::SignedIn {
+        let event = audit::Event::own(AuditEventKind::SignedIn, user, attempt.client.as_deref());
+        audit::write(&mut *tx, event, now).await?;
+    }
+    tx.commit().await?;
+    if stage == Stage::SignedIn {
+        tracing::info!(user_id = user.id, "signed in");
+    }
+    let device_cookie = DeviceCookie::issue(
+        &state.macs,
+        user.username.as_str(),
+        now,
+        state.settings.secure_cookies,
+    );
+    Ok(Started {
+        user: accepted.user.clone(),
+        token,
+        stage,
+        device_cookie,
+    })
+}

@@ -1,0 +1,502 @@
+//! The limits under attack: bursts of simultaneous requests (a barrier releases them at once,
+//! each on its own connection, spread over two instances of the same database) get no more
+//! tries than the rules allow; the owner's browser is not locked out by someone else's
+//! guesses; the client address behind a trusted proxy; recovery codes cost no Argon2; the
+//! sweep; typed names that are not accounts are never stored.
+
+use crate::helpers::{TestApp, client, expect_error, ok_json, spawn_app, spawn_app_with, totp};
+use reqwest::{Client, StatusCode};
+use std::sync::Arc;
+use tokio::sync::Barrier;
+use twostep::app::Settings;
+use twostep::policy::{ADDRESS, CODE, Counter, PASSWORD, RECOVERY};
+use twostep_shared::ErrorCode;
+use twostep_shared::api::{SignInRequest, SignInResponse, VerifyRequest};
+
+const PASSWORD_TEXT: &str = "correct horse";
+
+/// A client with its own connection (and cookie store), as a separate attacker would have.
+fn own_connection() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Sends `count` requests at once (released together by a barrier, alternating between the
+/// given servers) and returns their statuses.
+async fn burst<F, Fut>(count: usize, send: F) -> Vec<StatusCode>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(count));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let barrier = barrier.clone();
+        let request = send(i);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            request.await.status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("request task"));
+    }
+    statuses
+}
+
+/// The audit log as stored, newest first.
+struct AuditRow {
+    subject: Option<String>,
+    client_address: Option<String>,
+    detail: Option<String>,
+}
+
+async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
+    use sqlx::Row;
+    sqlx::query("SELECT subject_name, client_addr, detail FROM audit_events ORDER BY id DESC")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| AuditRow {
+            subject: row.get("subject_name"),
+            client_address: row.get("client_addr"),
+            detail: row.get("detail"),
+        })
+        .collect()
+}
+
+fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+fn sign_in_request(
+    client: &Client,
+    app: &TestApp,
+    name: &str,
+    password: &str,
+) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
+    let request = client.post(app.url("/api/session")).json(&SignInRequest {
+        username: name.to_owned(),
+        password: password.to_owned(),
+    });
+    async move { request.send().await.expect("request") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_gets_no_more_tries_than_a_sequence_and_the_owner_still_signs_in()
+ {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    a.create_user("alice", PASSWORD_TEXT, false).await;
+    // The owner signed in before from this browser: it keeps a device cookie after sign-out.
+    let owner = client();
+    let _: SignInResponse = a.sign_in(&owner, "alice", PASSWORD_TEXT).await;
+    let signed_out = owner
+        .delete(a.url("/api/session"))
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
+
+    let attackers: Vec<Client> = (0..100).map(|_| own_connection()).collect();
+    let statuses = burst(100, |i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        sign_in_request(&attackers[i], app, "alice", "wrong password")
+    })
+    .await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+    let refused = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
+    assert!(checked >= 1, "some were checked: {statuses:?}");
+    assert!(
+        checked <= PASSWORD.free as usize,
+        "at most {} checked, got {checked}",
+        PASSWORD.free
+    );
+    assert_eq!(checked + refused, 100, "{statuses:?}");
+
+    // Keep guessing until the name's free tries are spent: never more than the rule.
+    let mut more = 0;
+    loop {
+        let status = a
+            .sign_in_raw(&own_connection(), "alice", "wrong password")
+            .await
+            .status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        more += 1;
+        assert!(checked + more <= PASSWORD.free as usize, "too many tries");
+    }
+    // The right password from a new browser waits, like any guess.
+    expect_error(
+        a.sign_in_raw(&own_connection(), "alice", PASSWORD_TEXT)
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+    )
+    .await;
+    // The owner's browser, with its device cookie, signs in at once, on either instance.
+    let _: SignInResponse = b.sign_in(&owner, "alice", PASSWORD_TEXT).await;
+    let _: SignInResponse = a.sign_in(&owner, "alice", PASSWORD_TEXT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_reservations_in_the_database_get_exactly_the_free_tries() {
+    let app = spawn_app().await;
+    let now = app.now();
+    let barrier = Arc::new(Barrier::new(100));
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (db, barrier) = (app.db.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            twostep::guards::reserve_password(&db, "name:burst", None, now).await
+        }));
+    }
+    let mut allowed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => allowed += 1,
+            Err(twostep::guards::Refused::Wait(seconds)) => assert!(seconds >= 1),
+            Err(other) => panic!("unexpected refusal: {other}"),
+        }
+    }
+    assert_eq!(allowed, PASSWORD.free, "exactly the free tries, not more");
+    let stored = twostep::guards::password_counter(&app.db, "name:burst")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        Some(Counter {
+            failures: PASSWORD.free,
+            last_at: now
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_codes_on_one_waiting_session_is_checked_at_most_five_times() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let browser = client();
+    let enrolled = a.enrolled_user(&browser, "alice", PASSWORD_TEXT).await;
+    let waiting = client();
+    a.sign_in_pending(&waiting, "alice", PASSWORD_TEXT).await;
+    let wrong = crate::helpers::wrong_code(&enrolled.secret, a.now_step(), 2);
+    let statuses = burst(40, |i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let request = waiting
+            .post(app.url("/api/session/verify"))
+            .json(&VerifyRequest {
+                code: wrong.clone(),
+            });
+        async move { request.send().await.expect("request") }
+    })
+    .await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+    assert!(
+        (1..=CODE.free as usize).contains(&checked),
+        "1 to {} checked, got {checked}: {statuses:?}",
+        CODE.free
+    );
+    assert_eq!(
+        checked + count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+        40,
+        "{statuses:?}"
+    );
+    let failures: i64 = sqlx::query_scalar("SELECT failed_attempts FROM two_step_devices")
+        .fetch_one(&a.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        failures, checked as i64,
+        "each checked code was counted once"
+    );
+}
+
+/// The code step locked by someone who knows the password: the owner still gets in with a
+/// recovery code at once; a burst of wrong recovery codes costs no Argon2 and is limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recovery_codes_open_a_locked_code_step_and_cost_no_hashing() {
+    let app = spawn_app().await;
+    let browser = client();
+    let enrolled = app.enrolled_user(&browser, "alice", PASSWORD_TEXT).await;
+    app.create_user("bob", PASSWORD_TEXT, false).await;
+    let lock = "UPDATE two_step_devices SET failed_attempts = 100, last_failed_at = $1, locked = 1";
+    sqlx::query(lock)
+        .bind(app.now() as i64)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let owner = client();
+    app.sign_in_pending(&owner, "alice", PASSWORD_TEXT).await;
+    let code = totp(&enrolled.secret, app.now_step());
+    expect_error(
+        app.verify(&owner, &code).await,
+        StatusCode::LOCKED,
+        ErrorCode::Locked,
+    )
+    .await;
+    let _ = app.verify_ok(&owner, &enrolled.recovery_codes[0]).await;
+
+    // Locked again by the attacker, who also sends 50 wrong recovery codes at once.
+    sqlx::query(lock)
+        .bind(app.now() as i64)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let attacker = client();
+    app.sign_in_pending(&attacker, "alice", PASSWORD_TEXT).await;
+    let hashed_before = app.hasher.jobs_run();
+    let statuses = burst(50, |i| {
+        let request = attacker
+            .post(app.url("/api/session/verify"))
+            .json(&VerifyRequest {
+                code: format!("zzzzz-zz{:03}", i).replace('0', "y"),
+            });
+        async move { request.send().await.expect("request") }
+    })
+    .await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+    assert!(
+        (1..=RECOVERY.free as usize).contains(&checked),
+        "at most {} checked, got {checked}: {statuses:?}",
+        RECOVERY.free
+    );
+    assert_eq!(
+        checked + count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+        50,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.hasher.jobs_run(),
+        hashed_before,
+        "recovery codes are checked without Argon2"
+    );
+    // Another account's sign-in takes its one hash, as usual.
+    let _: SignInResponse = app.sign_in(&client(), "bob", PASSWORD_TEXT).await;
+    assert_eq!(app.hasher.jobs_run(), hashed_before + 1);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_counts_and_a_64_shares_the_limit() {
+    let settings = Settings {
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..Settings::default()
+    };
+    let app = spawn_app_with(settings).await;
+    let client = client();
+    let wrong = |name: String, from: &'static str| {
+        client
+            .post(app.url("/api/session"))
+            .header("x-forwarded-for", format!("203.0.113.9, {from}"))
+            .json(&SignInRequest {
+                username: name,
+                password: "wrong password".to_owned(),
+            })
+            .send()
+    };
+    let first = wrong("nobody".to_owned(), "2001:db8:5:6::1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let entries = audit_rows(&app).await;
+    assert_eq!(
+        entries[0].client_address.as_deref(),
+        Some("2001:db8:5:6::1"),
+        "the address the proxy saw, not what the client wrote"
+    );
+    for i in 1..ADDRESS.max_failures {
+        let status = wrong(format!("guess{i}"), "2001:db8:5:6::1")
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // A neighbour in the same /64 shares the limit; another /64 does not.
+    let neighbour = wrong("someone".to_owned(), "2001:db8:5:6:ffff::2")
+        .await
+        .unwrap();
+    assert_eq!(neighbour.status(), StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = wrong("someone".to_owned(), "2001:db8:5:7::2")
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_the_forwarded_header_is_ignored() {
+    let app = spawn_app().await;
+    let response = client()
+        .post(app.url("/api/session"))
+        .header("x-forwarded-for", "192.0.2.77")
+        .json(&SignInRequest {
+            username: "nobody".to_owned(),
+            password: "wrong password".to_owned(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let entries = audit_rows(&app).await;
+    assert_eq!(entries[0].client_address.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_the_owners_browser_count_against_its_cookie_only() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD_TEXT, false).await;
+    let owner = client();
+    let _: SignInResponse = app.sign_in(&owner, "alice", PASSWORD_TEXT).await;
+    for _ in 0..PASSWORD.free {
+        expect_error(
+            app.sign_in_raw(&owner, "alice", "wrong password").await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+        )
+        .await;
+    }
+    expect_error(
+        app.sign_in_raw(&owner, "alice", PASSWORD_TEXT).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+    )
+    .await;
+    // The name's shared counter was not touched: another browser signs in.
+    let _: SignInResponse = app.sign_in(&client(), "alice", PASSWORD_TEXT).await;
+}
+
+#[tokio::test]
+async fn a_name_that_is_not_an_account_is_never_stored_or_shown() {
+    let app = spawn_app().await;
+    let typed = "mysecretpassword77";
+    expect_error(
+        app.sign_in_raw(&client(), typed, "wrong password").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+    )
+    .await;
+    let entries = audit_rows(&app).await;
+    assert_eq!(entries[0].subject.as_deref(), Some("unknown account"));
+    let reference = entries[0].detail.clone().unwrap_or_default();
+    assert!(reference.starts_with("typed name ref "), "{reference}");
+    // The same name twice gives the same reference, so attempts can be correlated.
+    let _ = app.sign_in_raw(&client(), typed, "wrong password").await;
+    assert_eq!(
+        audit_rows(&app).await[0].detail.as_deref(),
+        Some(reference.as_str())
+    );
+    let stored = String::from_utf8_lossy(&app.stored_bytes().await).into_owned();
+    assert!(
+        !stored.contains(typed),
+        "the typed name is stored somewhere"
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let now = app.now() as i64;
+    let user = app.create_user("alice", PASSWORD_TEXT, false).await;
+    let day = 24 * 60 * 60;
+    let exec = |sql: &'static str, a: i64, b: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql).bind(a).bind(b).execute(&db).await.unwrap();
+        }
+    };
+    for (token, expires) in [("old", now - 1), ("live", now + 60)] {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
+             VALUES ($1, $2, 'signed_in', $3, $4)",
+        )
+        .bind(token)
+        .bind(user)
+        .bind(now - 100)
+        .bind(expires)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    exec(
+        "INSERT INTO two_step_setups (user_id, sealed_secret, expires_at) VALUES ($1, 'x', $2)",
+        user,
+        now,
+    )
+    .await;
+    for (key, at) in [("name:old", now - day), ("name:recent", now - day + 1)] {
+        sqlx::query(
+            "INSERT INTO attempt_counters (counter_key, failures, last_at) VALUES ($1, 3, $2)",
+        )
+        .bind(key)
+        .bind(at)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    exec(
+        "INSERT INTO oidc_flows (state_hash, provider, sealed_secrets, created_at, expires_at) VALUES ('s', 'p', 'x', $1, $2)",
+        now - 700,
+        now - 100,
+    )
+    .await;
+    for at in [now - 30 * day - 1, now - 30 * day + 1] {
+        exec(
+            "INSERT INTO audit_events (at, event, subject_id) VALUES ($1, 'signed_in', $2)",
+            at,
+            user,
+        )
+        .await;
+    }
+    let swept = twostep::sweep::sweep(&app.db, app.now(), 30).await.unwrap();
+    assert_eq!(
+        swept,
+        twostep::sweep::Swept {
+            sessions: 1,
+            setups: 1,
+            oidc_flows: 1,
+            attempt_counters: 1,
+            audit_events: 1,
+        }
+    );
+    let kept: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, ["live"]);
+    let counters: Vec<String> = sqlx::query_scalar("SELECT counter_key FROM attempt_counters")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(counters, ["name:recent"]);
+    assert_eq!(app.count("audit_events").await, 1);
+    assert_eq!(app.count("oidc_flows").await, 0);
+}
+
+#[tokio::test]
+async fn a_password_shaped_like_a_recovery_code_is_counted_as_a_removal_proof() {
+    let app = spawn_app().await;
+    let browser = client();
+    app.enrolled_user(&browser, "alice", PASSWORD_TEXT).await;
+    let id = app.user_id("alice").await;
+    for _ in 0..PASSWORD.free {
+        expect_error(
+            app.remove_device(&browser, id, Some("abcde-fghjk")).await,
+            StatusCode::FORBIDDEN,
+            ErrorCode::ProofWrong,
+        )
+        .await;
+    }
+    expect_error(
+        app.remove_device(&browser, id, Some("abcde-fghjk")).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+    )
+    .await;
+    assert_eq!(app.count_for("two_step_devices", id).await, 1);
+    let _: serde_json::Value = ok_json(app.get(&browser, "/api/me").await).await;
+}
