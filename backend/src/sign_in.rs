@@ -72,6 +72,8 @@ impl std::fmt::Debug for PasswordAttempt<'_> {
 /// back when this is dropped.
 pub struct Accepted {
     pub user: UserRecord,
+    /// The recovery code that was given instead of the password (removal proof), by id.
+    pub recovery_code: Option<i64>,
     counter_key: String,
     _address: AddressReservation,
 }
@@ -112,12 +114,11 @@ pub async fn check_password(
         attempt.purpose,
         &user,
         RecoveryCode::parse(attempt.password),
-    ) && recovery::find_unused(&state.db, &state.macs, user.id, &code)
-        .await?
-        .is_some()
+    ) && let Some(id) = recovery::find_unused(&state.db, &state.macs, user.id, &code).await?
     {
         return Ok(Accepted {
             user: user.clone(),
+            recovery_code: Some(id),
             counter_key,
             _address: address,
         });
@@ -129,6 +130,7 @@ pub async fn check_password(
     match user {
         Some(user) if right => Ok(Accepted {
             user,
+            recovery_code: None,
             counter_key,
             _address: address,
         }),

@@ -464,6 +464,18 @@ async fn removal_proof(
         Ok(accepted) => {
             let mut tx = state.db.begin().await?;
             accepted.clear(&mut *tx).await?;
+            if let Some(id) = accepted.recovery_code {
+                if !recovery::spend(&mut *tx, id, now).await? {
+                    return Err(CodeError::RecoveryWrong.into());
+                }
+                let event = audit::Event::own(
+                    AuditEventKind::RecoveryCodeUsed,
+                    user,
+                    client.as_deref(),
+                )
+                .with_detail("removal proof");
+                audit::write(&mut *tx, event, now).await?;
+            }
             Ok(tx)
         }
         Err(PasswordError::BadCredentials | PasswordError::Organizational { .. }) => {

@@ -267,6 +267,19 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The key a typed name's wrong passwords are counted under in `attempt_counters`.
+    pub fn name_key(&self, name: &str) -> String {
+        twostep::macs::Macs::new(&self.seal).name_key(name)
+    }
+
+    /// The audit log's reference to a typed name that is not an account.
+    pub fn name_ref(&self, name: &str) -> String {
+        format!(
+            "typed name ref {}",
+            twostep::macs::Macs::new(&self.seal).name_ref(name)
+        )
+    }
+
     /// The injected clock's time.
     pub fn now(&self) -> u64 {
         twostep::clock::Clock::now(&self.clock)

@@ -777,7 +777,8 @@ async fn the_password_form_points_organizational_accounts_to_their_provider() {
     }
     // It counts as a failed password attempt (throttled like one) and is audited.
     let failures: i64 =
-        sqlx::query("SELECT failures FROM password_failures WHERE username = 'erin'")
+        sqlx::query("SELECT failures FROM attempt_counters WHERE counter_key = $1")
+            .bind(w.app.name_key("erin"))
             .fetch_one(&w.app.db)
             .await
             .unwrap()
