@@ -468,12 +468,9 @@ async fn removal_proof(
                 if !recovery::spend(&mut *tx, id, now).await? {
                     return Err(CodeError::RecoveryWrong.into());
                 }
-                let event = audit::Event::own(
-                    AuditEventKind::RecoveryCodeUsed,
-                    user,
-                    client.as_deref(),
-                )
-                .with_detail("removal proof");
+                let event =
+                    audit::Event::own(AuditEventKind::RecoveryCodeUsed, user, client.as_deref())
+                        .with_detail("removal proof");
                 audit::write(&mut *tx, event, now).await?;
             }
             Ok(tx)

@@ -776,14 +776,13 @@ async fn the_password_form_points_organizational_accounts_to_their_provider() {
         .await;
     }
     // It counts as a failed password attempt (throttled like one) and is audited.
-    let failures: i64 =
-        sqlx::query("SELECT failures FROM attempt_counters WHERE counter_key = $1")
-            .bind(w.app.name_key("erin"))
-            .fetch_one(&w.app.db)
-            .await
-            .unwrap()
-            .try_get("failures")
-            .unwrap();
+    let failures: i64 = sqlx::query("SELECT failures FROM attempt_counters WHERE counter_key = $1")
+        .bind(w.app.name_key("erin"))
+        .fetch_one(&w.app.db)
+        .await
+        .unwrap()
+        .try_get("failures")
+        .unwrap();
     assert_eq!(failures, 1);
     let erin_events: Vec<_> = w
         .audit()

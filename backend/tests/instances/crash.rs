@@ -149,34 +149,65 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
 
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight() {
-    let (_data, mut server) = client::start_single(&[]).await;
-    // Four sign-ins, each an Argon2 hash, queued for one hashing thread per core: stop the server
-    // while they run. Each client has its connection open first, so each request is sent at once.
+    let (data, mut server) = client::start_single(&[]).await;
+    // More sign-ins than there are hashing threads (one per core), each for its own account
+    // (one hash per account at a time) and each an Argon2 hash: some are still queued when
+    // the server is told to stop.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let names: Vec<String> = (0..cores * 6).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        create_user(data.path(), &[], name, PASSWORD, &[]);
+    }
     let mut requests = Vec::new();
-    for _ in 0..4 {
+    let started = Arc::new(tokio::sync::Barrier::new(names.len() + 1));
+    for name in names {
         let client = browser();
+        // Each client has its connection open first, so each request is sent at once.
         client::get(&client, server.url("/api/health"))
             .await
             .unwrap();
         let url = server.url("/api/session");
+        let started = started.clone();
         requests.push(tokio::spawn(async move {
-            post(
+            started.wait().await;
+            let answer = post(
                 &client,
                 url,
-                json!({ "username": "admin", "password": client::ADMIN_PASSWORD }),
+                json!({ "username": name, "password": PASSWORD }),
             )
-            .await
+            .await;
+            (answer, std::time::Instant::now())
         }));
     }
-    tokio::time::sleep(Duration::from_millis(15)).await;
+    started.wait().await;
+    // Give the requests time to reach the server (not to finish: each waits for a hash).
+    tokio::time::sleep(Duration::from_millis(5)).await;
     server.signal("TERM");
+    let signalled = std::time::Instant::now();
+    // It stops accepting at once: a new connection is refused while the others finish.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let refused = reqwest::Client::new()
+        .get(server.url("/api/health"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection after SIGTERM: {refused:?}"
+    );
+    let mut after_signal = 0;
     for request in requests {
-        let (status, body) = request
-            .await
-            .unwrap()
-            .expect("the request in flight was answered");
+        let (answer, at) = request.await.unwrap();
+        let (status, body) = answer.expect("the request in flight was answered");
         assert_eq!(status, StatusCode::OK, "{body}");
+        if at > signalled {
+            after_signal += 1;
+        }
     }
+    assert!(
+        after_signal > 0,
+        "no sign-in was still in flight when the signal came: the test proved nothing"
+    );
     let exit = tokio::task::spawn_blocking(move || server.child.wait().map(|s| s.success()))
         .await
         .unwrap()

@@ -1,7 +1,7 @@
-//! The password step under 10x the load Argon2 can serve: the server stays up, its memory
-//! stays bounded, and every request gets an answer (200, 401, 429 or 503), none dropped.
+//! The password step under 10x the load Argon2 can serve, right passwords across many
+//! accounts: the server stays up, its memory stays bounded, the queue turns work away (503)
+//! instead of growing, the slowest answers stay bounded, and every request gets an answer.
 
-use crate::process::create_user;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -48,10 +48,34 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .expect("VmHWM in /proc/PID/status")
 }
 
+/// Accounts the load signs in to, round robin: the server checks one password per account at
+/// a time, so this many keep every request on the path that hashes (or waits to).
+const ACCOUNTS: usize = 2000;
+
+/// Creates the accounts straight in the server's database, all with the same password hash
+/// (one hash computed here, not 2000).
+async fn create_accounts(data: &std::path::Path) {
+    let url = format!("sqlite://{}?mode=rw", data.join("twostep.db").display());
+    let db = twostep::db::connect(&url).await.unwrap();
+    let hash = twostep::passwords::hash_blocking(PASSWORD).unwrap();
+    let mut tx = db.begin().await.unwrap();
+    for i in 0..ACCOUNTS {
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, 'user', 0)",
+        )
+        .bind(format!("load{i}"))
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
     let (data, server) = crate::client::start_single(&[]).await;
-    create_user(data.path(), &[], "alice", PASSWORD, &[]);
+    create_accounts(data.path()).await;
     let bound = argon2_bound();
     let rate = 10.0 * bound;
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -60,22 +84,22 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
         .build()
         .unwrap();
 
-    // Open loop: requests leave at the set rate whether or not earlier ones were answered.
-    // Every fourth uses a wrong password (401, then 429 once the throttles start).
+    // Open loop: right passwords leave at the set rate whether or not earlier ones were
+    // answered, each for the next account.
     let mut requests = Vec::new();
     let started = Instant::now();
     let mut sent = 0u32;
     while started.elapsed() < LOAD {
-        let password = if sent % 4 == 3 {
-            "wrong password"
-        } else {
-            PASSWORD
-        };
-        let request = client
-            .post(server.url("/api/session"))
-            .json(&json!({ "username": "alice", "password": password }));
+        let request = client.post(server.url("/api/session")).json(&json!({
+            "username": format!("load{}", sent as usize % ACCOUNTS),
+            "password": PASSWORD
+        }));
         requests.push(tokio::spawn(async move {
-            request.send().await.map(|r| r.status())
+            let sent_at = Instant::now();
+            request
+                .send()
+                .await
+                .map(|r| (r.status(), sent_at.elapsed()))
         }));
         sent += 1;
         let due = interval * sent;
@@ -83,11 +107,16 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
             tokio::time::sleep(wait).await;
         }
     }
+    let offered = f64::from(sent) / LOAD.as_secs_f64();
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
+    let mut latencies = Vec::new();
     let mut unanswered = Vec::new();
     for request in requests {
         match request.await.unwrap() {
-            Ok(status) => *statuses.entry(status.as_u16()).or_default() += 1,
+            Ok((status, took)) => {
+                *statuses.entry(status.as_u16()).or_default() += 1;
+                latencies.push(took);
+            }
             Err(error) => unanswered.push(format!("{error:?}")),
         }
     }
@@ -97,30 +126,32 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
         unanswered.len(),
         unanswered.first()
     );
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
     eprintln!(
-        "argon2 bound {bound:.1}/s, offered {:.1}/s, {sent} requests: {statuses:?}",
-        f64::from(sent) / LOAD.as_secs_f64()
+        "argon2 bound {bound:.1}/s, offered {offered:.1}/s, {sent} requests: {statuses:?}, p99 {p99:?}"
     );
-    let allowed = [
-        StatusCode::OK,
-        StatusCode::UNAUTHORIZED,
-        StatusCode::TOO_MANY_REQUESTS,
-        StatusCode::SERVICE_UNAVAILABLE,
-    ];
+    assert!(
+        offered >= 9.0 * bound,
+        "the load was really offered: {offered:.1}/s against a bound of {bound:.1}/s"
+    );
     for status in statuses.keys() {
         assert!(
-            allowed.iter().any(|a| a.as_u16() == *status),
+            [200, 429, 503].contains(status),
             "unexpected status {status}: {statuses:?}"
         );
     }
+    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
+    assert!(count(200) > 0, "some sign-ins got through: {statuses:?}");
     assert!(
-        statuses.get(&200).copied().unwrap_or(0) > 0,
-        "some sign-ins got through: {statuses:?}"
+        count(503) > 0,
+        "the hashing queue filled and turned work away: {statuses:?}"
     );
-    assert!(
-        f64::from(sent) > 5.0 * bound * LOAD.as_secs_f64(),
-        "the load was really offered"
-    );
+    // Nobody waits without bound: the queue holds 256 jobs, which the hashing threads finish
+    // in 256 / bound seconds; with the load's own CPU share and the answers' way back, the
+    // slowest 1% may take three times that plus a second.
+    let p99_limit = Duration::from_secs_f64(3.0 * 256.0 / bound + 1.0);
+    assert!(p99 <= p99_limit, "p99 {p99:?} over {p99_limit:?}");
 
     // Still up and well.
     let health = client.get(server.url("/api/health")).send().await.unwrap();
