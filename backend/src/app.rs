@@ -158,15 +158,19 @@ pub fn init_tracing() {
 
 /// Opens the database and the server key: what both `serve` and the CLI need.
 pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
+    create_data_dir(common)?;
+    let db = db::connect_with(&common.database_url(), common.sqlite_synchronous).await?;
+    let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
+    Ok((db, seal))
+}
+
+fn create_data_dir(common: &CommonArgs) -> Result<(), String> {
     std::fs::create_dir_all(&common.data_dir).map_err(|e| {
         format!(
             "cannot create the data folder {}: {e}",
             common.data_dir.display()
         )
-    })?;
-    let db = db::connect_with(&common.database_url(), common.sqlite_synchronous).await?;
-    let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
-    Ok((db, seal))
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, finishing requests in flight.
@@ -175,6 +179,11 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         Some(path) => crate::oidc::providers::load(path)?,
         None => Vec::new(),
     };
+    create_data_dir(common)?;
+    // Held until the server has stopped: `twostep restore` refuses meanwhile.
+    let _in_use = crate::db::sqlite_file(&common.database_url())
+        .map(|database| crate::in_use::by_server(&database))
+        .transpose()?;
     let (db, seal) = open(common).await?;
     ensure_administrator(&db).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -96,6 +96,16 @@ pub enum Command {
     /// Manage accounts from the server's shell (break-glass work).
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the SQLite database to FILE while the server runs, and check the copy.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: PathBuf,
+    },
+    /// Put a copy made by `backup` in place of the SQLite database (the server must be stopped).
+    Restore {
+        /// The copy to restore.
+        file: PathBuf,
+    },
 }
 
 impl Default for Command {

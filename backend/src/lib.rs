@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod in_use;
 pub mod oidc;
 pub mod passwords;
 pub mod routes;

@@ -16,6 +16,8 @@
 //!   fresh proof), unlocking, what non-administrators may not do, organizational accounts.
 //! - `audit`: which events each action records, paging and the user filter.
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
+//! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
+//!   the restored copy.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
@@ -24,11 +26,14 @@
 mod admin;
 mod audit;
 mod authorization;
+mod backup;
 mod bad_input;
 mod cli;
 mod fake_provider;
 mod helpers;
 mod oidc;
+#[path = "../common/process.rs"]
+mod process;
 mod secrets;
 mod session;
 mod static_files;
