@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use sqlx::AnyPool;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// The HTTP client for identity providers (`None` if it could not be built: then every
     /// sign-in through a provider fails as "provider unreachable", and the log says why).
     pub oidc_http: Option<HttpClient>,
+    /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
+    pub shutting_down: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             oidc_http: crate::oidc::relying_party::http_client()
                 .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
                 .ok(),
+            shutting_down: Arc::default(),
         }
     }
 }
@@ -209,13 +213,18 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         public_url,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    let shutting_down = state.shutting_down.clone();
     let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
     let limits = crate::serve::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         ..Default::default()
     };
-    crate::serve::run(listener, app, limits, shutdown_signal()).await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        shutting_down.store(true, Ordering::SeqCst);
+    };
+    crate::serve::run(listener, app, limits, shutdown).await;
     Ok(())
 }
 

@@ -18,6 +18,8 @@
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
 //!   the restored copy.
+//! - `health`: `/api/health` and `/api/ready` (503 while the database is unreachable and
+//!   during shutdown).
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
@@ -30,6 +32,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod fake_provider;
+mod health;
 mod helpers;
 mod oidc;
 #[path = "../common/process.rs"]
