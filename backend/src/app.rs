@@ -16,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -137,27 +138,28 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // A request id (a fresh UUID, or the one a reverse proxy sent) on the request, in its
+        // log lines through the span above, and on the response as `x-request-id`.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// The span of a request in debug logs: method and path only. The query is left out because
-/// an identity provider's answer carries its authorization code and state there.
+/// The span of a request, on each of its log lines: the request id, method and path only.
+/// The query is left out because an identity provider's answer carries its authorization code
+/// and state there.
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!(
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
         "request",
+        request_id,
         method = %request.method(),
         path = %request.uri().path(),
         version = ?request.version(),
     )
-}
-
-/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Opens the database and the server key: what both `serve` and the CLI need.

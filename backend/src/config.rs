@@ -62,6 +62,15 @@ pub struct CommonArgs {
         value_name = "FILE"
     )]
     pub identity_providers: Option<PathBuf>,
+    /// How log lines are written on standard error: `human` or `json` (one object per line).
+    #[arg(
+        long,
+        env = "TWOSTEP_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t = crate::logging::LogFormat::Human
+    )]
+    pub log_format: crate::logging::LogFormat,
 }
 
 impl std::fmt::Debug for CommonArgs {
@@ -72,6 +81,7 @@ impl std::fmt::Debug for CommonArgs {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "(set)"))
             .field("identity_providers", &self.identity_providers)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }

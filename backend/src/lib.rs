@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod in_use;
+pub mod logging;
 pub mod oidc;
 pub mod passwords;
 pub mod routes;

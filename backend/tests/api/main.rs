@@ -20,6 +20,8 @@
 //!   the restored copy.
 //! - `health`: `/api/health` and `/api/ready` (503 while the database is unreachable and
 //!   during shutdown).
+//! - `logs`: the real binary's JSON log lines carry request ids and no passwords, codes,
+//!   secrets or session tokens.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
@@ -34,6 +36,7 @@ mod cli;
 mod fake_provider;
 mod health;
 mod helpers;
+mod logs;
 mod oidc;
 #[path = "../common/process.rs"]
 mod process;
