@@ -18,6 +18,8 @@
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
 //!   the restored copy.
+//! - `deploy_files`: `docs/twostep.service` has the promised keys, matches `docs/deploy.md`
+//!   and passes `systemd-analyze verify`.
 //! - `health`: `/api/health` and `/api/ready` (503 while the database is unreachable and
 //!   during shutdown).
 //! - `logs`: the real binary's JSON log lines carry request ids and no passwords, codes,
@@ -33,6 +35,7 @@ mod authorization;
 mod backup;
 mod bad_input;
 mod cli;
+mod deploy_files;
 mod fake_provider;
 mod health;
 mod helpers;
