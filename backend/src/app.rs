@@ -39,6 +39,8 @@ pub struct Settings {
     /// How people reach this server, without a trailing slash; providers send people back to
     /// `{public_url}/api/oidc/callback`.
     pub public_url: String,
+    /// Whether `GET /metrics` is served by this router (`--metrics`).
+    pub metrics_route: bool,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             secure_cookies: false,
             identity_providers: Vec::new(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            metrics_route: false,
         }
     }
 }
@@ -101,9 +104,12 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let csp = headers::content_security_policy(&headers::inline_script_hashes(
         index_html.as_deref().unwrap_or_default(),
     ));
-    let mut app = Router::new()
-        .nest("/api", routes::api_router())
-        .with_state(state);
+    let mut app = Router::new().nest("/api", routes::api_router());
+    if state.settings.metrics_route {
+        crate::metrics::handle();
+        app = app.merge(crate::metrics::router());
+    }
+    let mut app = app.with_state(state);
     match (dist_dir, &index_html) {
         (Some(dir), Some(_)) => {
             // `FILE.br` beside a file (written by `cargo xtask build-frontend`) is sent to browsers
@@ -137,6 +143,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(crate::metrics::track_request))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         // A request id (a fresh UUID, or the one a reverse proxy sent) on the request, in its
         // log lines through the span above, and on the response as `x-request-id`.
@@ -196,6 +203,18 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_listener = match args.metrics_addr {
+        Some(metrics_addr) => {
+            crate::metrics::handle();
+            let listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .map_err(|e| format!("cannot listen on {metrics_addr} for metrics: {e}"))?;
+            let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            println!("twostep metrics on http://{bound}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     let public_url = match &args.public_url {
         Some(url) => check_public_url(url)?,
         None => format!("http://{addr}"),
@@ -213,9 +232,20 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         secure_cookies: args.secure_cookies,
         identity_providers,
         public_url,
+        metrics_route: args.metrics,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
     let shutting_down = state.shutting_down.clone();
+    if let Some(listener) = metrics_listener {
+        let metrics_app = crate::metrics::router().with_state(state.clone());
+        // Stops with the process.
+        tokio::spawn(crate::serve::run(
+            listener,
+            metrics_app,
+            crate::serve::ConnectionLimits::default(),
+            std::future::pending(),
+        ));
+    }
     let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
     let limits = crate::serve::ConnectionLimits {

@@ -145,6 +145,13 @@ pub struct ServeArgs {
     /// Seconds a client may take to send a request's headers before it is cut off.
     #[arg(long, env = "TWOSTEP_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
+    /// Serve Prometheus metrics at `/metrics` on the main address.
+    #[arg(long, env = "TWOSTEP_METRICS", conflicts_with = "metrics_addr")]
+    pub metrics: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address of their own instead, e.g.
+    /// `127.0.0.1:9100`, so they need not be public.
+    #[arg(long, env = "TWOSTEP_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]

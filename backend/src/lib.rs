@@ -16,6 +16,7 @@ pub mod extract;
 pub mod headers;
 pub mod in_use;
 pub mod logging;
+pub mod metrics;
 pub mod oidc;
 pub mod passwords;
 pub mod routes;

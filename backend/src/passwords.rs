@@ -193,6 +193,11 @@ impl Hasher {
         }
     }
 
+    /// Jobs queued or running now (for the metrics).
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// Runs `work` (Argon2 calls with the thread's [`Workspace`]) on a hashing thread.
     ///
     /// A job whose caller has gone (the client hung up) is skipped when its turn comes.

@@ -24,6 +24,7 @@
 //!   during shutdown).
 //! - `logs`: the real binary's JSON log lines carry request ids and no passwords, codes,
 //!   secrets or session tokens.
+//! - `metrics`: `/metrics` only when asked for; request counts and latency by route.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
@@ -40,6 +41,7 @@ mod fake_provider;
 mod health;
 mod helpers;
 mod logs;
+mod metrics;
 mod oidc;
 #[path = "../common/process.rs"]
 mod process;
