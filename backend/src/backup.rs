@@ -18,22 +18,20 @@ pub async fn backup(common: &CommonArgs, file: &Path) -> Result<(), String> {
     if !database.exists() {
         return Err(format!("there is no database at {}", database.display()));
     }
-    if file.exists() {
-        return Err(format!(
-            "{} already exists; give the name of a new file",
-            file.display()
-        ));
-    }
     let target = file
         .to_str()
         .ok_or_else(|| format!("{} is not a UTF-8 file name", file.display()))?;
+    create_private(file)?;
     let mut source = connect(&database, false).await?;
-    sqlx::query("VACUUM INTO $1")
+    let copied = sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(&mut source)
-        .await
-        .map_err(|e| format!("cannot copy {}: {e}", database.display()))?;
+        .await;
     let _ = source.close().await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(file);
+        return Err(format!("cannot copy {}: {e}", database.display()));
+    }
     std::fs::File::open(file)
         .and_then(|copy| copy.sync_all())
         .map_err(|e| format!("cannot write {} to the disk: {e}", file.display()))?;
@@ -88,7 +86,34 @@ pub async fn restore(common: &CommonArgs, file: &Path) -> Result<(), String> {
     if let Some(kept) = kept {
         println!("the previous database is kept as {}", kept.display());
     }
+    if common.secret_key.is_none() && !common.data_dir.join("secret.key").exists() {
+        println!(
+            "there is no key file in {}: put the server key of this backup there (secret.key) or \
+             set TWOSTEP_SECRET_KEY before starting the server; with a new key, 2-step \
+             verification would have to be set up again",
+            common.data_dir.display()
+        );
+    }
     Ok(())
+}
+
+/// Creates the empty file `VACUUM INTO` writes to, readable by its owner only (it holds
+/// password hashes and sealed secrets); refuses an existing file.
+fn create_private(file: &Path) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file).map(drop).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!(
+                "{} already exists; give the name of a new file",
+                file.display()
+            )
+        } else {
+            format!("cannot create {}: {e}", file.display())
+        }
+    })
 }
 
 /// The SQLite file of the configured database; PostgreSQL is refused with a pointer to
