@@ -145,10 +145,13 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::metrics::track_request))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        // A request id (a fresh UUID, or the one a reverse proxy sent) on the request, in its
+        // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in its
         // log lines through the span above, and on the response as `x-request-id`.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(
+            crate::logging::drop_unusable_request_id,
+        ))
 }
 
 /// The span of a request, on each of its log lines: the request id, method and path only.
@@ -157,7 +160,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(crate::logging::REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!(

@@ -2,6 +2,8 @@
 //! at the level `RUST_LOG` sets (default `info`). Each request's lines carry its request id
 //! (the span `request`, see [`crate::app::router`]).
 
+use axum::extract::Request;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
@@ -27,4 +29,25 @@ pub fn init(format: LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+}
+
+/// The header carrying a request's id, from a reverse proxy or made by the server.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Middleware: drops an incoming request id that is not a short token (at most 64 letters,
+/// digits, `-`, `_`, `.`), so a client cannot fill every log line with text of its choosing;
+/// the server then makes its own.
+pub async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }

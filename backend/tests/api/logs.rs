@@ -159,3 +159,33 @@ async fn json_logs_carry_request_ids_and_no_secrets() {
         assert!(ids_seen.contains(id), "no log line of request {id}");
     }
 }
+
+#[tokio::test]
+async fn a_proxys_request_id_is_kept_and_an_unusable_one_replaced() {
+    let app = crate::helpers::spawn_app().await;
+    let id_of = |sent: String| {
+        let url = app.url("/api/health");
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("x-request-id", sent)
+                .send()
+                .await
+                .expect("request");
+            response.headers()["x-request-id"]
+                .to_str()
+                .expect("ASCII")
+                .to_owned()
+        }
+    };
+    assert_eq!(id_of("proxy-4f2a.17_x".to_owned()).await, "proxy-4f2a.17_x");
+    for unusable in [
+        "two words".to_owned(),
+        "quote\"d".to_owned(),
+        "a".repeat(65),
+    ] {
+        let replaced = id_of(unusable.clone()).await;
+        assert_ne!(replaced, unusable);
+        assert_eq!(replaced.len(), 36, "a UUID: {replaced}");
+    }
+}
