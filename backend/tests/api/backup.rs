@@ -146,6 +146,15 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_enrollment() {
     let started = Instant::now();
     let backup = twostep(data.path(), &["backup", copy_arg]).await;
     succeeded(&backup, "integrity check ok");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy)
+            .expect("the copy")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     failed(
         &twostep(data.path(), &["restore", copy_arg]).await,
         "stop it before restoring",
