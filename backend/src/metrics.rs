@@ -25,10 +25,12 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// The recorder's handle, once installed.
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
 /// The recorder's handle, installed as the process's metrics recorder on first use. Until
 /// then every metric call is a no-op.
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), &LATENCY_BUCKETS)
@@ -111,7 +113,11 @@ pub fn removal() {
 
 /// Middleware: counts each request and its latency by method, route template and status.
 /// Requests no route matched (the browser app's files, unknown paths) share one label.
+/// Without metrics (no recorder installed) it only passes the request on.
 pub async fn track_request(route: Option<MatchedPath>, request: Request, next: Next) -> Response {
+    if HANDLE.get().is_none() {
+        return next.run(request).await;
+    }
     let route = route.map_or_else(|| "unmatched".to_owned(), |r| r.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
