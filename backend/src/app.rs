@@ -16,7 +16,9 @@ use axum::http::StatusCode;
 use sqlx::AnyPool;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -43,6 +45,8 @@ pub struct Settings {
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Days the audit log keeps an event.
     pub audit_retention_days: u32,
+    /// Whether `GET /metrics` is served by this router (`--metrics`).
+    pub metrics_route: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".to_owned(),
             trusted_proxies: Default::default(),
             audit_retention_days: 365,
+            metrics_route: false,
         }
     }
 }
@@ -82,6 +87,8 @@ pub struct AppState {
     /// The HTTP client for identity providers (`None` if it could not be built: then every
     /// sign-in through a provider fails as "provider unreachable", and the log says why).
     pub oidc_http: Option<HttpClient>,
+    /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
+    pub shutting_down: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -99,6 +106,7 @@ impl AppState {
             oidc_http: crate::oidc::relying_party::http_client()
                 .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
                 .ok(),
+            shutting_down: Arc::default(),
         }
     }
 }
@@ -110,9 +118,12 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let csp = headers::content_security_policy(&headers::inline_script_hashes(
         index_html.as_deref().unwrap_or_default(),
     ));
-    let mut app = Router::new()
-        .nest("/api", routes::api_router())
-        .with_state(state);
+    let mut app = Router::new().nest("/api", routes::api_router());
+    if state.settings.metrics_route {
+        crate::metrics::handle();
+        app = app.merge(crate::metrics::router());
+    }
+    let mut app = app.with_state(state);
     match (dist_dir, &index_html) {
         (Some(dir), Some(_)) => {
             // `FILE.br` beside a file (written by `cargo xtask build-frontend`) is sent to browsers
@@ -146,41 +157,50 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(crate::metrics::track_request))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in its
+        // log lines through the span above, and on the response as `x-request-id`.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(
+            crate::logging::drop_unusable_request_id,
+        ))
 }
 
-/// The span of a request in debug logs: method and path only. The query is left out because
-/// an identity provider's answer carries its authorization code and state there.
+/// The span of a request, on each of its log lines: the request id, method and path only.
+/// The query is left out because an identity provider's answer carries its authorization code
+/// and state there.
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!(
+    let request_id = request
+        .headers()
+        .get(crate::logging::REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
         "request",
+        request_id,
         method = %request.method(),
         path = %request.uri().path(),
         version = ?request.version(),
     )
 }
 
-/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Opens the database and the server key: what both `serve` and the CLI need.
 pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
+    create_data_dir(common)?;
+    let db = db::connect_with(&common.database_url(), common.sqlite_synchronous).await?;
+    let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
+    Ok((db, seal))
+}
+
+fn create_data_dir(common: &CommonArgs) -> Result<(), String> {
     std::fs::create_dir_all(&common.data_dir).map_err(|e| {
         format!(
             "cannot create the data folder {}: {e}",
             common.data_dir.display()
         )
-    })?;
-    let db = db::connect_with(&common.database_url(), common.sqlite_synchronous).await?;
-    let seal = SealKey::load(common.secret_key.as_deref(), &common.data_dir)?;
-    Ok((db, seal))
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, finishing requests in flight.
@@ -189,12 +209,29 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         Some(path) => crate::oidc::providers::load(path)?,
         None => Vec::new(),
     };
+    create_data_dir(common)?;
+    // Held until the server has stopped: `twostep restore` refuses meanwhile.
+    let _in_use = crate::db::sqlite_file(&common.database_url())
+        .map(|database| crate::in_use::by_server(&database))
+        .transpose()?;
     let (db, seal) = open(common).await?;
     ensure_administrator(&db).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_listener = match args.metrics_addr {
+        Some(metrics_addr) => {
+            crate::metrics::handle();
+            let listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .map_err(|e| format!("cannot listen on {metrics_addr} for metrics: {e}"))?;
+            let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            println!("twostep metrics on http://{bound}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     let public_url = match &args.public_url {
         Some(url) => check_public_url(url)?,
         None => format!("http://{addr}"),
@@ -214,6 +251,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         public_url,
         trusted_proxies: args.trusted_proxies.clone(),
         audit_retention_days: args.audit_retention_days,
+        metrics_route: args.metrics,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
     crate::sweep::spawn(
@@ -221,13 +259,28 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         state.clock.clone(),
         args.audit_retention_days,
     );
+    let shutting_down = state.shutting_down.clone();
+    if let Some(listener) = metrics_listener {
+        let metrics_app = crate::metrics::router().with_state(state.clone());
+        // Stops with the process.
+        tokio::spawn(crate::serve::run(
+            listener,
+            metrics_app,
+            crate::serve::ConnectionLimits::default(),
+            std::future::pending(),
+        ));
+    }
     let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
     let limits = crate::serve::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         ..Default::default()
     };
-    crate::serve::run(listener, app, limits, shutdown_signal()).await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        shutting_down.store(true, Ordering::SeqCst);
+    };
+    crate::serve::run(listener, app, limits, shutdown).await;
     Ok(())
 }
 

@@ -62,6 +62,15 @@ pub struct CommonArgs {
         value_name = "FILE"
     )]
     pub identity_providers: Option<PathBuf>,
+    /// How log lines are written on standard error: `human` or `json` (one object per line).
+    #[arg(
+        long,
+        env = "TWOSTEP_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t = crate::logging::LogFormat::Human
+    )]
+    pub log_format: crate::logging::LogFormat,
 }
 
 impl std::fmt::Debug for CommonArgs {
@@ -72,6 +81,7 @@ impl std::fmt::Debug for CommonArgs {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "(set)"))
             .field("identity_providers", &self.identity_providers)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -96,6 +106,16 @@ pub enum Command {
     /// Manage accounts from the server's shell (break-glass work).
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the SQLite database to FILE while the server runs, and check the copy.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: PathBuf,
+    },
+    /// Put a copy made by `backup` in place of the SQLite database (the server must be stopped).
+    Restore {
+        /// The copy to restore.
+        file: PathBuf,
+    },
 }
 
 impl Default for Command {
@@ -143,6 +163,13 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=36500)
     )]
     pub audit_retention_days: u32,
+    /// Serve Prometheus metrics at `/metrics` on the main address.
+    #[arg(long, env = "TWOSTEP_METRICS", conflicts_with = "metrics_addr")]
+    pub metrics: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address of their own instead, e.g.
+    /// `127.0.0.1:9100`, so they need not be public.
+    #[arg(long, env = "TWOSTEP_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,16 @@ impl Engine {
     }
 }
 
+/// The file of a `sqlite:` URL (`sqlite://PATH?options`); `None` for an in-memory database
+/// or another engine.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// Connections in the pool. SQLite writes one transaction at a time and each connection is a
 /// thread of its own, so a few per core are enough to keep the cores busy with reads; more only
 /// add threads to wake (and writers sleeping in SQLite's busy handler). PostgreSQL connections
@@ -133,6 +143,21 @@ mod tests {
         assert_eq!(reported(SqliteSynchronous::Normal).await, 1);
         assert_eq!(reported(SqliteSynchronous::Full).await, 2);
         assert_eq!(SqliteSynchronous::default(), SqliteSynchronous::Normal);
+    }
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        let file = |url| sqlite_file(url).map(|p| p.display().to_string());
+        assert_eq!(
+            file("sqlite://./data/twostep.db?mode=rwc").as_deref(),
+            Some("./data/twostep.db")
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/t.db").as_deref(),
+            Some("/var/lib/t.db")
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://db/twostep"), None);
     }
 
     #[test]

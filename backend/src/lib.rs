@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod client_addr;
 pub mod clock;
@@ -18,6 +19,9 @@ pub mod extract;
 pub mod guards;
 pub mod headers;
 pub mod macs;
+pub mod in_use;
+pub mod logging;
+pub mod metrics;
 pub mod oidc;
 pub mod passwords;
 pub mod policy;

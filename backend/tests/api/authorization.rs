@@ -100,9 +100,10 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
 use Body::{AliceCode, AliceSignIn, Empty, Nothing, PasswordProof, SetupCodes};
 
 #[rustfmt::skip]
-const TABLE: [Row; 21] = [
+const TABLE: [Row; 22] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
+    row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("POST",   "/api/session",                      AliceSignIn,    [OK,          OK,          OK,         OK,         OK]),
     row("DELETE", "/api/session",                      Nothing,        [DONE,        DONE,        DONE,       DONE,       DONE]),
     row("POST",   "/api/session/verify",               AliceCode,      [NOT_PENDING, OK,          SIGNED_IN,  SIGNED_IN,  SIGNED_IN]),

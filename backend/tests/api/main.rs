@@ -16,6 +16,15 @@
 //!   fresh proof), unlocking, what non-administrators may not do, organizational accounts.
 //! - `audit`: which events each action records, paging and the user filter.
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
+//! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
+//!   the restored copy.
+//! - `deploy_files`: `docs/twostep.service` has the promised keys, matches `docs/deploy.md`
+//!   and passes `systemd-analyze verify`.
+//! - `health`: `/api/health` and `/api/ready` (503 while the database is unreachable and
+//!   during shutdown).
+//! - `logs`: the real binary's JSON log lines carry request ids and no passwords, codes,
+//!   secrets or session tokens.
+//! - `metrics`: `/metrics` only when asked for; request counts and latency by route.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `guards`: the limits under bursts of simultaneous requests on two instances, the owner's
@@ -26,12 +35,19 @@
 mod admin;
 mod audit;
 mod authorization;
+mod backup;
 mod bad_input;
 mod cli;
+mod deploy_files;
 mod fake_provider;
 mod guards;
+mod health;
 mod helpers;
+mod logs;
+mod metrics;
 mod oidc;
+#[path = "../common/process.rs"]
+mod process;
 mod secrets;
 mod session;
 mod static_files;

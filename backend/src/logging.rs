@@ -1,0 +1,53 @@
+//! Logs on standard error, as text for people (`human`) or one JSON object per line (`json`),
+//! at the level `RUST_LOG` sets (default `info`). Each request's lines carry its request id
+//! (the span `request`, see [`crate::app::router`]).
+
+use axum::extract::Request;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Text for people reading a terminal or the journal.
+    #[default]
+    Human,
+    /// One JSON object per line (with the request's span fields), for log collectors.
+    Json,
+}
+
+/// Installs the global subscriber (once; later calls change nothing).
+pub fn init(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// The header carrying a request's id, from a reverse proxy or made by the server.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Middleware: drops an incoming request id that is not a short token (at most 64 letters,
+/// digits, `-`, `_`, `.`), so a client cannot fill every log line with text of its choosing;
+/// the server then makes its own.
+pub async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
+}
