@@ -8,13 +8,13 @@
 //! writes (the new session, the removal, the new codes) commit together with it.
 
 use crate::app::AppState;
-use crate::audit;
 use crate::guards::{self, CodeCounter, Refused};
 use crate::passwords::HashError;
 use crate::policy::{self, Counter};
 use crate::recovery;
 use crate::totp::{self, Authenticator, SignInCheck};
 use crate::users::UserRecord;
+use crate::{audit, metrics};
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::{RecoveryCode, TotpCode};
@@ -118,6 +118,27 @@ async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx:
 
 /// Checks `typed` (a 6-digit app code, or where allowed a recovery code) and spends it.
 pub async fn verify(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    typed: &str,
+    now: u64,
+) -> Result<Spent, CodeError> {
+    let result = check_and_spend(state, check, typed, now).await;
+    let outcome = match &result {
+        Ok(_) => Some(metrics::CodeCheck::Accepted),
+        Err(CodeError::Wrong | CodeError::RecoveryWrong) => Some(metrics::CodeCheck::Wrong),
+        Err(CodeError::Replayed) => Some(metrics::CodeCheck::Replayed),
+        Err(CodeError::Wait(_)) => Some(metrics::CodeCheck::Throttled),
+        Err(CodeError::Locked) => Some(metrics::CodeCheck::Locked),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        metrics::code_check(outcome);
+    }
+    result
+}
+
+async fn check_and_spend(
     state: &AppState,
     check: CodeCheck<'_>,
     typed: &str,

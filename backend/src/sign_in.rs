@@ -13,7 +13,7 @@ use crate::guards::{self, AddressReservation, Refused};
 use crate::passwords::HashError;
 use crate::sessions::{self, Stage};
 use crate::users::{self, UserRecord};
-use crate::{audit, recovery};
+use crate::{audit, metrics, recovery};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::{RecoveryCode, Username};
 
@@ -213,6 +213,28 @@ pub struct Started {
 /// the browser's previous session, starts the new one (`verifying` when the account has a
 /// device) and, when signed in at once, records it.
 pub async fn password_step(
+    state: &AppState,
+    attempt: PasswordAttempt<'_>,
+    previous_session: Option<&str>,
+    now: u64,
+) -> Result<Started, PasswordError> {
+    let result = start_session(state, attempt, previous_session, now).await;
+    let outcome = match &result {
+        Ok(started) if started.stage == Stage::Verifying => Some(metrics::SignIn::CodeRequired),
+        Ok(_) => Some(metrics::SignIn::SignedIn),
+        Err(PasswordError::BadCredentials | PasswordError::Organizational { .. }) => {
+            Some(metrics::SignIn::BadCredentials)
+        }
+        Err(PasswordError::Refused(_)) => Some(metrics::SignIn::Throttled),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        metrics::sign_in(outcome);
+    }
+    result
+}
+
+async fn start_session(
     state: &AppState,
     attempt: PasswordAttempt<'_>,
     previous_session: Option<&str>,

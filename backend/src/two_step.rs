@@ -264,6 +264,7 @@ pub async fn confirm(
     let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
     audit::write(&mut *tx, event, now).await?;
     tx.commit().await?;
+    crate::metrics::enrollment();
     tracing::info!(user_id = user.id, "2-step verification set up");
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
@@ -427,6 +428,7 @@ pub async fn remove_device(
         return Err(not_set_up());
     }
     tx.commit().await?;
+    crate::metrics::removal();
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `GET /metrics`: absent unless asked for; with `--metrics`, request counts and latency by
 //! route template (never a raw path), the hashing queue and open sessions; with
-//! `--metrics-addr` (real binary) only on that address.
+//! `--metrics-addr` (real binary) only on that address; outcome counters exactly as a scripted
+//! sequence caused them (real binary).
 
 use crate::helpers::{client, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
@@ -119,4 +120,135 @@ async fn metrics_addr_serves_metrics_on_their_own_address_only() {
     let expected =
         "twostep_http_requests_total{method=\"GET\",route=\"/api/health\",status=\"200\"} 1";
     assert!(text.contains(expected), "{expected} missing from:\n{text}");
+}
+
+/// The value of a counter with these labels in Prometheus text (0 when absent).
+fn counter(text: &str, name: &str, outcome: Option<&str>) -> u64 {
+    let prefix = match outcome {
+        Some(outcome) => format!("{name}{{outcome=\"{outcome}\"}} "),
+        None => format!("{name} "),
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map_or(0, |value| value.trim().parse().expect("a whole number"))
+}
+
+/// A scripted sequence against the real binary (its own process, so no other test's
+/// requests count): each outcome counter ends at exactly what the script caused.
+#[tokio::test]
+async fn sign_in_and_code_check_outcomes_are_counted_exactly() {
+    use crate::helpers::{base32_decode, totp, wrong_code};
+    use serde_json::{Value, json};
+    let data = tempfile::tempdir().expect("temporary folder");
+    crate::process::create_user(data.path(), &[], "alice", "alice password", &[]);
+    let server = crate::process::ServerProcess::start(data.path(), &[], &["--metrics"]).await;
+    let post = |client: &reqwest::Client, path: &str, body: Value| {
+        client.post(server.url(path)).json(&body).send()
+    };
+    let sign_in = json!({ "username": "alice", "password": "alice password" });
+    let step = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 30
+    };
+
+    // Signed in without 2-step, then enrolled with the codes of the steps t-1 and t.
+    let owner = client();
+    let first = post(&owner, "/api/session", sign_in.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let setup: Value = post(&owner, "/api/me/two-step/setup", json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = base32_decode(setup["secret"].as_str().unwrap());
+    let t = step();
+    let confirmed = post(
+        &owner,
+        "/api/me/two-step/confirm",
+        json!({ "code1": totp(&secret, t - 1), "code2": totp(&secret, t) }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+
+    // A waiting session: one wrong code, one replayed (step t), then the next one (t+1).
+    let waiting = client();
+    let status = post(&waiting, "/api/session", sign_in.clone())
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    let verify = |client: &reqwest::Client, code: String| {
+        post(client, "/api/session/verify", json!({ "code": code }))
+    };
+    let wrong = wrong_code(&secret, t, 3);
+    let answers = [
+        verify(&waiting, wrong.clone()).await.unwrap().status(),
+        verify(&waiting, totp(&secret, t)).await.unwrap().status(),
+        verify(&waiting, totp(&secret, t + 1))
+            .await
+            .unwrap()
+            .status(),
+    ];
+    assert_eq!(
+        answers,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::OK
+        ]
+    );
+    // Another waiting session: five wrong codes, then the sixth waits.
+    let guesser = client();
+    post(&guesser, "/api/session", sign_in.clone())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let status = verify(&guesser, wrong.clone()).await.unwrap().status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let waited = verify(&guesser, wrong.clone()).await.unwrap().status();
+    assert_eq!(waited, StatusCode::TOO_MANY_REQUESTS);
+    let bad = post(
+        &client(),
+        "/api/session",
+        json!({ "username": "alice", "password": "not it" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sign_ins = "twostep_sign_ins_total";
+    let checks = "twostep_code_checks_total";
+    assert_eq!(counter(&text, sign_ins, Some("signed_in")), 1, "{text}");
+    assert_eq!(counter(&text, sign_ins, Some("code_required")), 2, "{text}");
+    assert_eq!(
+        counter(&text, sign_ins, Some("bad_credentials")),
+        1,
+        "{text}"
+    );
+    assert_eq!(counter(&text, sign_ins, Some("throttled")), 0, "{text}");
+    assert_eq!(counter(&text, checks, Some("accepted")), 1, "{text}");
+    assert_eq!(counter(&text, checks, Some("wrong")), 6, "{text}");
+    assert_eq!(counter(&text, checks, Some("replayed")), 1, "{text}");
+    assert_eq!(counter(&text, checks, Some("throttled")), 1, "{text}");
+    assert_eq!(counter(&text, checks, Some("locked")), 0, "{text}");
+    assert_eq!(
+        counter(&text, "twostep_enrollments_total", None),
+        1,
+        "{text}"
+    );
+    assert_eq!(counter(&text, "twostep_removals_total", None), 0, "{text}");
 }
