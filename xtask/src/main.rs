@@ -108,6 +108,10 @@ fn run(extra: &[String]) -> Result<(), String> {
     run_command(&mut serve)
 }
 
+/// The test that offers 10x the load Argon2 can serve: run alone, after the others, so that
+/// neither disturbs the other's timing.
+const LOAD_TEST: &str = "load::";
+
 fn test(extra: &[String]) -> Result<(), String> {
     let env = tools::ensure_frontend_tools()?;
     tools::ensure_chromium()?;
@@ -130,9 +134,16 @@ fn test(extra: &[String]) -> Result<(), String> {
     tests
         .args(["test", "--workspace", "--exclude", "twostep-frontend"])
         .args(extra)
+        .args(["--", "--skip", LOAD_TEST])
         .env("TWOSTEP_E2E_DIST", root().join("dist"))
         .env("TWOSTEP_TEST_POSTGRES_URL", &postgres_url);
     run_command(&mut tests)?;
+    step("Running the load test on its own (it saturates every core and measures against that)");
+    let mut load = cargo();
+    load.args(["test", "--package", "twostep", "--test", "instances"])
+        .args(extra)
+        .args(["--", LOAD_TEST, "--test-threads=1"]);
+    run_command(&mut load)?;
     step("Running the API integration tests again, on PostgreSQL");
     let mut on_postgres = cargo();
     on_postgres

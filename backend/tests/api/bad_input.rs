@@ -196,7 +196,7 @@ async fn rejected_requests_change_nothing() {
     let alice = client();
     app.sign_in(&alice, "alice", "correct horse").await;
     let anonymous = client();
-    let before = app.row_counts().await;
+    let before = app.snapshot().await;
     let huge = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(20_000));
 
     let rejected: Vec<(Response, StatusCode)> = vec![
@@ -288,7 +288,7 @@ async fn rejected_requests_change_nothing() {
         assert!(!body.message.is_empty(), "{url}");
     }
 
-    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.snapshot().await, before);
     // Alice is still signed in.
     assert_eq!(app.me(&alice).await.username, "alice");
 }
@@ -307,7 +307,7 @@ async fn state_changing_requests_need_a_json_content_type() {
     let pending = client();
     app.sign_in_pending(&pending, "alice", "correct horse")
         .await;
-    let before = app.row_counts().await;
+    let before = app.snapshot().await;
 
     let form = Some("application/x-www-form-urlencoded");
     let text = Some("text/plain");
@@ -350,7 +350,7 @@ async fn state_changing_requests_need_a_json_content_type() {
         )
         .await;
     }
-    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.snapshot().await, before);
     // The same setup request with a JSON body works.
     app.setup(&bob).await;
     assert_eq!(app.count("two_step_setups").await, 1);

@@ -435,7 +435,8 @@ impl TestApp {
             .expect("n")
     }
 
-    /// Rows in every table, to show a request changed nothing.
+    /// Rows in the tables of accounts, sessions and 2-step state (not the audit log), to show
+    /// that a refused sign-in created nothing.
     pub async fn row_counts(&self) -> Vec<(&'static str, i64)> {
         let mut counts = Vec::new();
         for table in [
@@ -449,6 +450,60 @@ impl TestApp {
             counts.push((table, self.count(table).await));
         }
         counts
+    }
+
+    /// Every row of every table, as text, sorted: to show a request changed nothing at all.
+    pub async fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let (list, row_sql): (&str, fn(&str, &[String]) -> String) = match &self.storage {
+            Storage::Sqlite(_) => (
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                |table, columns| {
+                    let values: Vec<String> =
+                        columns.iter().map(|c| format!("quote({c})")).collect();
+                    format!("SELECT {} AS row FROM {table}", values.join(" || ',' || "))
+                },
+            ),
+            Storage::Postgres(_) => (
+                "SELECT CAST(tablename AS TEXT) AS name FROM pg_tables WHERE schemaname = 'public'",
+                |table, _| format!("SELECT CAST(t AS TEXT) AS row FROM {table} t"),
+            ),
+        };
+        let tables: Vec<String> = sqlx::query(list)
+            .fetch_all(&self.db)
+            .await
+            .expect("list tables")
+            .iter()
+            .map(|row| row.try_get("name").expect("table name"))
+            .collect();
+        let mut snapshot = std::collections::BTreeMap::new();
+        for table in tables {
+            let columns: Vec<String> = match &self.storage {
+                Storage::Sqlite(_) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(&self.db)
+                .await
+                .expect("list columns")
+                .iter()
+                .map(|row| row.try_get("name").expect("column name"))
+                .collect(),
+                Storage::Postgres(_) => Vec::new(),
+            };
+            let mut rows: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(row_sql(&table, &columns)))
+                .fetch_all(&self.db)
+                .await
+                .expect("read a table")
+                .iter()
+                .map(|row| row.try_get("row").expect("row as text"))
+                .collect();
+            rows.sort();
+            snapshot.insert(table, rows);
+        }
+        assert!(
+            snapshot.contains_key("users"),
+            "the snapshot sees the tables"
+        );
+        snapshot
     }
 }
 

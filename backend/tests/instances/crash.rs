@@ -18,8 +18,10 @@ const WORKERS: usize = 6;
 struct Acknowledged {
     /// Enrolled users and their device.
     enrolled: Vec<(String, Enrolled)>,
-    /// Users and the code of the step the server accepted at sign-in.
-    accepted_codes: Vec<(String, String)>,
+    /// Users, the code the server accepted at sign-in and its step.
+    accepted_codes: Vec<(String, String, u64)>,
+    /// The signed-in sessions the server gave for them (each client keeps its cookie).
+    sessions: Vec<(String, reqwest::Client)>,
 }
 
 async fn worker(base: String, names: Vec<String>, acks: Arc<Mutex<Acknowledged>>) {
@@ -41,7 +43,8 @@ async fn worker(base: String, names: Vec<String>, acks: Arc<Mutex<Acknowledged>>
         else {
             return;
         };
-        let code = totp::code(&enrolled.secret, enrolled.last_step + 1);
+        let step = enrolled.last_step + 1;
+        let code = totp::code(&enrolled.secret, step);
         if let Ok((StatusCode::OK, _)) = post(
             &session,
             format!("{base}/api/session/verify"),
@@ -49,10 +52,9 @@ async fn worker(base: String, names: Vec<String>, acks: Arc<Mutex<Acknowledged>>
         )
         .await
         {
-            acks.lock()
-                .unwrap()
-                .accepted_codes
-                .push((name.clone(), code));
+            let mut acks = acks.lock().unwrap();
+            acks.accepted_codes.push((name.clone(), code, step));
+            acks.sessions.push((name.clone(), session));
         }
     }
 }
@@ -105,6 +107,48 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
 
     let server = ServerProcess::start(data.path(), &[], &[]).await;
     let base = &server.base;
+    // Every session acknowledged before the kill still works.
+    for (name, session) in &acks.sessions {
+        let (status, me) = client::get(session, format!("{base}/api/me"))
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::OK, "{name}'s session survived: {me}");
+        assert_eq!(me["username"], name.as_str());
+    }
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        data.path().join("twostep.db").display()
+    );
+    let db = twostep::db::connect(&url).await.unwrap();
+    let last_step = |name: String| {
+        let db = db.clone();
+        async move {
+            let step: i64 = sqlx::query_scalar(
+                "SELECT d.last_step FROM two_step_devices d JOIN users u ON u.id = d.user_id WHERE u.username = $1",
+            )
+            .bind(name)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            step as u64
+        }
+    };
+    let now_step = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 30
+    };
+    // A code the server already accepted is refused as "already used" while its step is still
+    // in the ±1 window (after that any code of it is merely wrong).
+    let refused_as_used = |step: u64, body: &serde_json::Value| {
+        step + 1 < now_step()
+            || body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("already used")
+    };
     for (name, enrolled) in &acks.enrolled {
         // The device is there: the password step asks for a code...
         let session = browser();
@@ -113,15 +157,23 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
             .unwrap();
         assert_eq!(status, "verification_required", "{name}'s device survived");
         // ...and the enrollment's last code is refused (its step was recorded).
+        assert!(
+            last_step(name.clone()).await >= enrolled.last_step,
+            "{name}"
+        );
         let code = totp::code(&enrolled.secret, enrolled.last_step);
-        let (status, _) = verify(&session, base, &code).await;
+        let (status, body) = verify(&session, base, &code).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
             "{name}: enrollment code refused"
         );
+        assert!(refused_as_used(enrolled.last_step, &body), "{name}: {body}");
     }
-    for (name, code) in &acks.accepted_codes {
+    for (name, code, step) in &acks.accepted_codes {
+        // The accepted step was kept...
+        assert!(last_step(name.clone()).await >= *step, "{name}: step lost");
+        // ...so the code is refused as used.
         let session = browser();
         client::sign_in(&session, base, name, PASSWORD)
             .await
@@ -132,14 +184,10 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
             StatusCode::UNAUTHORIZED,
             "{name}: an accepted code works again: {body}"
         );
+        assert!(refused_as_used(*step, &body), "{name}: {body}");
     }
     drop(server);
 
-    let url = format!(
-        "sqlite://{}?mode=rw",
-        data.path().join("twostep.db").display()
-    );
-    let db = twostep::db::connect(&url).await.unwrap();
     let check: (String,) = sqlx::query_as("PRAGMA integrity_check")
         .fetch_one(&db)
         .await
