@@ -505,6 +505,24 @@ impl TestApp {
         );
         snapshot
     }
+
+    /// Asserts the database holds exactly what `before` shows, naming the rows that differ.
+    pub async fn assert_unchanged_since(
+        &self,
+        before: &std::collections::BTreeMap<String, Vec<String>>,
+    ) {
+        let after = self.snapshot().await;
+        for (table, rows) in &after {
+            let old = before.get(table).cloned().unwrap_or_default();
+            let added: Vec<&String> = rows.iter().filter(|r| !old.contains(r)).collect();
+            let removed: Vec<&String> = old.iter().filter(|r| !rows.contains(r)).collect();
+            assert!(
+                added.is_empty() && removed.is_empty(),
+                "{table} changed: added {added:?}, removed {removed:?}"
+            );
+        }
+        assert_eq!(before.len(), after.len(), "tables came or went");
+    }
 }
 
 impl TestApp {
