@@ -65,7 +65,7 @@ impl Proxy {
     /// answered (a server that stopped responding, or a network that drops packets).
     async fn hang(&mut self) {
         self.stop();
-        let listener = TcpListener::bind(self.addr).await.unwrap();
+        let listener = self.bind_again().await;
         self.accept = Some(tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((inbound, _)) = listener.accept().await {
@@ -77,8 +77,19 @@ impl Proxy {
     /// The database is back on the same address.
     async fn restart(&mut self) {
         self.stop();
-        let listener = TcpListener::bind(self.addr).await.unwrap();
+        let listener = self.bind_again().await;
         self.listen(listener);
+    }
+
+    /// The proxy's address again, once the stopped listener has let go of it.
+    async fn bind_again(&self) -> TcpListener {
+        for _ in 0..200 {
+            if let Ok(listener) = TcpListener::bind(self.addr).await {
+                return listener;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{} stayed in use", self.addr);
     }
 }
 
