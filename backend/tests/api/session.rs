@@ -238,3 +238,94 @@ async fn user_pages_are_for_the_user_themself_and_administrators() {
     let list: UserList = ok_json(app.get(&as_root, "/api/users").await).await;
     assert!(list.users.iter().all(|u| u.two_step.is_some()));
 }
+
+/// The `Set-Cookie` header that sets `name`.
+fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", response.headers()))
+}
+
+fn has_attribute(header: &str, attribute: &str) -> bool {
+    header
+        .split(';')
+        .any(|a| a.trim().eq_ignore_ascii_case(attribute))
+}
+
+#[tokio::test]
+async fn the_session_token_is_stored_only_as_its_sha256() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let app = spawn_app().await;
+    app.create_user("alice", "correct horse", false).await;
+    let response = app.sign_in_raw(&client(), "alice", "correct horse").await;
+    let (pair, _) = session_cookie(&response);
+    let token = pair.trim_start_matches("twostep_session=").to_owned();
+    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(token.as_bytes()));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, [expected]);
+    let everything = String::from_utf8_lossy(&app.stored_bytes().await).into_owned();
+    assert!(!everything.contains(&token), "the token itself is stored");
+}
+
+#[tokio::test]
+async fn a_signed_in_session_lasts_twelve_hours() {
+    let app = spawn_app().await;
+    app.create_user("alice", "correct horse", false).await;
+    let client = client();
+    app.sign_in(&client, "alice", "correct horse").await;
+    app.clock.advance(12 * 60 * 60 - 1);
+    assert_eq!(app.get(&client, "/api/me").await.status(), StatusCode::OK);
+    app.clock.advance(1);
+    expect_error(
+        app.get(&client, "/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secure_cookies_are_marked_secure_only_when_configured() {
+    for secure in [false, true] {
+        let settings = twostep::app::Settings {
+            secure_cookies: secure,
+            ..Default::default()
+        };
+        let app = crate::helpers::spawn_app_with(settings).await;
+        app.create_user("alice", "correct horse", false).await;
+        let response = app.sign_in_raw(&client(), "alice", "correct horse").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        for name in ["twostep_session", "twostep_device"] {
+            let header = set_cookie(&response, name);
+            assert_eq!(has_attribute(header, "Secure"), secure, "{header}");
+            assert!(has_attribute(header, "HttpOnly"), "{header}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_setup_started_on_one_instance_is_confirmed_on_another() {
+    use crate::helpers::{base32_decode, totp};
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    a.create_user("alice", "correct horse", false).await;
+    let browser = client();
+    a.sign_in(&browser, "alice", "correct horse").await;
+    let setup = a.setup(&browser).await;
+    let secret = base32_decode(&setup.secret);
+    let t = b.now_step();
+    let response = b
+        .confirm(&browser, &totp(&secret, t - 1), &totp(&secret, t))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(a.me(&browser).await.two_step.expect("status").enabled);
+}
