@@ -133,7 +133,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_DIST_DIR", default_value = "dist")]
     pub dist_dir: PathBuf,
     /// Issuer name shown in authenticator apps.
-    #[arg(long, env = "TWOSTEP_ISSUER", default_value = twostep_shared::otpauth::DEFAULT_ISSUER)]
+    #[arg(
+        long,
+        env = "TWOSTEP_ISSUER",
+        default_value = twostep_shared::otpauth::DEFAULT_ISSUER,
+        value_parser = parse_issuer
+    )]
     pub issuer: String,
     /// Mark the session cookie `Secure` (set this when served over https).
     #[arg(long, env = "TWOSTEP_SECURE_COOKIES")]
@@ -170,6 +175,13 @@ pub struct ServeArgs {
     /// `127.0.0.1:9100`, so they need not be public.
     #[arg(long, env = "TWOSTEP_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+}
+
+/// `--issuer`: refused at start when authenticator apps could not be given it.
+fn parse_issuer(text: &str) -> Result<String, String> {
+    twostep_shared::otpauth::check_issuer(text)
+        .map(|()| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,5 +261,9 @@ mod tests {
             .to_string();
         assert!(error.contains("proxy.local"), "{error}");
         assert!(Cli::try_parse_from(["twostep", "serve", "--audit-retention-days", "0"]).is_err());
+        let error = Cli::try_parse_from(["twostep", "serve", "--issuer", "Acme: R&D"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("must not contain ':'"), "{error}");
     }
 }

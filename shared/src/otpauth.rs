@@ -52,6 +52,19 @@ pub fn totp_uri(issuer: &str, account: &str, secret_base32: &str) -> Result<Stri
     ))
 }
 
+/// Checks an issuer name the way [`totp_uri`] will: not empty, no `:`. A server checks its
+/// configured issuer with this at start, so a bad one is refused there and not at every setup.
+///
+/// ```
+/// use twostep_shared::otpauth::check_issuer;
+/// assert!(check_issuer("Acme R&D").is_ok());
+/// assert!(check_issuer("Acme: R&D").is_err());
+/// assert!(check_issuer(" ").is_err());
+/// ```
+pub fn check_issuer(issuer: &str) -> Result<(), OtpauthError> {
+    check_label_part(issuer, "issuer")
+}
+
 fn check_label_part(value: &str, what: &'static str) -> Result<(), OtpauthError> {
     if value.trim().is_empty() {
         return Err(OtpauthError::Empty(what));

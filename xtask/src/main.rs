@@ -97,15 +97,39 @@ fn build_frontend(env: &tools::ToolEnv) -> Result<(), String> {
 }
 
 fn run(extra: &[String]) -> Result<(), String> {
+    // `cargo xtask run -- --addr …` is the usual cargo way to pass arguments on: the `--` is
+    // cargo's, not the server's.
+    let extra = match extra.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => extra,
+    };
     let env = tools::ensure_frontend_tools()?;
     build_frontend(&env)?;
-    step("Building and starting the server: http://127.0.0.1:8080 (Ctrl-C stops it)");
+    step(&format!(
+        "Building and starting the server: http://{} (Ctrl-C stops it)",
+        serve_addr(extra)
+    ));
     let mut serve = cargo();
     serve
         .args(["run", "--release", "--package", "twostep", "--", "serve"])
         .args(extra)
         .env("TWOSTEP_DIST_DIR", root().join("dist"));
     run_command(&mut serve)
+}
+
+/// The address `twostep serve` will listen on, from `--addr` among `args` (or
+/// `TWOSTEP_ADDR`), else its default.
+fn serve_addr(args: &[String]) -> String {
+    let mut given = std::env::var("TWOSTEP_ADDR").ok();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--addr" {
+            given = args.next().cloned();
+        } else if let Some(value) = arg.strip_prefix("--addr=") {
+            given = Some(value.to_owned());
+        }
+    }
+    given.unwrap_or_else(|| "127.0.0.1:8080".to_owned())
 }
 
 /// The test that offers 10x the load Argon2 can serve: run alone, after the others, so that
