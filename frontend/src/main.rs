@@ -4,7 +4,10 @@
 
 mod api;
 mod app;
+mod clipboard;
 mod components;
+mod focus;
+mod hooks;
 mod pages;
 mod route;
 mod session;

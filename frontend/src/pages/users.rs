@@ -3,9 +3,10 @@
 
 use crate::api;
 use crate::components::message::{Message, Tone};
+use crate::hooks::{Load, use_load};
 use crate::route::{Link, Route, use_navigator};
 use crate::session::{SessionState, use_session};
-use twostep_shared::api::{AccountKind, Role, User};
+use twostep_shared::api::{AccountKind, Role, User, UserList};
 use yew::prelude::*;
 
 pub fn account_text(account: &AccountKind) -> String {
@@ -37,21 +38,9 @@ fn two_step_text(user: &User) -> &'static str {
 pub fn users() -> Html {
     let session = use_session();
     let navigator = use_navigator();
-    let list = use_state(|| None::<Result<Vec<User>, String>>);
+    let list = use_load((), |()| api::users());
     let status_filter = use_state(|| "all".to_owned());
     let locked_only = use_state(|| false);
-    {
-        let list = list.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::users()
-                    .await
-                    .map(|l| l.users)
-                    .map_err(|f| f.message().to_owned());
-                list.set(Some(result));
-            });
-        });
-    }
     let SessionState::SignedIn(me) = &*session else {
         return html! {};
     };
@@ -105,10 +94,12 @@ pub fn users() -> Html {
     } else {
         html! {}
     };
-    let body = match &*list {
-        None => html! { <p role="status">{ "Loading users…" }</p> },
-        Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
-        Some(Ok(users)) => html! {
+    let body = match list.state() {
+        Load::Loading => html! { <p role="status">{ "Loading users…" }</p> },
+        Load::Error(failure) => {
+            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+        }
+        Load::Ready(UserList { users }) => html! {
             <table class="users">
                 <caption>{ "Users of this Team Server" }</caption>
                 <thead>
