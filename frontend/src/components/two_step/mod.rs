@@ -1,6 +1,7 @@
 //! The 2-Step verification section of the Manage user page, as a reducer over its views
 //! ([`state`]) and small components: the status, the set-up form, the recovery codes,
-//! Remove, Unlock and New recovery codes.
+//! Remove, Unlock and New recovery codes. For the holder of a Team Server account without
+//! a device it asks for a secret at once, so the QR code shows without a click.
 
 mod new_codes;
 mod recovery_codes;
@@ -69,6 +70,15 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             );
         })
     };
+    {
+        // Straight to the QR code when there is nothing else to do here.
+        let start_setup = start_setup.clone();
+        use_effect_with(user.id, move |_| {
+            if can_set_up {
+                start_setup.emit(());
+            }
+        });
+    }
     let heading = html! { <h2 id="two-step-heading">{ "2-Step verification" }</h2> };
 
     if let AccountKind::Organizational { identity_provider } = &user.account {
