@@ -210,3 +210,59 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
     assert_eq!(fresh.len(), 10, "ten new recovery codes shown");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn open_in_authenticator_app_link_is_the_uri_the_qr_code_encodes() {
+    let server = Server::start(&[("fay", "fay-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in(c, &server, "fay", "fay-password").await;
+    harness::wait_text(c, "h1", "Welcome, fay").await;
+    harness::open_own_two_step(c).await;
+
+    let qr = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    let uri = harness::decode_qr(&qr.screenshot().await.unwrap());
+    let href = harness::link(c, "Open in authenticator app")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("an href");
+    assert_eq!(href, uri, "the link opens the URI the QR code encodes");
+    let (path, _) = href.split_once('?').expect("a query");
+    assert_eq!(path, "otpauth://totp/Team%20Server:fay");
+    for name in ["secret", "issuer", "algorithm", "digits", "period"] {
+        assert_eq!(
+            harness::query_param(&href, name),
+            harness::query_param(&uri, name),
+            "{name}"
+        );
+    }
+    // The key has its own Copy button.
+    harness::button(c, "Copy key").await;
+
+    // Under Code 2, the seconds until the app shows the next code, counting down.
+    let hint = || async {
+        c.find(fantoccini::Locator::Css("#code2-hint"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let seconds = |text: &str| -> u64 {
+        let after = text.split("(in ").nth(1).expect("(in N seconds)");
+        after.split(' ').next().unwrap().parse().expect("a number")
+    };
+    let first = hint().await;
+    let first_seconds = seconds(&first);
+    assert!((1..=30).contains(&first_seconds), "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let later = seconds(&hint().await);
+    assert_ne!(later, first_seconds, "the hint counts down");
+    browser.close().await;
+}

@@ -4,6 +4,7 @@
 //! a device it asks for a secret at once, so the QR code shows without a click.
 
 mod new_codes;
+mod next_code;
 mod recovery_codes;
 mod remove;
 mod setup_form;

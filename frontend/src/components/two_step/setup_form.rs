@@ -1,6 +1,7 @@
 //! Setting up: the steps, the QR code drawn from the `otpauth://` URI, the key for manual
 //! entry, and the form with Code 1 and Code 2. Code 1 takes the focus.
 
+use super::next_code::use_seconds_to_next_code;
 use crate::api;
 use crate::clipboard;
 use crate::components::code_input::CodeInput;
@@ -21,6 +22,12 @@ pub struct SetupFormProps {
     pub on_confirmed: Callback<Vec<String>>,
 }
 
+/// The hint under Code 2, with the seconds until the app shows its next code.
+fn next_code_hint(seconds: u64) -> String {
+    let unit = if seconds == 1 { "second" } else { "seconds" };
+    format!("Wait for the next code to appear in the app (in {seconds} {unit}), then type it here.")
+}
+
 #[function_component(SetupForm)]
 pub fn setup_form(props: &SetupFormProps) -> Html {
     let code1 = use_state(String::new);
@@ -28,6 +35,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     let feedback = use_state(|| None::<&'static str>);
     let code1_ref = use_node_ref();
     let submit = use_submit();
+    let next_code_in = use_seconds_to_next_code();
     {
         let code1_ref = code1_ref.clone();
         use_effect_with((), move |_| focus(&code1_ref));
@@ -67,15 +75,20 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
         <>
             <ol class="steps">
                 <li>{ "Open the authenticator app on your phone and add an account." }</li>
-                <li>{ "Scan this QR code, or type the key shown below it." }</li>
+                <li>{ "On this phone, select Open in authenticator app. On another device, scan the QR code with the phone, or type the key." }</li>
                 <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
             </ol>
-            <Qr data={props.setup.otpauth_uri.clone()} />
-            <div class="key">
-                <p id="key-label">{ "Key for manual entry (time-based):" }</p>
-                <p class="key-text" aria-labelledby="key-label"><code>{ group_key(&props.setup.secret) }</code></p>
-                <button onclick={copy_key}>{ "Copy key" }</button>
-                <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
+            <div class="setup-methods">
+                <Qr data={props.setup.otpauth_uri.clone()} />
+                <div class="key">
+                    <a class="button primary open-app" href={props.setup.otpauth_uri.clone()}>
+                        { "Open in authenticator app" }
+                    </a>
+                    <p id="key-label">{ "Key for manual entry (time-based):" }</p>
+                    <p class="key-text" aria-labelledby="key-label"><code>{ group_key(&props.setup.secret) }</code></p>
+                    <button onclick={copy_key}>{ "Copy key" }</button>
+                    <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
+                </div>
             </div>
             <form onsubmit={apply} novalidate=true>
                 if let Some(text) = submit.form_error() {
@@ -84,7 +97,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                 <CodeInput id="code1" label="Code 1" value={(*code1).clone()} on_change={on_code(&code1)}
                            node_ref={code1_ref} server_error={submit.field_error("code1")} />
                 <CodeInput id="code2" label="Code 2" value={(*code2).clone()} on_change={on_code(&code2)}
-                           hint="Wait for the next code to appear in the app, then type it here."
+                           hint={next_code_hint(next_code_in)}
                            server_error={submit.field_error("code2")} />
                 <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
             </form>
