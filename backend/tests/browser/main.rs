@@ -10,6 +10,7 @@ mod harness;
 mod keyboard;
 mod navigation;
 mod oidc;
+mod phone;
 #[path = "../common/process.rs"]
 mod process;
 #[path = "../common/totp.rs"]

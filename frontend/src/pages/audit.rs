@@ -48,31 +48,33 @@ pub fn audit_log() -> Html {
         }
         Load::Ready(p) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
         Load::Ready(p) => html! {
-            <table class="users audit">
-                <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Time" }</th>
-                        <th scope="col">{ "Event" }</th>
-                        <th scope="col">{ "By" }</th>
-                        <th scope="col">{ "User" }</th>
-                        <th scope="col">{ "Address" }</th>
-                        <th scope="col">{ "Detail" }</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    { for p.entries.iter().map(|e| html! {
-                        <tr key={e.id}>
-                            <td>{ format_time(e.at) }</td>
-                            <td>{ e.event.describe() }</td>
-                            <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
-                            <td>{ e.subject.clone().unwrap_or_default() }</td>
-                            <td>{ e.client_address.clone().unwrap_or_default() }</td>
-                            <td>{ e.detail.clone().unwrap_or_default() }</td>
+            <div class="table-scroll" role="region" aria-label="Audit events" tabindex="0">
+                <table class="users audit">
+                    <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "Time" }</th>
+                            <th scope="col">{ "Event" }</th>
+                            <th scope="col">{ "By" }</th>
+                            <th scope="col">{ "User" }</th>
+                            <th scope="col">{ "Address" }</th>
+                            <th scope="col">{ "Detail" }</th>
                         </tr>
-                    }) }
-                </tbody>
-            </table>
+                    </thead>
+                    <tbody>
+                        { for p.entries.iter().map(|e| html! {
+                            <tr key={e.id}>
+                                <td>{ format_time(e.at) }</td>
+                                <td>{ e.event.describe() }</td>
+                                <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
+                                <td>{ e.subject.clone().unwrap_or_default() }</td>
+                                <td>{ e.client_address.clone().unwrap_or_default() }</td>
+                                <td>{ e.detail.clone().unwrap_or_default() }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
         },
     };
     html! {

@@ -100,49 +100,51 @@ pub fn users() -> Html {
             html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
         }
         Load::Ready(UserList { users }) => html! {
-            <table class="users">
-                <caption>{ "Users of this Team Server" }</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Name" }</th>
-                        <th scope="col">{ "Account" }</th>
-                        <th scope="col">{ "Role" }</th>
-                        if is_admin { <th scope="col">{ "2-Step verification" }</th> }
-                        <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    { for users.iter().filter(|u| keep(u)).map(|user| {
-                        let can_open = is_admin || user.id == me.id;
-                        let open = {
-                            let navigator = navigator.clone();
-                            let id = user.id;
-                            Callback::from(move |_: MouseEvent| {
-                                navigator.push(&Route::ManageUser { id });
-                            })
-                        };
-                        html! {
-                            <tr key={user.id}>
-                                <th scope="row">
-                                    if can_open {
-                                        <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
-                                    } else {
-                                        { &user.username }
-                                    }
-                                </th>
-                                <td>{ account_text(&user.account) }</td>
-                                <td>{ role_text(user.role) }</td>
-                                if is_admin { <td>{ two_step_text(user) }</td> }
-                                <td>
-                                    if can_open {
-                                        <button aria-label={format!("Open {}", user.username)} onclick={open}>{ "Open" }</button>
-                                    }
-                                </td>
-                            </tr>
-                        }
-                    }) }
-                </tbody>
-            </table>
+            <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
+                <table class="users">
+                    <caption>{ "Users of this Team Server" }</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "Name" }</th>
+                            <th scope="col">{ "Account" }</th>
+                            <th scope="col">{ "Role" }</th>
+                            if is_admin { <th scope="col">{ "2-Step verification" }</th> }
+                            <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        { for users.iter().filter(|u| keep(u)).map(|user| {
+                            let can_open = is_admin || user.id == me.id;
+                            let open = {
+                                let navigator = navigator.clone();
+                                let id = user.id;
+                                Callback::from(move |_: MouseEvent| {
+                                    navigator.push(&Route::ManageUser { id });
+                                })
+                            };
+                            html! {
+                                <tr key={user.id}>
+                                    <th scope="row">
+                                        if can_open {
+                                            <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
+                                        } else {
+                                            { &user.username }
+                                        }
+                                    </th>
+                                    <td>{ account_text(&user.account) }</td>
+                                    <td>{ role_text(user.role) }</td>
+                                    if is_admin { <td>{ two_step_text(user) }</td> }
+                                    <td>
+                                        if can_open {
+                                            <button aria-label={format!("Open {}", user.username)} onclick={open}>{ "Open" }</button>
+                                        }
+                                    </td>
+                                </tr>
+                            }
+                        }) }
+                    </tbody>
+                </table>
+            </div>
         },
     };
     html! {
