@@ -96,11 +96,34 @@ pub struct User {
     pub two_step: Option<TwoStepStatus>,
 }
 
-/// `GET /api/users`.
+/// How many users there are, and how many of them use 2-step verification (for
+/// administrators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoStepSummary {
+    pub users: u64,
+    pub using_two_step: u64,
+}
+
+/// `GET /api/users?q=&page=&two_step=on|off|locked`: one page of the users whose name
+/// contains `q`, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList {
     pub users: Vec<User>,
+    /// Users matching the query, on every page.
+    #[serde(default)]
+    pub total: u64,
+    /// 1-based.
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub per_page: u32,
+    /// For administrators: everyone, whatever the query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_step_summary: Option<TwoStepSummary>,
 }
+
+/// Users per page of `GET /api/users`.
+pub const USERS_PER_PAGE: u32 = 50;
 
 /// `POST /api/session`: the password step.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
