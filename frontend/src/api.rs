@@ -119,8 +119,23 @@ pub async fn sign_out() -> Result<(), ApiFailure> {
         .map(|_| ())
 }
 
-pub async fn users() -> Result<UserList, ApiFailure> {
-    json(Request::get("/api/users"), None).await
+/// One page of the users whose name contains `search`, optionally only those whose 2-step
+/// verification is `on`, `off` or `locked`.
+pub async fn users(
+    search: &str,
+    page: u32,
+    two_step: Option<&str>,
+) -> Result<UserList, ApiFailure> {
+    let mut path = format!("/api/users?page={page}");
+    if !search.is_empty() {
+        path.push_str("&q=");
+        path.push_str(&String::from(js_sys::encode_uri_component(search)));
+    }
+    if let Some(status) = two_step {
+        path.push_str("&two_step=");
+        path.push_str(status);
+    }
+    json(Request::get(&path), None).await
 }
 
 pub async fn user(id: i64) -> Result<User, ApiFailure> {
