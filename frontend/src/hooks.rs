@@ -5,6 +5,7 @@
 use crate::api::ApiFailure;
 use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use twostep_shared::{ErrorBody, ErrorCode};
 use yew::prelude::*;
@@ -63,32 +64,47 @@ where
 {
     let state = use_state(|| Load::Loading);
     let again = use_state(|| 0u32);
-    let latest = use_mut_ref(|| (0u32, None::<D>));
+    let last_deps = use_mut_ref(|| None::<D>);
+    let generation = use_memo((), |_| Cell::new(0u32));
     {
         let state = state.clone();
         use_effect_with((deps, *again), move |(deps, _)| {
-            let generation = {
-                let mut latest = latest.borrow_mut();
-                if latest.1.as_ref() != Some(deps) {
-                    state.set(Load::Loading);
-                    latest.1 = Some(deps.clone());
-                }
-                latest.0 = latest.0.wrapping_add(1);
-                latest.0
-            };
+            if last_deps.borrow().as_ref() != Some(deps) {
+                state.set(Load::Loading);
+                *last_deps.borrow_mut() = Some(deps.clone());
+            }
             let request = fetch(deps.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = request.await;
-                if latest.borrow().0 == generation {
-                    state.set(match result {
-                        Ok(data) => Load::Ready(data),
-                        Err(failure) => Load::Error(failure),
-                    });
-                }
-            });
+            spawn_latest(
+                generation,
+                Box::pin(async move {
+                    let result = request.await;
+                    Box::new(move || {
+                        state.set(match result {
+                            Ok(data) => Load::Ready(data),
+                            Err(failure) => Load::Error(failure),
+                        })
+                    }) as Box<dyn FnOnce()>
+                }),
+            );
         });
     }
     LoadHandle { state, again }
+}
+
+/// Work whose result is applied later, by the returned function (so that the code around it
+/// is compiled once, not once per request type).
+type Job<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Runs `job` and applies its result unless a newer job was started meanwhile.
+fn spawn_latest(generation: Rc<Cell<u32>>, job: Job<Box<dyn FnOnce()>>) {
+    let mine = generation.get().wrapping_add(1);
+    generation.set(mine);
+    wasm_bindgen_futures::spawn_local(async move {
+        let apply = job.await;
+        if generation.get() == mine {
+            apply();
+        }
+    });
 }
 
 /// A form's sending state: busy while a request is out, and the last error.
@@ -160,19 +176,31 @@ impl SubmitHandle {
         on_ok: impl FnOnce(T) + 'static,
         on_error: impl FnOnce(&ApiFailure) + 'static,
     ) {
+        let job: Job<Result<Box<dyn FnOnce()>, ApiFailure>> = Box::pin(async move {
+            let answer = request.await?;
+            Ok(Box::new(move || on_ok(answer)) as Box<dyn FnOnce()>)
+        });
+        self.start(job, Box::new(on_error));
+    }
+
+    fn start(
+        &self,
+        job: Job<Result<Box<dyn FnOnce()>, ApiFailure>>,
+        on_error: Box<dyn FnOnce(&ApiFailure)>,
+    ) {
         if self.guard.replace(true) {
             return;
         }
         self.busy.set(true);
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = request.await;
+            let result = job.await;
             this.guard.set(false);
             this.busy.set(false);
             match result {
-                Ok(answer) => {
+                Ok(apply) => {
                     this.error.set(None);
-                    on_ok(answer);
+                    apply();
                 }
                 Err(failure) => {
                     on_error(&failure);
