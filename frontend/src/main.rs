@@ -11,6 +11,7 @@ mod hooks;
 mod pages;
 mod route;
 mod session;
+mod wire;
 
 /// Talc instead of Rust's default WebAssembly allocator (dlmalloc): the same job in fewer
 /// bytes of the app's download.
