@@ -103,7 +103,12 @@ pub fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Self {
-        Self::launch(1200, 1000, None).await
+        Self::launch(1200, 1000, None, &[]).await
+    }
+
+    /// A browser whose system asks for dark mode (`prefers-color-scheme: dark`).
+    pub async fn start_dark() -> Self {
+        Self::launch(1200, 1000, None, &["--force-dark-mode"]).await
     }
 
     /// A browser whose viewport is `width` × `height` CSS pixels, like a phone's (Chromium's
@@ -112,10 +117,15 @@ impl Browser {
         let metrics = serde_json::json!({
             "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": false }
         });
-        Self::launch(width.max(500), height, Some(metrics)).await
+        Self::launch(width.max(500), height, Some(metrics), &[]).await
     }
 
-    async fn launch(width: u32, height: u32, mobile_emulation: Option<serde_json::Value>) -> Self {
+    async fn launch(
+        width: u32,
+        height: u32,
+        mobile_emulation: Option<serde_json::Value>,
+        extra_args: &[&str],
+    ) -> Self {
         assert!(
             std::path::Path::new("/usr/bin/chromedriver").exists(),
             "chromedriver is missing: `cargo xtask test` installs Debian's chromium and chromium-driver"
@@ -147,6 +157,10 @@ impl Browser {
         ]);
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
+        let mut args = args;
+        for arg in extra_args {
+            args.as_array_mut().unwrap().push((*arg).into());
+        }
         let mut options = serde_json::json!({ "binary": "/usr/bin/chromium", "args": args });
         if let Some(metrics) = mobile_emulation {
             options["mobileEmulation"] = metrics;
