@@ -116,12 +116,6 @@ pub struct SubmitHandle {
     error: UseStateHandle<Option<ApiFailure>>,
 }
 
-impl PartialEq for SubmitHandle {
-    fn eq(&self, other: &Self) -> bool {
-        self.busy == other.busy && self.error == other.error
-    }
-}
-
 impl SubmitHandle {
     pub fn busy(&self) -> bool {
         *self.busy
