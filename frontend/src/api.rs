@@ -130,6 +130,20 @@ pub async fn users(
     json(Request::get(&path), None).await
 }
 
+/// Every user, page after page (for choosers such as the audit log's user filter).
+pub async fn all_users() -> Result<Vec<User>, ApiFailure> {
+    let mut users = Vec::new();
+    for page in 1.. {
+        let list = self::users("", page, None).await?;
+        let done = list.users.is_empty() || users.len() + list.users.len() >= list.total as usize;
+        users.extend(list.users);
+        if done {
+            break;
+        }
+    }
+    Ok(users)
+}
+
 pub async fn user(id: i64) -> Result<User, ApiFailure> {
     json(Request::get(&format!("/api/users/{id}")), None).await
 }

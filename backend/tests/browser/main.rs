@@ -268,3 +268,44 @@ async fn open_in_authenticator_app_link_is_the_uri_the_qr_code_encodes() {
     assert_ne!(later, first_seconds, "the hint counts down");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_double_click_on_sign_in_sends_one_request() {
+    let server = Server::start(&[("ida", "ida-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&server.url("/")).await.unwrap();
+    harness::field(c, "Username")
+        .await
+        .send_keys("ida")
+        .await
+        .unwrap();
+    harness::field(c, "Password")
+        .await
+        .send_keys("ida-password")
+        .await
+        .unwrap();
+    // Count the app's password-step requests, then click twice in one go (no page update in
+    // between, so the button is not yet disabled for the second click).
+    c.execute(
+        "window.signIns = 0;
+         const fetch = window.fetch;
+         window.fetch = (input, init) => {
+           if (String(input.url || input).endsWith('/api/session') && (init?.method || input.method) === 'POST') {
+             window.signIns += 1;
+           }
+           return fetch(input, init);
+         };
+         const button = [...document.querySelectorAll('button')]
+           .find(b => b.textContent.trim() === 'Sign in');
+         button.click();
+         button.click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    harness::wait_text(c, "h1", "Welcome, ida").await;
+    let sent = c.execute("return window.signIns", vec![]).await.unwrap();
+    assert_eq!(sent, 1, "one request for two clicks");
+    browser.close().await;
+}

@@ -20,8 +20,8 @@ pub fn audit_log() -> Html {
     let page = use_state(|| 1u32);
     let user = use_state(|| None::<i64>);
     let data = use_load((*page, *user), |(page, user)| api::audit(page, user));
-    let users = use_load((), |()| api::users("", 1, None));
-    let users: &[User] = users.ready().map_or(&[], |list| &list.users);
+    let users = use_load((), |()| api::all_users());
+    let users: &[User] = users.ready().map_or(&[], Vec::as_slice);
     let on_user = {
         let (user, page) = (user.clone(), page.clone());
         Callback::from(move |e: Event| {
