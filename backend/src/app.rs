@@ -12,7 +12,7 @@ use crate::seal::SealKey;
 use crate::{db, headers, routes, users};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use sqlx::AnyPool;
 use std::path::Path;
 use std::sync::Arc;
@@ -111,6 +111,43 @@ impl AppState {
     }
 }
 
+/// Whether `path` names one of trunk's hashed files (`NAME-<16 hex digits>.js`, `_bg.wasm`,
+/// `.css`): its content never changes under that name.
+fn is_hashed_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let Some((stem, extension)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let hash = stem.rsplit_once('-').map_or("", |(_, hash)| hash);
+    matches!(extension, "js" | "wasm" | "css")
+        && hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Hashed app files are cached for a year; everything else (`index.html`, also as the
+/// fallback for the app's own routes) is checked with the server on each use.
+async fn cache_control(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = is_hashed_file(request.uri().path());
+    let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let value = if hashed && response.status().is_success() && !is_html {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
 /// The whole HTTP app: `/api`, the built frontend from `dist_dir` (any other path falls back
 /// to its `index.html`, for the browser's router), security headers, body limit, timeout.
 pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
@@ -133,6 +170,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
                 .precompressed_br()
                 .fallback(ServeFile::new(dir.join("index.html")).precompressed_br());
             let spa = tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(cache_control))
                 .layer(tower_http::compression::CompressionLayer::new())
                 .service(spa);
             app = app.fallback_service(spa);

@@ -139,6 +139,36 @@ pub async fn lookup_for_password(
     })
 }
 
+/// The accounts whose username contains `search` (any case; `%`, `_` and `\` match
+/// themselves), by username.
+pub async fn search(db: &AnyPool, search: &str) -> Result<Vec<UserRecord>, sqlx::Error> {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    sqlx::query(select_users!(
+        "WHERE lower(username) LIKE $1 ESCAPE '\\' ORDER BY username"
+    ))
+    .bind(pattern)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(record)
+    .collect()
+}
+
+/// How many accounts there are.
+pub async fn count(db: &AnyPool) -> Result<u64, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(db)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+}
+
 pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {
     sqlx::query(select_users!("ORDER BY username"))
         .fetch_all(db)

@@ -1,13 +1,11 @@
 //! Calls to the server's `/api`: one request function that sends same-origin cookies and
 //! maps every failure to a typed [`ApiFailure`] carrying the server's `ErrorBody`.
 
+use crate::wire::{self, FromJs};
 use gloo_net::http::{Request, RequestBuilder};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use twostep_shared::api::{
-    AuditPage, ConfirmRequest, IdentityProviders, NewRecoveryCodesRequest, RecoveryCodes,
-    RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
-    VerifyRequest,
+    AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
+    SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 use web_sys::RequestCredentials;
@@ -69,31 +67,20 @@ async fn send(
     Err(ApiFailure { status, body })
 }
 
-async fn json<T: DeserializeOwned>(
-    builder: RequestBuilder,
-    body: Option<String>,
-) -> Result<T, ApiFailure> {
+async fn json<T: FromJs>(builder: RequestBuilder, body: Option<String>) -> Result<T, ApiFailure> {
     let response = send(builder, body).await?;
     decode::<T>(response)
         .await
         .ok_or_else(ApiFailure::unreachable)
 }
 
-/// Reads a JSON body with the browser's own parser and `serde-wasm-bindgen` (smaller than
-/// bundling a JSON parser into the wasm).
-async fn decode<T: DeserializeOwned>(response: gloo_net::http::Response) -> Option<T> {
+/// Reads a JSON body with the browser's own parser and [`wire`] (smaller than bundling a
+/// JSON parser or serde's deserializers into the wasm).
+async fn decode<T: FromJs>(response: gloo_net::http::Response) -> Option<T> {
     let raw: web_sys::Response = response.into();
     let promise = raw.json().ok()?;
     let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
-}
-
-/// A request body as JSON text, made by the browser's `JSON.stringify`.
-fn encode(body: &impl Serialize) -> Option<String> {
-    let value = body
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .ok()?;
-    js_sys::JSON::stringify(&value).ok()?.as_string()
+    T::from_js(&value)
 }
 
 pub async fn me() -> Result<User, ApiFailure> {
@@ -101,11 +88,16 @@ pub async fn me() -> Result<User, ApiFailure> {
 }
 
 pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailure> {
-    json(Request::post("/api/session"), encode(request)).await
+    let body = wire::object(&[
+        ("username", Some(request.username.as_str())),
+        ("password", Some(request.password.as_str())),
+    ]);
+    json(Request::post("/api/session"), body).await
 }
 
 pub async fn verify(request: &VerifyRequest) -> Result<SignInResponse, ApiFailure> {
-    json(Request::post("/api/session/verify"), encode(request)).await
+    let body = wire::object(&[("code", Some(request.code.as_str()))]);
+    json(Request::post("/api/session/verify"), body).await
 }
 
 /// The identity providers organizational accounts sign in through.
@@ -119,8 +111,37 @@ pub async fn sign_out() -> Result<(), ApiFailure> {
         .map(|_| ())
 }
 
-pub async fn users() -> Result<UserList, ApiFailure> {
-    json(Request::get("/api/users"), None).await
+/// One page of the users whose name contains `search`, optionally only those whose 2-step
+/// verification is `on`, `off` or `locked`.
+pub async fn users(
+    search: &str,
+    page: u32,
+    two_step: Option<&str>,
+) -> Result<UserList, ApiFailure> {
+    let mut path = format!("/api/users?page={page}");
+    if !search.is_empty() {
+        path.push_str("&q=");
+        path.push_str(&String::from(js_sys::encode_uri_component(search)));
+    }
+    if let Some(status) = two_step {
+        path.push_str("&two_step=");
+        path.push_str(status);
+    }
+    json(Request::get(&path), None).await
+}
+
+/// Every user, page after page (for choosers such as the audit log's user filter).
+pub async fn all_users() -> Result<Vec<User>, ApiFailure> {
+    let mut users = Vec::new();
+    for page in 1.. {
+        let list = self::users("", page, None).await?;
+        let done = list.users.is_empty() || users.len() + list.users.len() >= list.total as usize;
+        users.extend(list.users);
+        if done {
+            break;
+        }
+    }
+    Ok(users)
 }
 
 pub async fn user(id: i64) -> Result<User, ApiFailure> {
@@ -136,13 +157,17 @@ pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
 }
 
 pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailure> {
-    json(Request::post("/api/me/two-step/confirm"), encode(request)).await
+    let body = wire::object(&[
+        ("code1", Some(request.code1.as_str())),
+        ("code2", Some(request.code2.as_str())),
+    ]);
+    json(Request::post("/api/me/two-step/confirm"), body).await
 }
 
 pub async fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Result<(), ApiFailure> {
     send(
         Request::delete(&format!("/api/users/{id}/two-step")),
-        encode(request),
+        wire::object(&[("proof", request.proof.as_deref())]),
     )
     .await
     .map(|_| ())
@@ -166,12 +191,9 @@ pub async fn audit(page: u32, user: Option<i64>) -> Result<AuditPage, ApiFailure
 }
 
 pub async fn new_recovery_codes(code: &str) -> Result<RecoveryCodes, ApiFailure> {
-    let request = NewRecoveryCodesRequest {
-        code: code.to_owned(),
-    };
     json(
         Request::post("/api/me/two-step/recovery-codes"),
-        encode(&request),
+        wire::object(&[("code", Some(code))]),
     )
     .await
 }

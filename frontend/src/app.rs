@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
+use crate::hooks::use_load;
 use crate::pages::{
     audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn,
     users::Users,
@@ -14,14 +15,17 @@ use yew::prelude::*;
 pub fn app() -> Html {
     let session = use_state(|| SessionState::Loading);
     {
+        // Is the cookie still good? The answer goes to the session (sign-in also sets it).
         let session = session.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::me().await {
-                    Ok(user) => session.set(SessionState::SignedIn(user)),
-                    Err(_) => session.set(SessionState::SignedOut),
-                }
-            });
+        use_load((), move |()| {
+            let session = session.clone();
+            async move {
+                session.set(match api::me().await {
+                    Ok(user) => SessionState::SignedIn(user),
+                    Err(_) => SessionState::SignedOut,
+                });
+                Ok(())
+            }
         });
     }
     html! {

@@ -4,10 +4,14 @@
 
 mod api;
 mod app;
+mod clipboard;
 mod components;
+mod focus;
+mod hooks;
 mod pages;
 mod route;
 mod session;
+mod wire;
 
 /// Talc instead of Rust's default WebAssembly allocator (dlmalloc): the same job in fewer
 /// bytes of the app's download.

@@ -15,15 +15,62 @@ pub enum Role {
     Administrator,
 }
 
-/// How an account signs in.
+/// How an account signs in. On the wire `{"kind":"team_server"}` or
+/// `{"kind":"organizational","identity_provider":"…"}`, read and written through a plain
+/// struct ([`AccountKindWire`]): serde's internally tagged enums buffer every field first,
+/// which costs the browser app several kilobytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(try_from = "AccountKindWire", into = "AccountKindWire")]
 pub enum AccountKind {
     /// Username and password kept by this server; may set up 2-step verification.
     TeamServer,
     /// Signs in through an external identity provider, which decides how; cannot set up
     /// 2-step verification here.
     Organizational { identity_provider: String },
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AccountKindTag {
+    TeamServer,
+    Organizational,
+}
+
+/// [`AccountKind`] as JSON.
+#[derive(Serialize, Deserialize)]
+struct AccountKindWire {
+    kind: AccountKindTag,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity_provider: Option<String>,
+}
+
+impl From<AccountKind> for AccountKindWire {
+    fn from(kind: AccountKind) -> Self {
+        match kind {
+            AccountKind::TeamServer => Self {
+                kind: AccountKindTag::TeamServer,
+                identity_provider: None,
+            },
+            AccountKind::Organizational { identity_provider } => Self {
+                kind: AccountKindTag::Organizational,
+                identity_provider: Some(identity_provider),
+            },
+        }
+    }
+}
+
+impl TryFrom<AccountKindWire> for AccountKind {
+    type Error = &'static str;
+
+    fn try_from(wire: AccountKindWire) -> Result<Self, Self::Error> {
+        match (wire.kind, wire.identity_provider) {
+            (AccountKindTag::TeamServer, _) => Ok(Self::TeamServer),
+            (AccountKindTag::Organizational, Some(identity_provider)) => {
+                Ok(Self::Organizational { identity_provider })
+            }
+            (AccountKindTag::Organizational, None) => Err("missing field `identity_provider`"),
+        }
+    }
 }
 
 /// The 2-step verification state of an account, as its owner or an administrator sees it.
@@ -49,11 +96,34 @@ pub struct User {
     pub two_step: Option<TwoStepStatus>,
 }
 
-/// `GET /api/users`.
+/// How many users there are, and how many of them use 2-step verification (for
+/// administrators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoStepSummary {
+    pub users: u64,
+    pub using_two_step: u64,
+}
+
+/// `GET /api/users?q=&page=&two_step=on|off|locked`: one page of the users whose name
+/// contains `q`, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList {
     pub users: Vec<User>,
+    /// Users matching the query, on every page.
+    #[serde(default)]
+    pub total: u64,
+    /// 1-based.
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub per_page: u32,
+    /// For administrators: everyone, whatever the query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_step_summary: Option<TwoStepSummary>,
 }
+
+/// Users per page of `GET /api/users`.
+pub const USERS_PER_PAGE: u32 = 50;
 
 /// `POST /api/session`: the password step.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,15 +141,75 @@ impl fmt::Debug for SignInRequest {
     }
 }
 
-/// The answer to the password step (and to the verification step).
+/// The answer to the password step (and to the verification step): on the wire
+/// `{"status":"signed_in","user":…}` or `{"status":"verification_required","expires_in_seconds":…}`,
+/// through a plain struct like [`AccountKind`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(try_from = "SignInResponseWire", into = "SignInResponseWire")]
 pub enum SignInResponse {
     /// Signed in; the session cookie is set.
     SignedIn { user: User },
     /// The password was right and the account has 2-step verification: send a code to
     /// `POST /api/session/verify` within `expires_in_seconds`.
     VerificationRequired { expires_in_seconds: u64 },
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SignInStatus {
+    SignedIn,
+    VerificationRequired,
+}
+
+/// [`SignInResponse`] as JSON.
+#[derive(Serialize, Deserialize)]
+struct SignInResponseWire {
+    status: SignInStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<u64>,
+}
+
+impl From<SignInResponse> for SignInResponseWire {
+    fn from(response: SignInResponse) -> Self {
+        match response {
+            SignInResponse::SignedIn { user } => Self {
+                status: SignInStatus::SignedIn,
+                user: Some(user),
+                expires_in_seconds: None,
+            },
+            SignInResponse::VerificationRequired { expires_in_seconds } => Self {
+                status: SignInStatus::VerificationRequired,
+                user: None,
+                expires_in_seconds: Some(expires_in_seconds),
+            },
+        }
+    }
+}
+
+impl TryFrom<SignInResponseWire> for SignInResponse {
+    type Error = &'static str;
+
+    fn try_from(wire: SignInResponseWire) -> Result<Self, Self::Error> {
+        match wire {
+            SignInResponseWire {
+                status: SignInStatus::SignedIn,
+                user: Some(user),
+                ..
+            } => Ok(Self::SignedIn { user }),
+            SignInResponseWire {
+                status: SignInStatus::VerificationRequired,
+                expires_in_seconds: Some(expires_in_seconds),
+                ..
+            } => Ok(Self::VerificationRequired { expires_in_seconds }),
+            SignInResponseWire {
+                status: SignInStatus::SignedIn,
+                ..
+            } => Err("missing field `user`"),
+            SignInResponseWire { .. } => Err("missing field `expires_in_seconds`"),
+        }
+    }
 }
 
 /// `POST /api/session/verify`: a 6-digit code from the authenticator app, or a recovery code.
@@ -476,5 +606,44 @@ mod tests {
             r#"{"kind":"organizational","identity_provider":"Contoso"}"#
         );
         assert_eq!(serde_json::from_str::<AccountKind>(&json).unwrap(), org);
+        let team = serde_json::to_string(&AccountKind::TeamServer).unwrap();
+        assert_eq!(team, r#"{"kind":"team_server"}"#);
+        assert_eq!(
+            serde_json::from_str::<AccountKind>(&team).unwrap(),
+            AccountKind::TeamServer
+        );
+        assert!(serde_json::from_str::<AccountKind>(r#"{"kind":"organizational"}"#).is_err());
+        assert!(serde_json::from_str::<AccountKind>(r#"{"kind":"other"}"#).is_err());
+    }
+
+    #[test]
+    fn sign_in_response_wire_form() {
+        let user = User {
+            id: 7,
+            username: "alice".into(),
+            role: Role::User,
+            account: AccountKind::TeamServer,
+            two_step: None,
+        };
+        let signed_in = SignInResponse::SignedIn { user };
+        let json = serde_json::to_string(&signed_in).unwrap();
+        assert_eq!(
+            json,
+            r#"{"status":"signed_in","user":{"id":7,"username":"alice","role":"user","account":{"kind":"team_server"}}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<SignInResponse>(&json).unwrap(),
+            signed_in
+        );
+        let waiting: SignInResponse =
+            serde_json::from_str(r#"{"status":"verification_required","expires_in_seconds":300}"#)
+                .unwrap();
+        assert_eq!(
+            waiting,
+            SignInResponse::VerificationRequired {
+                expires_in_seconds: 300
+            }
+        );
+        assert!(serde_json::from_str::<SignInResponse>(r#"{"status":"signed_in"}"#).is_err());
     }
 }

@@ -57,6 +57,69 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 23] = [
+        Self::BadRequest,
+        Self::InvalidInput,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::Unauthorized,
+        Self::BadCredentials,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::VerificationRequired,
+        Self::VerificationExpired,
+        Self::CodeWrong,
+        Self::TooManyAttempts,
+        Self::Locked,
+        Self::CodesNotConsecutive,
+        Self::ClockOff,
+        Self::SetupExpired,
+        Self::AlreadySetUp,
+        Self::OrganizationalAccount,
+        Self::NotSetUp,
+        Self::ProofRequired,
+        Self::ProofWrong,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// The wire name (`bad_request`, …), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::InvalidInput => "invalid_input",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Unauthorized => "unauthorized",
+            Self::BadCredentials => "bad_credentials",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::VerificationRequired => "verification_required",
+            Self::VerificationExpired => "verification_expired",
+            Self::CodeWrong => "code_wrong",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::Locked => "locked",
+            Self::CodesNotConsecutive => "codes_not_consecutive",
+            Self::ClockOff => "clock_off",
+            Self::SetupExpired => "setup_expired",
+            Self::AlreadySetUp => "already_set_up",
+            Self::OrganizationalAccount => "organizational_account",
+            Self::NotSetUp => "not_set_up",
+            Self::ProofRequired => "proof_required",
+            Self::ProofWrong => "proof_wrong",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The wire name back to the code.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// The body of every `4xx`/`5xx` answer under `/api`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -93,5 +156,19 @@ impl ErrorBody {
 impl std::fmt::Display for ErrorBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_have_their_serde_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("nope"), None);
     }
 }

@@ -1,4 +1,5 @@
-//! The users list and one user: `GET /api/users`, `GET /api/users/{id}`.
+//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked` (search
+//! by name, 50 a page), `GET /api/users/{id}`.
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
 //! only to administrators and to the user themself. One user's page is for the user
@@ -7,13 +8,17 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson, ClientAddr, SignedIn, TrustedBrowser};
+use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn, TrustedBrowser};
 use crate::{two_step, users};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use twostep_shared::api::{RemoveDeviceRequest, User, UserList};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+use twostep_shared::api::{
+    RemoveDeviceRequest, TwoStepStatus, TwoStepSummary, USERS_PER_PAGE, User, UserList,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,29 +28,91 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/two-step/unlock", post(unlock))
 }
 
+/// Which accounts `GET /api/users` lists.
+#[derive(Debug, Deserialize)]
+struct UsersQuery {
+    /// Part of the username, any case.
+    q: Option<String>,
+    /// 1-based page number (`0` is refused like any other bad query).
+    page: Option<NonZeroU32>,
+    /// Only accounts with 2-step verification on, off, or locked (administrators only: others
+    /// do not see anyone else's status).
+    two_step: Option<TwoStepFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TwoStepFilter {
+    On,
+    Off,
+    Locked,
+}
+
+impl TwoStepFilter {
+    fn keeps(self, status: &TwoStepStatus) -> bool {
+        match self {
+            Self::On => status.enabled,
+            Self::Off => !status.enabled,
+            Self::Locked => status.locked,
+        }
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     SignedIn { user: me, .. }: SignedIn,
+    ApiQuery(query): ApiQuery<UsersQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let accounts = users::list(&state.db).await?;
-    // Administrators see everyone's status (one query for all); others only their own.
-    let users = if me.is_admin() {
-        let statuses = two_step::statuses(&state.db).await?;
-        accounts
-            .iter()
-            .map(|user| {
-                let status = statuses.get(&user.id).cloned().unwrap_or(two_step::OFF);
-                user.to_api(Some(status))
-            })
-            .collect()
+    let search = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let accounts = if search.is_empty() {
+        users::list(&state.db).await?
     } else {
-        let own = two_step::status(&state.db, me.id).await?;
-        accounts
-            .iter()
-            .map(|user| user.to_api((user.id == me.id).then(|| own.clone())))
-            .collect()
+        users::search(&state.db, search).await?
     };
-    Ok(Json(UserList { users }))
+    let page = query.page.map_or(1, NonZeroU32::get);
+    let per_page = USERS_PER_PAGE as usize;
+    let skip = (page as usize - 1).saturating_mul(per_page);
+    // Administrators see everyone's status (one query for all); others only their own.
+    let (users, total, two_step_summary) = if me.is_admin() {
+        let statuses = two_step::statuses(&state.db).await?;
+        let status_of = |id: i64| statuses.get(&id).cloned().unwrap_or(two_step::OFF);
+        let matching: Vec<_> = accounts
+            .iter()
+            .map(|user| (user, status_of(user.id)))
+            .filter(|(_, status)| query.two_step.is_none_or(|f| f.keeps(status)))
+            .collect();
+        let summary = TwoStepSummary {
+            users: users::count(&state.db).await?,
+            using_two_step: statuses.values().filter(|s| s.enabled).count() as u64,
+        };
+        let total = matching.len();
+        let users = matching
+            .into_iter()
+            .skip(skip)
+            .take(per_page)
+            .map(|(user, status)| user.to_api(Some(status)))
+            .collect();
+        (users, total, Some(summary))
+    } else {
+        if query.two_step.is_some() {
+            return Err(ApiError::forbidden());
+        }
+        let own = two_step::status(&state.db, me.id).await?;
+        let users = accounts
+            .iter()
+            .skip(skip)
+            .take(per_page)
+            .map(|user| user.to_api((user.id == me.id).then(|| own.clone())))
+            .collect();
+        (users, accounts.len(), None)
+    };
+    Ok(Json(UserList {
+        users,
+        total: total as u64,
+        page,
+        per_page: USERS_PER_PAGE,
+        two_step_summary,
+    }))
 }
 
 /// Parses a user id from the path; anything but a number is "not found".

@@ -9,7 +9,9 @@ use reqwest::header::{CONTENT_TYPE, COOKIE};
 use reqwest::{Client, StatusCode};
 use twostep::sessions::Stage;
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{AccountKind, AuditEventKind, SignInResponse, User, UserList};
+use twostep_shared::api::{
+    AccountKind, AuditEventKind, SignInResponse, TwoStepSummary, User, UserList,
+};
 
 const PASSWORD: &str = "correct horse";
 const ROOT_PASSWORD: &str = "root password";
@@ -559,4 +561,83 @@ async fn the_users_list_shows_each_accounts_own_two_step_status() {
     assert!(alice_status.enabled && alice_status.locked);
     assert_eq!(alice_status.recovery_codes_left, 7);
     assert!(!status("bob").enabled && !status("root").enabled);
+}
+
+#[tokio::test]
+async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page() {
+    let app = spawn_app().await;
+    let (root, _) = signed_in_admin(&app).await;
+    let alice = client();
+    app.enrolled_user(&alice, "alice", PASSWORD).await;
+    let alice_id = app.user_id("alice").await;
+    sqlx::query("UPDATE two_step_devices SET locked = 1 WHERE user_id = $1")
+        .bind(alice_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.create_user("bob", PASSWORD, false).await;
+    for n in 0..53 {
+        app.create_organizational_user(&format!("member{n:02}"), "Contoso")
+            .await;
+    }
+    let list = async |client: &Client, query: &str| -> UserList {
+        ok_json(app.get(client, &format!("/api/users{query}")).await).await
+    };
+    let names = |list: &UserList| -> Vec<String> {
+        list.users.iter().map(|u| u.username.clone()).collect()
+    };
+
+    // 56 accounts: 50 on the first page, 6 on the second, by name.
+    let first = list(&root, "").await;
+    assert_eq!(
+        (first.users.len(), first.total, first.page, first.per_page),
+        (50, 56, 1, 50)
+    );
+    assert_eq!(names(&first)[..3], ["alice", "bob", "member00"]);
+    assert_eq!(
+        first.two_step_summary,
+        Some(TwoStepSummary {
+            users: 56,
+            using_two_step: 1
+        })
+    );
+    let second = list(&root, "?page=2").await;
+    assert_eq!((second.users.len(), second.total, second.page), (6, 56, 2));
+    assert_eq!(names(&second).last().map(String::as_str), Some("root"));
+    assert!(list(&root, "?page=3").await.users.is_empty());
+
+    // Search: part of the name, any case; % and _ are plain characters.
+    let found = list(&root, "?q=LIC").await;
+    assert_eq!((names(&found), found.total), (vec!["alice".to_owned()], 1));
+    assert_eq!(list(&root, "?q=member1").await.total, 10);
+    assert_eq!(list(&root, "?q=%25").await.total, 0);
+    assert_eq!(list(&root, "?q=_").await.total, 0);
+    // The summary is about everyone, whatever the query.
+    assert_eq!(
+        list(&root, "?q=bob").await.two_step_summary.unwrap().users,
+        56
+    );
+
+    // By 2-step status, with search and pages.
+    assert_eq!(names(&list(&root, "?two_step=on").await), ["alice"]);
+    assert_eq!(names(&list(&root, "?two_step=locked").await), ["alice"]);
+    let off = list(&root, "?two_step=off&page=2").await;
+    assert_eq!((off.total, off.users.len()), (55, 5));
+    assert_eq!(list(&root, "?two_step=off&q=bo").await.total, 1);
+
+    // Bad queries are refused.
+    for query in ["?page=0", "?page=x", "?two_step=maybe"] {
+        let response = app.get(&root, &format!("/api/users{query}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+
+    // Someone who is not an administrator searches by name, but sees no one else's status
+    // and cannot filter by it.
+    let bob = client();
+    app.sign_in(&bob, "bob", PASSWORD).await;
+    let seen = list(&bob, "?q=ali").await;
+    assert_eq!(names(&seen), ["alice"]);
+    assert!(seen.users[0].two_step.is_none() && seen.two_step_summary.is_none());
+    let response = app.get(&bob, "/api/users?two_step=on").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }

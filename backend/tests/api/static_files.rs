@@ -1,7 +1,7 @@
 //! The built app is served with the security headers, compressed when the browser accepts
 //! it, with `index.html` for the browser's own routes; API answers are never compressed.
 
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_SECURITY_POLICY};
+use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY};
 use std::sync::Arc;
 use twostep::app::{AppState, Settings, router};
 
@@ -76,5 +76,69 @@ async fn app_files_are_compressed_and_the_csp_allows_the_loader_script_by_hash()
         health.headers().get(CONTENT_ENCODING).is_none(),
         "API answers are not compressed"
     );
+    server.abort();
+}
+
+#[tokio::test]
+async fn hashed_app_files_are_cached_for_a_year_and_index_html_is_always_checked() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    for name in [
+        "twostep-frontend-0123456789abcdef_bg.wasm",
+        "twostep-frontend-0123456789abcdef.js",
+        "style-fedcba9876543210.css",
+        "notes.txt",
+    ] {
+        std::fs::write(dist.path().join(name), b"x").unwrap();
+    }
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
+    let db = twostep::db::connect(&url).await.unwrap();
+    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
+    let state = AppState::new(
+        db,
+        clock,
+        twostep::seal::SealKey::generate(),
+        Settings::default(),
+    );
+    let app = router(state, Some(dist.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let cache_control = async |path: &str| {
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.headers()[CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    for path in [
+        "/twostep-frontend-0123456789abcdef_bg.wasm",
+        "/twostep-frontend-0123456789abcdef.js",
+        "/style-fedcba9876543210.css",
+    ] {
+        assert_eq!(
+            cache_control(path).await,
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
+    }
+    // index.html, the app's own routes (index.html too), a hashed-looking name that is not
+    // there (index.html again), and a file without a hash.
+    for path in [
+        "/",
+        "/index.html",
+        "/users/1/two-step",
+        "/style-0000000000000000.css",
+        "/notes.txt",
+    ] {
+        assert_eq!(cache_control(path).await, "no-cache", "{path}");
+    }
     server.abort();
 }

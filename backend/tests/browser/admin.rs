@@ -252,3 +252,44 @@ async fn organizational_account_sees_why_and_no_qr_code() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn administrator_searches_the_users_and_sees_how_many_use_two_step() {
+    let server = Server::start(&[
+        ("boss", "boss-password", true),
+        ("carol", "carol-password", false),
+        ("dan", "dan-password", false),
+    ])
+    .await;
+    enroll_over_api(&server, "carol", "carol-password").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in(c, &server, "boss", "boss-password").await;
+    harness::link(c, "Users").await.click().await.unwrap();
+    harness::wait_text(c, ".summary", "1 of 3 people use 2-step verification.").await;
+    harness::wait_text(c, "[role=status]", "3 users found").await;
+
+    harness::field(c, "Search by name")
+        .await
+        .send_keys("CAR")
+        .await
+        .unwrap();
+    harness::button(c, "Search").await.click().await.unwrap();
+    harness::wait_text(c, "[role=status]", "1 user found").await;
+    let rows = c
+        .find_all(Locator::Css("table.users tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("carol"));
+
+    // The status filter works with the search: carol has it on, so Off finds nobody.
+    c.find(Locator::Css("#filter-two-step"))
+        .await
+        .unwrap()
+        .select_by_value("off")
+        .await
+        .unwrap();
+    harness::wait_text(c, "[role=status]", "0 users found").await;
+    browser.close().await;
+}

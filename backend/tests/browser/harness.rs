@@ -103,6 +103,29 @@ pub fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::launch(1200, 1000, None, &[]).await
+    }
+
+    /// A browser whose system asks for dark mode (`prefers-color-scheme: dark`).
+    pub async fn start_dark() -> Self {
+        Self::launch(1200, 1000, None, &["--force-dark-mode"]).await
+    }
+
+    /// A browser whose viewport is `width` × `height` CSS pixels, like a phone's (Chromium's
+    /// device emulation: a headless window is at least 500 px wide).
+    pub async fn start_sized(width: u32, height: u32) -> Self {
+        let metrics = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": false }
+        });
+        Self::launch(width.max(500), height, Some(metrics), &[]).await
+    }
+
+    async fn launch(
+        width: u32,
+        height: u32,
+        mobile_emulation: Option<serde_json::Value>,
+        extra_args: &[&str],
+    ) -> Self {
         assert!(
             std::path::Path::new("/usr/bin/chromedriver").exists(),
             "chromedriver is missing: `cargo xtask test` installs Debian's chromium and chromium-driver"
@@ -129,15 +152,20 @@ impl Browser {
             "--disable-sync",
             "--no-first-run",
             "--disable-dev-shm-usage",
-            "--window-size=1200,1000",
+            format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
         ]);
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
-        );
+        let mut args = args;
+        for arg in extra_args {
+            args.as_array_mut().unwrap().push((*arg).into());
+        }
+        let mut options = serde_json::json!({ "binary": "/usr/bin/chromium", "args": args });
+        if let Some(metrics) = mobile_emulation {
+            options["mobileEmulation"] = metrics;
+        }
+        caps.insert("goog:chromeOptions".into(), options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)

@@ -6,10 +6,12 @@
 //! `npm ci`); `cargo xtask test` provides all three.
 
 mod admin;
+mod dark;
 mod harness;
 mod keyboard;
 mod navigation;
 mod oidc;
+mod phone;
 #[path = "../common/process.rs"]
 mod process;
 #[path = "../common/totp.rs"]
@@ -104,12 +106,8 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
 
     sign_in(c, &server, "bob", "bob-password").await;
     harness::wait_text(c, "h1", "Welcome, bob").await;
+    // 2-step is off: the QR code shows without a click.
     harness::open_own_two_step(c).await;
-    harness::button(c, "Set up 2-step verification")
-        .await
-        .click()
-        .await
-        .unwrap();
 
     // Read the QR code back from the rendered page, as a phone camera would.
     let qr = c
@@ -212,5 +210,102 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
         .await
         .unwrap();
     assert_eq!(fresh.len(), 10, "ten new recovery codes shown");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn open_in_authenticator_app_link_is_the_uri_the_qr_code_encodes() {
+    let server = Server::start(&[("fay", "fay-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in(c, &server, "fay", "fay-password").await;
+    harness::wait_text(c, "h1", "Welcome, fay").await;
+    harness::open_own_two_step(c).await;
+
+    let qr = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    let uri = harness::decode_qr(&qr.screenshot().await.unwrap());
+    let href = harness::link(c, "Open in authenticator app")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("an href");
+    assert_eq!(href, uri, "the link opens the URI the QR code encodes");
+    let (path, _) = href.split_once('?').expect("a query");
+    assert_eq!(path, "otpauth://totp/Team%20Server:fay");
+    for name in ["secret", "issuer", "algorithm", "digits", "period"] {
+        assert_eq!(
+            harness::query_param(&href, name),
+            harness::query_param(&uri, name),
+            "{name}"
+        );
+    }
+    // The key has its own Copy button.
+    harness::button(c, "Copy key").await;
+
+    // Under Code 2, the seconds until the app shows the next code, counting down.
+    let hint = || async {
+        c.find(fantoccini::Locator::Css("#code2-hint"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let seconds = |text: &str| -> u64 {
+        let after = text.split("(in ").nth(1).expect("(in N seconds)");
+        after.split(' ').next().unwrap().parse().expect("a number")
+    };
+    let first = hint().await;
+    let first_seconds = seconds(&first);
+    assert!((1..=30).contains(&first_seconds), "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let later = seconds(&hint().await);
+    assert_ne!(later, first_seconds, "the hint counts down");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_double_click_on_sign_in_sends_one_request() {
+    let server = Server::start(&[("ida", "ida-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&server.url("/")).await.unwrap();
+    harness::field(c, "Username")
+        .await
+        .send_keys("ida")
+        .await
+        .unwrap();
+    harness::field(c, "Password")
+        .await
+        .send_keys("ida-password")
+        .await
+        .unwrap();
+    // Count the app's password-step requests, then click twice in one go (no page update in
+    // between, so the button is not yet disabled for the second click).
+    c.execute(
+        "window.signIns = 0;
+         const fetch = window.fetch;
+         window.fetch = (input, init) => {
+           if (String(input.url || input).endsWith('/api/session') && (init?.method || input.method) === 'POST') {
+             window.signIns += 1;
+           }
+           return fetch(input, init);
+         };
+         const button = [...document.querySelectorAll('button')]
+           .find(b => b.textContent.trim() === 'Sign in');
+         button.click();
+         button.click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    harness::wait_text(c, "h1", "Welcome, ida").await;
+    let sent = c.execute("return window.signIns", vec![]).await.unwrap();
+    assert_eq!(sent, 1, "one request for two clicks");
     browser.close().await;
 }

@@ -1,6 +1,8 @@
-//! The signed-in frame: toolbar on top, sidebar menu, and the page.
+//! The signed-in frame: toolbar on top, sidebar menu, and the page. On narrow screens the
+//! sidebar folds behind a Menu button, which closes again when the page changes or on Escape.
 
 use crate::components::toolbar::Toolbar;
+use crate::focus::focus;
 use crate::route::{Link, Route, use_route};
 use yew::prelude::*;
 
@@ -13,6 +15,12 @@ pub struct LayoutProps {
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
     let route = use_route();
+    let menu_open = use_state(|| false);
+    let menu_button = use_node_ref();
+    {
+        let menu_open = menu_open.clone();
+        use_effect_with(route, move |_| menu_open.set(false));
+    }
     let session = crate::session::use_session();
     let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);
     let users_current = matches!(route, Route::Users);
@@ -23,11 +31,32 @@ pub fn layout(props: &LayoutProps) -> Html {
         _ => (None, 0),
     };
     let current = |on: bool| if on { Some("page") } else { None };
+    let toggle = {
+        let menu_open = menu_open.clone();
+        Callback::from(move |_: MouseEvent| menu_open.set(!*menu_open))
+    };
+    let close_on_escape = {
+        let (menu_open, menu_button) = (menu_open.clone(), menu_button.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" && *menu_open {
+                menu_open.set(false);
+                focus(&menu_button);
+            }
+        })
+    };
     html! {
         <>
             <Toolbar />
             <div class="frame">
-                <nav class="sidebar" aria-label="Sidebar menu">
+                <nav class="sidebar" aria-label="Sidebar menu" onkeydown={close_on_escape}>
+                    <button ref={menu_button} class="menu-button" aria-expanded={menu_open.to_string()}
+                            aria-controls="sidebar-links" onclick={toggle}>
+                        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                            <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" />
+                        </svg>
+                        { "Menu" }
+                    </button>
+                    <div id="sidebar-links" class={classes!("sidebar-links", menu_open.then_some("open"))}>
                     <ul>
                         <li><Link to={Route::Home}>{ "Home" }</Link></li>
                         <li aria-current={current(users_current)}>
@@ -50,6 +79,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                             </li>
                         </ul>
                     }
+                    </div>
                 </nav>
                 <main id="main" class="content">{ props.children.clone() }</main>
             </div>

@@ -6,3 +6,4 @@ pub mod layout;
 pub mod message;
 pub mod qr;
 pub mod toolbar;
+pub mod two_step;

@@ -1,6 +1,7 @@
 //! The toolbar: product name and the profile menu (Manage profile, Sign out).
 
 use crate::api;
+use crate::hooks::use_submit;
 use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use web_sys::HtmlElement;
@@ -13,6 +14,7 @@ pub fn toolbar() -> Html {
     let open = use_state(|| false);
     let first_item = use_node_ref();
     let button = use_node_ref();
+    let submit = use_submit();
     {
         let first_item = first_item.clone();
         use_effect_with(*open, move |open| {
@@ -51,16 +53,16 @@ pub fn toolbar() -> Html {
         })
     };
     let sign_out = {
-        let session = session.clone();
-        let navigator = navigator.clone();
+        let (session, navigator, submit) = (session.clone(), navigator.clone(), submit.clone());
         Callback::from(move |_: MouseEvent| {
-            let session = session.clone();
-            let navigator = navigator.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = api::sign_out().await;
+            // Signed out here whatever the server said.
+            let (session, navigator) = (session.clone(), navigator.clone());
+            let done = move || {
                 navigator.push(&Route::Home);
                 session.set(SessionState::SignedOut);
-            });
+            };
+            let also = done.clone();
+            submit.run_or(api::sign_out(), move |()| done(), move |_| also());
         })
     };
     html! {

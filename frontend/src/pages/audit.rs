@@ -3,7 +3,8 @@
 
 use crate::api;
 use crate::components::message::{Message, Tone};
-use twostep_shared::api::{AuditPage, User};
+use crate::hooks::{Load, use_load};
+use twostep_shared::api::User;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
@@ -18,31 +19,9 @@ fn format_time(unix: u64) -> String {
 pub fn audit_log() -> Html {
     let page = use_state(|| 1u32);
     let user = use_state(|| None::<i64>);
-    let data = use_state(|| None::<Result<AuditPage, String>>);
-    let users = use_state(Vec::<User>::new);
-    {
-        let users = users.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(list) = api::users().await {
-                    users.set(list.users);
-                }
-            });
-        });
-    }
-    {
-        let data = data.clone();
-        use_effect_with((*page, *user), move |(page, user)| {
-            let (page, user) = (*page, *user);
-            wasm_bindgen_futures::spawn_local(async move {
-                data.set(Some(
-                    api::audit(page, user)
-                        .await
-                        .map_err(|f| f.message().to_owned()),
-                ));
-            });
-        });
-    }
+    let data = use_load((*page, *user), |(page, user)| api::audit(page, user));
+    let users = use_load((), |()| api::all_users());
+    let users: &[User] = users.ready().map_or(&[], Vec::as_slice);
     let on_user = {
         let (user, page) = (user.clone(), page.clone());
         Callback::from(move |e: Event| {
@@ -51,10 +30,9 @@ pub fn audit_log() -> Html {
             page.set(1);
         })
     };
-    let pages = match &*data {
-        Some(Ok(p)) => (p.total.div_ceil(u64::from(p.per_page))).max(1) as u32,
-        _ => 1,
-    };
+    let pages = data.ready().map_or(1, |p| {
+        (p.total.div_ceil(u64::from(p.per_page))).max(1) as u32
+    });
     let previous = {
         let page = page.clone();
         Callback::from(move |_: MouseEvent| page.set((*page).saturating_sub(1).max(1)))
@@ -63,36 +41,40 @@ pub fn audit_log() -> Html {
         let page = page.clone();
         Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
     };
-    let table = match &*data {
-        None => html! { <p role="status">{ "Loading the audit log…" }</p> },
-        Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
-        Some(Ok(p)) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
-        Some(Ok(p)) => html! {
-            <table class="users audit">
-                <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Time" }</th>
-                        <th scope="col">{ "Event" }</th>
-                        <th scope="col">{ "By" }</th>
-                        <th scope="col">{ "User" }</th>
-                        <th scope="col">{ "Address" }</th>
-                        <th scope="col">{ "Detail" }</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    { for p.entries.iter().map(|e| html! {
-                        <tr key={e.id}>
-                            <td>{ format_time(e.at) }</td>
-                            <td>{ e.event.describe() }</td>
-                            <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
-                            <td>{ e.subject.clone().unwrap_or_default() }</td>
-                            <td>{ e.client_address.clone().unwrap_or_default() }</td>
-                            <td>{ e.detail.clone().unwrap_or_default() }</td>
+    let table = match data.state() {
+        Load::Loading => html! { <p role="status">{ "Loading the audit log…" }</p> },
+        Load::Error(failure) => {
+            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+        }
+        Load::Ready(p) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
+        Load::Ready(p) => html! {
+            <div class="table-scroll" role="region" aria-label="Audit events" tabindex="0">
+                <table class="users audit">
+                    <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "Time" }</th>
+                            <th scope="col">{ "Event" }</th>
+                            <th scope="col">{ "By" }</th>
+                            <th scope="col">{ "User" }</th>
+                            <th scope="col">{ "Address" }</th>
+                            <th scope="col">{ "Detail" }</th>
                         </tr>
-                    }) }
-                </tbody>
-            </table>
+                    </thead>
+                    <tbody>
+                        { for p.entries.iter().map(|e| html! {
+                            <tr key={e.id}>
+                                <td>{ format_time(e.at) }</td>
+                                <td>{ e.event.describe() }</td>
+                                <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
+                                <td>{ e.subject.clone().unwrap_or_default() }</td>
+                                <td>{ e.client_address.clone().unwrap_or_default() }</td>
+                                <td>{ e.detail.clone().unwrap_or_default() }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
         },
     };
     html! {

@@ -1,12 +1,14 @@
-//! The Manage user page: the user's profile, or its 2-Step verification section.
+//! The Manage user page: the user's profile, or its 2-Step verification section. For the
+//! signed-in user's own page the session's copy shows at once while a fresh one loads.
 
 use crate::api;
 use crate::components::message::{Message, Tone};
-use crate::pages::two_step::TwoStepSection;
+use crate::components::two_step::TwoStepSection;
+use crate::hooks::{Load, use_load};
 use crate::pages::users::{account_text, role_text};
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::User;
+use twostep_shared::api::{Role, User};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -16,52 +18,60 @@ pub struct ManageUserProps {
     pub two_step: bool,
 }
 
+fn failure_text(failure: &api::ApiFailure) -> String {
+    match failure.code() {
+        ErrorCode::Forbidden => "You can only manage your own profile.".to_owned(),
+        ErrorCode::NotFound => "There is no such user.".to_owned(),
+        _ => failure.message().to_owned(),
+    }
+}
+
 #[function_component(ManageUser)]
 pub fn manage_user(props: &ManageUserProps) -> Html {
     let session = use_session();
-    let user = use_state(|| None::<Result<User, String>>);
-    let reload = use_state(|| 0u32);
-    {
-        let user = user.clone();
-        use_effect_with((props.id, *reload), move |(id, _)| {
-            let id = *id;
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::user(id).await.map_err(|failure| match failure.code() {
-                    ErrorCode::Forbidden => "You can only manage your own profile.".to_owned(),
-                    ErrorCode::NotFound => "There is no such user.".to_owned(),
-                    _ => failure.message().to_owned(),
-                });
-                user.set(Some(result));
-            });
-        });
-    }
-    let SessionState::SignedIn(me) = &*session else {
-        return html! {};
+    let my_id = match &*session {
+        SessionState::SignedIn(me) => me.id,
+        _ => 0,
     };
-    let on_changed = {
-        let reload = reload.clone();
+    // One's own record comes from GET /api/me, which also refreshes the session.
+    let loaded = {
         let session = session.clone();
-        let is_self = me.id == props.id;
-        Callback::from(move |_| {
-            reload.set(*reload + 1);
-            if is_self {
-                let session = session.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(me) = api::me().await {
-                        session.set(SessionState::SignedIn(me));
-                    }
-                });
+        use_load((props.id, my_id), move |(id, my_id)| {
+            let session = session.clone();
+            async move {
+                if id != my_id {
+                    return api::user(id).await;
+                }
+                let me = api::me().await?;
+                if !matches!(&*session, SessionState::SignedIn(old) if *old == me) {
+                    session.set(SessionState::SignedIn(me.clone()));
+                }
+                Ok(me)
             }
         })
     };
-    let body = match &*user {
-        None => html! { <p role="status">{ "Loading…" }</p> },
-        Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
-        Some(Ok(user)) if props.two_step => html! {
-            <TwoStepSection user={user.clone()} is_self={user.id == me.id}
-                viewer_is_admin={me.role == twostep_shared::api::Role::Administrator} {on_changed} />
+    let SessionState::SignedIn(me) = &*session else {
+        return html! {};
+    };
+    let is_self = me.id == props.id;
+    let on_changed = {
+        let loaded = loaded.clone();
+        Callback::from(move |()| loaded.reload())
+    };
+    let user: Result<Option<&User>, &api::ApiFailure> = match loaded.state() {
+        Load::Ready(user) => Ok(Some(user)),
+        Load::Error(failure) => Err(failure),
+        Load::Loading if is_self => Ok(Some(me)),
+        Load::Loading => Ok(None),
+    };
+    let body = match user {
+        Ok(None) => html! { <p role="status">{ "Loading…" }</p> },
+        Err(failure) => html! { <Message tone={Tone::Error} text={failure_text(failure)} /> },
+        Ok(Some(user)) if props.two_step => html! {
+            <TwoStepSection key={user.id} user={user.clone()} {is_self}
+                viewer_is_admin={me.role == Role::Administrator} {on_changed} />
         },
-        Some(Ok(user)) => html! {
+        Ok(Some(user)) => html! {
             <section aria-labelledby="profile-heading">
                 <h2 id="profile-heading">{ "Profile" }</h2>
                 <dl class="profile-facts">
@@ -74,8 +84,8 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             </section>
         },
     };
-    let title = match &*user {
-        Some(Ok(user)) => format!("Manage user: {}", user.username),
+    let title = match user {
+        Ok(Some(user)) => format!("Manage user: {}", user.username),
         _ => "Manage user".to_owned(),
     };
     html! {

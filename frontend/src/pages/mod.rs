@@ -5,5 +5,4 @@ pub mod home;
 pub mod manage_user;
 pub mod not_found;
 pub mod sign_in;
-pub mod two_step;
 pub mod users;

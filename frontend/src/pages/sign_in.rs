@@ -5,15 +5,16 @@
 
 use crate::api::{self, ApiFailure};
 use crate::components::message::{Message, Tone};
+use crate::focus::focus;
+use crate::hooks::{use_load, use_submit};
 use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{
-    IdentityProviderInfo, ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse,
-    VerifyRequest,
+    ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse, VerifyRequest,
 };
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,97 +55,71 @@ pub fn sign_in() -> Html {
     let password = use_state(String::new);
     let code = use_state(String::new);
     let provider_error = use_state(provider_error_in_url);
-    let error = {
-        let provider_error = *provider_error;
-        use_state(move || provider_error.map(|e| e.message().to_owned()))
-    };
-    let busy = use_state(|| false);
-    let providers = use_state(Vec::<IdentityProviderInfo>::new);
+    let submit = use_submit();
+    let providers = use_load((), |()| api::identity_providers());
     let first_input = use_node_ref();
     let navigator = use_navigator();
     {
-        // Load the providers; drop `?sign_in_error=` from the address so a reload does not
-        // show the message again.
-        let (providers, shown) = (providers.clone(), provider_error.is_some());
+        // Drop `?sign_in_error=` from the address so a reload does not show the message again.
+        let shown = provider_error.is_some();
         use_effect_with((), move |_| {
             if shown {
                 navigator.replace(&Route::Home);
             }
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(list) = api::identity_providers().await {
-                    providers.set(list.providers);
-                }
-            });
         });
     }
     {
         let first_input = first_input.clone();
-        use_effect_with(*step, move |_| {
-            if let Some(input) = first_input.cast::<HtmlElement>() {
-                let _ = input.focus();
-            }
-        });
+        use_effect_with(*step, move |_| focus(&first_input));
     }
 
     let on_password_submit = {
-        let (session, step, username, password, error, busy, code) = (
+        let (session, step, username, password, submit, code, provider_error) = (
             session.clone(),
             step.clone(),
             username.clone(),
             password.clone(),
-            error.clone(),
-            busy.clone(),
+            submit.clone(),
             code.clone(),
+            provider_error.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            provider_error.set(None);
             if let Err(message) = Username::parse(&username)
                 .map_err(|e| e.to_string())
                 .and_then(|_| Password::parse(&password).map_err(|e| e.to_string()))
             {
-                error.set(Some(message));
+                submit.fail(message);
                 return;
             }
             let request = SignInRequest {
                 username: (*username).clone(),
                 password: (*password).clone(),
             };
-            let (session, step, error, busy, password, code) = (
+            let (session, step, password, code) = (
                 session.clone(),
                 step.clone(),
-                error.clone(),
-                busy.clone(),
                 password.clone(),
                 code.clone(),
             );
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::sign_in(&request).await;
-                busy.set(false);
-                match result {
-                    Ok(SignInResponse::SignedIn { user }) => {
-                        session.set(SessionState::SignedIn(user))
-                    }
-                    Ok(SignInResponse::VerificationRequired { .. }) => {
-                        error.set(None);
+            submit.run(
+                async move { api::sign_in(&request).await },
+                move |answer| match answer {
+                    SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
+                    SignInResponse::VerificationRequired { .. } => {
                         password.set(String::new());
                         code.set(String::new());
                         step.set(Step::Code);
                     }
-                    Err(failure) => error.set(Some(failure.message().to_owned())),
-                }
-            });
+                },
+            );
         })
     };
 
     let on_code_submit = {
-        let (session, step, code, error, busy) = (
-            session.clone(),
-            step.clone(),
-            code.clone(),
-            error.clone(),
-            busy.clone(),
-        );
+        let (session, step, code, submit) =
+            (session.clone(), step.clone(), code.clone(), submit.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let checked = match *step {
@@ -156,46 +131,36 @@ pub fn sign_in() -> Html {
                     .map_err(|e| e.to_string()),
             };
             if let Err(message) = checked {
-                error.set(Some(message));
+                submit.fail(message);
                 return;
             }
             let request = VerifyRequest {
                 code: (*code).clone(),
             };
-            let (session, step, error, busy, code) = (
-                session.clone(),
-                step.clone(),
-                error.clone(),
-                busy.clone(),
-                code.clone(),
-            );
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::verify(&request).await;
-                busy.set(false);
-                match result {
-                    Ok(SignInResponse::SignedIn { user }) => {
-                        session.set(SessionState::SignedIn(user))
+            let (session, step, code) = (session.clone(), step.clone(), code.clone());
+            submit.run_or(
+                async move { api::verify(&request).await },
+                move |answer| {
+                    if let SignInResponse::SignedIn { user } = answer {
+                        session.set(SessionState::SignedIn(user));
                     }
-                    Ok(SignInResponse::VerificationRequired { .. }) => {}
-                    Err(failure) if failure.code() == ErrorCode::VerificationExpired => {
+                },
+                move |failure| {
+                    if failure.code() == ErrorCode::VerificationExpired {
                         step.set(Step::Password);
-                        error.set(Some(failure.message().to_owned()));
-                    }
-                    Err(failure) => {
+                    } else {
                         code.set(String::new());
-                        error.set(Some(code_failure_text(&failure)));
                     }
-                }
-            });
+                },
+            );
         })
     };
 
     let switch_code_kind = {
-        let (step, code, error) = (step.clone(), code.clone(), error.clone());
+        let (step, code, submit) = (step.clone(), code.clone(), submit.clone());
         Callback::from(move |_: MouseEvent| {
             code.set(String::new());
-            error.set(None);
+            submit.clear_error();
             step.set(if *step == Step::RecoveryCode {
                 Step::Code
             } else {
@@ -204,8 +169,14 @@ pub fn sign_in() -> Html {
         })
     };
 
-    let error_view = match &*error {
-        Some(text) => html! { <Message tone={Tone::Error} text={text.clone()} /> },
+    let error = match (submit.error(), *provider_error) {
+        (Some(failure), _) if *step == Step::Password => Some(failure.message().to_owned()),
+        (Some(failure), _) => Some(code_failure_text(failure)),
+        (None, Some(failure)) => Some(failure.message().to_owned()),
+        (None, None) => None,
+    };
+    let error_view = match error {
+        Some(text) => html! { <Message tone={Tone::Error} {text} /> },
         None => html! {},
     };
 
@@ -233,7 +204,7 @@ pub fn sign_in() -> Html {
                         <input id="password" type="password" autocomplete="current-password"
                                value={(*password).clone()} oninput={on_password} />
                     </div>
-                    <button type="submit" class="primary" disabled={*busy}>{ "Sign in" }</button>
+                    <button type="submit" class="primary" disabled={submit.busy()}>{ "Sign in" }</button>
                 </form>
             }
         }
@@ -269,12 +240,13 @@ pub fn sign_in() -> Html {
                                inputmode={if recovery { "text" } else { "numeric" }}
                                autocomplete="one-time-code" value={(*code).clone()} oninput={on_code} />
                     </div>
-                    <button type="submit" class="primary" disabled={*busy}>{ "Verify" }</button>
+                    <button type="submit" class="primary" disabled={submit.busy()}>{ "Verify" }</button>
                     <button type="button" class="link" onclick={switch_code_kind}>{ switch_text }</button>
                 </form>
             }
         }
     };
+    let providers = providers.ready().map_or(&[][..], |list| &list.providers);
     let provider_links = if *step == Step::Password && !providers.is_empty() {
         html! {
             <section class="providers" aria-labelledby="providers-heading">

@@ -1,11 +1,13 @@
-//! The Users page: every account with its type and role; administrators also see each
-//! user's 2-step status. The open button leads to the Manage user page.
+//! The Users page: the accounts with their type and role, searched by name on the server
+//! and 50 a page; administrators also see each user's 2-step status, filter by it, and how
+//! many people use 2-step verification. The open button leads to the Manage user page.
 
 use crate::api;
 use crate::components::message::{Message, Tone};
+use crate::hooks::{Load, use_load};
 use crate::route::{Link, Route, use_navigator};
 use crate::session::{SessionState, use_session};
-use twostep_shared::api::{AccountKind, Role, User};
+use twostep_shared::api::{AccountKind, Role, User, UserList};
 use yew::prelude::*;
 
 pub fn account_text(account: &AccountKind) -> String {
@@ -37,128 +39,158 @@ fn two_step_text(user: &User) -> &'static str {
 pub fn users() -> Html {
     let session = use_session();
     let navigator = use_navigator();
-    let list = use_state(|| None::<Result<Vec<User>, String>>);
-    let status_filter = use_state(|| "all".to_owned());
-    let locked_only = use_state(|| false);
-    {
-        let list = list.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::users()
-                    .await
-                    .map(|l| l.users)
-                    .map_err(|f| f.message().to_owned());
-                list.set(Some(result));
-            });
-        });
-    }
+    // The applied search, page and status filter ("" for all); the box holds what is typed.
+    let search = use_state(String::new);
+    let typed = use_state(String::new);
+    let page = use_state(|| 1u32);
+    let status_filter = use_state(String::new);
+    let list = use_load(
+        ((*search).clone(), *page, (*status_filter).clone()),
+        |(search, page, status)| async move {
+            let status = (!status.is_empty()).then_some(status.as_str());
+            api::users(&search, page, status).await
+        },
+    );
     let SessionState::SignedIn(me) = &*session else {
         return html! {};
     };
     let is_admin = me.role == Role::Administrator;
-    let keep = |user: &User| -> bool {
-        let Some(status) = &user.two_step else {
-            return true;
-        };
-        let by_status = match status_filter.as_str() {
-            "on" => status.enabled,
-            "off" => !status.enabled,
-            _ => true,
-        };
-        by_status && (!*locked_only || status.locked)
-    };
-    let on_status = {
-        let status_filter = status_filter.clone();
-        Callback::from(move |e: Event| {
-            status_filter.set(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+    let on_typed = {
+        let typed = typed.clone();
+        Callback::from(move |e: InputEvent| {
+            typed.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
                     .value(),
             )
         })
     };
-    let on_locked = {
-        let locked_only = locked_only.clone();
-        Callback::from(move |e: Event| {
-            locked_only.set(
-                e.target_unchecked_into::<web_sys::HtmlInputElement>()
-                    .checked(),
-            )
+    let on_search = {
+        let (search, typed, page) = (search.clone(), typed.clone(), page.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            search.set(typed.trim().to_owned());
+            page.set(1);
         })
     };
-    let filters = if is_admin {
-        html! {
-            <div class="filters">
+    let on_status = {
+        let (status_filter, page) = (status_filter.clone(), page.clone());
+        Callback::from(move |e: Event| {
+            status_filter.set(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            );
+            page.set(1);
+        })
+    };
+    let filters = html! {
+        <form class="filters" role="search" onsubmit={on_search}>
+            <div class="field">
+                <label for="user-search">{ "Search by name" }</label>
+                <input id="user-search" type="search" value={(*typed).clone()} oninput={on_typed} />
+            </div>
+            if is_admin {
                 <div class="field">
                     <label for="filter-two-step">{ "2-Step verification" }</label>
                     <select id="filter-two-step" onchange={on_status}>
-                        <option value="all" selected={*status_filter == "all"}>{ "All users" }</option>
+                        <option value="" selected={status_filter.is_empty()}>{ "All users" }</option>
                         <option value="on" selected={*status_filter == "on"}>{ "On" }</option>
                         <option value="off" selected={*status_filter == "off"}>{ "Off" }</option>
+                        <option value="locked" selected={*status_filter == "locked"}>{ "Locked" }</option>
                     </select>
                 </div>
-                <div class="field checkbox">
-                    <input id="filter-locked" type="checkbox" checked={*locked_only} onchange={on_locked} />
-                    <label for="filter-locked">{ "Locked only" }</label>
-                </div>
+            }
+            <div class="field">
+                <button type="submit">{ "Search" }</button>
             </div>
-        }
-    } else {
-        html! {}
+        </form>
     };
-    let body = match &*list {
-        None => html! { <p role="status">{ "Loading users…" }</p> },
-        Some(Err(message)) => html! { <Message tone={Tone::Error} text={message.clone()} /> },
-        Some(Ok(users)) => html! {
-            <table class="users">
-                <caption>{ "Users of this Team Server" }</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Name" }</th>
-                        <th scope="col">{ "Account" }</th>
-                        <th scope="col">{ "Role" }</th>
-                        if is_admin { <th scope="col">{ "2-Step verification" }</th> }
-                        <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    { for users.iter().filter(|u| keep(u)).map(|user| {
-                        let can_open = is_admin || user.id == me.id;
-                        let open = {
-                            let navigator = navigator.clone();
-                            let id = user.id;
-                            Callback::from(move |_: MouseEvent| {
-                                navigator.push(&Route::ManageUser { id });
-                            })
-                        };
-                        html! {
-                            <tr key={user.id}>
-                                <th scope="row">
-                                    if can_open {
-                                        <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
-                                    } else {
-                                        { &user.username }
-                                    }
-                                </th>
-                                <td>{ account_text(&user.account) }</td>
-                                <td>{ role_text(user.role) }</td>
-                                if is_admin { <td>{ two_step_text(user) }</td> }
-                                <td>
-                                    if can_open {
-                                        <button aria-label={format!("Open {}", user.username)} onclick={open}>{ "Open" }</button>
-                                    }
-                                </td>
-                            </tr>
-                        }
-                    }) }
-                </tbody>
-            </table>
+    let pages = list.ready().map_or(1, |l| {
+        (l.total.div_ceil(u64::from(l.per_page.max(1)))).max(1) as u32
+    });
+    let previous = {
+        let page = page.clone();
+        Callback::from(move |_: MouseEvent| page.set((*page).saturating_sub(1).max(1)))
+    };
+    let next = {
+        let page = page.clone();
+        Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
+    };
+    let summary = list.ready().and_then(|l| l.two_step_summary).map(|s| {
+        let people = if s.users == 1 { "person uses" } else { "people use" };
+        html! {
+            <p class="summary">{ format!("{} of {} {people} 2-step verification.", s.using_two_step, s.users) }</p>
+        }
+    });
+    let found = list.ready().map(|l| {
+        let users = if l.total == 1 { "user" } else { "users" };
+        format!("{} {users} found. Page {} of {pages}.", l.total, l.page)
+    });
+    let body = match list.state() {
+        Load::Loading => html! { <p role="status">{ "Loading users…" }</p> },
+        Load::Error(failure) => {
+            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+        }
+        Load::Ready(UserList { users, .. }) => html! {
+            <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
+                <table class="users">
+                    <caption>{ "Users of this Team Server" }</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "Name" }</th>
+                            <th scope="col">{ "Account" }</th>
+                            <th scope="col">{ "Role" }</th>
+                            if is_admin { <th scope="col">{ "2-Step verification" }</th> }
+                            <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        { for users.iter().map(|user| {
+                            let can_open = is_admin || user.id == me.id;
+                            let open = {
+                                let navigator = navigator.clone();
+                                let id = user.id;
+                                Callback::from(move |_: MouseEvent| {
+                                    navigator.push(&Route::ManageUser { id });
+                                })
+                            };
+                            html! {
+                                <tr key={user.id}>
+                                    <th scope="row">
+                                        if can_open {
+                                            <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
+                                        } else {
+                                            { &user.username }
+                                        }
+                                    </th>
+                                    <td>{ account_text(&user.account) }</td>
+                                    <td>{ role_text(user.role) }</td>
+                                    if is_admin { <td>{ two_step_text(user) }</td> }
+                                    <td>
+                                        if can_open {
+                                            <button aria-label={format!("Open {}", user.username)} onclick={open}>{ "Open" }</button>
+                                        }
+                                    </td>
+                                </tr>
+                            }
+                        }) }
+                    </tbody>
+                </table>
+            </div>
         },
     };
     html! {
         <>
             <h1>{ "Users" }</h1>
+            { for summary }
             { filters }
+            <p role="status">{ found.unwrap_or_default() }</p>
             { body }
+            if pages > 1 {
+                <nav class="actions" aria-label="Users pages">
+                    <button onclick={previous} disabled={*page <= 1}>{ "Previous page" }</button>
+                    <button onclick={next} disabled={*page >= pages}>{ "Next page" }</button>
+                </nav>
+            }
         </>
     }
 }

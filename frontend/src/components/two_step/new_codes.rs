@@ -1,0 +1,61 @@
+//! New recovery codes: a button that opens a form asking for a current code from the app;
+//! the old recovery codes stop working.
+
+use crate::api;
+use crate::components::code_input::CodeInput;
+use crate::components::message::{Message, Tone};
+use crate::hooks::use_submit;
+use twostep_shared::input::TotpCode;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct NewCodesProps {
+    pub open: bool,
+    pub on_open: Callback<()>,
+    pub on_made: Callback<Vec<String>>,
+}
+
+#[function_component(NewCodes)]
+pub fn new_codes(props: &NewCodesProps) -> Html {
+    let code = use_state(String::new);
+    let submit = use_submit();
+    if !props.open {
+        let (code, on_open) = (code.clone(), props.on_open.clone());
+        let open = Callback::from(move |_: MouseEvent| {
+            code.set(String::new());
+            on_open.emit(());
+        });
+        return html! { <button onclick={open}>{ "New recovery codes" }</button> };
+    }
+    let on_code = {
+        let (code, submit) = (code.clone(), submit.clone());
+        Callback::from(move |v: String| {
+            code.set(v);
+            submit.clear_error();
+        })
+    };
+    let make = {
+        let (code, submit, on_made) = (code.clone(), submit.clone(), props.on_made.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (code, on_made) = ((*code).clone(), on_made.clone());
+            submit.run(
+                async move { api::new_recovery_codes(&code).await },
+                move |codes| on_made.emit(codes.recovery_codes),
+            );
+        })
+    };
+    let can_make = TotpCode::parse(&code).is_ok() && !submit.busy();
+    html! {
+        <form class="regenerate" onsubmit={make} novalidate=true>
+            <h3>{ "New recovery codes" }</h3>
+            if let Some(text) = submit.form_error() {
+                <Message tone={Tone::Error} {text} />
+            }
+            <CodeInput id="regenerate-code" label="Verification code" value={(*code).clone()}
+                       on_change={on_code} server_error={submit.field_error("code")}
+                       hint="Enter the current code from your authenticator app. Your old recovery codes stop working." />
+            <button type="submit" class="primary" disabled={!can_make}>{ "Make new recovery codes" }</button>
+        </form>
+    }
+}

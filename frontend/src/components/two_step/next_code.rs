@@ -1,0 +1,27 @@
+//! How many seconds until the authenticator app shows its next code (codes change every 30
+//! seconds, on the clock), ticking once a second.
+
+use gloo_timers::callback::Interval;
+use yew::prelude::*;
+
+/// Seconds in one code's time step (`period=30` in the `otpauth://` URI).
+const PERIOD_SECONDS: u64 = 30;
+
+fn seconds_to_next_code() -> u64 {
+    let now_seconds = (js_sys::Date::now() / 1000.0) as u64;
+    PERIOD_SECONDS - now_seconds % PERIOD_SECONDS
+}
+
+/// The seconds until the next code, kept current while the component is mounted.
+#[hook]
+pub fn use_seconds_to_next_code() -> u64 {
+    let seconds = use_state_eq(seconds_to_next_code);
+    {
+        let seconds = seconds.clone();
+        use_effect_with((), move |_| {
+            let interval = Interval::new(1000, move || seconds.set(seconds_to_next_code()));
+            move || drop(interval)
+        });
+    }
+    *seconds
+}

@@ -1,0 +1,106 @@
+//! Setting up: the steps, the QR code drawn from the `otpauth://` URI, the key for manual
+//! entry, and the form with Code 1 and Code 2. Code 1 takes the focus.
+
+use super::next_code::use_seconds_to_next_code;
+use crate::api;
+use crate::clipboard;
+use crate::components::code_input::CodeInput;
+use crate::components::message::{Message, Tone};
+use crate::components::qr::Qr;
+use crate::focus::focus;
+use crate::hooks::use_submit;
+use std::rc::Rc;
+use twostep_shared::api::{ConfirmRequest, SetupResponse};
+use twostep_shared::input::TotpCode;
+use twostep_shared::otpauth::group_key;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct SetupFormProps {
+    pub setup: Rc<SetupResponse>,
+    /// The device is associated: the recovery codes to show.
+    pub on_confirmed: Callback<Vec<String>>,
+}
+
+/// The hint under Code 2, with the seconds until the app shows its next code.
+fn next_code_hint(seconds: u64) -> String {
+    let unit = if seconds == 1 { "second" } else { "seconds" };
+    format!("Wait for the next code to appear in the app (in {seconds} {unit}), then type it here.")
+}
+
+#[function_component(SetupForm)]
+pub fn setup_form(props: &SetupFormProps) -> Html {
+    let code1 = use_state(String::new);
+    let code2 = use_state(String::new);
+    let feedback = use_state(|| None::<&'static str>);
+    let code1_ref = use_node_ref();
+    let submit = use_submit();
+    let next_code_in = use_seconds_to_next_code();
+    {
+        let code1_ref = code1_ref.clone();
+        use_effect_with((), move |_| focus(&code1_ref));
+    }
+    let on_code = |code: &UseStateHandle<String>| {
+        let (code, submit) = (code.clone(), submit.clone());
+        Callback::from(move |value: String| {
+            code.set(value);
+            submit.clear_error();
+        })
+    };
+    let can_apply =
+        TotpCode::parse(&code1).is_ok() && TotpCode::parse(&code2).is_ok() && !submit.busy();
+    let apply = {
+        let (code1, code2, submit) = (code1.clone(), code2.clone(), submit.clone());
+        let on_confirmed = props.on_confirmed.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let request = ConfirmRequest {
+                code1: (*code1).clone(),
+                code2: (*code2).clone(),
+            };
+            let on_confirmed = on_confirmed.clone();
+            submit.run(async move { api::confirm(&request).await }, move |codes| {
+                on_confirmed.emit(codes.recovery_codes)
+            });
+        })
+    };
+    let copy_key = {
+        let (key, feedback) = (props.setup.secret.clone(), feedback.clone());
+        Callback::from(move |_: MouseEvent| {
+            let feedback = feedback.clone();
+            clipboard::copy(&key, Callback::from(move |text| feedback.set(Some(text))));
+        })
+    };
+    html! {
+        <>
+            <ol class="steps">
+                <li>{ "Open the authenticator app on your phone and add an account." }</li>
+                <li>{ "On this phone, select Open in authenticator app. On another device, scan the QR code with the phone, or type the key." }</li>
+                <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
+            </ol>
+            <div class="setup-methods">
+                <Qr data={props.setup.otpauth_uri.clone()} />
+                <div class="key">
+                    <a class="button primary open-app" href={props.setup.otpauth_uri.clone()}>
+                        { "Open in authenticator app" }
+                    </a>
+                    <p id="key-label">{ "Key for manual entry (time-based):" }</p>
+                    <p class="key-text" aria-labelledby="key-label"><code>{ group_key(&props.setup.secret) }</code></p>
+                    <button onclick={copy_key}>{ "Copy key" }</button>
+                    <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
+                </div>
+            </div>
+            <form onsubmit={apply} novalidate=true>
+                if let Some(text) = submit.form_error() {
+                    <Message tone={Tone::Error} {text} />
+                }
+                <CodeInput id="code1" label="Code 1" value={(*code1).clone()} on_change={on_code(&code1)}
+                           node_ref={code1_ref} server_error={submit.field_error("code1")} />
+                <CodeInput id="code2" label="Code 2" value={(*code2).clone()} on_change={on_code(&code2)}
+                           hint={next_code_hint(next_code_in)}
+                           server_error={submit.field_error("code2")} />
+                <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
+            </form>
+        </>
+    }
+}

@@ -1,0 +1,215 @@
+//! One way to load and one way to submit: [`use_load`] fetches when a screen mounts and when
+//! its inputs change (Loading, Error, Ready), [`use_submit`] sends one request at a time (a
+//! double click sends one request) and keeps its error for the form to show.
+
+use crate::api::ApiFailure;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use twostep_shared::{ErrorBody, ErrorCode};
+use yew::prelude::*;
+
+/// What a [`use_load`] has so far.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    Loading,
+    Error(ApiFailure),
+    Ready(T),
+}
+
+/// The state of a [`use_load`], and a way to fetch again.
+pub struct LoadHandle<T> {
+    state: UseStateHandle<Load<T>>,
+    again: UseStateHandle<u32>,
+}
+
+impl<T> Clone for LoadHandle<T> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            again: self.again.clone(),
+        }
+    }
+}
+
+impl<T> LoadHandle<T> {
+    pub fn state(&self) -> &Load<T> {
+        &self.state
+    }
+
+    /// The data, once it has come.
+    pub fn ready(&self) -> Option<&T> {
+        match &*self.state {
+            Load::Ready(data) => Some(data),
+            _ => None,
+        }
+    }
+
+    /// Fetches again; what was there stays on screen until the answer comes.
+    pub fn reload(&self) {
+        self.again.set(self.again.wrapping_add(1));
+    }
+}
+
+/// Calls `fetch(deps)` when the component mounts and whenever `deps` changes (showing
+/// Loading meanwhile). An answer to an older request than the latest is dropped.
+#[hook]
+pub fn use_load<T, D, F, Fut>(deps: D, fetch: F) -> LoadHandle<T>
+where
+    T: 'static,
+    D: PartialEq + Clone + 'static,
+    F: Fn(D) -> Fut + 'static,
+    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+{
+    let state = use_state(|| Load::Loading);
+    let again = use_state(|| 0u32);
+    let last_deps = use_mut_ref(|| None::<D>);
+    let generation = use_memo((), |_| Cell::new(0u32));
+    {
+        let state = state.clone();
+        use_effect_with((deps, *again), move |(deps, _)| {
+            if last_deps.borrow().as_ref() != Some(deps) {
+                state.set(Load::Loading);
+                *last_deps.borrow_mut() = Some(deps.clone());
+            }
+            let request = fetch(deps.clone());
+            spawn_latest(
+                generation,
+                Box::pin(async move {
+                    let result = request.await;
+                    Box::new(move || {
+                        state.set(match result {
+                            Ok(data) => Load::Ready(data),
+                            Err(failure) => Load::Error(failure),
+                        })
+                    }) as Box<dyn FnOnce()>
+                }),
+            );
+        });
+    }
+    LoadHandle { state, again }
+}
+
+/// Work whose result is applied later, by the returned function (so that the code around it
+/// is compiled once, not once per request type).
+type Job<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Runs `job` and applies its result unless a newer job was started meanwhile.
+fn spawn_latest(generation: Rc<Cell<u32>>, job: Job<Box<dyn FnOnce()>>) {
+    let mine = generation.get().wrapping_add(1);
+    generation.set(mine);
+    wasm_bindgen_futures::spawn_local(async move {
+        let apply = job.await;
+        if generation.get() == mine {
+            apply();
+        }
+    });
+}
+
+/// A form's sending state: busy while a request is out, and the last error.
+#[derive(Clone)]
+pub struct SubmitHandle {
+    busy: UseStateHandle<bool>,
+    /// Set at once (not at the next render), so a second click is refused in between.
+    guard: Rc<Cell<bool>>,
+    error: UseStateHandle<Option<ApiFailure>>,
+}
+
+impl SubmitHandle {
+    pub fn busy(&self) -> bool {
+        *self.busy
+    }
+
+    /// The last request's error (or one set by [`Self::fail`]).
+    pub fn error(&self) -> Option<&ApiFailure> {
+        (*self.error).as_ref()
+    }
+
+    /// The error's message when it is about `field`.
+    pub fn field_error(&self, field: &str) -> Option<AttrValue> {
+        self.error()
+            .filter(|f| f.body.field.as_deref() == Some(field))
+            .map(|f| AttrValue::from(f.message().to_owned()))
+    }
+
+    /// The error's message when it is about no one field.
+    pub fn form_error(&self) -> Option<AttrValue> {
+        self.error()
+            .filter(|f| f.body.field.is_none())
+            .map(|f| AttrValue::from(f.message().to_owned()))
+    }
+
+    pub fn clear_error(&self) {
+        if self.error.is_some() {
+            self.error.set(None);
+        }
+    }
+
+    /// Shows a message found before sending (a field typed wrong).
+    pub fn fail(&self, message: impl Into<String>) {
+        self.error.set(Some(ApiFailure {
+            status: 0,
+            body: ErrorBody::new(ErrorCode::InvalidInput, message),
+        }));
+    }
+
+    /// Sends `request` unless one is out; `on_ok` gets the answer.
+    pub fn run<T: 'static>(
+        &self,
+        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
+        on_ok: impl FnOnce(T) + 'static,
+    ) {
+        self.run_or(request, on_ok, |_| {});
+    }
+
+    /// Like [`Self::run`]; `on_error` also sees a failure (after it is kept as the error).
+    pub fn run_or<T: 'static>(
+        &self,
+        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
+        on_ok: impl FnOnce(T) + 'static,
+        on_error: impl FnOnce(&ApiFailure) + 'static,
+    ) {
+        let job: Job<Result<Box<dyn FnOnce()>, ApiFailure>> = Box::pin(async move {
+            let answer = request.await?;
+            Ok(Box::new(move || on_ok(answer)) as Box<dyn FnOnce()>)
+        });
+        self.start(job, Box::new(on_error));
+    }
+
+    fn start(
+        &self,
+        job: Job<Result<Box<dyn FnOnce()>, ApiFailure>>,
+        on_error: Box<dyn FnOnce(&ApiFailure)>,
+    ) {
+        if self.guard.replace(true) {
+            return;
+        }
+        self.busy.set(true);
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = job.await;
+            this.guard.set(false);
+            this.busy.set(false);
+            match result {
+                Ok(apply) => {
+                    this.error.set(None);
+                    apply();
+                }
+                Err(failure) => {
+                    on_error(&failure);
+                    this.error.set(Some(failure));
+                }
+            }
+        });
+    }
+}
+
+/// One form's submit: see [`SubmitHandle`].
+#[hook]
+pub fn use_submit() -> SubmitHandle {
+    let busy = use_state(|| false);
+    let guard = use_memo((), |_| Cell::new(false));
+    let error = use_state(|| None::<ApiFailure>);
+    SubmitHandle { busy, guard, error }
+}
