@@ -44,8 +44,8 @@ const CONNECTIONS: u32 = 16;
 const SIGN_IN_CONNECTIONS: u32 = 8;
 /// Connections of the `GET /api/me` probe while sign-ins saturate Argon2.
 const PROBE_CONNECTIONS: u32 = 2;
-/// The frontend budget: 150 kB = 150 000 bytes, brotli-compressed.
-const FRONTEND_BUDGET_BYTES: u64 = 150_000;
+/// The frontend budget: 110 kB = 110 000 bytes, brotli-compressed.
+const FRONTEND_BUDGET_BYTES: u64 = 110_000;
 /// Sign-in must reach this share of the Argon2 bound.
 const SIGN_IN_TARGET: f64 = 0.90;
 /// `GET /api/me` p99 limit while sign-ins saturate Argon2.
@@ -1466,7 +1466,7 @@ impl Report {
         let raw: u64 = assets.iter().map(|a| a.raw).sum();
         let brotli: u64 = assets.iter().map(|a| a.brotli).sum();
         self.targets.push(Target {
-            name: "Frontend transfer (wasm + JS + CSS, brotli) at most 150 kB",
+            name: "Frontend transfer (wasm + JS + CSS, brotli) at most 110 kB",
             measured: format!("{} brotli ({} raw)", kb(brotli), kb(raw)),
             verdict: Verdict::of(brotli <= FRONTEND_BUDGET_BYTES),
         });

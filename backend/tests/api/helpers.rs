@@ -454,7 +454,9 @@ impl TestApp {
 
     /// Every row of every table, as text, sorted: to show a request changed nothing at all.
     pub async fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
-        let (list, row_sql): (&str, fn(&str, &[String]) -> String) = match &self.storage {
+        /// How to read a table's rows as text, given its name and (SQLite) columns.
+        type RowSql = fn(&str, &[String]) -> String;
+        let (list, row_sql): (&str, RowSql) = match &self.storage {
             Storage::Sqlite(_) => (
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
                 |table, columns| {
