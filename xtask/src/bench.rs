@@ -563,7 +563,8 @@ function init(args)
   sent, ok, statuses = 0, 0, {{}}
 end
 function request()
-  local share = math.floor({accounts} / #threads)
+  -- `threads` is filled in the main state only; each thread knows its `id`.
+  local share = math.floor({accounts} / {wrk_threads})
   local n = id * share + sent % share
   sent = sent + 1
   return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}},
@@ -575,6 +576,7 @@ function response(status, headers, body)
 end
 {done}"#,
         accounts = SIGN_IN_ACCOUNTS,
+        wrk_threads = WRK_THREADS,
         user = USER,
         password = PASSWORD,
         done = LUA_DONE,
