@@ -88,7 +88,7 @@ async fn create_pending(
     .execute(db)
     .await
     .map_err(|e| e.to_string())?;
-    let token = sessions::create(db, id, Stage::Verifying, now)
+    let token = sessions::create(db, id, Stage::Verifying, &Default::default(), now)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Pending {

@@ -47,6 +47,9 @@ pub struct Settings {
     pub audit_retention_days: u32,
     /// Whether `GET /metrics` is served by this router (`--metrics`).
     pub metrics_route: bool,
+    /// The idle limit and the recent-sign-in window (`--session-idle-minutes`,
+    /// `--recent-sign-in-seconds`).
+    pub session_limits: crate::session_policy::SessionLimits,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             trusted_proxies: Default::default(),
             audit_retention_days: 365,
             metrics_route: false,
+            session_limits: Default::default(),
         }
     }
 }
@@ -290,6 +294,10 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         trusted_proxies: args.trusted_proxies.clone(),
         audit_retention_days: args.audit_retention_days,
         metrics_route: args.metrics,
+        session_limits: crate::session_policy::SessionLimits {
+            idle_seconds: args.session_idle_minutes * 60,
+            recent_seconds: args.recent_sign_in_seconds,
+        },
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
     crate::sweep::spawn(

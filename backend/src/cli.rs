@@ -100,14 +100,19 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::SetPassword { name } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
-            let hash = passwords::hash_blocking(read_new_password()?.expose())?;
-            if !users::set_password_hash(&db, username.as_str(), &hash)
+            let user = users::find_by_name(&db, username.as_str())
                 .await
                 .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no Team Server account named {username}"));
-            }
-            println!("password set for {username}");
+                .filter(|user| user.identity_provider.is_none())
+                .ok_or_else(|| format!("no Team Server account named {username}"))?;
+            let hash = passwords::hash_blocking(read_new_password()?.expose())?;
+            let ended = set_password(&db, &user, &hash)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "password set for {}; {ended} session(s) ended",
+                user.username
+            );
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
@@ -229,6 +234,29 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
         .ok_or_else(|| format!("no user named {username}"))
 }
 
+/// Sets the password, ends every session of the account and records it, in one transaction.
+async fn set_password(
+    db: &sqlx::AnyPool,
+    user: &users::UserRecord,
+    hash: &str,
+) -> Result<u64, sqlx::Error> {
+    let now = SystemClock.now();
+    let mut tx = db.begin().await?;
+    users::set_password_hash(&mut *tx, &user.username, hash).await?;
+    let ended = crate::sessions::delete_for_user(&mut *tx, user.id).await?;
+    let detail = format!("set with the server CLI; {ended} session(s) ended");
+    let event = crate::audit::Event {
+        kind: twostep_shared::api::AuditEventKind::PasswordChanged,
+        actor: Actor::Cli,
+        subject: crate::audit::Subject::User(user),
+        client_addr: None,
+        detail: Some(&detail),
+    };
+    crate::audit::write(&mut *tx, event, now).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
 /// Reads a new password: from standard input when it is not a terminal (first line), else
 /// prompted twice without echo.
 fn read_new_password() -> Result<Password, String> {
@@ -246,5 +274,5 @@ fn read_new_password() -> Result<Password, String> {
             .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         all.lines().next().unwrap_or_default().to_owned()
     };
-    Password::parse_new(&text).map_err(|e| e.to_string())
+    crate::common_passwords::parse_new(&text)
 }

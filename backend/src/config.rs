@@ -175,6 +175,24 @@ pub struct ServeArgs {
     /// `127.0.0.1:9100`, so they need not be public.
     #[arg(long, env = "TWOSTEP_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Seconds after its last password step, code step or re-authentication during which a
+    /// session may set up or remove 2-step verification, get new recovery codes, change the
+    /// password or end other sessions; after that it must confirm it's you again.
+    #[arg(
+        long,
+        env = "TWOSTEP_RECENT_SIGN_IN_SECONDS",
+        default_value_t = crate::session_policy::DEFAULT_RECENT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(30..=86_400)
+    )]
+    pub recent_sign_in_seconds: u64,
+    /// Minutes a signed-in session may go unused before it ends (besides its 12 hours).
+    #[arg(
+        long,
+        env = "TWOSTEP_SESSION_IDLE_MINUTES",
+        default_value_t = crate::session_policy::DEFAULT_IDLE_MINUTES,
+        value_parser = clap::value_parser!(u64).range(5..=720)
+    )]
+    pub session_idle_minutes: u64,
 }
 
 /// `--issuer`: refused at start when authenticator apps could not be given it.

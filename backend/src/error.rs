@@ -2,12 +2,15 @@
 //!
 //! Client errors carry a [`twostep_shared::ErrorBody`] the browser decodes. Database and
 //! internal errors are logged here with their context and answered with a generic message.
-//! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`) carry no HTTP;
+//! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`, `ReauthError`,
+//! `ChangeError`) carry no HTTP;
 //! each becomes a status and body here, once.
 
 use crate::code_step::CodeError;
 use crate::guards::Refused;
+use crate::password_change::ChangeError;
 use crate::passwords::HashError;
+use crate::reauthentication::ReauthError;
 use crate::sign_in::PasswordError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -33,6 +36,14 @@ impl ApiError {
             status,
             body: ErrorBody::new(code, message),
         }
+    }
+
+    /// The same error, about one input field (the browser shows it there).
+    pub fn about(mut self, field: &str) -> Self {
+        if let Self::Client { body, .. } = &mut self {
+            body.field = Some(field.to_owned());
+        }
+        self
     }
 
     /// A field's value was refused by a `shared` parser.
@@ -64,6 +75,15 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
             "You do not have permission to do this.",
+        )
+    }
+
+    /// The session must confirm it's you before this action ([`crate::extract::Recent`]).
+    pub fn reauthentication_required() -> Self {
+        Self::client(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ReauthenticationRequired,
+            "Confirm it's you: enter your password (or a current verification code) again to continue.",
         )
     }
 
@@ -202,6 +222,62 @@ impl From<CodeError> for ApiError {
             CodeError::Hash(e) => e.into(),
             CodeError::Database(e) => e.into(),
             CodeError::Internal(context) => Self::Internal(context),
+        }
+    }
+}
+
+impl From<ReauthError> for ApiError {
+    fn from(error: ReauthError) -> Self {
+        match error {
+            ReauthError::NoProof => Self::client(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "Send either your password or a current verification code.",
+            ),
+            ReauthError::Organizational { provider } => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::OrganizationalAccount,
+                format!(
+                    "Your account signs in through {provider}, which confirms who you are: sign out, then sign in again with {provider}."
+                ),
+            ),
+            ReauthError::Password(PasswordError::BadCredentials) => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofWrong,
+                "That is not your password.",
+            )
+            .about("password"),
+            ReauthError::Password(other) => other.into(),
+            ReauthError::Code(CodeError::NoDevice) => not_set_up(),
+            ReauthError::Code(other) => other.into(),
+            ReauthError::SessionEnded => Self::unauthorized(),
+            ReauthError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(error: ChangeError) -> Self {
+        match error {
+            ChangeError::Organizational { .. } => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::OrganizationalAccount,
+                "Your account signs in through an identity provider: change your password there.",
+            ),
+            ChangeError::NewPasswordRefused(message) => Self::invalid("new_password", message),
+            ChangeError::Unchanged => Self::invalid(
+                "new_password",
+                "The new password is the current one. Choose a different password.",
+            ),
+            ChangeError::Current(PasswordError::BadCredentials) => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofWrong,
+                "The current password is not correct.",
+            )
+            .about("current_password"),
+            ChangeError::Current(other) => other.into(),
+            ChangeError::Hash(e) => e.into(),
+            ChangeError::Database(e) => e.into(),
         }
     }
 }

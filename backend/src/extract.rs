@@ -1,10 +1,11 @@
-//! Extractors that say who may call a handler (`SignedIn`, `Admin`, `Verifying`) and a JSON
-//! body extractor whose rejection is an [`ApiError`].
+//! Extractors that say who may call a handler (`SignedIn`, `Recent`, `Admin`, `Verifying`),
+//! where a request comes from (`ClientAddr`, `TrustedBrowser`, `Origin`) and a JSON body
+//! extractor whose rejection is an [`ApiError`].
 
 use crate::app::AppState;
 use crate::device_cookie::DeviceCookie;
 use crate::error::ApiError;
-use crate::sessions::{self, SessionRecord, Stage};
+use crate::sessions::{self, Origin, SessionRecord, Stage};
 use crate::users::{self, UserRecord};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::StatusCode;
@@ -81,15 +82,37 @@ impl FromRequestParts<AppState> for TrustedBrowser {
     }
 }
 
+/// Where a new session comes from: the `User-Agent` and the client address.
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = ClientAddr::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok());
+        Ok(Origin::new(user_agent, client.as_deref()))
+    }
+}
+
 /// The live session of the request's cookie, whatever its stage.
 async fn session(parts: &Parts, state: &AppState) -> Result<SessionRecord, ApiError> {
     let jar = CookieJar::from_headers(&parts.headers);
     let token = jar
         .get(sessions::COOKIE)
         .ok_or_else(ApiError::unauthorized)?;
-    sessions::find(&state.db, token.value(), state.clock.now())
-        .await?
-        .ok_or_else(ApiError::unauthorized)
+    sessions::find(
+        &state.db,
+        token.value(),
+        &state.settings.session_limits,
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(ApiError::unauthorized)
 }
 
 /// A signed-in user (password and, if set up, verification code done).
@@ -115,6 +138,35 @@ impl FromRequestParts<AppState> for SignedIn {
             .await?
             .ok_or_else(ApiError::unauthorized)?;
         Ok(Self { user, session })
+    }
+}
+
+impl SignedIn {
+    /// Whether this session proved who it is within `--recent-sign-in-seconds`.
+    pub fn is_recent(&self, state: &AppState) -> bool {
+        state
+            .settings
+            .session_limits
+            .is_recent(self.session.times(), state.clock.now())
+    }
+}
+
+/// A signed-in user whose session proved who it is recently (`--recent-sign-in-seconds`):
+/// what setting up 2-step verification, new recovery codes, changing the password and ending
+/// other sessions need. Otherwise 403 `reauthentication_required`: the browser asks
+/// "Confirm it's you" (`POST /api/session/reauthenticate`) and repeats the request.
+#[derive(Debug, Clone)]
+pub struct Recent(pub SignedIn);
+
+impl FromRequestParts<AppState> for Recent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        if !signed_in.is_recent(state) {
+            return Err(ApiError::reauthentication_required());
+        }
+        Ok(Self(signed_in))
     }
 }
 
@@ -151,9 +203,14 @@ impl FromRequestParts<AppState> for Verifying {
             )
         };
         let token = jar.get(sessions::COOKIE).ok_or_else(expired)?;
-        let session = sessions::find(&state.db, token.value(), state.clock.now())
-            .await?
-            .ok_or_else(expired)?;
+        let session = sessions::find(
+            &state.db,
+            token.value(),
+            &state.settings.session_limits,
+            state.clock.now(),
+        )
+        .await?
+        .ok_or_else(expired)?;
         if session.stage != Stage::Verifying {
             return Err(ApiError::client(
                 StatusCode::CONFLICT,

@@ -2,7 +2,10 @@
 //!
 //! A session is either `signed_in`, or `verifying`: the password was right and the account
 //! has 2-step verification, so the session allows nothing but the code step, for 5 minutes.
+//! When it ends, whether it is recent, and when "last seen" is written are the pure rules
+//! of [`crate::session_policy`]; this module stores and reads.
 
+use crate::session_policy::{self, SessionLimits, SessionTimes};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum_extra::extract::CookieJar;
@@ -26,7 +29,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    fn as_db(self) -> &'static str {
+    pub fn as_db(self) -> &'static str {
         match self {
             Stage::SignedIn => "signed_in",
             Stage::Verifying => "verifying",
@@ -56,6 +59,40 @@ pub struct SessionRecord {
     pub user_id: i64,
     pub stage: Stage,
     pub expires_at: u64,
+    /// When it last proved who it is (password step, code step, re-authentication).
+    pub authenticated_at: u64,
+    pub last_seen_at: u64,
+}
+
+impl SessionRecord {
+    pub fn times(&self) -> SessionTimes {
+        SessionTimes {
+            stage: self.stage,
+            expires_at: self.expires_at,
+            last_seen_at: self.last_seen_at,
+            authenticated_at: self.authenticated_at,
+        }
+    }
+}
+
+/// Where a session started: the browser's `User-Agent` (at most [`USER_AGENT_MAX`]
+/// characters) and the client's address, for "Where you're signed in".
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// The longest `User-Agent` kept.
+pub const USER_AGENT_MAX: usize = 256;
+
+impl Origin {
+    pub fn new(user_agent: Option<&str>, client_addr: Option<&str>) -> Self {
+        Self {
+            user_agent: user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
+            client_addr: client_addr.map(str::to_owned),
+        }
+    }
 }
 
 impl std::fmt::Debug for SessionRecord {
@@ -79,23 +116,27 @@ pub fn hash_token(token: &str) -> String {
     B64URL.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Starts a session; returns the token for the cookie.
+/// Starts a session that has just proved who it is; returns the token for the cookie.
 pub async fn create<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     user_id: i64,
     stage: Stage,
+    origin: &Origin,
     now: u64,
 ) -> Result<String, sqlx::Error> {
     let token = new_token();
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at,
+                               authenticated_at, last_seen_at, user_agent, client_addr)
+         VALUES ($1, $2, $3, $4, $5, $4, $4, $6, $7)",
     )
     .bind(hash_token(&token))
     .bind(user_id)
     .bind(stage.as_db())
     .bind(now as i64)
     .bind((now + stage.lifetime()) as i64)
+    .bind(origin.user_agent.as_deref())
+    .bind(origin.client_addr.as_deref())
     .execute(db)
     .await?;
     Ok(token)
@@ -108,13 +149,15 @@ pub async fn create<'c>(
 pub async fn create_after_password<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     user_id: i64,
+    origin: &Origin,
     now: u64,
 ) -> Result<(String, Stage), sqlx::Error> {
     let token = new_token();
     let row = sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at,
+                               authenticated_at, last_seen_at, user_agent, client_addr)
          SELECT $1, $2, CASE WHEN has_device THEN $3 ELSE $4 END, $5,
-                CASE WHEN has_device THEN $6 ELSE $7 END
+                CASE WHEN has_device THEN $6 ELSE $7 END, $5, $5, $8, $9
          FROM (SELECT EXISTS (SELECT 1 FROM two_step_devices WHERE user_id = $2) AS has_device) AS device
          RETURNING stage",
     )
@@ -125,40 +168,171 @@ pub async fn create_after_password<'c>(
     .bind(now as i64)
     .bind((now + Stage::Verifying.lifetime()) as i64)
     .bind((now + Stage::SignedIn.lifetime()) as i64)
+    .bind(origin.user_agent.as_deref())
+    .bind(origin.client_addr.as_deref())
     .fetch_one(db)
     .await?;
     let stage = Stage::from_db(&row.try_get::<String, _>("stage")?);
     Ok((token, stage))
 }
 
-/// The live session for a cookie token, if any. Expired sessions are deleted on sight.
+/// The live session for a cookie token, if any. Sessions that ended (their 12 hours or 5
+/// minutes, or the idle limit) are deleted on sight; "last seen" is written at most once a
+/// minute.
 pub async fn find(
     db: &AnyPool,
     token: &str,
+    limits: &SessionLimits,
     now: u64,
 ) -> Result<Option<SessionRecord>, sqlx::Error> {
     let token_hash = hash_token(token);
-    let Some(row) =
-        sqlx::query("SELECT user_id, stage, expires_at FROM sessions WHERE token_hash = $1")
-            .bind(&token_hash)
-            .fetch_optional(db)
-            .await?
+    let Some(row) = sqlx::query(
+        "SELECT user_id, stage, expires_at, authenticated_at, last_seen_at
+         FROM sessions WHERE token_hash = $1",
+    )
+    .bind(&token_hash)
+    .fetch_optional(db)
+    .await?
     else {
         return Ok(None);
     };
-    let expires_at = row.try_get::<i64, _>("expires_at")? as u64;
-    let stage = Stage::from_db(&row.try_get::<String, _>("stage")?);
     let record = SessionRecord {
         token_hash,
         user_id: row.try_get("user_id")?,
-        stage,
-        expires_at,
+        stage: Stage::from_db(&row.try_get::<String, _>("stage")?),
+        expires_at: row.try_get::<i64, _>("expires_at")? as u64,
+        authenticated_at: row.try_get::<i64, _>("authenticated_at")? as u64,
+        last_seen_at: row.try_get::<i64, _>("last_seen_at")? as u64,
     };
-    if expires_at <= now {
+    if !limits.is_live(record.times(), now) {
         delete(db, &record.token_hash).await?;
         return Ok(None);
     }
+    if session_policy::needs_seen_write(record.last_seen_at, now) {
+        // Conditional, so simultaneous requests of one session write it once.
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at <= $3",
+        )
+        .bind(&record.token_hash)
+        .bind(now as i64)
+        .bind(now.saturating_sub(session_policy::SEEN_EVERY_SECONDS) as i64)
+        .execute(db)
+        .await?;
+    }
     Ok(Some(record))
+}
+
+/// Records that the session proved who it is again (re-authentication, password change).
+pub async fn mark_authenticated<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    token_hash: &str,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET authenticated_at = $2, last_seen_at = $2 WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .bind(now as i64)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A signed-in session as "Where you're signed in" lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// [`public_id`] of the session: the token hash never leaves the server.
+    pub id: String,
+    pub started_at: u64,
+    pub last_seen_at: u64,
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
+    token_hash: String,
+}
+
+impl Listed {
+    pub fn is(&self, session: &SessionRecord) -> bool {
+        self.token_hash == session.token_hash
+    }
+}
+
+/// The id a session is listed and ended by: derived from its token hash, so it needs no
+/// column, and reveals nothing usable (the token hash is itself a one-way hash).
+pub fn public_id(token_hash: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"twostep session id\0")
+        .chain_update(token_hash.as_bytes())
+        .finalize();
+    B64URL.encode(&digest[..16])
+}
+
+/// The user's live signed-in sessions, the most recently seen first.
+pub async fn list_for_user(
+    db: &AnyPool,
+    user_id: i64,
+    limits: &SessionLimits,
+    now: u64,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT token_hash, stage, created_at, expires_at, authenticated_at, last_seen_at,
+                user_agent, client_addr
+         FROM sessions WHERE user_id = $1 AND stage = $2
+         ORDER BY last_seen_at DESC, created_at DESC",
+    )
+    .bind(user_id)
+    .bind(Stage::SignedIn.as_db())
+    .fetch_all(db)
+    .await?;
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let times = SessionTimes {
+            stage: Stage::SignedIn,
+            expires_at: row.try_get::<i64, _>("expires_at")? as u64,
+            last_seen_at: row.try_get::<i64, _>("last_seen_at")? as u64,
+            authenticated_at: row.try_get::<i64, _>("authenticated_at")? as u64,
+        };
+        if !limits.is_live(times, now) {
+            continue;
+        }
+        let token_hash: String = row.try_get("token_hash")?;
+        listed.push(Listed {
+            id: public_id(&token_hash),
+            started_at: row.try_get::<i64, _>("created_at")? as u64,
+            last_seen_at: times.last_seen_at,
+            user_agent: row.try_get("user_agent")?,
+            client_addr: row.try_get("client_addr")?,
+            token_hash,
+        });
+    }
+    Ok(listed)
+}
+
+/// Ends the user's session listed as `id`; false if there is none.
+pub async fn delete_listed<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    listed: &Listed,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND user_id = $2")
+        .bind(&listed.token_hash)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of the user but `keep` (the one asking); returns how many ended.
+pub async fn delete_others<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+    keep: &SessionRecord,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(&keep.token_hash)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Ends the session whose cookie `jar` carries, if any (signing in again, or out).

@@ -11,7 +11,7 @@ use crate::device_cookie::DeviceCookie;
 use crate::extract::ClientAddr;
 use crate::guards::{self, AddressReservation, Refused};
 use crate::passwords::HashError;
-use crate::sessions::{self, Stage};
+use crate::sessions::{self, Origin, Stage};
 use crate::users::{self, UserRecord};
 use crate::{audit, metrics, recovery};
 use twostep_shared::api::AuditEventKind;
@@ -46,6 +46,22 @@ pub enum Purpose {
     SignIn,
     /// Proof for removing one's own device; a right unused recovery code is accepted too.
     RemovalProof,
+    /// Confirming it's you before a sensitive action (`POST /api/session/reauthenticate`).
+    Reauthentication,
+    /// The current password, to change it.
+    PasswordChange,
+}
+
+impl Purpose {
+    /// As the log and the audit log's detail name it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign-in",
+            Purpose::RemovalProof => "removal proof",
+            Purpose::Reauthentication => "re-authentication",
+            Purpose::PasswordChange => "password change",
+        }
+    }
 }
 
 /// One password attempt. `Debug` leaves out the password.
@@ -149,10 +165,7 @@ async fn refuse(
     user: Option<&UserRecord>,
     now: u64,
 ) -> PasswordError {
-    let purpose = match attempt.purpose {
-        Purpose::SignIn => "sign-in",
-        Purpose::RemovalProof => "removal proof",
-    };
+    let purpose = attempt.purpose.as_str();
     let organizational = user.and_then(|u| u.identity_provider.clone());
     let (subject, detail) = match user {
         Some(user) => {
@@ -164,8 +177,8 @@ async fn refuse(
             );
             let detail = match (&organizational, attempt.purpose) {
                 (Some(idp), _) => format!("organizational account: signs in through {idp}"),
-                (None, Purpose::RemovalProof) => "removal proof".to_owned(),
                 (None, Purpose::SignIn) => String::new(),
+                (None, other) => other.as_str().to_owned(),
             };
             (audit::Subject::User(user), detail)
         }
@@ -181,8 +194,8 @@ async fn refuse(
     let event = audit::Event {
         kind: AuditEventKind::SignInFailedPassword,
         actor: match (user, attempt.purpose) {
-            (Some(user), Purpose::RemovalProof) => audit::Actor::User(user),
-            _ => audit::Actor::Anonymous,
+            (None, _) | (_, Purpose::SignIn) => audit::Actor::Anonymous,
+            (Some(user), _) => audit::Actor::User(user),
         },
         subject,
         client_addr: attempt.client.as_deref(),
@@ -216,9 +229,10 @@ pub async fn password_step(
     state: &AppState,
     attempt: PasswordAttempt<'_>,
     previous_session: Option<&str>,
+    origin: &Origin,
     now: u64,
 ) -> Result<Started, PasswordError> {
-    let result = start_session(state, attempt, previous_session, now).await;
+    let result = start_session(state, attempt, previous_session, origin, now).await;
     let outcome = match &result {
         Ok(started) if started.stage == Stage::Verifying => Some(metrics::SignIn::CodeRequired),
         Ok(_) => Some(metrics::SignIn::SignedIn),
@@ -238,6 +252,7 @@ async fn start_session(
     state: &AppState,
     attempt: PasswordAttempt<'_>,
     previous_session: Option<&str>,
+    origin: &Origin,
     now: u64,
 ) -> Result<Started, PasswordError> {
     let accepted = check_password(state, &attempt, now).await?;
@@ -247,7 +262,7 @@ async fn start_session(
     if let Some(token) = previous_session {
         sessions::delete(&mut *tx, &sessions::hash_token(token)).await?;
     }
-    let (token, stage) = sessions::create_after_password(&mut *tx, user.id, now).await?;
+    let (token, stage) = sessions::create_after_password(&mut *tx, user.id, origin, now).await?;
     if stage == Stage::SignedIn {
         let event = audit::Event::own(AuditEventKind::SignedIn, user, attempt.client.as_deref());
         audit::write(&mut *tx, event, now).await?;

@@ -307,8 +307,8 @@ pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, s
 }
 
 /// Sets a Team Server account's password hash; false if no such account.
-pub async fn set_password_hash(
-    db: &AnyPool,
+pub async fn set_password_hash<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     username: &str,
     hash: &str,
 ) -> Result<bool, sqlx::Error> {

@@ -440,11 +440,15 @@ pub enum AuditEventKind {
     IdentityLinked,
     /// New recovery codes replaced the old ones.
     RecoveryCodesRegenerated,
+    /// The password was changed (by the holder, or with the server CLI).
+    PasswordChanged,
+    /// Sessions were ended from "Where you're signed in" (by the holder or an administrator).
+    SessionsEnded,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 13] = [
+    pub const ALL: [AuditEventKind; 15] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -458,6 +462,8 @@ impl AuditEventKind {
         Self::MadeAdministrator,
         Self::IdentityLinked,
         Self::RecoveryCodesRegenerated,
+        Self::PasswordChanged,
+        Self::SessionsEnded,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -476,6 +482,8 @@ impl AuditEventKind {
             Self::SignInFailedProvider => "sign_in_failed_provider",
             Self::IdentityLinked => "identity_linked",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionsEnded => "sessions_ended",
         }
     }
 
@@ -500,6 +508,8 @@ impl AuditEventKind {
             Self::SignInFailedProvider => "Sign-in failed: identity provider",
             Self::IdentityLinked => "Identity provider link set",
             Self::RecoveryCodesRegenerated => "New recovery codes",
+            Self::PasswordChanged => "Password changed",
+            Self::SessionsEnded => "Sessions ended",
         }
     }
 }

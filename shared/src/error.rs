@@ -51,6 +51,9 @@ pub enum ErrorCode {
     ProofRequired,
     /// The password given as proof is not correct.
     ProofWrong,
+    /// The session proved who it is too long ago for this action: confirm it's you
+    /// (`POST /api/session/reauthenticate`), then repeat the request.
+    ReauthenticationRequired,
     /// The server is overloaded or its database is unavailable; try again.
     Unavailable,
     /// Something failed inside the server; the details are in its log.
@@ -59,7 +62,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::BadRequest,
         Self::InvalidInput,
         Self::UnsupportedMediaType,
@@ -81,6 +84,7 @@ impl ErrorCode {
         Self::NotSetUp,
         Self::ProofRequired,
         Self::ProofWrong,
+        Self::ReauthenticationRequired,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -109,6 +113,7 @@ impl ErrorCode {
             Self::NotSetUp => "not_set_up",
             Self::ProofRequired => "proof_required",
             Self::ProofWrong => "proof_wrong",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }

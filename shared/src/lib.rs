@@ -16,6 +16,7 @@
 //! assert!(TotpCode::parse("12345a").is_err());
 //! ```
 
+pub mod account;
 pub mod api;
 pub mod error;
 pub mod input;

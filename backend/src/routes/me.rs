@@ -1,13 +1,19 @@
-//! The signed-in user's own account: `GET /api/me`, 2-step verification setup, and new
-//! recovery codes.
+//! The signed-in user's own account: `GET /api/me`, 2-step verification setup, new recovery
+//! codes, the password, and "Where you're signed in". Everything that changes one of these
+//! needs a recent sign-in ([`Recent`]).
 
 use crate::app::AppState;
+use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ClientAddr, SignedIn};
+use crate::extract::{ApiJson, ClientAddr, Recent, SignedIn, TrustedBrowser};
+use crate::password_change::{self, Change};
+use crate::session_list::{self, Ending};
 use crate::two_step;
-use axum::extract::State;
-use axum::routing::{get, post};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use twostep_shared::account::{ChangePasswordRequest, SessionList, SessionsEnded};
 use twostep_shared::api::{
     ConfirmRequest, NewRecoveryCodesRequest, RecoveryCodes, SetupResponse, User,
 };
@@ -18,6 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/me/two-step/setup", post(setup))
         .route("/me/two-step/confirm", post(confirm))
         .route("/me/two-step/recovery-codes", post(new_recovery_codes))
+        .route("/me/password", post(change_password))
+        .route("/me/sessions", get(sessions).delete(end_other_sessions))
+        .route("/me/sessions/{id}", delete(end_session))
 }
 
 async fn me(
@@ -32,7 +41,7 @@ async fn me(
 /// one needs a JSON content type, which a cross-site form cannot send.
 async fn setup(
     State(state): State<AppState>,
-    SignedIn { user, .. }: SignedIn,
+    Recent(SignedIn { user, .. }): Recent,
     ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<Json<SetupResponse>> {
     two_step::start_setup(&state, &user).await.map(Json)
@@ -40,7 +49,7 @@ async fn setup(
 
 async fn confirm(
     State(state): State<AppState>,
-    SignedIn { user, .. }: SignedIn,
+    Recent(SignedIn { user, .. }): Recent,
     addr: ClientAddr,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
@@ -51,11 +60,77 @@ async fn confirm(
 
 async fn new_recovery_codes(
     State(state): State<AppState>,
-    SignedIn { user, .. }: SignedIn,
+    Recent(SignedIn { user, .. }): Recent,
     addr: ClientAddr,
     ApiJson(request): ApiJson<NewRecoveryCodesRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     two_step::regenerate_recovery_codes(&state, &user, &request.code, addr.as_deref())
         .await
         .map(Json)
+}
+
+/// Other sessions end; this one stays, counted as having just proved who it is.
+async fn change_password(
+    State(state): State<AppState>,
+    Recent(SignedIn { user, session }): Recent,
+    client: ClientAddr,
+    TrustedBrowser(device): TrustedBrowser,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<Json<SessionsEnded>> {
+    let change = Change {
+        user: &user,
+        session: &session,
+        current_password: &request.current_password,
+        new_password: &request.new_password,
+        device,
+        client: &client,
+    };
+    let ended = password_change::change_password(&state, change, state.clock.now()).await?;
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    }))
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    SignedIn { user, session }: SignedIn,
+) -> ApiResult<Json<SessionList>> {
+    Ok(Json(
+        session_list::list(&state, &user, Some(&session)).await?,
+    ))
+}
+
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    Recent(SignedIn { user, session }): Recent,
+    client: ClientAddr,
+) -> ApiResult<Json<SessionsEnded>> {
+    let ending = Ending {
+        actor: &user,
+        subject: &user,
+        asking: &session,
+        client_addr: client.as_deref(),
+    };
+    let ended = session_list::end_others(&state, ending).await?;
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    }))
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Recent(SignedIn { user, session }): Recent,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let ending = Ending {
+        actor: &user,
+        subject: &user,
+        asking: &session,
+        client_addr: client.as_deref(),
+    };
+    if !session_list::end_one(&state, ending, &id).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -196,6 +196,7 @@ impl From<Failure> for Refusal {
 async fn callback(
     State(state): State<AppState>,
     addr: ClientAddr,
+    origin: sessions::Origin,
     jar: CookieJar,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
@@ -220,7 +221,8 @@ async fn callback(
                 return sign_in_error(jar, refusal.failure.error);
             }
         };
-    match start_session(&state, &jar, &user, &provider, linked_by, &addr, now).await {
+    let started = start_session(&state, &jar, &user, &provider, linked_by, &origin, now).await;
+    match started {
         Ok(token) => {
             let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
             (jar, Redirect::to("/")).into_response()
@@ -338,14 +340,14 @@ async fn start_session(
     user: &UserRecord,
     provider: &str,
     linked_by: LinkedBy,
-    addr: &ClientAddr,
+    origin: &sessions::Origin,
     now: u64,
 ) -> Result<String, String> {
     let database = |e: sqlx::Error| format!("database: {e}");
     sessions::end_current(&state.db, jar)
         .await
         .map_err(database)?;
-    let token = sessions::create(&state.db, user.id, Stage::SignedIn, now)
+    let token = sessions::create(&state.db, user.id, Stage::SignedIn, origin, now)
         .await
         .map_err(database)?;
     tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
@@ -353,8 +355,12 @@ async fn start_session(
         LinkedBy::Subject => format!("via {provider}"),
         LinkedBy::Email => format!("via {provider} (first sign-in: linked by verified e-mail)"),
     };
-    let event =
-        audit::Event::own(AuditEventKind::SignedIn, user, addr.as_deref()).with_detail(&detail);
+    let event = audit::Event::own(
+        AuditEventKind::SignedIn,
+        user,
+        origin.client_addr.as_deref(),
+    )
+    .with_detail(&detail);
     audit::record(&state.db, event, now).await;
     Ok(token)
 }

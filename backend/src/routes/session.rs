@@ -1,11 +1,13 @@
 //! Signing in and out: `POST /api/session` (password step), `POST /api/session/verify`
-//! (code step), `DELETE /api/session`.
+//! (code step), `DELETE /api/session`, and `POST /api/session/reauthenticate` ("Confirm it's
+//! you" before a sensitive action).
 
 use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr, TrustedBrowser, Verifying};
-use crate::sessions::{self, Stage};
+use crate::extract::{ApiJson, ClientAddr, SignedIn, TrustedBrowser, Verifying};
+use crate::reauthentication::{self, Confirming, Proof, ReauthError};
+use crate::sessions::{self, Origin, Stage};
 use crate::sign_in::{self, PasswordAttempt, Purpose};
 use crate::{audit, two_step, users};
 use axum::extract::State;
@@ -13,6 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
+use twostep_shared::account::ReauthenticateRequest;
 use twostep_shared::api::{AuditEventKind, SignInRequest, SignInResponse, VerifyRequest};
 use twostep_shared::input::{Password, Username};
 
@@ -20,11 +23,35 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(sign_in).delete(sign_out))
         .route("/session/verify", post(verify))
+        .route("/session/reauthenticate", post(reauthenticate))
+}
+
+async fn reauthenticate(
+    State(state): State<AppState>,
+    SignedIn { user, session }: SignedIn,
+    client: ClientAddr,
+    TrustedBrowser(device): TrustedBrowser,
+    ApiJson(request): ApiJson<ReauthenticateRequest>,
+) -> ApiResult<StatusCode> {
+    let proof = match (&request.password, &request.code) {
+        (Some(password), None) => Proof::Password(password),
+        (None, Some(code)) => Proof::Code(code),
+        _ => return Err(ReauthError::NoProof.into()),
+    };
+    let who = Confirming {
+        user: &user,
+        session: &session,
+        device,
+        client: &client,
+    };
+    reauthentication::reauthenticate(&state, who, proof, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn sign_in(
     State(state): State<AppState>,
     client: ClientAddr,
+    origin: Origin,
     TrustedBrowser(device): TrustedBrowser,
     jar: CookieJar,
     ApiJson(request): ApiJson<SignInRequest>,
@@ -41,8 +68,9 @@ async fn sign_in(
         purpose: Purpose::SignIn,
     };
     let previous = sessions::current_token(&jar).map(str::to_owned);
+    let now = state.clock.now();
     let started =
-        sign_in::password_step(&state, attempt, previous.as_deref(), state.clock.now()).await?;
+        sign_in::password_step(&state, attempt, previous.as_deref(), &origin, now).await?;
     let jar = jar
         .add(sessions::cookie(
             started.token,
@@ -67,6 +95,7 @@ async fn verify(
     State(state): State<AppState>,
     Verifying(pending): Verifying,
     client: ClientAddr,
+    origin: Origin,
     jar: CookieJar,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
@@ -86,7 +115,7 @@ async fn verify(
     if !sessions::delete(&mut *tx, &pending.token_hash).await? {
         return Err(CodeError::Replayed.into());
     }
-    let token = sessions::create(&mut *tx, user.id, Stage::SignedIn, now).await?;
+    let token = sessions::create(&mut *tx, user.id, Stage::SignedIn, &origin, now).await?;
     let event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref())
         .with_detail("with 2-step verification");
     audit::write(&mut *tx, event, now).await?;

@@ -9,6 +9,7 @@
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn, TrustedBrowser};
+use crate::session_list::{self, Ending};
 use crate::{two_step, users};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +17,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::num::NonZeroU32;
+use twostep_shared::account::{SessionList, SessionsEnded};
 use twostep_shared::api::{
     RemoveDeviceRequest, TwoStepStatus, TwoStepSummary, USERS_PER_PAGE, User, UserList,
 };
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(one))
         .route("/users/{id}/two-step", delete(remove_device))
         .route("/users/{id}/two-step/unlock", post(unlock))
+        .route("/users/{id}/sessions", get(sessions).delete(end_sessions))
+        .route("/users/{id}/sessions/{session_id}", delete(end_session))
 }
 
 /// Which accounts `GET /api/users` lists.
@@ -145,24 +149,79 @@ async fn target(
         .ok_or_else(ApiError::not_found)
 }
 
+/// Removing one's own device needs a recent sign-in besides its proof.
 async fn remove_device(
     State(state): State<AppState>,
-    SignedIn { user: me, .. }: SignedIn,
+    signed_in: SignedIn,
     client: ClientAddr,
     TrustedBrowser(device): TrustedBrowser,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<RemoveDeviceRequest>,
 ) -> ApiResult<StatusCode> {
-    let subject = target(&state, &me, &raw_id).await?;
+    let me = &signed_in.user;
+    let subject = target(&state, me, &raw_id).await?;
+    if subject.id == me.id && !signed_in.is_recent(&state) {
+        return Err(ApiError::reauthentication_required());
+    }
     two_step::remove_device(
         &state,
-        &me,
+        me,
         &subject,
         request.proof.as_deref(),
         device,
         &client,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator's view of a user's sessions (Manage user).
+async fn sessions(
+    State(state): State<AppState>,
+    Admin(SignedIn { user: me, session }): Admin,
+    Path(raw_id): Path<String>,
+) -> ApiResult<Json<SessionList>> {
+    let subject = target(&state, &me, &raw_id).await?;
+    let asking = (subject.id == me.id).then_some(&session);
+    Ok(Json(session_list::list(&state, &subject, asking).await?))
+}
+
+/// An administrator ends every session of a user (but their own asking session).
+async fn end_sessions(
+    State(state): State<AppState>,
+    Admin(SignedIn { user: me, session }): Admin,
+    client: ClientAddr,
+    Path(raw_id): Path<String>,
+) -> ApiResult<Json<SessionsEnded>> {
+    let subject = target(&state, &me, &raw_id).await?;
+    let ending = Ending {
+        actor: &me,
+        subject: &subject,
+        asking: &session,
+        client_addr: client.as_deref(),
+    };
+    let ended = session_list::end_others(&state, ending).await?;
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    }))
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Admin(SignedIn { user: me, session }): Admin,
+    client: ClientAddr,
+    Path((raw_id, session_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me, &raw_id).await?;
+    let ending = Ending {
+        actor: &me,
+        subject: &subject,
+        asking: &session,
+        client_addr: client.as_deref(),
+    };
+    if !session_list::end_one(&state, ending, &session_id).await? {
+        return Err(ApiError::not_found());
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -78,6 +78,10 @@ enum Body {
     SetupCodes,
     /// The caller's password as the proof for removing a device.
     PasswordProof,
+    /// The caller's password, to confirm it's you.
+    Reauth,
+    /// The caller's password and a new one.
+    NewPassword,
 }
 
 struct Row {
@@ -97,17 +101,26 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
     }
 }
 
-use Body::{AliceCode, AliceSignIn, Empty, Nothing, PasswordProof, SetupCodes};
+use Body::{
+    AliceCode, AliceSignIn, Empty, NewPassword, Nothing, PasswordProof, Reauth, SetupCodes,
+};
+
+const NOT_FOUND: Expect = Refused(404, E::NotFound);
 
 #[rustfmt::skip]
-const TABLE: [Row; 22] = [
+const TABLE: [Row; 30] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("POST",   "/api/session",                      AliceSignIn,    [OK,          OK,          OK,         OK,         OK]),
     row("DELETE", "/api/session",                      Nothing,        [DONE,        DONE,        DONE,       DONE,       DONE]),
     row("POST",   "/api/session/verify",               AliceCode,      [NOT_PENDING, OK,          SIGNED_IN,  SIGNED_IN,  SIGNED_IN]),
+    row("POST",   "/api/session/reauthenticate",       Reauth,         [SIGN_IN,     CODE_FIRST,  DONE,       DONE,       DONE]),
     row("GET",    "/api/me",                           Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("POST",   "/api/me/password",                  NewPassword,    [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("GET",    "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("DELETE", "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("DELETE", "/api/me/sessions/nope",             Nothing,        [SIGN_IN,     CODE_FIRST,  NOT_FOUND,  NOT_FOUND,  NOT_FOUND]),
     row("POST",   "/api/me/two-step/setup",            Empty,          [SIGN_IN,     CODE_FIRST,  HAS_DEVICE, OK,         OK]),
     row("POST",   "/api/me/two-step/confirm",          SetupCodes,     [SIGN_IN,     CODE_FIRST,  HAS_DEVICE, OK,         OK]),
     row("POST",   "/api/me/two-step/recovery-codes",   AliceCode,      [SIGN_IN,     CODE_FIRST,  OK,         NO_DEVICE,  NO_DEVICE]),
@@ -118,6 +131,9 @@ const TABLE: [Row; 22] = [
     row("DELETE", "/api/users/{alice}/two-step",       PasswordProof,  [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
     row("POST",   "/api/users/{self}/two-step/unlock", Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NO_DEVICE]),
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("GET",    "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("DELETE", "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("DELETE", "/api/users/{alice}/sessions/nope",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NOT_FOUND]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/oidc/providers",               Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -223,6 +239,11 @@ impl World {
                 Some(json!({"code1": totp(secret, step - 1), "code2": totp(secret, step)}))
             }
             Body::PasswordProof => Some(json!({"proof": caller.password})),
+            Body::Reauth => Some(json!({"password": caller.password})),
+            Body::NewPassword => Some(json!({
+                "current_password": caller.password,
+                "new_password": "a brand new passphrase",
+            })),
         }
     }
 

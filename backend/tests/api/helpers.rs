@@ -368,6 +368,44 @@ impl TestApp {
         client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// A request with a JSON body.
+    pub async fn send_json(
+        &self,
+        client: &Client,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Response {
+        client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /api/session/reauthenticate` with the password.
+    pub async fn reauthenticate(&self, client: &Client, password: &str) -> Response {
+        let body = serde_json::json!({ "password": password });
+        self.send_json(
+            client,
+            reqwest::Method::POST,
+            "/api/session/reauthenticate",
+            &body,
+        )
+        .await
+    }
+
+    /// Re-authenticates with the password and expects it accepted.
+    pub async fn reauthenticate_ok(&self, client: &Client, password: &str) {
+        let response = self.reauthenticate(client, password).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "re-authentication"
+        );
+    }
+
     pub async fn me(&self, client: &Client) -> User {
         ok_json(self.get(client, "/api/me").await).await
     }
@@ -644,9 +682,10 @@ impl TestApp {
     /// A session made directly in the database, as the `Cookie` header value that carries
     /// it: for accounts that cannot sign in with a password here.
     pub async fn session_cookie_for(&self, user_id: i64, stage: Stage) -> String {
-        let token = twostep::sessions::create(&self.db, user_id, stage, self.now())
-            .await
-            .expect("create a session");
+        let token =
+            twostep::sessions::create(&self.db, user_id, stage, &Default::default(), self.now())
+                .await
+                .expect("create a session");
         format!("{}={token}", twostep::sessions::COOKIE)
     }
 

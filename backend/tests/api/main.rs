@@ -29,6 +29,9 @@
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
 //! - `guards`: the limits under bursts of simultaneous requests on two instances, the owner's
 //!   device cookie, trusted proxies, recovery codes without Argon2, the sweep, typed names.
+//! - `holder`: the holder's controls: "Confirm it's you" before sensitive actions,
+//!   re-authentication and its limits, listing and ending sessions (holder and
+//!   administrator), the idle limit, changing the password.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
 //!   in-test provider of `fake_provider`), and every way that can fail.
 
@@ -43,6 +46,7 @@ mod fake_provider;
 mod guards;
 mod health;
 mod helpers;
+mod holder;
 mod logs;
 mod metrics;
 mod oidc;

@@ -251,6 +251,8 @@ async fn a_setup_expires_after_ten_minutes_and_a_new_one_replaces_it() {
 
     let secret = base32_decode(&app.setup(&client).await.secret);
     app.clock.advance(601);
+    // Ten minutes after signing in, setup asks to confirm it's you again.
+    app.reauthenticate_ok(&client, PASSWORD).await;
     let t = app.now_step();
     expect_error(
         app.confirm(&client, &totp(&secret, t - 1), &totp(&secret, t))

@@ -219,9 +219,15 @@ async fn organizational_account_sees_why_and_no_qr_code() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let token = twostep::sessions::create(&db, erin.id, twostep::sessions::Stage::SignedIn, now)
-        .await
-        .unwrap();
+    let token = twostep::sessions::create(
+        &db,
+        erin.id,
+        twostep::sessions::Stage::SignedIn,
+        &Default::default(),
+        now,
+    )
+    .await
+    .unwrap();
     let browser = Browser::start().await;
     let c = &browser.client;
     c.goto(&server.url("/404")).await.unwrap();

@@ -1,0 +1,107 @@
+//! Changing one's own password (`POST /api/me/password`): the current password is checked
+//! under the password step's limits (same counter, reserved before the hash), the new one
+//! must pass the rules for new passwords and not be a common one, and then, in one
+//! transaction, the hash is replaced, every other session of the account ends, this session
+//! counts as having just proved who it is, and the change is recorded.
+
+use crate::app::AppState;
+use crate::device_cookie::DeviceCookie;
+use crate::extract::ClientAddr;
+use crate::passwords::HashError;
+use crate::sessions::{self, SessionRecord};
+use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
+use crate::users::{self, UserRecord};
+use crate::{audit, common_passwords};
+use twostep_shared::api::AuditEventKind;
+use twostep_shared::input::Username;
+
+/// Why the password was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// Organizational accounts have no password here.
+    #[error("organizational account of {provider}")]
+    Organizational { provider: String },
+    /// The new password breaks a rule (the message says which).
+    #[error("new password refused: {0}")]
+    NewPasswordRefused(String),
+    #[error("the new password is the current one")]
+    Unchanged,
+    /// The current password is wrong, or a limit refused the attempt.
+    #[error(transparent)]
+    Current(PasswordError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A password change request. `Debug` leaves both passwords out.
+pub struct Change<'a> {
+    pub user: &'a UserRecord,
+    pub session: &'a SessionRecord,
+    pub current_password: &'a str,
+    pub new_password: &'a str,
+    pub device: Option<DeviceCookie>,
+    pub client: &'a ClientAddr,
+}
+
+impl std::fmt::Debug for Change<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("user_id", &self.user.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes the password; returns how many other sessions ended.
+pub async fn change_password(
+    state: &AppState,
+    change: Change<'_>,
+    now: u64,
+) -> Result<u64, ChangeError> {
+    let user = change.user;
+    if let Some(provider) = &user.identity_provider {
+        return Err(ChangeError::Organizational {
+            provider: provider.clone(),
+        });
+    }
+    // Cheap checks of the new password first: a refused one costs no hash and no try.
+    let new_password = common_passwords::parse_new(change.new_password)
+        .map_err(ChangeError::NewPasswordRefused)?;
+    if change.new_password == change.current_password {
+        return Err(ChangeError::Unchanged);
+    }
+    let username = Username::parse(&user.username)
+        .map_err(|_| ChangeError::Current(PasswordError::BadCredentials))?;
+    let attempt = PasswordAttempt {
+        username: &username,
+        password: change.current_password,
+        device: change.device,
+        client: change.client,
+        purpose: Purpose::PasswordChange,
+    };
+    let accepted = sign_in::check_password(state, &attempt, now)
+        .await
+        .map_err(ChangeError::Current)?;
+    let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
+    let mut tx = state.db.begin().await?;
+    accepted.clear(&mut *tx).await?;
+    if !users::set_password_hash(&mut *tx, &user.username, &hash).await? {
+        return Err(ChangeError::Organizational {
+            provider: String::new(),
+        });
+    }
+    let ended = sessions::delete_others(&mut *tx, user.id, change.session).await?;
+    sessions::mark_authenticated(&mut *tx, &change.session.token_hash, now).await?;
+    let detail = format!("changed by the user; {ended} other session(s) ended");
+    let event = audit::Event::own(
+        AuditEventKind::PasswordChanged,
+        user,
+        change.client.as_deref(),
+    )
+    .with_detail(&detail);
+    audit::write(&mut *tx, event, now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, ended, "password changed");
+    Ok(ended)
+}
