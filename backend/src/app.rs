@@ -34,7 +34,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Settings {
     /// Issuer shown in authenticator apps.
     pub issuer: String,
-    /// Whether the session cookie is marked `Secure`.
+    /// Whether the session and device cookies are `Secure`, with the `__Host-` prefix
+    /// (`--public-url https://…`, or `--secure-cookies`).
     pub secure_cookies: bool,
     /// The identity providers organizational accounts sign in through (none by default).
     pub identity_providers: Vec<IdentityProvider>,
@@ -159,7 +160,14 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let csp = headers::content_security_policy(&headers::inline_script_hashes(
         index_html.as_deref().unwrap_or_default(),
     ));
-    let mut app = Router::new().nest("/api", routes::api_router());
+    // API answers are about one person at one moment: no cache keeps them.
+    let api =
+        routes::api_router().layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let https = state.settings.public_url.starts_with("https://");
+    let mut app = Router::new().nest("/api", api);
     if state.settings.metrics_route {
         crate::metrics::handle();
         app = app.merge(crate::metrics::router());
@@ -191,7 +199,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             });
         }
     }
-    for layer in headers::layers(&csp) {
+    for layer in headers::layers(&csp, https) {
         app = app.layer(layer);
     }
     app.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -236,13 +244,14 @@ pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
     Ok((db, seal))
 }
 
+/// The data folder (0700), and an existing SQLite database narrowed to 0600.
 fn create_data_dir(common: &CommonArgs) -> Result<(), String> {
-    std::fs::create_dir_all(&common.data_dir).map_err(|e| {
-        format!(
-            "cannot create the data folder {}: {e}",
-            common.data_dir.display()
-        )
-    })
+    crate::private_files::restrict_new_files();
+    crate::private_files::create_folder(&common.data_dir)?;
+    if let Some(database) = crate::db::sqlite_file(&common.database_url()) {
+        crate::private_files::narrow_database(&database)?;
+    }
+    Ok(())
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, finishing requests in flight.
@@ -257,7 +266,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         .map(|database| crate::in_use::by_server(&database))
         .transpose()?;
     let (db, seal) = open(common).await?;
-    ensure_administrator(&db).await?;
+    ensure_administrator(&db, &common.data_dir).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -288,7 +297,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     }
     let settings = Settings {
         issuer: args.issuer.clone(),
-        secure_cookies: args.secure_cookies,
+        secure_cookies: args.secure_cookies || public_url.starts_with("https://"),
         identity_providers,
         public_url,
         trusted_proxies: args.trusted_proxies.clone(),
@@ -372,7 +381,10 @@ async fn shutdown_signal() {
 
 /// On first start (no administrator), creates `admin` with a random password and prints it
 /// once on standard output. It is never logged or stored in plain text.
-async fn ensure_administrator(db: &AnyPool) -> Result<(), String> {
+/// Where the first start writes the administrator's password (in the data folder).
+pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
+async fn ensure_administrator(db: &AnyPool, data_dir: &Path) -> Result<(), String> {
     if users::administrator_exists(db)
         .await
         .map_err(|e| e.to_string())?
@@ -397,9 +409,18 @@ async fn ensure_administrator(db: &AnyPool) -> Result<(), String> {
         );
         return Ok(());
     }
+    let file = data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+    crate::private_files::write(&file, &format!("{password}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    tracing::warn!(
+        file = %file.display(),
+        "first start: created the administrator account 'admin'; its password is in this file, \
+         readable only by this user. Sign in, change it in Manage profile, then delete the file"
+    );
     println!(
-        "First start: created the administrator account.\n  username: admin\n  password: {password}\n\
-         This password is shown only now. Change it with `twostep user set-password admin`."
+        "First start: created the administrator account.\n  username: admin\n  password: in {}\n\
+         Sign in, change the password in Manage profile → Password, then delete that file.",
+        file.display()
     );
     Ok(())
 }

@@ -140,11 +140,15 @@ pub struct ServeArgs {
         value_parser = parse_issuer
     )]
     pub issuer: String,
-    /// Mark the session cookie `Secure` (set this when served over https).
+    /// Mark the session and device cookies `Secure` and give them the `__Host-` prefix even
+    /// when `--public-url` is not https (e.g. behind a proxy that terminates TLS). An https
+    /// `--public-url` turns this on by itself.
     #[arg(long, env = "TWOSTEP_SECURE_COOKIES")]
     pub secure_cookies: bool,
     /// The address people use to reach this server, e.g. `https://team.example.com`; identity
-    /// providers send people back to `<URL>/api/oidc/callback`. Default: `http://<addr>`.
+    /// providers send people back to `<URL>/api/oidc/callback`. Default: `http://<addr>`. An
+    /// https URL also makes the cookies `Secure` with the `__Host-` prefix and sends
+    /// `Strict-Transport-Security`.
     #[arg(long, env = "TWOSTEP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Seconds a client may take to send a request's headers before it is cut off.

@@ -14,6 +14,13 @@ use subtle::ConstantTimeEq;
 
 /// The cookie's name.
 pub const COOKIE: &str = "twostep_device";
+/// Its name when cookies are `Secure` (https), with the `__Host-` prefix (see
+/// [`crate::sessions::SECURE_COOKIE`]); such a cookie must have `Path=/`.
+pub const SECURE_COOKIE: &str = "__Host-twostep_device";
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
 /// How long a device cookie stays valid; each successful sign-in renews it.
 pub const LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
 
@@ -63,18 +70,19 @@ impl DeviceCookie {
             B64URL.encode(username),
             B64URL.encode(tag)
         );
-        Cookie::build((COOKIE, value))
+        Cookie::build((cookie_name(secure), value))
             .http_only(true)
             .same_site(SameSite::Strict)
             .secure(secure)
-            .path("/api")
+            // Only the API reads it; a `__Host-` cookie must have `Path=/`.
+            .path(if secure { "/" } else { "/api" })
             .max_age(time_seconds(LIFETIME_SECONDS))
             .build()
     }
 
     /// The request's device cookie if its signature is right and it has not expired.
-    pub fn read(macs: &Macs, jar: &CookieJar, now: u64) -> Option<Self> {
-        let value = jar.get(COOKIE)?.value().to_owned();
+    pub fn read(macs: &Macs, jar: &CookieJar, secure: bool, now: u64) -> Option<Self> {
+        let value = jar.get(cookie_name(secure))?.value().to_owned();
         let mut parts = value.split('.');
         let (id, issued_at, username, tag) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -120,12 +128,12 @@ mod tests {
         let cookie = DeviceCookie::issue(&macs, "alice", T, false);
         assert!(cookie.http_only().unwrap_or(false));
         let jar = jar_with(cookie);
-        let read = DeviceCookie::read(&macs, &jar, T + 10).expect("valid");
+        let read = DeviceCookie::read(&macs, &jar, false, T + 10).expect("valid");
         assert_eq!(read.username, "alice");
         assert!(read.counter_key().starts_with("device:"));
-        assert!(DeviceCookie::read(&macs, &jar, T + LIFETIME_SECONDS).is_none());
+        assert!(DeviceCookie::read(&macs, &jar, false, T + LIFETIME_SECONDS).is_none());
         let other_key = Macs::new(&SealKey::from_bytes(&[4; 32]));
-        assert!(DeviceCookie::read(&other_key, &jar, T + 10).is_none());
+        assert!(DeviceCookie::read(&other_key, &jar, false, T + 10).is_none());
     }
 
     #[test]
@@ -144,7 +152,10 @@ mod tests {
         );
         for bad in [renamed.as_str(), "x", "a.b.c.d", &format!("{value}.x")] {
             let jar = CookieJar::new().add(Cookie::new(COOKIE, bad.to_owned()));
-            assert!(DeviceCookie::read(&macs, &jar, T + 1).is_none(), "{bad}");
+            assert!(
+                DeviceCookie::read(&macs, &jar, false, T + 1).is_none(),
+                "{bad}"
+            );
         }
     }
 }

@@ -77,6 +77,7 @@ impl FromRequestParts<AppState> for TrustedBrowser {
         Ok(Self(DeviceCookie::read(
             &state.macs,
             &jar,
+            state.settings.secure_cookies,
             state.clock.now(),
         )))
     }
@@ -103,7 +104,7 @@ impl FromRequestParts<AppState> for Origin {
 async fn session(parts: &Parts, state: &AppState) -> Result<SessionRecord, ApiError> {
     let jar = CookieJar::from_headers(&parts.headers);
     let token = jar
-        .get(sessions::COOKIE)
+        .get(sessions::cookie_name(state.settings.secure_cookies))
         .ok_or_else(ApiError::unauthorized)?;
     sessions::find(
         &state.db,
@@ -202,7 +203,9 @@ impl FromRequestParts<AppState> for Verifying {
                 "The time to enter a verification code has run out. Sign in again.",
             )
         };
-        let token = jar.get(sessions::COOKIE).ok_or_else(expired)?;
+        let token = jar
+            .get(sessions::cookie_name(state.settings.secure_cookies))
+            .ok_or_else(expired)?;
         let session = sessions::find(
             &state.db,
             token.value(),

@@ -44,10 +44,15 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
     )
 }
 
-/// The layers that add the security headers (only where a handler did not set them).
-pub fn layers(csp: &str) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
+/// `Strict-Transport-Security` when people reach the server over https (`--public-url
+/// https://…`): browsers then use https only, for a year.
+pub const HSTS: &str = "max-age=31536000";
+
+/// The layers that add the security headers (only where a handler did not set them), with
+/// `Strict-Transport-Security` when `https`.
+pub fn layers(csp: &str, https: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
     let csp = HeaderValue::from_str(csp).expect("the CSP is ASCII");
-    let pairs: [(HeaderName, HeaderValue); 5] = [
+    let mut pairs: Vec<(HeaderName, HeaderValue)> = vec![
         (header::CONTENT_SECURITY_POLICY, csp),
         (
             header::X_CONTENT_TYPE_OPTIONS,
@@ -63,6 +68,12 @@ pub fn layers(csp: &str) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
             HeaderValue::from_static("same-origin"),
         ),
     ];
+    if https {
+        pairs.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ));
+    }
     pairs
         .into_iter()
         .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value))

@@ -27,6 +27,7 @@ pub mod oidc;
 pub mod password_change;
 pub mod passwords;
 pub mod policy;
+pub mod private_files;
 pub mod reauthentication;
 pub mod recovery;
 pub mod routes;

@@ -52,11 +52,12 @@ impl SealKey {
             return Self::decode(text).map_err(|e| format!("TWOSTEP_SECRET_KEY: {e}"));
         }
         let path = data_dir.join("secret.key");
+        crate::private_files::check_key_file(&path)?;
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::decode(&text).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Aes256Gcm::generate_key(OsRng);
-                write_private_file(&path, &B64.encode(key))
+                crate::private_files::write(&path, &B64.encode(key))
                     .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 tracing::info!(path = %path.display(), "created a new server key file");
                 Ok(Self::from_bytes(&key.into()))
@@ -113,20 +114,6 @@ impl SealKey {
             )
             .map_err(|_| format!("cannot open the sealed value for {purpose}"))
     }
-}
-
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -15,8 +15,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
-/// The cookie's name.
+/// The cookie's name over http.
 pub const COOKIE: &str = "twostep_session";
+/// The cookie's name when cookies are `Secure` (https): the `__Host-` prefix makes the
+/// browser refuse it unless it is `Secure`, has `Path=/` and names no domain, so neither
+/// plain http nor a sibling subdomain can set or overwrite it.
+pub const SECURE_COOKIE: &str = "__Host-twostep_session";
+
+/// The session cookie's name: [`SECURE_COOKIE`] when cookies are `Secure`.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
 /// How long a signed-in session lasts.
 pub const SIGNED_IN_SECONDS: u64 = 12 * 60 * 60;
 /// How long the verification step may take after the password step.
@@ -339,16 +348,17 @@ pub async fn delete_others<'c>(
 pub async fn end_current<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     jar: &CookieJar,
+    secure: bool,
 ) -> Result<(), sqlx::Error> {
-    if let Some(token) = current_token(jar) {
+    if let Some(token) = current_token(jar, secure) {
         delete(db, &hash_token(token)).await?;
     }
     Ok(())
 }
 
 /// The session token the request's cookie carries, if any.
-pub fn current_token(jar: &CookieJar) -> Option<&str> {
-    jar.get(COOKIE).map(|cookie| cookie.value())
+pub fn current_token(jar: &CookieJar, secure: bool) -> Option<&str> {
+    jar.get(cookie_name(secure)).map(|cookie| cookie.value())
 }
 
 pub async fn delete<'c>(
@@ -376,7 +386,7 @@ pub async fn delete_for_user<'c>(
 
 /// The session cookie carrying `token`.
 pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((COOKIE, token))
+    Cookie::build((cookie_name(secure), token))
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
@@ -385,6 +395,9 @@ pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
 }
 
 /// A cookie that removes the session cookie from the browser.
-pub fn removal_cookie() -> Cookie<'static> {
-    Cookie::build((COOKIE, "")).path("/").build()
+pub fn removal_cookie(secure: bool) -> Cookie<'static> {
+    Cookie::build((cookie_name(secure), ""))
+        .secure(secure)
+        .path("/")
+        .build()
 }

@@ -344,7 +344,7 @@ async fn start_session(
     now: u64,
 ) -> Result<String, String> {
     let database = |e: sqlx::Error| format!("database: {e}");
-    sessions::end_current(&state.db, jar)
+    sessions::end_current(&state.db, jar, state.settings.secure_cookies)
         .await
         .map_err(database)?;
     let token = sessions::create(&state.db, user.id, Stage::SignedIn, origin, now)

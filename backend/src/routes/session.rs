@@ -67,7 +67,8 @@ async fn sign_in(
         client: &client,
         purpose: Purpose::SignIn,
     };
-    let previous = sessions::current_token(&jar).map(str::to_owned);
+    let secure = state.settings.secure_cookies;
+    let previous = sessions::current_token(&jar, secure).map(str::to_owned);
     let now = state.clock.now();
     let started =
         sign_in::password_step(&state, attempt, previous.as_deref(), &origin, now).await?;
@@ -134,9 +135,10 @@ async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> ApiResult<(CookieJar, StatusCode)> {
-    sessions::end_current(&state.db, &jar).await?;
+    let secure = state.settings.secure_cookies;
+    sessions::end_current(&state.db, &jar, secure).await?;
     Ok((
-        jar.remove(sessions::removal_cookie()),
+        jar.remove(sessions::removal_cookie(secure)),
         StatusCode::NO_CONTENT,
     ))
 }

@@ -20,6 +20,9 @@
 //!   the restored copy.
 //! - `deploy_files`: `docs/twostep.service` has the promised keys, matches `docs/deploy.md`
 //!   and passes `systemd-analyze verify`.
+//! - `hardening`: `Cache-Control: no-store` on API answers; https public URL → `__Host-`
+//!   `Secure` cookies and HSTS; private data folder and files; a readable key refused; the
+//!   first administrator's password in a private file.
 //! - `health`: `/api/health` and `/api/ready` (503 while the database is unreachable and
 //!   during shutdown).
 //! - `logs`: the real binary's JSON log lines carry request ids and no passwords, codes,
@@ -44,6 +47,7 @@ mod cli;
 mod deploy_files;
 mod fake_provider;
 mod guards;
+mod hardening;
 mod health;
 mod helpers;
 mod holder;

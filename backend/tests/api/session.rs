@@ -309,10 +309,16 @@ async fn secure_cookies_are_marked_secure_only_when_configured() {
         app.create_user("alice", "correct horse", false).await;
         let response = app.sign_in_raw(&client(), "alice", "correct horse").await;
         assert_eq!(response.status(), StatusCode::OK);
+        // Secure cookies carry the `__Host-` prefix, which needs `Path=/`.
+        let prefix = if secure { "__Host-" } else { "" };
         for name in ["twostep_session", "twostep_device"] {
-            let header = set_cookie(&response, name);
+            let header = set_cookie(&response, &format!("{prefix}{name}"));
             assert_eq!(has_attribute(header, "Secure"), secure, "{header}");
             assert!(has_attribute(header, "HttpOnly"), "{header}");
+            assert!(!header.contains("Domain="), "{header}");
+            if secure {
+                assert!(has_attribute(header, "Path=/"), "{header}");
+            }
         }
     }
 }
