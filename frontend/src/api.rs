@@ -1,8 +1,12 @@
 //! Calls to the server's `/api`: one request function that sends same-origin cookies and
-//! maps every failure to a typed [`ApiFailure`] carrying the server's `ErrorBody`.
+//! maps every failure to a typed [`ApiFailure`] carrying the server's `ErrorBody`. When the
+//! server asks to confirm it's you (`reauthentication_required`), that function opens the
+//! "Confirm it's you" dialog ([`crate::reauth`]) and, once confirmed, sends the request again;
+//! so every action that needs it is repeated without its screen knowing.
 
 use crate::wire::{self, FromJs};
-use gloo_net::http::{Request, RequestBuilder};
+use gloo_net::http::{Method, RequestBuilder};
+use twostep_shared::account::{SessionList, SessionsEnded};
 use twostep_shared::api::{
     AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
     SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
@@ -38,12 +42,33 @@ impl ApiFailure {
     }
 }
 
+/// Sends a request; asks to confirm it's you and sends it again when the server wants that.
 async fn send(
-    builder: RequestBuilder,
+    method: Method,
+    path: &str,
     body: Option<String>,
 ) -> Result<gloo_net::http::Response, ApiFailure> {
-    let builder = builder.credentials(RequestCredentials::SameOrigin);
-    let request: Result<Request, _> = match body {
+    loop {
+        let failure = match send_once(method.clone(), path, body.clone()).await {
+            Ok(response) => return Ok(response),
+            Err(failure) => failure,
+        };
+        if failure.code() != ErrorCode::ReauthenticationRequired || !crate::reauth::confirm().await
+        {
+            return Err(failure);
+        }
+    }
+}
+
+async fn send_once(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<gloo_net::http::Response, ApiFailure> {
+    let builder = RequestBuilder::new(path)
+        .method(method)
+        .credentials(RequestCredentials::SameOrigin);
+    let request = match body {
         Some(json) => builder
             .header("Content-Type", "application/json")
             .body(json),
@@ -67,8 +92,12 @@ async fn send(
     Err(ApiFailure { status, body })
 }
 
-async fn json<T: FromJs>(builder: RequestBuilder, body: Option<String>) -> Result<T, ApiFailure> {
-    let response = send(builder, body).await?;
+async fn json<T: FromJs>(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    let response = send(method, path, body).await?;
     decode::<T>(response)
         .await
         .ok_or_else(ApiFailure::unreachable)
@@ -84,7 +113,7 @@ async fn decode<T: FromJs>(response: gloo_net::http::Response) -> Option<T> {
 }
 
 pub async fn me() -> Result<User, ApiFailure> {
-    json(Request::get("/api/me"), None).await
+    json(Method::GET, "/api/me", None).await
 }
 
 pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailure> {
@@ -92,23 +121,21 @@ pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailu
         ("username", Some(request.username.as_str())),
         ("password", Some(request.password.as_str())),
     ]);
-    json(Request::post("/api/session"), body).await
+    json(Method::POST, "/api/session", body).await
 }
 
 pub async fn verify(request: &VerifyRequest) -> Result<SignInResponse, ApiFailure> {
     let body = wire::object(&[("code", Some(request.code.as_str()))]);
-    json(Request::post("/api/session/verify"), body).await
+    json(Method::POST, "/api/session/verify", body).await
 }
 
 /// The identity providers organizational accounts sign in through.
 pub async fn identity_providers() -> Result<IdentityProviders, ApiFailure> {
-    json(Request::get("/api/oidc/providers"), None).await
+    json(Method::GET, "/api/oidc/providers", None).await
 }
 
 pub async fn sign_out() -> Result<(), ApiFailure> {
-    send(Request::delete("/api/session"), None)
-        .await
-        .map(|_| ())
+    send(Method::DELETE, "/api/session", None).await.map(|_| ())
 }
 
 /// One page of the users whose name contains `search`, optionally only those whose 2-step
@@ -127,7 +154,7 @@ pub async fn users(
         path.push_str("&two_step=");
         path.push_str(status);
     }
-    json(Request::get(&path), None).await
+    json(Method::GET, &path, None).await
 }
 
 /// Every user, page after page (for choosers such as the audit log's user filter).
@@ -145,12 +172,13 @@ pub async fn all_users() -> Result<Vec<User>, ApiFailure> {
 }
 
 pub async fn user(id: i64) -> Result<User, ApiFailure> {
-    json(Request::get(&format!("/api/users/{id}")), None).await
+    json(Method::GET, &format!("/api/users/{id}"), None).await
 }
 
 pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
     json(
-        Request::post("/api/me/two-step/setup"),
+        Method::POST,
+        "/api/me/two-step/setup",
         Some("{}".to_owned()),
     )
     .await
@@ -161,12 +189,13 @@ pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailu
         ("code1", Some(request.code1.as_str())),
         ("code2", Some(request.code2.as_str())),
     ]);
-    json(Request::post("/api/me/two-step/confirm"), body).await
+    json(Method::POST, "/api/me/two-step/confirm", body).await
 }
 
 pub async fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Result<(), ApiFailure> {
     send(
-        Request::delete(&format!("/api/users/{id}/two-step")),
+        Method::DELETE,
+        &format!("/api/users/{id}/two-step"),
         wire::object(&[("proof", request.proof.as_deref())]),
     )
     .await
@@ -175,7 +204,8 @@ pub async fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Result<(),
 
 pub async fn unlock(id: i64) -> Result<(), ApiFailure> {
     send(
-        Request::post(&format!("/api/users/{id}/two-step/unlock")),
+        Method::POST,
+        &format!("/api/users/{id}/two-step/unlock"),
         Some("{}".to_owned()),
     )
     .await
@@ -187,13 +217,61 @@ pub async fn audit(page: u32, user: Option<i64>) -> Result<AuditPage, ApiFailure
         Some(id) => format!("/api/audit?page={page}&user={id}"),
         None => format!("/api/audit?page={page}"),
     };
-    json(Request::get(&path), None).await
+    json(Method::GET, &path, None).await
 }
 
 pub async fn new_recovery_codes(code: &str) -> Result<RecoveryCodes, ApiFailure> {
     json(
-        Request::post("/api/me/two-step/recovery-codes"),
+        Method::POST,
+        "/api/me/two-step/recovery-codes",
         wire::object(&[("code", Some(code))]),
     )
     .await
+}
+
+/// Confirms it's you with the password (the "Confirm it's you" dialog).
+pub async fn reauthenticate(password: &str) -> Result<(), ApiFailure> {
+    // Sent once: a refusal here is shown in the dialog, never another dialog.
+    send_once(
+        Method::POST,
+        "/api/session/reauthenticate",
+        wire::object(&[("password", Some(password))]),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The live sessions of the signed-in user (`None`) or, for an administrator, of user `id`.
+pub async fn sessions(user: Option<i64>) -> Result<SessionList, ApiFailure> {
+    let path = match user {
+        Some(id) => format!("/api/users/{id}/sessions"),
+        None => "/api/me/sessions".to_owned(),
+    };
+    json(Method::GET, &path, None).await
+}
+
+/// Ends one session (of the signed-in user, or of user `id` for an administrator).
+pub async fn end_session(user: Option<i64>, session: &str) -> Result<(), ApiFailure> {
+    let path = match user {
+        Some(id) => format!("/api/users/{id}/sessions/{session}"),
+        None => format!("/api/me/sessions/{session}"),
+    };
+    send(Method::DELETE, &path, None).await.map(|_| ())
+}
+
+/// Ends every session but this one (of user `id`: all of theirs).
+pub async fn end_other_sessions(user: Option<i64>) -> Result<SessionsEnded, ApiFailure> {
+    let path = match user {
+        Some(id) => format!("/api/users/{id}/sessions"),
+        None => "/api/me/sessions".to_owned(),
+    };
+    json(Method::DELETE, &path, None).await
+}
+
+pub async fn change_password(current: &str, new: &str) -> Result<SessionsEnded, ApiFailure> {
+    let body = wire::object(&[
+        ("current_password", Some(current)),
+        ("new_password", Some(new)),
+    ]);
+    json(Method::POST, "/api/me/password", body).await
 }

@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
+use crate::components::reauth_dialog::ReauthDialog;
 use crate::hooks::use_load;
 use crate::pages::{
     audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn,
@@ -45,9 +46,12 @@ fn main_view() -> Html {
         SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
         SessionState::SignedOut => html! { <SignIn /> },
         SessionState::SignedIn(_) => html! {
-            <Layout>
-                { switch(route) }
-            </Layout>
+            <>
+                <Layout>
+                    { switch(route) }
+                </Layout>
+                <ReauthDialog />
+            </>
         },
     }
 }

@@ -9,8 +9,10 @@ mod components;
 mod focus;
 mod hooks;
 mod pages;
+mod reauth;
 mod route;
 mod session;
+mod time_text;
 mod wire;
 
 /// Talc instead of Rust's default WebAssembly allocator (dlmalloc): the same job in fewer

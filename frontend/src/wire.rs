@@ -4,6 +4,7 @@
 //! says which fields it reads; a missing or mistyped required field makes the answer `None`.
 
 use js_sys::{Array, JSON, Object, Reflect};
+use twostep_shared::account::{SessionInfo, SessionList, SessionsEnded};
 use twostep_shared::api::{
     AccountKind, AuditEntry, AuditEventKind, AuditPage, IdentityProviderInfo, IdentityProviders,
     RecoveryCodes, Role, SetupResponse, SignInResponse, TwoStepStatus, TwoStepSummary, User,
@@ -205,6 +206,35 @@ impl FromJs for AuditPage {
             page: whole(v, "page")?,
             per_page: whole(v, "per_page")?,
             total: whole(v, "total")?,
+        })
+    }
+}
+
+impl FromJs for SessionInfo {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            id: text(v, "id")?,
+            device: text(v, "device")?,
+            client_addr: text(v, "client_addr"),
+            started_at: whole(v, "started_at")?,
+            last_seen_at: whole(v, "last_seen_at")?,
+            current: flag(v, "current")?,
+        })
+    }
+}
+
+impl FromJs for SessionList {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            sessions: list(v, "sessions")?,
+        })
+    }
+}
+
+impl FromJs for SessionsEnded {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            sessions_ended: whole(v, "sessions_ended")?,
         })
     }
 }

@@ -8,6 +8,7 @@
 mod admin;
 mod dark;
 mod harness;
+mod holder;
 mod keyboard;
 mod navigation;
 mod oidc;
@@ -40,7 +41,7 @@ pub(crate) async fn submit_sign_in_form(c: &Client, username: &str, password: &s
     harness::button(c, "Sign in").await.click().await.unwrap();
 }
 
-async fn sign_out(c: &Client) {
+pub(crate) async fn sign_out(c: &Client) {
     harness::button_labelled(c, "Profile")
         .await
         .click()

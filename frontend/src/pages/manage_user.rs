@@ -1,14 +1,18 @@
-//! The Manage user page: the user's profile, or its 2-Step verification section. For the
-//! signed-in user's own page the session's copy shows at once while a fresh one loads.
+//! The Manage user page: the user's profile (with, for the holder, the Password and
+//! Sessions sections; for an administrator, the user's Sessions), or its 2-Step verification
+//! section. For the signed-in user's own page the session's copy shows at once while a fresh
+//! one loads.
 
 use crate::api;
 use crate::components::message::{Message, Tone};
+use crate::components::password_form::PasswordForm;
+use crate::components::sessions::Sessions;
 use crate::components::two_step::TwoStepSection;
 use crate::hooks::{Load, use_load};
 use crate::pages::users::{account_text, role_text};
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{Role, User};
+use twostep_shared::api::{AccountKind, Role, User};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -71,7 +75,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             <TwoStepSection key={user.id} user={user.clone()} {is_self}
                 viewer_is_admin={me.role == Role::Administrator} {on_changed} />
         },
-        Ok(Some(user)) => html! {
+        Ok(Some(user)) => html! { <>
             <section aria-labelledby="profile-heading">
                 <h2 id="profile-heading">{ "Profile" }</h2>
                 <dl class="profile-facts">
@@ -82,7 +86,15 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
                     <dd>{ match &user.two_step { Some(s) if s.enabled => "On", _ => "Off" } }</dd>
                 </dl>
             </section>
-        },
+            if is_self && user.account == AccountKind::TeamServer {
+                <PasswordForm />
+            }
+            if is_self {
+                <Sessions user={None::<i64>} />
+            } else if me.role == Role::Administrator {
+                <Sessions user={Some(user.id)} />
+            }
+        </> },
     };
     let title = match user {
         Ok(Some(user)) => format!("Manage user: {}", user.username),
