@@ -412,7 +412,7 @@ async fn ensure_administrator(db: &AnyPool, data_dir: &Path) -> Result<(), Strin
     let file = data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
     crate::private_files::write(&file, &format!("{password}\n"))
         .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    tracing::warn!(
+    tracing::info!(
         file = %file.display(),
         "first start: created the administrator account 'admin'; its password is in this file, \
          readable only by this user. Sign in, change it in Manage profile, then delete the file"

@@ -1,5 +1,6 @@
-//! 2-step verification: setup, confirm with two consecutive codes, new recovery codes,
-//! unlock and removal. Checking a code is [`crate::code_step`]'s.
+//! 2-step verification: setup, confirm with two consecutive codes, moving to a new phone
+//! (a replacement confirmed the same way), new recovery codes, unlock and removal. Checking
+//! a code is [`crate::code_step`]'s.
 
 use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
@@ -111,13 +112,34 @@ fn already_set_up() -> ApiError {
     )
 }
 
+/// What a setup is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupKind {
+    /// The account's first device.
+    New,
+    /// A new phone for an account that has a device: the old one keeps working until the
+    /// replacement is confirmed.
+    Replacement,
+}
+
+/// Refuses a setup of `kind` for the account as it is now.
+async fn check_kind(state: &AppState, user: &UserRecord, kind: SetupKind) -> ApiResult<()> {
+    organizational_refusal(user)?;
+    match (kind, is_enabled(&state.db, user.id).await?) {
+        (SetupKind::New, true) => Err(already_set_up()),
+        (SetupKind::Replacement, false) => Err(not_set_up()),
+        _ => Ok(()),
+    }
+}
+
 /// Starts (or restarts) a setup for the signed-in user: a fresh 160-bit secret, kept sealed
 /// as a pending setup for [`SETUP_SECONDS`].
-pub async fn start_setup(state: &AppState, user: &UserRecord) -> ApiResult<SetupResponse> {
-    organizational_refusal(user)?;
-    if is_enabled(&state.db, user.id).await? {
-        return Err(already_set_up());
-    }
+pub async fn start_setup(
+    state: &AppState,
+    user: &UserRecord,
+    kind: SetupKind,
+) -> ApiResult<SetupResponse> {
+    check_kind(state, user, kind).await?;
     let mut secret = [0u8; totp::SECRET_BYTES];
     OsRng.fill_bytes(&mut secret);
     let sealed = state
@@ -196,21 +218,16 @@ fn pair_error(error: PairError) -> ApiError {
     }
 }
 
-/// Confirms the setup with two consecutive codes; on success associates the device and
-/// returns the recovery codes (shown once).
-pub async fn confirm(
+/// The pending setup's secret, if the two codes are consecutive codes of it; with the last
+/// step they prove.
+async fn checked_pair(
     state: &AppState,
     user: &UserRecord,
-    request: ConfirmRequest,
-    client_addr: Option<&str>,
-) -> ApiResult<RecoveryCodes> {
-    organizational_refusal(user)?;
+    request: &ConfirmRequest,
+    now: u64,
+) -> ApiResult<(Vec<u8>, u64)> {
     let code1 = TotpCode::parse(&request.code1).map_err(|e| ApiError::invalid("code1", e))?;
     let code2 = TotpCode::parse(&request.code2).map_err(|e| ApiError::invalid("code2", e))?;
-    if is_enabled(&state.db, user.id).await? {
-        return Err(already_set_up());
-    }
-    let now = state.clock.now();
     let sealed: Option<String> = sqlx::query(
         "SELECT sealed_secret FROM two_step_setups WHERE user_id = $1 AND expires_at > $2",
     )
@@ -233,6 +250,20 @@ pub async fn confirm(
         .map_err(ApiError::internal)?;
     let auth = Authenticator::new(&secret).map_err(ApiError::internal)?;
     let last_step = totp::check_pair(&auth, &code1, &code2, now).map_err(pair_error)?;
+    Ok((secret, last_step))
+}
+
+/// Confirms the setup with two consecutive codes; on success associates the device and
+/// returns the recovery codes (shown once).
+pub async fn confirm(
+    state: &AppState,
+    user: &UserRecord,
+    request: ConfirmRequest,
+    client_addr: Option<&str>,
+) -> ApiResult<RecoveryCodes> {
+    check_kind(state, user, SetupKind::New).await?;
+    let now = state.clock.now();
+    let (secret, last_step) = checked_pair(state, user, &request, now).await?;
 
     let (codes, stored) = recovery::generate(&state.macs);
     let device_secret = state
@@ -269,6 +300,53 @@ pub async fn confirm(
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })
+}
+
+/// Confirms a replacement with two consecutive codes of the new phone: in one transaction
+/// the device row takes the new secret (the old phone's codes stop working at once), its
+/// last accepted step becomes the later of the old one and the new pair's (so no step at or
+/// below one already accepted works on either phone), and the setup ends. The recovery codes
+/// are kept.
+pub async fn confirm_replacement(
+    state: &AppState,
+    user: &UserRecord,
+    request: ConfirmRequest,
+    client_addr: Option<&str>,
+) -> ApiResult<()> {
+    check_kind(state, user, SetupKind::Replacement).await?;
+    let now = state.clock.now();
+    let (secret, last_step) = checked_pair(state, user, &request, now).await?;
+    let device_secret = state
+        .seal
+        .seal(&device_purpose(user.id), &secret)
+        .map_err(ApiError::internal)?;
+    let mut tx = state.db.begin().await?;
+    let replaced = sqlx::query(
+        "UPDATE two_step_devices SET sealed_secret = $2,
+                last_step = CASE WHEN last_step > $3 THEN last_step ELSE $3 END
+         WHERE user_id = $1",
+    )
+    .bind(user.id)
+    .bind(device_secret)
+    .bind(last_step as i64)
+    .execute(&mut *tx)
+    .await?;
+    if replaced.rows_affected() != 1 {
+        return Err(not_set_up());
+    }
+    sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    let event = audit::Event::own(AuditEventKind::DeviceReplaced, user, client_addr)
+        .with_detail("moved to a new phone; recovery codes kept");
+    audit::write(&mut *tx, event, now).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = user.id,
+        "2-step verification moved to a new phone"
+    );
+    Ok(())
 }
 
 /// New recovery codes for a user with a device, in exchange for a current code from the

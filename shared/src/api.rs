@@ -444,11 +444,13 @@ pub enum AuditEventKind {
     PasswordChanged,
     /// Sessions were ended from "Where you're signed in" (by the holder or an administrator).
     SessionsEnded,
+    /// 2-step verification moved to a new phone (the old one stopped working).
+    DeviceReplaced,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 15] = [
+    pub const ALL: [AuditEventKind; 16] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -464,6 +466,7 @@ impl AuditEventKind {
         Self::RecoveryCodesRegenerated,
         Self::PasswordChanged,
         Self::SessionsEnded,
+        Self::DeviceReplaced,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -484,6 +487,7 @@ impl AuditEventKind {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::PasswordChanged => "password_changed",
             Self::SessionsEnded => "sessions_ended",
+            Self::DeviceReplaced => "device_replaced",
         }
     }
 
@@ -510,6 +514,7 @@ impl AuditEventKind {
             Self::RecoveryCodesRegenerated => "New recovery codes",
             Self::PasswordChanged => "Password changed",
             Self::SessionsEnded => "Sessions ended",
+            Self::DeviceReplaced => "Moved to a new phone",
         }
     }
 }

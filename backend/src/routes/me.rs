@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ClientAddr, Recent, SignedIn, TrustedBrowser};
 use crate::password_change::{self, Change};
 use crate::session_list::{self, Ending};
-use crate::two_step;
+use crate::two_step::{self, SetupKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -24,6 +24,11 @@ pub fn router() -> Router<AppState> {
         .route("/me/two-step/setup", post(setup))
         .route("/me/two-step/confirm", post(confirm))
         .route("/me/two-step/recovery-codes", post(new_recovery_codes))
+        .route("/me/two-step/replacement/setup", post(replacement_setup))
+        .route(
+            "/me/two-step/replacement/confirm",
+            post(replacement_confirm),
+        )
         .route("/me/password", post(change_password))
         .route("/me/sessions", get(sessions).delete(end_other_sessions))
         .route("/me/sessions/{id}", delete(end_session))
@@ -44,7 +49,31 @@ async fn setup(
     Recent(SignedIn { user, .. }): Recent,
     ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<Json<SetupResponse>> {
-    two_step::start_setup(&state, &user).await.map(Json)
+    two_step::start_setup(&state, &user, SetupKind::New)
+        .await
+        .map(Json)
+}
+
+/// Move to a new phone: a setup for the replacement (the old phone keeps working).
+async fn replacement_setup(
+    State(state): State<AppState>,
+    Recent(SignedIn { user, .. }): Recent,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<Json<SetupResponse>> {
+    two_step::start_setup(&state, &user, SetupKind::Replacement)
+        .await
+        .map(Json)
+}
+
+/// The replacement's two codes: from now on only the new phone works (204).
+async fn replacement_confirm(
+    State(state): State<AppState>,
+    Recent(SignedIn { user, .. }): Recent,
+    addr: ClientAddr,
+    ApiJson(request): ApiJson<ConfirmRequest>,
+) -> ApiResult<StatusCode> {
+    two_step::confirm_replacement(&state, &user, request, addr.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn confirm(

@@ -106,9 +106,11 @@ use Body::{
 };
 
 const NOT_FOUND: Expect = Refused(404, E::NotFound);
+/// Confirming a replacement that was not started: 410 `setup_expired`.
+const NO_SETUP: Expect = Refused(410, E::SetupExpired);
 
 #[rustfmt::skip]
-const TABLE: [Row; 30] = [
+const TABLE: [Row; 32] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -117,6 +119,8 @@ const TABLE: [Row; 30] = [
     row("POST",   "/api/session/verify",               AliceCode,      [NOT_PENDING, OK,          SIGNED_IN,  SIGNED_IN,  SIGNED_IN]),
     row("POST",   "/api/session/reauthenticate",       Reauth,         [SIGN_IN,     CODE_FIRST,  DONE,       DONE,       DONE]),
     row("GET",    "/api/me",                           Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("POST",   "/api/me/two-step/replacement/setup",   Empty,    [SIGN_IN,     CODE_FIRST,  OK,         NO_DEVICE,  NO_DEVICE]),
+    row("POST",   "/api/me/two-step/replacement/confirm", SetupCodes,[SIGN_IN,    CODE_FIRST,  NO_SETUP,   NO_DEVICE,  NO_DEVICE]),
     row("POST",   "/api/me/password",                  NewPassword,    [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("DELETE", "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),

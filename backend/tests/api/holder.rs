@@ -1,7 +1,7 @@
 //! The holder's controls: "Confirm it's you" before sensitive actions (the recent-sign-in
 //! window on an injected clock), re-authentication by password or app code and its limits,
 //! "Where you're signed in" (listing and ending sessions, by the holder and by an
-//! administrator), the idle limit, and changing the password.
+//! administrator), the idle limit, changing the password, and moving to a new phone.
 
 use crate::helpers::{
     STEP, TestApp, client, expect_error, ok_json, spawn_app, spawn_app_with, totp,
@@ -73,6 +73,16 @@ async fn every_sensitive_action_asks_to_confirm(app: &TestApp, client: &Client, 
             json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
         ),
         (Method::DELETE, "/api/me/sessions".to_owned(), json!({})),
+        (
+            Method::POST,
+            "/api/me/two-step/replacement/setup".to_owned(),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/api/me/two-step/replacement/confirm".to_owned(),
+            json!({"code1": "123456", "code2": "234567"}),
+        ),
         (
             Method::DELETE,
             format!("/api/me/sessions/{other}"),
@@ -557,6 +567,140 @@ async fn organizational_accounts_have_no_password_to_change() {
         response,
         StatusCode::FORBIDDEN,
         ErrorCode::OrganizationalAccount,
+    )
+    .await;
+}
+
+async fn replacement_setup(app: &TestApp, client: &Client) -> Vec<u8> {
+    let setup: twostep_shared::api::SetupResponse = ok_json(
+        send(
+            app,
+            client,
+            Method::POST,
+            "/api/me/two-step/replacement/setup",
+        )
+        .await,
+    )
+    .await;
+    crate::helpers::base32_decode(&setup.secret)
+}
+
+async fn confirm_replacement(
+    app: &TestApp,
+    client: &Client,
+    code1: &str,
+    code2: &str,
+) -> reqwest::Response {
+    let body = json!({ "code1": code1, "code2": code2 });
+    app.send_json(
+        client,
+        Method::POST,
+        "/api/me/two-step/replacement/confirm",
+        &body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn moving_to_a_new_phone_keeps_the_old_one_until_apply_and_carries_the_replay_state() {
+    let app = spawn_app().await;
+    let holder = client();
+    let old = app.enrolled_user(&holder, "alice", PASSWORD).await.secret;
+    let t = app.now_step();
+    app.clock.advance(STEP);
+    let new = replacement_setup(&app, &holder).await;
+    assert_ne!(new, old);
+
+    // Until Apply the old phone still signs in (here at step t+2, the last step accepted).
+    app.clock.advance(STEP);
+    let elsewhere = client();
+    app.sign_in_pending(&elsewhere, "alice", PASSWORD).await;
+    app.verify_ok(&elsewhere, &totp(&old, t + 2)).await;
+    // Wrong codes for the new phone change nothing (after this minute's "last seen").
+    app.me(&holder).await;
+    let before = app.snapshot().await;
+    expect_error(
+        confirm_replacement(&app, &holder, &totp(&old, t + 1), &totp(&old, t + 2)).await,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    app.assert_unchanged_since(&before).await;
+
+    // Apply with the new phone's codes of steps t and t+1 (still within the window).
+    let response = confirm_replacement(&app, &holder, &totp(&new, t), &totp(&new, t + 1)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count("two_step_setups").await, 0);
+    // The recovery codes are kept.
+    assert_eq!(
+        app.me(&holder).await.two_step.unwrap().recovery_codes_left,
+        10
+    );
+
+    // The last step accepted (t+2, by the old phone) carries over: the new phone's code of
+    // that step is refused as already used; the old phone's codes stop at once.
+    let third = client();
+    app.sign_in_pending(&third, "alice", PASSWORD).await;
+    let used = expect_error(
+        app.verify(&third, &totp(&new, t + 2)).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    assert!(used.message.contains("already used"), "{}", used.message);
+    app.clock.advance(STEP);
+    let stale = expect_error(
+        app.verify(&third, &totp(&old, t + 3)).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    assert!(stale.message.contains("not correct"), "{}", stale.message);
+    app.verify_ok(&third, &totp(&new, t + 3)).await;
+
+    app.create_user("root", "root password", true).await;
+    let admin = client();
+    app.sign_in(&admin, "root", "root password").await;
+    let replaced = app
+        .audit_log(&admin, app.user_id("alice").await.into())
+        .await
+        .into_iter()
+        .filter(|e| e.event == AuditEventKind::DeviceReplaced)
+        .count();
+    assert_eq!(replaced, 1);
+}
+
+#[tokio::test]
+async fn a_replacement_needs_a_device_and_a_recent_sign_in() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, false).await;
+    let client = client();
+    app.sign_in(&client, "alice", PASSWORD).await;
+    for path in [
+        "/api/me/two-step/replacement/setup",
+        "/api/me/two-step/replacement/confirm",
+    ] {
+        let body = json!({"code1": "123456", "code2": "234567"});
+        expect_error(
+            app.send_json(&client, Method::POST, path, &body).await,
+            StatusCode::CONFLICT,
+            ErrorCode::NotSetUp,
+        )
+        .await;
+    }
+    let enrolled = crate::helpers::client();
+    app.enrolled_user(&enrolled, "bob", PASSWORD).await;
+    app.clock.advance(RECENT);
+    expect_error(
+        send(
+            &app,
+            &enrolled,
+            Method::POST,
+            "/api/me/two-step/replacement/setup",
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ReauthenticationRequired,
     )
     .await;
 }
