@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line and calls into this library; the integration tests
 //! build the same [`app::router`] around a fresh database and an injected [`clock::Clock`].
 
+pub mod activity;
 pub mod app;
 pub mod audit;
 pub mod backup;

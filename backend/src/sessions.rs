@@ -96,6 +96,21 @@ pub struct Origin {
 pub const USER_AGENT_MAX: usize = 256;
 
 impl Origin {
+    /// The sign-in's detail for the audit log: `what` (may be empty) and the browser, when
+    /// it sent a `User-Agent`, e.g. "with 2-step verification; Chrome on Linux".
+    pub fn sign_in_detail(&self, what: &str) -> Option<String> {
+        let device = self
+            .user_agent
+            .as_deref()
+            .map(|ua| crate::session_list::device_name(Some(ua)));
+        match (what.is_empty(), device) {
+            (true, None) => None,
+            (true, Some(device)) => Some(device),
+            (false, None) => Some(what.to_owned()),
+            (false, Some(device)) => Some(format!("{what}; {device}")),
+        }
+    }
+
     pub fn new(user_agent: Option<&str>, client_addr: Option<&str>) -> Self {
         Self {
             user_agent: user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),

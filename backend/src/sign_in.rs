@@ -264,7 +264,10 @@ async fn start_session(
     }
     let (token, stage) = sessions::create_after_password(&mut *tx, user.id, origin, now).await?;
     if stage == Stage::SignedIn {
-        let event = audit::Event::own(AuditEventKind::SignedIn, user, attempt.client.as_deref());
+        let detail = origin.sign_in_detail("");
+        let mut event =
+            audit::Event::own(AuditEventKind::SignedIn, user, attempt.client.as_deref());
+        event.detail = detail.as_deref();
         audit::write(&mut *tx, event, now).await?;
     }
     tx.commit().await?;

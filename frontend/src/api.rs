@@ -6,7 +6,7 @@
 
 use crate::wire::{self, FromJs};
 use gloo_net::http::{Method, RequestBuilder};
-use twostep_shared::account::{SessionList, SessionsEnded};
+use twostep_shared::account::{ActivityPage, SessionList, SessionsEnded};
 use twostep_shared::api::{
     AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
     SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
@@ -184,6 +184,27 @@ pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
     .await
 }
 
+/// Move to a new phone: a key for the replacement (the old phone keeps working).
+pub async fn start_replacement() -> Result<SetupResponse, ApiFailure> {
+    json(
+        Method::POST,
+        "/api/me/two-step/replacement/setup",
+        Some("{}".to_owned()),
+    )
+    .await
+}
+
+/// The replacement's two codes: from then on only the new phone works.
+pub async fn confirm_replacement(request: &ConfirmRequest) -> Result<(), ApiFailure> {
+    let body = wire::object(&[
+        ("code1", Some(request.code1.as_str())),
+        ("code2", Some(request.code2.as_str())),
+    ]);
+    send(Method::POST, "/api/me/two-step/replacement/confirm", body)
+        .await
+        .map(|_| ())
+}
+
 pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailure> {
     let body = wire::object(&[
         ("code1", Some(request.code1.as_str())),
@@ -227,6 +248,11 @@ pub async fn new_recovery_codes(code: &str) -> Result<RecoveryCodes, ApiFailure>
         wire::object(&[("code", Some(code))]),
     )
     .await
+}
+
+/// One page of the signed-in user's own security activity.
+pub async fn activity(page: u32) -> Result<ActivityPage, ApiFailure> {
+    json(Method::GET, &format!("/api/me/activity?page={page}"), None).await
 }
 
 /// Confirms it's you with the password (the "Confirm it's you" dialog).

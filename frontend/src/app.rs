@@ -5,8 +5,8 @@ use crate::components::layout::Layout;
 use crate::components::reauth_dialog::ReauthDialog;
 use crate::hooks::use_load;
 use crate::pages::{
-    audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound, sign_in::SignIn,
-    users::Users,
+    activity::Activity, audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound,
+    sign_in::SignIn, users::Users,
 };
 use crate::route::{Route, Router, use_route};
 use crate::session::SessionState;
@@ -63,6 +63,7 @@ fn switch(route: Route) -> Html {
         Route::ManageUser { id } => html! { <ManageUser {id} two_step={false} /> },
         Route::TwoStep { id } => html! { <ManageUser {id} two_step={true} /> },
         Route::Audit => html! { <AuditLog /> },
+        Route::Activity { id } => html! { <Activity {id} /> },
         Route::NotFound => html! { <NotFound /> },
     }
 }

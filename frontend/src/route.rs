@@ -18,6 +18,8 @@ pub enum Route {
     ManageUser { id: i64 },
     /// `/users/{id}/two-step`
     TwoStep { id: i64 },
+    /// `/users/{id}/activity`: the holder's own security activity.
+    Activity { id: i64 },
     /// `/audit`
     Audit,
     /// Any other path.
@@ -43,6 +45,9 @@ impl Route {
             ["users", text, "two-step"] => {
                 id(text).map_or(Self::NotFound, |id| Self::TwoStep { id })
             }
+            ["users", text, "activity"] => {
+                id(text).map_or(Self::NotFound, |id| Self::Activity { id })
+            }
             ["audit"] => Self::Audit,
             _ => Self::NotFound,
         }
@@ -55,6 +60,7 @@ impl Route {
             Self::Users => "/users".to_owned(),
             Self::ManageUser { id } => format!("/users/{id}"),
             Self::TwoStep { id } => format!("/users/{id}/two-step"),
+            Self::Activity { id } => format!("/users/{id}/activity"),
             Self::Audit => "/audit".to_owned(),
             Self::NotFound => "/404".to_owned(),
         }

@@ -4,7 +4,7 @@
 //! says which fields it reads; a missing or mistyped required field makes the answer `None`.
 
 use js_sys::{Array, JSON, Object, Reflect};
-use twostep_shared::account::{SessionInfo, SessionList, SessionsEnded};
+use twostep_shared::account::{ActivityPage, SessionInfo, SessionList, SessionsEnded};
 use twostep_shared::api::{
     AccountKind, AuditEntry, AuditEventKind, AuditPage, IdentityProviderInfo, IdentityProviders,
     RecoveryCodes, Role, SetupResponse, SignInResponse, TwoStepStatus, TwoStepSummary, User,
@@ -206,6 +206,18 @@ impl FromJs for AuditPage {
             page: whole(v, "page")?,
             per_page: whole(v, "per_page")?,
             total: whole(v, "total")?,
+        })
+    }
+}
+
+impl FromJs for ActivityPage {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            entries: list(v, "entries")?,
+            page: whole(v, "page")?,
+            per_page: whole(v, "per_page")?,
+            total: whole(v, "total")?,
+            warnings_since_previous_sign_in: whole(v, "warnings_since_previous_sign_in")?,
         })
     }
 }

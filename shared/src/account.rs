@@ -1,6 +1,7 @@
 //! The holder's own account controls on the wire: confirming it's you
 //! (`POST /api/session/reauthenticate`), the sessions list (`GET /api/me/sessions`) and the
-//! password change (`POST /api/me/password`).
+//! password change (`POST /api/me/password`), and the holder's security activity
+//! (`GET /api/me/activity`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -72,6 +73,22 @@ pub struct SessionInfo {
 pub struct SessionList {
     /// The live signed-in sessions.
     pub sessions: Vec<SessionInfo>,
+}
+
+/// `GET /api/me/activity?page=N`: the holder's own events, newest first, 50 a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    /// Events about the holder's account (the same entries the audit log has).
+    pub entries: Vec<crate::api::AuditEntry>,
+    /// 1-based.
+    pub page: u32,
+    /// Entries per page.
+    pub per_page: u32,
+    /// Events in all pages.
+    pub total: u64,
+    /// Wrong codes, codes used twice and locks since the holder's previous sign-in: the app
+    /// shows a notice when this is not zero.
+    pub warnings_since_previous_sign_in: u64,
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use twostep_shared::account::{ChangePasswordRequest, SessionList, SessionsEnded};
+use twostep_shared::account::{ActivityPage, ChangePasswordRequest, SessionList, SessionsEnded};
 use twostep_shared::api::{
     ConfirmRequest, NewRecoveryCodesRequest, RecoveryCodes, SetupResponse, User,
 };
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
             post(replacement_confirm),
         )
         .route("/me/password", post(change_password))
+        .route("/me/activity", get(activity))
         .route("/me/sessions", get(sessions).delete(end_other_sessions))
         .route("/me/sessions/{id}", delete(end_session))
 }
@@ -162,4 +163,19 @@ async fn end_session(
         return Err(ApiError::not_found());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    page: Option<std::num::NonZeroU32>,
+}
+
+/// The holder's own security activity.
+async fn activity(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<PageQuery>,
+) -> ApiResult<Json<ActivityPage>> {
+    let page = query.page.map_or(1, std::num::NonZeroU32::get);
+    Ok(Json(crate::activity::page(&state.db, user.id, page).await?))
 }

@@ -355,12 +355,13 @@ async fn start_session(
         LinkedBy::Subject => format!("via {provider}"),
         LinkedBy::Email => format!("via {provider} (first sign-in: linked by verified e-mail)"),
     };
-    let event = audit::Event::own(
+    let detail = origin.sign_in_detail(&detail);
+    let mut event = audit::Event::own(
         AuditEventKind::SignedIn,
         user,
         origin.client_addr.as_deref(),
-    )
-    .with_detail(&detail);
+    );
+    event.detail = detail.as_deref();
     audit::record(&state.db, event, now).await;
     Ok(token)
 }

@@ -117,8 +117,9 @@ async fn verify(
         return Err(CodeError::Replayed.into());
     }
     let token = sessions::create(&mut *tx, user.id, Stage::SignedIn, &origin, now).await?;
-    let event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref())
-        .with_detail("with 2-step verification");
+    let detail = origin.sign_in_detail("with 2-step verification");
+    let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
+    event.detail = detail.as_deref();
     audit::write(&mut *tx, event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");

@@ -110,7 +110,7 @@ const NOT_FOUND: Expect = Refused(404, E::NotFound);
 const NO_SETUP: Expect = Refused(410, E::SetupExpired);
 
 #[rustfmt::skip]
-const TABLE: [Row; 32] = [
+const TABLE: [Row; 33] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -122,6 +122,7 @@ const TABLE: [Row; 32] = [
     row("POST",   "/api/me/two-step/replacement/setup",   Empty,    [SIGN_IN,     CODE_FIRST,  OK,         NO_DEVICE,  NO_DEVICE]),
     row("POST",   "/api/me/two-step/replacement/confirm", SetupCodes,[SIGN_IN,    CODE_FIRST,  NO_SETUP,   NO_DEVICE,  NO_DEVICE]),
     row("POST",   "/api/me/password",                  NewPassword,    [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("GET",    "/api/me/activity",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("DELETE", "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("DELETE", "/api/me/sessions/nope",             Nothing,        [SIGN_IN,     CODE_FIRST,  NOT_FOUND,  NOT_FOUND,  NOT_FOUND]),

@@ -1,7 +1,8 @@
 //! The holder's controls: "Confirm it's you" before sensitive actions (the recent-sign-in
 //! window on an injected clock), re-authentication by password or app code and its limits,
 //! "Where you're signed in" (listing and ending sessions, by the holder and by an
-//! administrator), the idle limit, changing the password, and moving to a new phone.
+//! administrator), the idle limit, changing the password, moving to a new phone, and the
+//! holder's security activity.
 
 use crate::helpers::{
     STEP, TestApp, client, expect_error, ok_json, spawn_app, spawn_app_with, totp,
@@ -369,6 +370,16 @@ async fn the_holder_sees_their_sessions_and_ends_one_or_all_others() {
         .collect();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events.iter().all(|e| e.actor.as_deref() == Some("alice")));
+    // Sign-ins name the browser they came from.
+    let devices: Vec<_> = app
+        .audit_log(&admin, Some(alice))
+        .await
+        .into_iter()
+        .filter(|e| e.event == AuditEventKind::SignedIn)
+        .filter_map(|e| e.detail)
+        .collect();
+    assert!(devices.contains(&"Chrome on Linux".to_owned()), "{devices:?}");
+    assert!(devices.contains(&"Firefox on Windows 10".to_owned()), "{devices:?}");
     let _ = root;
 }
 
@@ -703,4 +714,84 @@ async fn a_replacement_needs_a_device_and_a_recent_sign_in() {
         ErrorCode::ReauthenticationRequired,
     )
     .await;
+}
+
+async fn activity(app: &TestApp, client: &Client) -> twostep_shared::account::ActivityPage {
+    ok_json(app.get(client, "/api/me/activity").await).await
+}
+
+#[tokio::test]
+async fn the_holder_sees_their_own_activity_and_the_warnings_since_their_previous_sign_in() {
+    let app = spawn_app().await;
+    let holder = client();
+    let secret = app.enrolled_user(&holder, "alice", PASSWORD).await.secret;
+    let enrolled_step = app.now_step();
+    app.create_user("bob", "bob password", false).await;
+    app.clock.advance(STEP);
+
+    // Someone with the password: a replayed code and two wrong ones, then gives up.
+    let attacker = client();
+    app.sign_in_pending(&attacker, "alice", PASSWORD).await;
+    for code in [
+        totp(&secret, enrolled_step),
+        "000000".to_owned(),
+        "111111".to_owned(),
+    ] {
+        let status = app.verify(&attacker, &code).await.status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // alice signs in with her next code and sees it.
+    let later = client();
+    app.sign_in_pending(&later, "alice", PASSWORD).await;
+    app.verify_ok(&later, &totp(&secret, enrolled_step + 1))
+        .await;
+    let page = activity(&app, &later).await;
+    let kinds: Vec<AuditEventKind> = page.entries.iter().map(|e| e.event).collect();
+    assert_eq!(
+        kinds[0],
+        AuditEventKind::SignedIn,
+        "newest first: {kinds:?}"
+    );
+    assert!(
+        kinds.contains(&AuditEventKind::ReplayedCodeRefused),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&AuditEventKind::DeviceAssociated),
+        "{kinds:?}"
+    );
+    let warnings = page.entries[..kinds.len()]
+        .iter()
+        .take_while(|e| e.event != AuditEventKind::DeviceAssociated)
+        .filter(|e| twostep::activity::WARNINGS.contains(&e.event))
+        .count() as u64;
+    assert!(warnings >= 3, "{kinds:?}");
+    assert_eq!(page.warnings_since_previous_sign_in, warnings);
+    assert!(
+        page.entries
+            .iter()
+            .all(|e| e.subject.as_deref() == Some("alice"))
+    );
+
+    // The next sign-in without trouble: no warnings since the previous one.
+    app.clock.advance(STEP);
+    let again = client();
+    app.sign_in_pending(&again, "alice", PASSWORD).await;
+    app.verify_ok(&again, &totp(&secret, enrolled_step + 2))
+        .await;
+    assert_eq!(
+        activity(&app, &again).await.warnings_since_previous_sign_in,
+        0
+    );
+
+    // bob sees only his own.
+    let bob = client();
+    app.sign_in(&bob, "bob", "bob password").await;
+    let his = activity(&app, &bob).await;
+    assert!(!his.entries.is_empty());
+    assert!(
+        his.entries
+            .iter()
+            .all(|e| e.subject.as_deref() == Some("bob"))
+    );
 }

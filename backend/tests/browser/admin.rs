@@ -8,7 +8,7 @@ use twostep_shared::api::{ConfirmRequest, SignInRequest};
 
 /// Enrolls `name` through the API (as the user would with the app); returns the secret and
 /// the last accepted step.
-async fn enroll_over_api(server: &Server, name: &str, password: &str) -> (Vec<u8>, u64) {
+pub(crate) async fn enroll_over_api(server: &Server, name: &str, password: &str) -> (Vec<u8>, u64) {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()

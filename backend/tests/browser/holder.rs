@@ -1,6 +1,7 @@
 //! The holder's controls in the browser: "Confirm it's you" (a dialog with the focus in it,
 //! Escape cancels, the right password repeats the action), ending another browser's session
-//! from the Sessions section, and changing the password.
+//! from the Sessions section, changing the password, moving to a new phone by its QR code,
+//! and the security activity showing a code another browser replayed.
 
 use crate::harness::{self, Browser, Server};
 use crate::{sign_in, sign_out};
@@ -197,4 +198,196 @@ async fn changing_the_password_in_manage_profile() {
     sign_in(c, &server, "erin", "a long new phrase for erin").await;
     harness::wait_text(c, "h1", "Welcome, erin").await;
     browser.close().await;
+}
+
+/// Enrolls `name` over the API, then moves the device's last accepted step two back, so the
+/// codes of the enrollment's step `S` and of `S + 1` are unused and within the server's ±1
+/// step window for the next 30 to 60 seconds (the real binary's clock cannot be moved).
+/// Returns the secret and `S`.
+async fn enrolled_with_fresh_steps(server: &Server, name: &str, password: &str) -> (Vec<u8>, u64) {
+    let (secret, step) = crate::admin::enroll_over_api(server, name, password).await;
+    let db = server.database().await;
+    sqlx::query("UPDATE two_step_devices SET last_step = last_step - 2")
+        .execute(&db)
+        .await
+        .unwrap();
+    (secret, step)
+}
+
+/// The message the server answers a code with, over the API (sign-in in a fresh client).
+async fn code_answer(server: &Server, name: &str, password: &str, code: &str) -> (u16, String) {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let response = http
+        .post(server.url("/api/session"))
+        .json(&serde_json::json!({"username": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let answer = http
+        .post(server.url("/api/session/verify"))
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap())
+}
+
+async fn sign_in_with_code(c: &Client, server: &Server, name: &str, password: &str, code: &str) {
+    sign_in(c, server, name, password).await;
+    harness::field(c, "Verification code")
+        .await
+        .send_keys(code)
+        .await
+        .unwrap();
+    harness::button(c, "Verify").await.click().await.unwrap();
+}
+
+#[tokio::test]
+async fn moving_to_a_new_phone_by_its_qr_code() {
+    let server = Server::start(&[("frank", "frank-password", false)]).await;
+    let (old, s) = enrolled_with_fresh_steps(&server, "frank", "frank-password").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in_with_code(
+        c,
+        &server,
+        "frank",
+        "frank-password",
+        &crate::totp::code(&old, s),
+    )
+    .await;
+    harness::wait_text(c, "h1", "Welcome, frank").await;
+
+    harness::open_own_two_step(c).await;
+    harness::button(c, "Move to a new phone")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let qr = c
+        .wait()
+        .for_element(Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    harness::snapshot(c, "new-phone").await;
+    let uri = harness::decode_qr(&qr.screenshot().await.unwrap());
+    let new = crate::totp::base32_decode(&harness::query_param(&uri, "secret").unwrap()).unwrap();
+    assert_ne!(new, old);
+
+    // Until Apply, the old phone still signs in (its code of step S + 1).
+    let (status, body) = code_answer(
+        &server,
+        "frank",
+        "frank-password",
+        &crate::totp::code(&old, s + 1),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    harness::field(c, "Code 1")
+        .await
+        .send_keys(&crate::totp::code(&new, s))
+        .await
+        .unwrap();
+    harness::field(c, "Code 2")
+        .await
+        .send_keys(&crate::totp::code(&new, s + 1))
+        .await
+        .unwrap();
+    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::wait_text(c, "[role=status]", "Your new phone is set up").await;
+    harness::wait_text(c, "[role=status]", "recovery codes are unchanged").await;
+
+    // After Apply the old phone's code of step S + 1 is not a code of this account any more
+    // (before, it was "already used"), and the new phone's code of that step was used up by
+    // the old phone's sign-in: no step works twice across the two phones.
+    let (status, body) = code_answer(
+        &server,
+        "frank",
+        "frank-password",
+        &crate::totp::code(&old, s + 1),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("not correct"), "{body}");
+    let (status, body) = code_answer(
+        &server,
+        "frank",
+        "frank-password",
+        &crate::totp::code(&new, s + 1),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("already used"), "{body}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_activity_page_shows_a_code_replayed_in_another_browser() {
+    let server = Server::start(&[("gina", "gina-password", false)]).await;
+    let (secret, s) = enrolled_with_fresh_steps(&server, "gina", "gina-password").await;
+    let (mine, other) = (Browser::start().await, Browser::start().await);
+    let c = &mine.client;
+    sign_in_with_code(
+        c,
+        &server,
+        "gina",
+        "gina-password",
+        &crate::totp::code(&secret, s),
+    )
+    .await;
+    harness::wait_text(c, "h1", "Welcome, gina").await;
+
+    // Someone who has the password replays the code gina just used.
+    sign_in_with_code(
+        &other.client,
+        &server,
+        "gina",
+        "gina-password",
+        &crate::totp::code(&secret, s),
+    )
+    .await;
+    harness::wait_text(&other.client, "[role=alert]", "already used").await;
+
+    // gina's next sign-in says so and links to the activity.
+    sign_out(c).await;
+    sign_in_with_code(
+        c,
+        &server,
+        "gina",
+        "gina-password",
+        &crate::totp::code(&secret, s + 1),
+    )
+    .await;
+    harness::wait_text(c, "h1", "Welcome, gina").await;
+    harness::wait_text(c, "[role=alert]", "suspicious verification attempt").await;
+    harness::link(c, "Review your security activity")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "h1", "Security activity").await;
+    harness::wait_text(
+        c,
+        "li.activity-entry",
+        "Someone used a code that was already used",
+    )
+    .await;
+    harness::snapshot(c, "activity").await;
+    // Newest first: the latest entry is this sign-in.
+    let first = c
+        .find(Locator::Css("li.activity-entry"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.starts_with("Signed in"), "{first}");
+    other.close().await;
+    mine.close().await;
 }

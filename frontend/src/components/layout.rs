@@ -25,9 +25,15 @@ pub fn layout(props: &LayoutProps) -> Html {
     let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);
     let users_current = matches!(route, Route::Users);
     let audit_current = matches!(route, Route::Audit);
+    let my_id = match &*session {
+        crate::session::SessionState::SignedIn(me) => me.id,
+        _ => 0,
+    };
+    // Which entry of the user's menu is open: Manage, 2-Step verification, Security activity.
     let (user_menu, id) = match route {
-        Route::ManageUser { id } => (Some(false), id),
-        Route::TwoStep { id } => (Some(true), id),
+        Route::ManageUser { id } => (Some(0), id),
+        Route::TwoStep { id } => (Some(1), id),
+        Route::Activity { id } => (Some(2), id),
         _ => (None, 0),
     };
     let current = |on: bool| if on { Some("page") } else { None };
@@ -68,15 +74,20 @@ pub fn layout(props: &LayoutProps) -> Html {
                             </li>
                         }
                     </ul>
-                    if let Some(two_step) = user_menu {
+                    if let Some(open) = user_menu {
                         <h2 class="sidebar-heading">{ "User" }</h2>
                         <ul>
-                            <li aria-current={current(!two_step)}>
+                            <li aria-current={current(open == 0)}>
                                 <Link to={Route::ManageUser { id }}>{ "Manage" }</Link>
                             </li>
-                            <li aria-current={current(two_step)}>
+                            <li aria-current={current(open == 1)}>
                                 <Link to={Route::TwoStep { id }}>{ "2-Step verification" }</Link>
                             </li>
+                            if id == my_id {
+                                <li aria-current={current(open == 2)}>
+                                    <Link to={Route::Activity { id }}>{ "Security activity" }</Link>
+                                </li>
+                            }
                         </ul>
                     }
                     </div>

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod activity;
 pub mod audit;
 pub mod home;
 pub mod manage_user;

@@ -1,6 +1,6 @@
 //! The 2-Step verification section of the Manage user page, as a reducer over its views
 //! ([`state`]) and small components: the status, the set-up form, the recovery codes,
-//! Remove, Unlock and New recovery codes. For the holder of a Team Server account without
+//! Remove, Unlock, New recovery codes and Move to a new phone. For the holder of a Team Server account without
 //! a device it asks for a secret at once, so the QR code shows without a click.
 
 mod new_codes;
@@ -71,6 +71,18 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             );
         })
     };
+    let start_replacement = {
+        let (start, act) = (start.clone(), act.clone());
+        Callback::from(move |_: MouseEvent| {
+            act.emit(Action::StartReplacement);
+            let (ready, failed) = (act.clone(), act.clone());
+            start.run_or(
+                api::start_replacement(),
+                move |setup| ready.emit(Action::ReplacementReady(setup)),
+                move |_| failed.emit(Action::SetupFailed),
+            );
+        })
+    };
     {
         // Straight to the QR code when there is nothing else to do here.
         let start_setup = start_setup.clone();
@@ -108,10 +120,16 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                 <p role="status">{ "Getting a new key for your authenticator app…" }</p>
             </>
         },
-        View::Setup(setup) => html! {
+        View::Setup(setup, replacement) => html! {
             <>
                 <Status status={status.clone()} />
-                <SetupForm setup={setup.clone()} on_confirmed={act.reform(Action::Confirmed)} />
+                if *replacement {
+                    <h3>{ "Move to a new phone" }</h3>
+                }
+                <SetupForm setup={setup.clone()} replacement={*replacement}
+                    on_confirmed={act.reform(Action::Confirmed)}
+                    on_replaced={act.reform(|()| Action::Replaced)}
+                    on_cancel={act.reform(|()| Action::Finish)} />
             </>
         },
         View::Status => {
@@ -136,6 +154,9 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                     if status.enabled && props.is_self {
                         <NewCodes open={state.new_codes_open} on_open={act.reform(|()| Action::OpenNewCodes)}
                             on_made={act.reform(Action::NewCodesMade)} />
+                        <h3>{ "New phone" }</h3>
+                        <p>{ "Got a new phone? Set it up here; your current phone keeps working until the new one is confirmed." }</p>
+                        <button onclick={start_replacement} disabled={start.busy()}>{ "Move to a new phone" }</button>
                     }
                     if can_set_up {
                         <p>{ "With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password." }</p>

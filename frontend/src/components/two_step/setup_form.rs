@@ -20,6 +20,14 @@ pub struct SetupFormProps {
     pub setup: Rc<SetupResponse>,
     /// The device is associated: the recovery codes to show.
     pub on_confirmed: Callback<Vec<String>>,
+    /// A new phone replacing the device (Move to a new phone): Apply replaces it, keeps the
+    /// recovery codes, and calls `on_replaced`; Cancel calls `on_cancel`.
+    #[prop_or_default]
+    pub replacement: bool,
+    #[prop_or_default]
+    pub on_replaced: Callback<()>,
+    #[prop_or_default]
+    pub on_cancel: Callback<()>,
 }
 
 /// The hint under Code 2, with the seconds until the app shows its next code.
@@ -52,12 +60,21 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     let apply = {
         let (code1, code2, submit) = (code1.clone(), code2.clone(), submit.clone());
         let on_confirmed = props.on_confirmed.clone();
+        let (replacement, on_replaced) = (props.replacement, props.on_replaced.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let request = ConfirmRequest {
                 code1: (*code1).clone(),
                 code2: (*code2).clone(),
             };
+            if replacement {
+                let on_replaced = on_replaced.clone();
+                submit.run(
+                    async move { api::confirm_replacement(&request).await },
+                    move |()| on_replaced.emit(()),
+                );
+                return;
+            }
             let on_confirmed = on_confirmed.clone();
             submit.run(async move { api::confirm(&request).await }, move |codes| {
                 on_confirmed.emit(codes.recovery_codes)
@@ -73,8 +90,11 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     };
     html! {
         <>
+            if props.replacement {
+                <p>{ "Your current phone keeps working until you select Apply; after that only the new phone's codes work." }</p>
+            }
             <ol class="steps">
-                <li>{ "Open the authenticator app on your phone and add an account." }</li>
+                <li>{ if props.replacement { "Open the authenticator app on your new phone and add an account." } else { "Open the authenticator app on your phone and add an account." } }</li>
                 <li>{ "On this phone, select Open in authenticator app. On another device, scan the QR code with the phone, or type the key." }</li>
                 <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
             </ol>
@@ -99,7 +119,12 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                 <CodeInput id="code2" label="Code 2" value={(*code2).clone()} on_change={on_code(&code2)}
                            hint={next_code_hint(next_code_in)}
                            server_error={submit.field_error("code2")} />
-                <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
+                    if props.replacement {
+                        <button type="button" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
+                    }
+                </div>
             </form>
         </>
     }

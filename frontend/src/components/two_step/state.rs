@@ -15,6 +15,9 @@ pub const UNLOCKED_MESSAGE: &str = "The code step has been unlocked.";
 pub const NEW_CODES_MESSAGE: &str =
     "New recovery codes have been made. The old ones no longer work.";
 
+/// The success text after Apply on a new phone.
+pub const REPLACED_MESSAGE: &str = "Your new phone is set up: sign-in now asks for its codes, and the old phone's codes no longer work. Your recovery codes are unchanged.";
+
 /// The success text after Apply.
 pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
 
@@ -24,8 +27,9 @@ pub enum View {
     Status,
     /// Asking the server for a new secret.
     Starting,
-    /// The QR code, the key and the two code fields.
-    Setup(Rc<SetupResponse>),
+    /// The QR code, the key and the two code fields; `true` for a new phone replacing the
+    /// device (Move to a new phone).
+    Setup(Rc<SetupResponse>, bool),
     /// Recovery codes shown once, with the message that says why.
     Codes(Rc<Vec<String>>, &'static str),
 }
@@ -56,6 +60,11 @@ impl Default for State {
 pub enum Action {
     StartSetup,
     SetupReady(SetupResponse),
+    /// Move to a new phone: asking for the replacement's key.
+    StartReplacement,
+    ReplacementReady(SetupResponse),
+    /// The new phone replaced the old one.
+    Replaced,
     SetupFailed,
     Confirmed(Vec<String>),
     OpenNewCodes,
@@ -73,7 +82,7 @@ impl Action {
     pub fn changes_status(&self) -> bool {
         matches!(
             self,
-            Self::NewCodesMade(_) | Self::Removed | Self::Unlocked | Self::Finish
+            Self::NewCodesMade(_) | Self::Removed | Self::Unlocked | Self::Finish | Self::Replaced
         )
     }
 }
@@ -88,14 +97,19 @@ impl Reducible for State {
             ..State::default()
         };
         Rc::new(match action {
-            Action::StartSetup => State {
+            Action::StartSetup | Action::StartReplacement => State {
                 view: View::Starting,
                 ..State::default()
             },
             Action::SetupReady(setup) => State {
-                view: View::Setup(Rc::new(setup)),
+                view: View::Setup(Rc::new(setup), false),
                 ..State::default()
             },
+            Action::ReplacementReady(setup) => State {
+                view: View::Setup(Rc::new(setup), true),
+                ..State::default()
+            },
+            Action::Replaced => status(Some(REPLACED_MESSAGE)),
             Action::SetupFailed | Action::Finish => status(None),
             Action::Confirmed(codes) => State {
                 view: View::Codes(Rc::new(codes), SET_UP_MESSAGE),
