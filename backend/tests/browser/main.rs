@@ -14,6 +14,7 @@ mod oidc;
 mod phone;
 #[path = "../common/process.rs"]
 mod process;
+mod recovery;
 #[path = "../common/totp.rs"]
 mod totp;
 
@@ -55,7 +56,7 @@ pub(crate) async fn step_with_margin(margin: std::time::Duration) -> u64 {
     totp::now_step()
 }
 
-async fn sign_out(c: &Client) {
+pub(crate) async fn sign_out(c: &Client) {
     harness::button_labelled(c, "Profile")
         .await
         .click()
