@@ -11,13 +11,15 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Manages their own account.
     User,
+    /// Also manages other users' 2-step verification and reads the audit log.
     Administrator,
 }
 
 /// How an account signs in. On the wire `{"kind":"team_server"}` or
 /// `{"kind":"organizational","identity_provider":"…"}`, read and written through a plain
-/// struct ([`AccountKindWire`]): serde's internally tagged enums buffer every field first,
+/// struct (`AccountKindWire`): serde's internally tagged enums buffer every field first,
 /// which costs the browser app several kilobytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "AccountKindWire", into = "AccountKindWire")]
@@ -26,7 +28,10 @@ pub enum AccountKind {
     TeamServer,
     /// Signs in through an external identity provider, which decides how; cannot set up
     /// 2-step verification here.
-    Organizational { identity_provider: String },
+    Organizational {
+        /// The name of the identity provider the account signs in through.
+        identity_provider: String,
+    },
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -87,9 +92,13 @@ pub struct TwoStepStatus {
 /// A user as shown in the app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
+    /// The account's database id, used in `/api/users/{id}/…` paths.
     pub id: i64,
+    /// The username, in lower case.
     pub username: String,
+    /// What the user may do.
     pub role: Role,
+    /// How the user signs in.
     pub account: AccountKind,
     /// Present for the user themself and for administrators; `None` for other users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +109,9 @@ pub struct User {
 /// administrators).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwoStepSummary {
+    /// All users.
     pub users: u64,
+    /// Users with a device associated.
     pub using_two_step: u64,
 }
 
@@ -108,6 +119,7 @@ pub struct TwoStepSummary {
 /// contains `q`, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList {
+    /// The users on this page.
     pub users: Vec<User>,
     /// Users matching the query, on every page.
     #[serde(default)]
@@ -115,6 +127,7 @@ pub struct UserList {
     /// 1-based.
     #[serde(default)]
     pub page: u32,
+    /// Users per page ([`USERS_PER_PAGE`]).
     #[serde(default)]
     pub per_page: u32,
     /// For administrators: everyone, whatever the query.
@@ -128,7 +141,9 @@ pub const USERS_PER_PAGE: u32 = 50;
 /// `POST /api/session`: the password step.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInRequest {
+    /// The username as typed (checked with [`crate::input::Username::parse`]).
     pub username: String,
+    /// The password as typed (checked with [`crate::input::Password::parse`]).
     pub password: String,
 }
 
@@ -148,10 +163,16 @@ impl fmt::Debug for SignInRequest {
 #[serde(try_from = "SignInResponseWire", into = "SignInResponseWire")]
 pub enum SignInResponse {
     /// Signed in; the session cookie is set.
-    SignedIn { user: User },
+    SignedIn {
+        /// The signed-in user.
+        user: User,
+    },
     /// The password was right and the account has 2-step verification: send a code to
     /// `POST /api/session/verify` within `expires_in_seconds`.
-    VerificationRequired { expires_in_seconds: u64 },
+    VerificationRequired {
+        /// Seconds left to send the code before the password step must be repeated.
+        expires_in_seconds: u64,
+    },
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -215,6 +236,7 @@ impl TryFrom<SignInResponseWire> for SignInResponse {
 /// `POST /api/session/verify`: a 6-digit code from the authenticator app, or a recovery code.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyRequest {
+    /// The code as typed: 6 digits, or a recovery code `xxxxx-xxxxx`.
     pub code: String,
 }
 
@@ -249,7 +271,9 @@ impl fmt::Debug for SetupResponse {
 /// `POST /api/me/two-step/confirm`: two consecutive codes from the app.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmRequest {
+    /// A code the app showed.
     pub code1: String,
+    /// The code the app showed next, one 30-second step after `code1`.
     pub code2: String,
 }
 
@@ -263,6 +287,7 @@ impl fmt::Debug for ConfirmRequest {
 /// codes, shown this once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodes {
+    /// The ten codes, each written `xxxxx-xxxxx`.
     pub recovery_codes: Vec<String>,
 }
 
@@ -277,6 +302,8 @@ impl fmt::Debug for RecoveryCodes {
 /// password. An administrator removing another user's device sends no proof.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveDeviceRequest {
+    /// A current verification code, a recovery code or the password, as typed; `None` when
+    /// an administrator removes another user's device.
     #[serde(default)]
     pub proof: Option<String>,
 }
@@ -299,6 +326,7 @@ pub struct IdentityProviderInfo {
 /// `GET /api/oidc/providers`: the configured identity providers (public).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityProviders {
+    /// The providers as configured (empty when none is).
     pub providers: Vec<IdentityProviderInfo>,
 }
 
@@ -522,26 +550,34 @@ impl AuditEventKind {
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// The event's id: later events have larger ids.
     pub id: i64,
     /// Unix time in seconds.
     pub at: u64,
+    /// What happened.
     pub event: AuditEventKind,
     /// Who acted: a username, `cli`, or none (not signed in).
     pub actor: Option<String>,
     /// Whose account it concerns.
     pub subject: Option<String>,
+    /// The id of the account it concerns, when there is one.
     pub subject_id: Option<i64>,
+    /// The address the request came from, when it came over HTTP.
     pub client_address: Option<String>,
+    /// More about the event (e.g. why a sign-in through an identity provider failed).
     pub detail: Option<String>,
 }
 
 /// `GET /api/audit?page=N&user=ID`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
+    /// The events on this page, newest first.
     pub entries: Vec<AuditEntry>,
     /// 1-based.
     pub page: u32,
+    /// Events per page.
     pub per_page: u32,
+    /// Events matching the filter, on every page.
     pub total: u64,
 }
 
@@ -549,6 +585,7 @@ pub struct AuditPage {
 /// 10 new recovery codes (the old ones stop working).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRecoveryCodesRequest {
+    /// A current 6-digit code, as typed.
     pub code: String,
 }
 
@@ -561,6 +598,7 @@ impl fmt::Debug for NewRecoveryCodesRequest {
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
+    /// `ok`.
     pub status: String,
 }
 

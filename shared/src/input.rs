@@ -24,10 +24,13 @@ pub const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// Why a username was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UsernameError {
+    /// Nothing but white space was typed.
     #[error("Enter a username.")]
     Empty,
+    /// Longer than [`USERNAME_MAX`] characters.
     #[error("A username has at most {USERNAME_MAX} characters.")]
     TooLong,
+    /// A character outside `a-z 0-9 . _ - @`.
     #[error("A username may contain only letters a–z, digits and . _ - @")]
     BadCharacter,
 }
@@ -75,10 +78,13 @@ impl fmt::Display for Username {
 /// Why a password was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PasswordError {
+    /// Nothing was typed.
     #[error("Enter a password.")]
     Empty,
+    /// Longer than [`PASSWORD_MAX`] bytes.
     #[error("A password has at most {PASSWORD_MAX} bytes.")]
     TooLong,
+    /// A new password shorter than [`PASSWORD_NEW_MIN`] characters.
     #[error("A new password needs at least {PASSWORD_NEW_MIN} characters.")]
     TooShort,
 }
@@ -131,10 +137,13 @@ impl fmt::Debug for Password {
 /// Why a verification code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CodeError {
+    /// Nothing but spaces was typed.
     #[error("Enter the 6-digit code from your authenticator app.")]
     Empty,
+    /// A character other than a digit or a space.
     #[error("A code has only digits 0–9.")]
     NotDigits,
+    /// Digits, but not [`CODE_DIGITS`] of them; holds how many.
     #[error("A code has 6 digits; this has {0}.")]
     WrongLength(usize),
 }
@@ -193,6 +202,8 @@ impl fmt::Debug for TotpCode {
 /// Why a recovery code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RecoveryCodeError {
+    /// Not [`RECOVERY_CODE_LEN`] characters of [`RECOVERY_ALPHABET`] (after the separator and
+    /// spaces are removed).
     #[error("A recovery code looks like xxxxx-xxxxx: 10 letters and digits.")]
     Malformed,
 }

@@ -16,6 +16,8 @@
 //! assert!(TotpCode::parse("12345a").is_err());
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod account;
 pub mod api;
 pub mod error;

@@ -13,10 +13,13 @@ pub const DEFAULT_ISSUER: &str = "Team Server";
 /// Why a URI could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OtpauthError {
+    /// The named part (`issuer` or `account name`) is empty.
     #[error("The {0} must not be empty.")]
     Empty(&'static str),
+    /// The named part contains `:`, which separates issuer and account in the label.
     #[error("The {0} must not contain ':'.")]
     Colon(&'static str),
+    /// The secret is not unpadded base32.
     #[error("The secret must be base32 (A–Z, 2–7) without padding.")]
     Secret,
 }

@@ -90,7 +90,8 @@ impl Server {
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    driver_port: u16,
+    profile: tempfile::TempDir,
 }
 
 pub fn free_port() -> u16 {
@@ -161,7 +162,16 @@ impl Browser {
         for arg in extra_args {
             args.as_array_mut().unwrap().push((*arg).into());
         }
-        let mut options = serde_json::json!({ "binary": "/usr/bin/chromium", "args": args });
+        // Downloads go to a folder of the profile without asking, so tests can read them.
+        let prefs = serde_json::json!({
+            "download.default_directory": profile.path().join("Downloads"),
+            "download.prompt_for_download": false,
+        });
+        let mut options = serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": args,
+            "prefs": prefs,
+        });
         if let Some(metrics) = mobile_emulation {
             options["mobileEmulation"] = metrics;
         }
@@ -175,8 +185,52 @@ impl Browser {
         Self {
             client,
             driver,
-            _profile: profile,
+            driver_port: port,
+            profile,
         }
+    }
+
+    /// The folder this browser saves downloads in.
+    pub fn downloads(&self) -> PathBuf {
+        self.profile.path().join("Downloads")
+    }
+
+    /// Waits until the download named `file_name` is complete; returns its content.
+    pub async fn downloaded(&self, file_name: &str) -> String {
+        let path = self.downloads().join(file_name);
+        let started = Instant::now();
+        // Chromium writes `NAME.crdownload` and renames it to NAME when it is complete.
+        while !path.is_file() {
+            assert!(
+                started.elapsed() < WAIT,
+                "no download {file_name} in {}",
+                self.downloads().display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    /// Grants the current page's origin a permission, e.g. `clipboard-read`, through
+    /// WebDriver's Permissions extension (`POST /session/{id}/permissions`), which
+    /// chromedriver implements and fantoccini has no method for.
+    pub async fn grant_permission(&self, name: &str) {
+        let session = self.client.session_id().await.unwrap().expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/permissions",
+            self.driver_port
+        );
+        let answer = reqwest::Client::new()
+            .post(url)
+            .json(&serde_json::json!({ "descriptor": { "name": name }, "state": "granted" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "chromedriver refused the {name} permission: {}",
+            answer.text().await.unwrap()
+        );
     }
 
     pub async fn close(self) {
