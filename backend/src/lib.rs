@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_csv;
 pub mod backup;
 pub mod cli;
 pub mod client_addr;

@@ -100,7 +100,7 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
 use Body::{AliceCode, AliceSignIn, Empty, Nothing, PasswordProof, SetupCodes};
 
 #[rustfmt::skip]
-const TABLE: [Row; 22] = [
+const TABLE: [Row; 24] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -120,6 +120,8 @@ const TABLE: [Row; 22] = [
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("GET",    "/api/audit?q=ali&event=signed_in",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("GET",    "/api/audit.csv?q=ali&event=signed_in", Nothing,     [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/oidc/providers",               Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/oidc/start?provider=Fake+ID",  Nothing,        [TO_PROVIDER, TO_PROVIDER, TO_PROVIDER,TO_PROVIDER,TO_PROVIDER]),
     row("GET",    "/api/oidc/start?provider=Nope",     Nothing,        [NO_PROVIDER, NO_PROVIDER, NO_PROVIDER,NO_PROVIDER,NO_PROVIDER]),

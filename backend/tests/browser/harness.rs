@@ -90,7 +90,7 @@ impl Server {
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 pub fn free_port() -> u16 {
@@ -161,7 +161,17 @@ impl Browser {
         for arg in extra_args {
             args.as_array_mut().unwrap().push((*arg).into());
         }
-        let mut options = serde_json::json!({ "binary": "/usr/bin/chromium", "args": args });
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir(&downloads).unwrap();
+        let mut options = serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": args,
+            // Downloads go to a folder of this browser's own, without asking.
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            },
+        });
         if let Some(metrics) = mobile_emulation {
             options["mobileEmulation"] = metrics;
         }
@@ -175,7 +185,21 @@ impl Browser {
         Self {
             client,
             driver,
-            _profile: profile,
+            profile,
+        }
+    }
+
+    /// Waits for the download named `name` to be complete, and returns its bytes.
+    pub async fn downloaded(&self, name: &str) -> Vec<u8> {
+        let path = self.profile.path().join("downloads").join(name);
+        let started = Instant::now();
+        loop {
+            // Chromium writes `NAME.crdownload` and renames it when done.
+            if path.is_file() {
+                return std::fs::read(&path).unwrap();
+            }
+            assert!(started.elapsed() < WAIT, "no download {name}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

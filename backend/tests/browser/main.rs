@@ -6,6 +6,7 @@
 //! `npm ci`); `cargo xtask test` provides all three.
 
 mod admin;
+mod audit;
 mod dark;
 mod harness;
 mod keyboard;
