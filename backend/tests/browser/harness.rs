@@ -321,3 +321,59 @@ pub async fn snapshot(c: &Client, name: &str) {
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
     }
 }
+
+/// The WCAG rule sets axe-core checks: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+const AXE_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+/// axe-core's `axe.min.js`, from `TWOSTEP_AXE_JS` (set by `cargo xtask test`, which installs it).
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var_os("TWOSTEP_AXE_JS").expect(
+            "TWOSTEP_AXE_JS is not set: run the tests with `cargo xtask test`, which installs axe-core",
+        );
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", PathBuf::from(&path).display()))
+    })
+}
+
+/// What axe-core finds on the page as it is now, against the WCAG 2.x A and AA rules: one
+/// line per rule, naming the elements it flags; the rules it could not decide ("needs
+/// review", e.g. an ARIA reference to nothing) count too. The checker is injected over
+/// WebDriver: the page's Content-Security-Policy does not apply to scripts the driver runs.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    let injected = c
+        .execute("return typeof window.axe === 'object'", vec![])
+        .await
+        .unwrap();
+    if injected != serde_json::json!(true) {
+        c.execute(axe_source(), vec![]).await.unwrap();
+    }
+    let found = c
+        .execute_async(
+            "const [tags, done] = arguments;
+             const lines = (results, what) => results.map(v =>
+               what + v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+               v.nodes.map(n => n.target.join(' ')).join(', '));
+             axe.run(document, { runOnly: { type: 'tag', values: tags },
+                                 resultTypes: ['violations', 'incomplete'] })
+               .then(r => done(lines(r.violations, '').concat(lines(r.incomplete, 'needs review: '))),
+                     e => done(['axe-core failed: ' + e]));",
+            vec![serde_json::json!(AXE_TAGS)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).expect("a list")
+}
+
+/// Fails, listing each rule and the elements it flags, if axe-core finds any WCAG 2.x A or AA
+/// violation on the page as it is now.
+pub async fn assert_accessible(c: &Client, screen: &str) {
+    let violations = axe_violations(c).await;
+    assert!(
+        violations.is_empty(),
+        "axe-core on {screen}: {} finding(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
