@@ -211,6 +211,72 @@ async fn axe_core_finds_nothing_on_any_screen_in_dark_mode() {
     every_screen_is_accessible(Browser::start_dark().await, true).await;
 }
 
+/// On a phone-sized screen (390 × 844) the layout differs (the sidebar is a menu button):
+/// Sign in, Home, the Audit log, the open menu, Manage profile and set-up with the QR code.
+async fn phone_screens_are_accessible(browser: Browser, dark: bool) {
+    let server = Server::start(&[("ada", "ada-password", true)]).await;
+    let c = &browser.client;
+    c.goto(&server.url("/")).await.unwrap();
+    harness::field(c, "Username").await;
+    let prefers_dark = c
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(prefers_dark, dark);
+    harness::assert_accessible(c, "Sign in on a phone").await;
+    crate::submit_sign_in_form(c, "ada", "ada-password").await;
+    harness::wait_text(c, "h1", "Welcome, ada").await;
+    harness::assert_accessible(c, "Home on a phone").await;
+    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::link(c, "Audit log").await.click().await.unwrap();
+    harness::wait_text(c, "[role=status]", "event found").await;
+    harness::snapshot(c, "phone-audit-log").await;
+    harness::assert_accessible(c, "Audit log on a phone").await;
+    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::link(c, "Users").await;
+    // The open menu lies over the page, which was checked above.
+    harness::assert_accessible_in(c, "the open menu on a phone", "nav.sidebar").await;
+    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::button_labelled(c, "Profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::button(c, "Manage profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, ".profile-facts", "Team Server account").await;
+    harness::assert_accessible(c, "Manage profile on a phone").await;
+    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::link(c, "2-Step verification")
+        .await
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    harness::snapshot(c, "phone-setup").await;
+    harness::assert_accessible(c, "set-up with the QR code on a phone").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn axe_core_finds_nothing_on_a_phone_in_light_mode() {
+    phone_screens_are_accessible(Browser::start_sized(390, 844).await, false).await;
+}
+
+#[tokio::test]
+async fn axe_core_finds_nothing_on_a_phone_in_dark_mode() {
+    phone_screens_are_accessible(Browser::start_sized_dark(390, 844).await, true).await;
+}
+
 /// The check can fail: on a page given an image without a text alternative and grey text on
 /// grey, axe-core (injected despite the CSP) names both rules and the elements.
 #[tokio::test]
