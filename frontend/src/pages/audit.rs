@@ -7,6 +7,7 @@ use crate::api::AuditFilter;
 use crate::components::message::{Message, Tone};
 use crate::hooks::{Load, use_load};
 use twostep_shared::api::AuditEventKind;
+use twostep_shared::input::USERNAME_MAX;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -112,7 +113,8 @@ pub fn audit_log() -> Html {
             <form class="filters" role="search" onsubmit={on_search}>
                 <div class="field">
                     <label for="audit-name">{ "User name" }</label>
-                    <input id="audit-name" type="search" value={(*typed).clone()} oninput={on_typed} />
+                    <input id="audit-name" type="search" maxlength={USERNAME_MAX.to_string()}
+                           value={(*typed).clone()} oninput={on_typed} />
                 </div>
                 <div class="field">
                     <label for="audit-event">{ "Event" }</label>
