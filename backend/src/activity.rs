@@ -16,7 +16,11 @@ pub const WARNINGS: [AuditEventKind; 3] = [
 
 /// One page of the user's own events, with the warnings since their previous sign-in.
 pub async fn page(db: &AnyPool, user_id: i64, page: u32) -> Result<ActivityPage, sqlx::Error> {
-    let events = audit::page(db, page, Some(user_id)).await?;
+    let mine = audit::Filter {
+        subject_id: Some(user_id),
+        ..Default::default()
+    };
+    let events = audit::page(db, page, &mine).await?;
     let warnings = warnings_since_previous_sign_in(db, user_id).await?;
     Ok(ActivityPage {
         entries: events.entries,

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod app;
 pub mod audit;
+pub mod audit_csv;
 pub mod backup;
 pub mod cli;
 pub mod client_addr;

@@ -8,8 +8,9 @@ use crate::wire::{self, FromJs};
 use gloo_net::http::{Method, RequestBuilder};
 use twostep_shared::account::{ActivityPage, SessionList, SessionsEnded};
 use twostep_shared::api::{
-    AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes, RemoveDeviceRequest,
-    SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
+    AuditEventKind, AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes,
+    RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
+    VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
 use web_sys::RequestCredentials;
@@ -157,20 +158,6 @@ pub async fn users(
     json(Method::GET, &path, None).await
 }
 
-/// Every user, page after page (for choosers such as the audit log's user filter).
-pub async fn all_users() -> Result<Vec<User>, ApiFailure> {
-    let mut users = Vec::new();
-    for page in 1.. {
-        let list = self::users("", page, None).await?;
-        let done = list.users.is_empty() || users.len() + list.users.len() >= list.total as usize;
-        users.extend(list.users);
-        if done {
-            break;
-        }
-    }
-    Ok(users)
-}
-
 pub async fn user(id: i64) -> Result<User, ApiFailure> {
     json(Method::GET, &format!("/api/users/{id}"), None).await
 }
@@ -233,11 +220,45 @@ pub async fn unlock(id: i64) -> Result<(), ApiFailure> {
     .map(|_| ())
 }
 
-pub async fn audit(page: u32, user: Option<i64>) -> Result<AuditPage, ApiFailure> {
-    let path = match user {
-        Some(id) => format!("/api/audit?page={page}&user={id}"),
-        None => format!("/api/audit?page={page}"),
-    };
+/// What the audit log is filtered by: a part of a user name (blank for everyone) and a kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub name: String,
+    pub event: Option<AuditEventKind>,
+}
+
+impl AuditFilter {
+    /// `q=…&event=…` (what is set), for `GET /api/audit` and `/api/audit.csv`.
+    fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.name.is_empty() {
+            parts.push(format!(
+                "q={}",
+                String::from(js_sys::encode_uri_component(&self.name))
+            ));
+        }
+        if let Some(kind) = self.event {
+            parts.push(format!("event={}", kind.as_str()));
+        }
+        parts.join("&")
+    }
+
+    /// The address of the CSV of every event the filter keeps.
+    pub fn csv_url(&self) -> String {
+        match self.query() {
+            q if q.is_empty() => "/api/audit.csv".to_owned(),
+            q => format!("/api/audit.csv?{q}"),
+        }
+    }
+}
+
+pub async fn audit(page: u32, filter: &AuditFilter) -> Result<AuditPage, ApiFailure> {
+    let mut path = format!("/api/audit?page={page}");
+    let query = filter.query();
+    if !query.is_empty() {
+        path.push('&');
+        path.push_str(&query);
+    }
     json(Method::GET, &path, None).await
 }
 

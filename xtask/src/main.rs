@@ -4,8 +4,10 @@
 //! Tasks:
 //! - `run`: build the frontend and start `twostep serve` (SQLite in `./data`) at
 //!   http://127.0.0.1:8080. Extra arguments go to `twostep serve`.
-//! - `test`: build the frontend, install headless Chromium and the test identity provider
-//!   (npm `oidc-provider`, in `xtask/oidc-provider`) if missing, and run every test.
+//! - `test`: build the frontend, install headless Chromium, the test identity provider
+//!   (npm `oidc-provider`, in `xtask/oidc-provider`) and the accessibility checker (npm
+//!   `axe-core`, its `axe.min.js` passed to the browser tests as `TWOSTEP_AXE_JS`) if missing,
+//!   and run every test.
 //! - `build-frontend`: only build the frontend into `dist/`.
 //! - `setup`: only install the tools.
 //! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`).
@@ -31,7 +33,8 @@ fn main() -> ExitCode {
         "build-frontend" => tools::ensure_frontend_tools().and_then(|env| build_frontend(&env)),
         "setup" => tools::ensure_frontend_tools()
             .and_then(|_| tools::ensure_chromium())
-            .and_then(|()| tools::ensure_test_identity_provider()),
+            .and_then(|()| tools::ensure_test_identity_provider())
+            .and_then(|()| tools::ensure_axe_core().map(drop)),
         "bench" => bench::bench(rest),
         other => Err(format!(
             "unknown task `{other}`; try run, test, build-frontend, setup or bench"
@@ -140,6 +143,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     let env = tools::ensure_frontend_tools()?;
     tools::ensure_chromium()?;
     tools::ensure_test_identity_provider()?;
+    let axe = tools::ensure_axe_core()?;
     build_frontend(&env)?;
     // The frontend build above has built `twostep-shared` for wasm32 too.
     // PostgreSQL: the one given, or a throwaway cluster for this run.
@@ -160,6 +164,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(extra)
         .args(["--", "--skip", LOAD_TEST])
         .env("TWOSTEP_E2E_DIST", root().join("dist"))
+        .env("TWOSTEP_AXE_JS", &axe)
         .env("TWOSTEP_TEST_POSTGRES_URL", &postgres_url);
     run_command(&mut tests)?;
     step("Running the load test on its own (it saturates every core and measures against that)");

@@ -1,7 +1,8 @@
 //! Installing the tools the frontend build and the browser tests need, each only when it is
 //! missing or of the wrong version: the wasm32 target, trunk 0.21.14, wasm-bindgen-cli of the
-//! version in Cargo.lock, wasm-opt from the npm package binaryen, Debian's Chromium, and the
-//! test identity provider (the npm package oidc-provider, pinned in `xtask/oidc-provider`).
+//! version in Cargo.lock, wasm-opt from the npm package binaryen, Debian's Chromium, the
+//! test identity provider (the npm package oidc-provider, pinned in `xtask/oidc-provider`), and
+//! the accessibility checker the browser tests inject (the npm package axe-core).
 
 use crate::{cargo, root, run_command, step};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::process::Command;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// Where the tools are and the PATH to give trunk.
 pub struct ToolEnv {
@@ -149,6 +151,37 @@ fn pinned_version(json: &str, key: &str) -> Option<String> {
         .trim_start()
         .strip_prefix('"')?;
     Some(value[..value.find('"')?].to_owned())
+}
+
+/// Makes sure axe-core is installed (`npm install axe-core@AXE_CORE_VERSION` into the user's
+/// cache, when that version is not there yet); returns the path of its `axe.min.js`, which the
+/// browser tests inject into each screen.
+pub fn ensure_axe_core() -> Result<PathBuf, String> {
+    let dir = home().join(".cache/twostep/axe-core");
+    let package = dir.join("node_modules/axe-core");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .and_then(|text| pinned_version(&text, "version"));
+    if installed.as_deref() != Some(AXE_CORE_VERSION) {
+        if Command::new("npm").arg("--version").output().is_err() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        step(&format!(
+            "Installing the accessibility checker (npm axe-core@{AXE_CORE_VERSION}, one time; seconds)"
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        run_command(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+        )?;
+    }
+    let script = package.join("axe.min.js");
+    if !script.is_file() {
+        return Err(format!("{} is missing after the install", script.display()));
+    }
+    Ok(script)
 }
 
 /// Makes sure headless Chromium and its WebDriver are installed (Debian packages).

@@ -1,14 +1,17 @@
 //! The audit log: each action records exactly the expected events (kind, actor, subject,
-//! client address, detail), newest first in pages of 50, filtered by user on request.
+//! client address, detail), newest first in pages of 50, filtered by account, by part of a
+//! user name and by kind on request; and the CSV of every event a filter keeps.
 
 use crate::helpers::{START, STEP, TestApp, client, expect_error, spawn_app, totp, wrong_code};
+use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use reqwest::{Client, StatusCode};
+use twostep::audit::{Actor, Event, Subject};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::AuditEntry;
 use twostep_shared::api::AuditEventKind::{
     self, CodeStepLocked, CodeStepUnlocked, DeviceAssociated, DeviceRemoved, RecoveryCodeUsed,
     ReplayedCodeRefused, SignInFailedCode, SignInFailedPassword, SignedIn,
 };
+use twostep_shared::api::{AuditEntry, AuditPage};
 
 const PASSWORD: &str = "correct horse";
 
@@ -391,4 +394,287 @@ async fn a_bad_query_is_a_400_json_error() {
         .await;
         assert!(body.message.contains("query"), "{query}: {}", body.message);
     }
+}
+
+/// Every entry `GET /api/audit` gives for `filter` (e.g. `"q=ali&event=signed_in"`), all
+/// pages, newest first.
+async fn filtered(app: &TestApp, admin: &Client, filter: &str) -> Vec<AuditEntry> {
+    let mut entries = Vec::new();
+    for page in 1.. {
+        let got: AuditPage = app
+            .audit_page(admin, &format!("?page={page}&{filter}"))
+            .await;
+        let done = got.entries.is_empty();
+        entries.extend(got.entries);
+        if done {
+            assert_eq!(entries.len() as u64, got.total, "{filter}: every page read");
+            return entries;
+        }
+    }
+    unreachable!()
+}
+
+/// Whether `entry`'s user or actor name contains `part` (lower case).
+fn names(entry: &AuditEntry, part: &str) -> bool {
+    [&entry.subject, &entry.actor]
+        .iter()
+        .any(|name| name.as_deref().is_some_and(|n| n.contains(part)))
+}
+
+#[tokio::test]
+async fn the_log_is_filtered_by_part_of_a_name_and_by_kind() {
+    let app = spawn_app().await;
+    // alice enrolls, root removes her device, bob types a wrong password, alicia signs in,
+    // and someone tries a name that is no account.
+    app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let alice = app.user_id("alice").await;
+    let root = admin(&app).await;
+    assert_eq!(
+        app.remove_device(&root, alice, None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.create_user("bob", PASSWORD, false).await;
+    app.sign_in_raw(&client(), "bob", "wrong horse").await;
+    app.create_user("alicia", PASSWORD, false).await;
+    app.sign_in(&client(), "alicia", PASSWORD).await;
+    app.sign_in_raw(&client(), "ali_ce", "wrong horse").await;
+    let all = filtered(&app, &root, "").await;
+    assert_eq!(all.len(), 7, "{all:?}");
+
+    // Each filter keeps exactly the entries of the whole log it describes, newest first.
+    let by = |keep: &dyn Fn(&AuditEntry) -> bool| -> Vec<AuditEntry> {
+        all.iter().filter(|e| keep(e)).cloned().collect()
+    };
+    let root_about_alice = format!("q=root&user={alice}");
+    let cases: [(&str, Vec<AuditEntry>); 9] = [
+        ("q=ali", by(&|e| names(e, "ali"))),
+        // Any case; blanks around it ignored.
+        ("q=%20ALI%20", by(&|e| names(e, "ali"))),
+        // The actor counts too.
+        ("q=root", by(&|e| names(e, "root"))),
+        ("q=alicia", by(&|e| names(e, "alicia"))),
+        ("event=signed_in", by(&|e| e.event == SignedIn)),
+        (
+            "q=ali&event=signed_in",
+            by(&|e| names(e, "ali") && e.event == SignedIn),
+        ),
+        (
+            &root_about_alice,
+            by(&|e| names(e, "root") && e.subject_id == Some(alice)),
+        ),
+        // `%` and `_` are letters, not wildcards; a typed name that is no account is not
+        // written down, so it is not found.
+        ("q=%25", Vec::new()),
+        ("q=ali_", Vec::new()),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(filtered(&app, &root, filter).await, expected, "{filter}");
+    }
+    // The cases are not trivially empty or everything.
+    assert_eq!(by(&|e| names(e, "ali")).len(), 4);
+    assert_eq!(
+        summarize(&filtered(&app, &root, "q=root").await),
+        [
+            ev(
+                DeviceRemoved,
+                Some("root"),
+                "alice",
+                Some("removed by administrator root")
+            ),
+            own(SignedIn, "root", None),
+        ]
+    );
+    assert_eq!(
+        summarize(&filtered(&app, &root, "event=sign_in_failed_password").await),
+        [
+            ev(
+                SignInFailedPassword,
+                None,
+                "unknown account",
+                Some(&app.name_ref("ali_ce"))
+            ),
+            ev(SignInFailedPassword, None, "bob", None),
+        ]
+    );
+    // An empty search is no search.
+    assert_eq!(filtered(&app, &root, "q=").await, all);
+}
+
+/// The CSV cell a spreadsheet shows for `text`: `'` before what it would run as a formula.
+fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+/// The CSV row an entry should be.
+fn csv_row(e: &AuditEntry) -> Vec<String> {
+    let time = chrono::DateTime::from_timestamp(e.at as i64, 0).unwrap();
+    let text = |v: &Option<String>| cell(v.as_deref().unwrap_or_default());
+    vec![
+        e.id.to_string(),
+        time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        e.event.as_str().to_owned(),
+        e.event.describe().to_owned(),
+        text(&e.actor),
+        text(&e.subject),
+        e.subject_id.map(|id| id.to_string()).unwrap_or_default(),
+        text(&e.client_address),
+        text(&e.detail),
+    ]
+}
+
+/// `GET /api/audit.csv?{filter}`: checks it is a download that is never stored, and returns
+/// its header and rows.
+async fn csv(app: &TestApp, admin: &Client, filter: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let response = app.get(admin, &format!("/api/audit.csv?{filter}")).await;
+    assert_eq!(response.status(), StatusCode::OK, "{filter}");
+    let header = |name| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header(CONTENT_TYPE), "text/csv; charset=utf-8");
+    assert_eq!(
+        header(CONTENT_DISPOSITION),
+        "attachment; filename=\"audit-log.csv\""
+    );
+    assert_eq!(header(CACHE_CONTROL), "no-store");
+    let body = response.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(&body[..]);
+    let head = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (head, rows)
+}
+
+#[tokio::test]
+async fn the_csv_has_every_event_the_filter_keeps_quoted_and_neutralised() {
+    let app = spawn_app().await;
+    let root = admin(&app).await;
+    // Names may begin with `-` or `@`, which a spreadsheet would take for a formula.
+    app.create_user("-2-3", PASSWORD, false).await;
+    app.sign_in(&client(), "-2-3", PASSWORD).await;
+    app.create_user("@carol", PASSWORD, false).await;
+    app.sign_in(&client(), "@carol", PASSWORD).await;
+    // More of carol's events than a page holds (over two batches of the export), with a
+    // detail that needs quoting and neutralising.
+    let tricky = "=HYPERLINK(\"http://x\",\"a, b\")\nline two";
+    for i in 0..1_020 {
+        let detail = if i == 7 { tricky } else { "from a test" };
+        let kind = if i % 2 == 0 {
+            DeviceAssociated
+        } else {
+            SignedIn
+        };
+        let event = Event {
+            kind,
+            actor: Actor::Cli,
+            subject: Subject::Name("@carol"),
+            client_addr: Some("+1.2.3.4"),
+            detail: Some(detail),
+        };
+        twostep::audit::record(&app.db, event, START + i).await;
+    }
+
+    let (head, everything) = csv(&app, &root, "").await;
+    assert_eq!(
+        head,
+        [
+            "id",
+            "time_utc",
+            "event",
+            "event_description",
+            "by",
+            "user",
+            "user_id",
+            "client_address",
+            "detail"
+        ]
+    );
+    let all = filtered(&app, &root, "").await;
+    assert_eq!(all.len(), 1 + 2 + 1_020);
+    assert_eq!(everything, all.iter().map(csv_row).collect::<Vec<_>>());
+
+    for filter in [
+        "q=CAROL",
+        "q=carol&event=signed_in",
+        "q=-2",
+        "event=signed_in",
+    ] {
+        let expected: Vec<_> = filtered(&app, &root, filter)
+            .await
+            .iter()
+            .map(csv_row)
+            .collect();
+        assert!(!expected.is_empty(), "{filter}");
+        assert_eq!(csv(&app, &root, filter).await.1, expected, "{filter}");
+    }
+    let (_, signed_in) = csv(&app, &root, "q=carol&event=signed_in").await;
+    assert_eq!(
+        signed_in.len(),
+        1 + 510,
+        "carol's sign-in and half of the added events"
+    );
+    // The cells as written: neutralised, and the quoted detail read back whole.
+    let minus = &csv(&app, &root, "q=-2-3").await.1;
+    assert_eq!(minus.len(), 1);
+    assert_eq!(minus[0][4..6], ["'-2-3", "'-2-3"]);
+    let tricky_row = everything
+        .iter()
+        .find(|row| row[8].starts_with("'=HYPERLINK"))
+        .expect("the tricky detail");
+    assert_eq!(tricky_row[8], format!("'{tricky}"));
+    assert_eq!(tricky_row[4..8], ["cli", "'@carol", "", "'+1.2.3.4"]);
+    // Nothing matches: the header alone.
+    assert_eq!(csv(&app, &root, "q=nobody").await.1.len(), 0);
+}
+
+#[tokio::test]
+async fn a_bad_filter_is_a_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let root = admin(&app).await;
+    let before = filtered(&app, &root, "").await;
+    let long = "a".repeat(65);
+    for path in ["/api/audit", "/api/audit.csv"] {
+        for query in [
+            "event=nope",
+            "event=",
+            "event=SIGNED_IN",
+            "user=x",
+            "q=a&q=b",
+        ] {
+            let body = expect_error(
+                app.get(&root, &format!("{path}?{query}")).await,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+            )
+            .await;
+            assert!(body.message.contains("query"), "{query}: {}", body.message);
+        }
+        let body = expect_error(
+            app.get(&root, &format!("{path}?q={long}")).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+        )
+        .await;
+        assert_eq!(body.field.as_deref(), Some("q"));
+        assert!(body.message.contains("64"), "{}", body.message);
+        // 64 characters are fine.
+        let ok = app.get(&root, &format!("{path}?q={}", &long[1..])).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    // The CSV has no pages: a page is refused rather than ignored.
+    let body = expect_error(
+        app.get(&root, "/api/audit.csv?page=2").await,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadRequest,
+    )
+    .await;
+    assert!(body.message.contains("page"), "{}", body.message);
+    assert_eq!(filtered(&app, &root, "").await, before, "nothing recorded");
 }

@@ -110,7 +110,7 @@ const NOT_FOUND: Expect = Refused(404, E::NotFound);
 const NO_SETUP: Expect = Refused(410, E::SetupExpired);
 
 #[rustfmt::skip]
-const TABLE: [Row; 33] = [
+const TABLE: [Row; 35] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -141,6 +141,8 @@ const TABLE: [Row; 33] = [
     row("DELETE", "/api/users/{alice}/sessions/nope",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NOT_FOUND]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("GET",    "/api/audit?q=ali&event=signed_in",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("GET",    "/api/audit.csv?q=ali&event=signed_in", Nothing,     [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/oidc/providers",               Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/oidc/start?provider=Fake+ID",  Nothing,        [TO_PROVIDER, TO_PROVIDER, TO_PROVIDER,TO_PROVIDER,TO_PROVIDER]),
     row("GET",    "/api/oidc/start?provider=Nope",     Nothing,        [NO_PROVIDER, NO_PROVIDER, NO_PROVIDER,NO_PROVIDER,NO_PROVIDER]),

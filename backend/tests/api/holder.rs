@@ -378,8 +378,14 @@ async fn the_holder_sees_their_sessions_and_ends_one_or_all_others() {
         .filter(|e| e.event == AuditEventKind::SignedIn)
         .filter_map(|e| e.detail)
         .collect();
-    assert!(devices.contains(&"Chrome on Linux".to_owned()), "{devices:?}");
-    assert!(devices.contains(&"Firefox on Windows 10".to_owned()), "{devices:?}");
+    assert!(
+        devices.contains(&"Chrome on Linux".to_owned()),
+        "{devices:?}"
+    );
+    assert!(
+        devices.contains(&"Firefox on Windows 10".to_owned()),
+        "{devices:?}"
+    );
     let _ = root;
 }
 

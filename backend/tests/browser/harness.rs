@@ -121,6 +121,20 @@ impl Browser {
         Self::launch(width.max(500), height, Some(metrics), &[]).await
     }
 
+    /// [`Browser::start_sized`] with the system set to dark mode.
+    pub async fn start_sized_dark(width: u32, height: u32) -> Self {
+        let metrics = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": false }
+        });
+        Self::launch(
+            width.max(500),
+            height,
+            Some(metrics),
+            &["--force-dark-mode"],
+        )
+        .await
+    }
+
     async fn launch(
         width: u32,
         height: u32,
@@ -350,4 +364,92 @@ pub async fn snapshot(c: &Client, name: &str) {
         let png = c.screenshot().await.unwrap();
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
     }
+}
+
+/// The WCAG rule sets axe-core checks: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+const AXE_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+/// axe-core's `axe.min.js`, from `TWOSTEP_AXE_JS` (set by `cargo xtask test`, which installs it).
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var_os("TWOSTEP_AXE_JS").expect(
+            "TWOSTEP_AXE_JS is not set: run the tests with `cargo xtask test`, which installs axe-core",
+        );
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", PathBuf::from(&path).display()))
+    })
+}
+
+/// What axe-core finds on the page as it is now, against the WCAG 2.x A and AA rules: one
+/// line per rule, naming the elements it flags; the rules it could not decide ("needs
+/// review", e.g. an ARIA reference to nothing) count too. The checker is injected over
+/// WebDriver: the page's Content-Security-Policy does not apply to scripts the driver runs.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    axe_findings(c, "html").await
+}
+
+/// [`axe_violations`] within the element `css` (e.g. a menu open over the page, whose covered
+/// content axe-core cannot judge).
+pub async fn axe_findings(c: &Client, css: &str) -> Vec<String> {
+    let injected = c
+        .execute("return typeof window.axe === 'object'", vec![])
+        .await
+        .unwrap();
+    if injected != serde_json::json!(true) {
+        c.execute(axe_source(), vec![]).await.unwrap();
+    }
+    // A cell of a table wider than a phone is clipped by its scroll region, so axe-core
+    // cannot tell its background ("needs review"): such a cell is scrolled into view and
+    // checked again on its own, and counts only if it still fails or is still undecided.
+    let found = c
+        .execute_async(
+            "const [tags, context, done] = arguments;
+             const why = n => [...n.any, ...n.all, ...n.none].map(c => c.message).filter(Boolean);
+             const lines = (results, what) => results.map(v =>
+               what + v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+               v.nodes.map(n => n.target.join(' ') + (what ? ' (' + why(n).join('; ') + ')' : ''))
+                 .join(', '));
+             const types = { resultTypes: ['violations', 'incomplete'] };
+             (async () => {
+               const r = await axe.run(document.querySelector(context), { runOnly: { type: 'tag', values: tags }, ...types });
+               const incomplete = [];
+               for (const v of r.incomplete) {
+                 const left = [];
+                 for (const n of v.nodes) {
+                   const el = n.target.length === 1 && document.querySelector(n.target[0]);
+                   if (v.id === 'color-contrast' && el && el.closest('.table-scroll')) {
+                     el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+                     const again = await axe.run(el,
+                       { runOnly: { type: 'rule', values: ['color-contrast'] }, ...types });
+                     if (again.violations.length + again.incomplete.length === 0) continue;
+                   }
+                   left.push(n);
+                 }
+                 if (left.length) incomplete.push({ ...v, nodes: left });
+               }
+               done(lines(r.violations, '').concat(lines(incomplete, 'needs review: ')));
+             })().catch(e => done(['axe-core failed: ' + e]));",
+            vec![serde_json::json!(AXE_TAGS), css.into()],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).expect("a list")
+}
+
+/// Fails, listing each rule and the elements it flags, if axe-core finds any WCAG 2.x A or AA
+/// violation on the page as it is now.
+pub async fn assert_accessible(c: &Client, screen: &str) {
+    assert_accessible_in(c, screen, "html").await;
+}
+
+/// [`assert_accessible`] within the element `css`.
+pub async fn assert_accessible_in(c: &Client, screen: &str, css: &str) {
+    let violations = axe_findings(c, css).await;
+    assert!(
+        violations.is_empty(),
+        "axe-core on {screen}: {} finding(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
 }

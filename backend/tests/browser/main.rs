@@ -2,10 +2,13 @@
 //! `twostep` binary. They drive the page the way a person does: by labels and button names.
 //!
 //! Needs the built frontend (`dist/`, or `TWOSTEP_E2E_DIST`), Debian's `chromium` and
-//! `chromium-driver`, and the test identity provider in `xtask/oidc-provider` (Node.js and
-//! `npm ci`); `cargo xtask test` provides all three.
+//! `chromium-driver`, the test identity provider in `xtask/oidc-provider` (Node.js and
+//! `npm ci`), and axe-core's `axe.min.js` (`TWOSTEP_AXE_JS`); `cargo xtask test` provides all
+//! four.
 
+mod a11y;
 mod admin;
+mod audit;
 mod dark;
 mod harness;
 mod holder;

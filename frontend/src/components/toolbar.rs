@@ -73,7 +73,7 @@ pub fn toolbar() -> Html {
                 <span class="who">{ &user.username }</span>
                 <button ref={button} class="profile-button" aria-label="Profile"
                         aria-haspopup="menu" aria-expanded={open.to_string()}
-                        aria-controls="profile-menu" onclick={toggle}>
+                        aria-controls={open.then_some("profile-menu")} onclick={toggle}>
                     <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
                         <circle cx="12" cy="8" r="4" fill="currentColor" />
                         <path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7z" fill="currentColor" />

@@ -1,32 +1,51 @@
-//! The audit log page for administrators: events newest first, with paging and a filter by
-//! user.
+//! The audit log page for administrators: events newest first, 50 a page, filtered on the
+//! server by part of a user name and by event kind, and a CSV download of every event the
+//! filter keeps.
 
 use crate::api;
+use crate::api::AuditFilter;
 use crate::components::message::{Message, Tone};
 use crate::hooks::{Load, use_load};
-use twostep_shared::api::User;
-use web_sys::HtmlSelectElement;
+use twostep_shared::api::AuditEventKind;
+use twostep_shared::input::USERNAME_MAX;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
-
-/// `2026-11-28 09:15:02 UTC` from Unix seconds.
-fn format_time(unix: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
-    let iso: String = date.to_iso_string().into();
-    format!("{} UTC", iso.get(..19).unwrap_or(&iso).replace('T', " "))
-}
 
 #[function_component(AuditLog)]
 pub fn audit_log() -> Html {
     let page = use_state(|| 1u32);
-    let user = use_state(|| None::<i64>);
-    let data = use_load((*page, *user), |(page, user)| api::audit(page, user));
-    let users = use_load((), |()| api::all_users());
-    let users: &[User] = users.ready().map_or(&[], Vec::as_slice);
-    let on_user = {
-        let (user, page) = (user.clone(), page.clone());
+    // The applied filter; the search box holds what is typed until it is sent.
+    let filter = use_state(AuditFilter::default);
+    let typed = use_state(String::new);
+    let data = use_load((*page, (*filter).clone()), |(page, filter)| async move {
+        api::audit(page, &filter).await
+    });
+    let on_typed = {
+        let typed = typed.clone();
+        Callback::from(move |e: InputEvent| {
+            typed.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_search = {
+        let (filter, typed, page) = (filter.clone(), typed.clone(), page.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            filter.set(AuditFilter {
+                name: typed.trim().to_owned(),
+                event: filter.event,
+            });
+            page.set(1);
+        })
+    };
+    // A kind applies at once, with what is typed.
+    let on_event = {
+        let (filter, typed, page) = (filter.clone(), typed.clone(), page.clone());
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<HtmlSelectElement>().value();
-            user.set(value.parse().ok());
+            filter.set(AuditFilter {
+                name: typed.trim().to_owned(),
+                event: AuditEventKind::parse(&value),
+            });
             page.set(1);
         })
     };
@@ -41,6 +60,10 @@ pub fn audit_log() -> Html {
         let page = page.clone();
         Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
     };
+    let found = data.ready().map(|p| {
+        let events = if p.total == 1 { "event" } else { "events" };
+        format!("{} {events} found. Page {} of {pages}.", p.total, p.page)
+    });
     let table = match data.state() {
         Load::Loading => html! { <p role="status">{ "Loading the audit log…" }</p> },
         Load::Error(failure) => {
@@ -64,7 +87,7 @@ pub fn audit_log() -> Html {
                     <tbody>
                         { for p.entries.iter().map(|e| html! {
                             <tr key={e.id}>
-                                <td>{ format_time(e.at) }</td>
+                                <td>{ crate::time_text::utc(e.at) }</td>
                                 <td>{ e.event.describe() }</td>
                                 <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
                                 <td>{ e.subject.clone().unwrap_or_default() }</td>
@@ -80,17 +103,30 @@ pub fn audit_log() -> Html {
     html! {
         <>
             <h1>{ "Audit log" }</h1>
-            <div class="filters">
+            <form class="filters" role="search" onsubmit={on_search}>
                 <div class="field">
-                    <label for="audit-user">{ "User" }</label>
-                    <select id="audit-user" onchange={on_user}>
-                        <option value="" selected={user.is_none()}>{ "All users" }</option>
-                        { for users.iter().map(|u| html! {
-                            <option value={u.id.to_string()} selected={*user == Some(u.id)}>{ &u.username }</option>
+                    <label for="audit-name">{ "User name" }</label>
+                    <input id="audit-name" type="search" maxlength={USERNAME_MAX.to_string()}
+                           value={(*typed).clone()} oninput={on_typed} />
+                </div>
+                <div class="field">
+                    <label for="audit-event">{ "Event" }</label>
+                    <select id="audit-event" onchange={on_event}>
+                        <option value="" selected={filter.event.is_none()}>{ "All events" }</option>
+                        { for AuditEventKind::ALL.iter().map(|kind| html! {
+                            <option value={kind.as_str()} selected={filter.event == Some(*kind)}>{ kind.describe() }</option>
                         }) }
                     </select>
                 </div>
-            </div>
+                <div class="field">
+                    <button type="submit">{ "Search" }</button>
+                </div>
+            </form>
+            <p role="status">{ found.unwrap_or_default() }</p>
+            <p>
+                <a class="button" href={filter.csv_url()} download="audit-log.csv">{ "Download CSV" }</a>
+                <span class="hint">{ " Every event found, not only this page." }</span>
+            </p>
             { table }
             <nav class="actions" aria-label="Audit log pages">
                 <button onclick={previous} disabled={*page <= 1}>{ "Previous page" }</button>

@@ -104,8 +104,8 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                     <a class="button primary open-app" href={props.setup.otpauth_uri.clone()}>
                         { "Open in authenticator app" }
                     </a>
-                    <p id="key-label">{ "Key for manual entry (time-based):" }</p>
-                    <p class="key-text" aria-labelledby="key-label"><code>{ group_key(&props.setup.secret) }</code></p>
+                    <p>{ "Key for manual entry (time-based):" }</p>
+                    <p class="key-text"><code>{ group_key(&props.setup.secret) }</code></p>
                     <button onclick={copy_key}>{ "Copy key" }</button>
                     <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
                 </div>
