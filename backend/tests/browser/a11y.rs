@@ -146,6 +146,34 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
         .unwrap();
     harness::button(c, "Make new recovery codes").await;
     check("New recovery codes").await;
+    // Move to a new phone: the replacement's set-up, then Cancel.
+    harness::button(c, "Move to a new phone")
+        .await
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    check("Move to a new phone").await;
+    harness::button(c, "Cancel").await.click().await.unwrap();
+    // Confirm it's you: the session signed in longer ago than the recent window.
+    crate::holder::age_sessions(&server).await;
+    harness::button(c, "Move to a new phone")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "#reauth-title", "Confirm it's you").await;
+    check("the Confirm it's you dialog").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
+    harness::wait_text(c, "[role=alert]", "Confirm it's you").await;
 
     sign_out(c).await;
     sign_in(c, &server, "bea", "bea-password").await;
@@ -164,6 +192,23 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     check("the recovery code step").await;
     harness::button(c, "Verify").await.click().await.unwrap();
     harness::wait_text(c, "h1", "Welcome, bea").await;
+    harness::button_labelled(c, "Profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::button(c, "Manage profile")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::link(c, "Security activity")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "li.activity-entry", "Recovery code used").await;
+    check("Security activity").await;
     sign_out(c).await;
 
     sign_in(c, &server, "ada", "ada-password").await;

@@ -9,7 +9,7 @@ use fantoccini::{Client, Locator};
 
 /// Makes every session of the server older than the recent-sign-in window, as if signed in
 /// an hour ago (the clock of the real binary cannot be moved).
-async fn age_sessions(server: &Server) {
+pub(crate) async fn age_sessions(server: &Server) {
     let db = server.database().await;
     sqlx::query("UPDATE sessions SET authenticated_at = authenticated_at - 3600")
         .execute(&db)
