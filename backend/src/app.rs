@@ -51,6 +51,8 @@ pub struct Settings {
     /// The idle limit and the recent-sign-in window (`--session-idle-minutes`,
     /// `--recent-sign-in-seconds`).
     pub session_limits: crate::session_policy::SessionLimits,
+    /// Whether signed-in requests may use the in-process session cache (`--session-cache`).
+    pub session_cache: crate::config::SessionCacheMode,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             audit_retention_days: 365,
             metrics_route: false,
             session_limits: Default::default(),
+            session_cache: Default::default(),
         }
     }
 }
@@ -94,12 +97,43 @@ pub struct AppState {
     pub oidc_http: Option<HttpClient>,
     /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
     pub shutting_down: Arc<AtomicBool>,
+    /// The session cache and how revocations reach it ([`crate::revocation`]).
+    pub revocations: crate::revocation::Revocations,
+    /// "Last seen" times waiting to be written.
+    pub last_seen: crate::last_seen::LastSeen,
+}
+
+/// The server's background tasks (the last-seen writer; on PostgreSQL the revocation
+/// listener), stopped when this is dropped.
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl AppState {
     pub fn new(db: AnyPool, clock: Arc<dyn Clock>, seal: SealKey, settings: Settings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let url = db.connect_options().database_url.to_string();
+        let sqlite_file = crate::db::sqlite_file(&url);
+        let revocation_file = sqlite_file.as_deref().map(crate::revocation::file_for);
+        // SQLite: every other writer appends to the revocation file, so the cache hears them
+        // from the start; PostgreSQL: only once the listener is connected.
+        let on_sqlite = url.starts_with("sqlite:");
+        let enabled = match settings.session_cache {
+            crate::config::SessionCacheMode::Auto => on_sqlite,
+            crate::config::SessionCacheMode::On => true,
+            crate::config::SessionCacheMode::Off => false,
+        };
+        let cache =
+            crate::session_cache::SessionCache::new(enabled, on_sqlite, revocation_file.clone());
         Self {
+            revocations: crate::revocation::Revocations::new(cache, revocation_file),
+            last_seen: Default::default(),
             db,
             clock,
             hasher: Hasher::new(cores, 256),
@@ -113,6 +147,21 @@ impl AppState {
                 .ok(),
             shutting_down: Arc::default(),
         }
+    }
+
+    /// Starts the background tasks; they stop when the returned value is dropped.
+    pub fn start_background(&self) -> Background {
+        let mut tasks = vec![tokio::spawn(self.last_seen.clone().run(self.db.clone()))];
+        let url = self.db.connect_options().database_url.to_string();
+        if url.starts_with("postgres")
+            && self.settings.session_cache == crate::config::SessionCacheMode::On
+        {
+            tasks.push(tokio::spawn(crate::revocation::listen(
+                url,
+                self.revocations.cache.clone(),
+            )));
+        }
+        Background(tasks)
     }
 }
 
@@ -307,8 +356,10 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
             idle_seconds: args.session_idle_minutes * 60,
             recent_seconds: args.recent_sign_in_seconds,
         },
+        session_cache: args.session_cache,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    let _background = state.start_background();
     crate::sweep::spawn(
         state.db.clone(),
         state.clock.clone(),

@@ -96,6 +96,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 detail: Some(&detail),
             };
             audit::record(&db, event, SystemClock.now()).await;
+            revoke_everywhere(&db, common).await?;
             println!("{} is linked to {detail}", user.username);
         }
         UserCommand::SetPassword { name } => {
@@ -109,6 +110,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             let ended = set_password(&db, &user, &hash)
                 .await
                 .map_err(|e| e.to_string())?;
+            revoke_everywhere(&db, common).await?;
             println!(
                 "password set for {}; {ended} session(s) ended",
                 user.username
@@ -147,6 +149,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 ));
             }
             tx.commit().await.map_err(database)?;
+            revoke_everywhere(&db, common).await?;
             println!(
                 "removed the 2-step verification device of {} and ended its sessions",
                 user.username
@@ -165,7 +168,48 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 detail: None,
             };
             audit::record(&db, event, SystemClock.now()).await;
+            revoke_everywhere(&db, common).await?;
             println!("{} is now an Administrator", user.username);
+        }
+        UserCommand::RemoveAdmin { name } => {
+            let user = existing_user(&db, &name).await?;
+            if !user.is_admin() {
+                return Err(format!("{} is not an Administrator", user.username));
+            }
+            let database = |e: sqlx::Error| e.to_string();
+            let mut tx = db.begin().await.map_err(database)?;
+            // In the transaction that changes the role, so two of these at once cannot leave
+            // no administrator.
+            let demoted = sqlx::query(
+                "UPDATE users SET role = 'user' WHERE id = $1 AND role = 'administrator'
+                   AND (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1",
+            )
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            if demoted.rows_affected() != 1 {
+                return Err(format!(
+                    "{} is the last Administrator; make another account an Administrator first",
+                    user.username
+                ));
+            }
+            let event = audit::Event {
+                kind: AuditEventKind::AdministratorRoleRemoved,
+                actor: Actor::Cli,
+                subject: audit::Subject::User(&user),
+                client_addr: None,
+                detail: None,
+            };
+            audit::write(&mut *tx, event, SystemClock.now())
+                .await
+                .map_err(database)?;
+            crate::revocation::announce(&mut tx)
+                .await
+                .map_err(database)?;
+            tx.commit().await.map_err(database)?;
+            revoke_everywhere(&db, common).await?;
+            println!("{} is now a User", user.username);
         }
     }
     Ok(())
@@ -232,6 +276,20 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user named {username}"))
+}
+
+/// After a change to sessions, roles or accounts: every running server forgets its cached
+/// sessions ([`crate::revocation`]): a notification on PostgreSQL, the revocation file on
+/// SQLite.
+async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
+    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+    crate::revocation::announce(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(database) = crate::db::sqlite_file(&common.database_url()) {
+        crate::revocation::append_to_file(&crate::revocation::file_for(&database));
+    }
+    Ok(())
 }
 
 /// Sets the password, ends every session of the account and records it, in one transaction.

@@ -197,6 +197,23 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(5..=720)
     )]
     pub session_idle_minutes: u64,
+    /// The in-process session cache of signed-in requests: `auto` (on with SQLite, off with
+    /// PostgreSQL), `on` (also with PostgreSQL, hearing other instances through
+    /// LISTEN/NOTIFY), or `off` (every request reads its session from the database).
+    #[arg(long, env = "TWOSTEP_SESSION_CACHE", value_enum, default_value_t = SessionCacheMode::Auto)]
+    pub session_cache: SessionCacheMode,
+}
+
+/// `--session-cache`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionCacheMode {
+    /// On with SQLite (revocations by every process are seen at once), off with PostgreSQL.
+    #[default]
+    Auto,
+    /// On, also with PostgreSQL: other instances' revocations arrive by NOTIFY, within its
+    /// delivery time (see README).
+    On,
+    Off,
 }
 
 /// `--issuer`: refused at start when authenticator apps could not be given it.
@@ -236,6 +253,9 @@ pub enum UserCommand {
     RemoveTwoStep { name: String },
     /// Give an account the Administrator role.
     SetAdmin { name: String },
+    /// Take the Administrator role away (the account stays, as a User); refused for the
+    /// last administrator. Its sessions lose administrator rights at their next request.
+    RemoveAdmin { name: String },
 }
 
 /// Which identity at the provider an organizational account belongs to.

@@ -5,8 +5,9 @@
 use crate::app::AppState;
 use crate::device_cookie::DeviceCookie;
 use crate::error::ApiError;
+use crate::session_policy::needs_seen_write;
 use crate::sessions::{self, Origin, SessionRecord, Stage};
-use crate::users::{self, UserRecord};
+use crate::users::UserRecord;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -100,20 +101,50 @@ impl FromRequestParts<AppState> for Origin {
     }
 }
 
-/// The live session of the request's cookie, whatever its stage.
-async fn session(parts: &Parts, state: &AppState) -> Result<SessionRecord, ApiError> {
+/// The signed-in session of the request's cookie and its account: from the session cache
+/// when it holds them (no database round trip), else in one query, then cached. "Last seen"
+/// is recorded at most once a minute and written off the request path.
+async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError> {
     let jar = CookieJar::from_headers(&parts.headers);
     let token = jar
         .get(sessions::cookie_name(state.settings.secure_cookies))
         .ok_or_else(ApiError::unauthorized)?;
-    sessions::find(
-        &state.db,
-        token.value(),
-        &state.settings.session_limits,
-        state.clock.now(),
-    )
-    .await?
-    .ok_or_else(ApiError::unauthorized)
+    let token_hash = sessions::hash_token(token.value());
+    let limits = &state.settings.session_limits;
+    let now = state.clock.now();
+    let cache = &state.revocations.cache;
+    if let Some(cached) = cache.get(&token_hash)
+        && limits.is_live(cached.session.times(), now)
+    {
+        if needs_seen_write(cached.session.last_seen_at, now) {
+            state.last_seen.record(&token_hash, now);
+            cache.seen(&token_hash, now);
+        }
+        return Ok(SignedIn {
+            user: cached.user.clone(),
+            session: cached.session.clone(),
+        });
+    }
+    // Taken before the read, so what is read is not cached after a revocation.
+    let generation = cache.generation();
+    let seen_since = state.last_seen.pending(&token_hash);
+    let (mut session, user) =
+        sessions::find_with_user(&state.db, &token_hash, limits, seen_since, now)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+    if session.stage == Stage::Verifying {
+        return Err(ApiError::client(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::VerificationRequired,
+            "Enter your verification code to finish signing in.",
+        ));
+    }
+    if needs_seen_write(session.last_seen_at, now) {
+        state.last_seen.record(&token_hash, now);
+        session.last_seen_at = now;
+    }
+    cache.insert(user.clone(), session.clone(), generation);
+    Ok(SignedIn { user, session })
 }
 
 /// A signed-in user (password and, if set up, verification code done).
@@ -127,18 +158,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let session = session(parts, state).await?;
-        if session.stage == Stage::Verifying {
-            return Err(ApiError::client(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::VerificationRequired,
-                "Enter your verification code to finish signing in.",
-            ));
-        }
-        let user = users::find(&state.db, session.user_id)
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
-        Ok(Self { user, session })
+        signed_in(parts, state).await
     }
 }
 

@@ -101,7 +101,9 @@ pub async fn change_password(
     )
     .with_detail(&detail);
     audit::write(&mut *tx, event, now).await?;
+    let payload = crate::revocation::announce(&mut tx).await?;
     tx.commit().await?;
+    state.revocations.committed_and_heard(payload).await;
     tracing::info!(user_id = user.id, ended, "password changed");
     Ok(ended)
 }

@@ -108,7 +108,10 @@ pub async fn reauthenticate(
     if !sessions::mark_authenticated(&mut *tx, &who.session.token_hash, now).await? {
         return Err(ReauthError::SessionEnded);
     }
+    // Cached copies of this session hold the old time.
+    let payload = crate::revocation::announce(&mut tx).await?;
     tx.commit().await?;
+    state.revocations.committed_and_heard(payload).await;
     tracing::info!(user_id = who.user.id, "re-authenticated");
     Ok(())
 }

@@ -33,6 +33,7 @@ pub async fn list(
         &state.db,
         user.id,
         &state.settings.session_limits,
+        &state.last_seen,
         state.clock.now(),
     )
     .await?;
@@ -67,6 +68,7 @@ pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<b
         &state.db,
         ending.subject.id,
         &state.settings.session_limits,
+        &state.last_seen,
         now,
     )
     .await?;
@@ -87,7 +89,9 @@ pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<b
         }
     );
     record(&mut tx, ending, &detail, now).await?;
+    let payload = crate::revocation::announce(&mut tx).await?;
     tx.commit().await?;
+    state.revocations.committed_and_heard(payload).await;
     Ok(true)
 }
 
@@ -96,11 +100,16 @@ pub async fn end_others(state: &AppState, ending: Ending<'_>) -> Result<u64, sql
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let ended = sessions::delete_others(&mut *tx, ending.subject.id, ending.asking).await?;
+    let mut revoked = None;
     if ended > 0 {
         let detail = format!("{ended} session(s)");
         record(&mut tx, ending, &detail, now).await?;
+        revoked = Some(crate::revocation::announce(&mut tx).await?);
     }
     tx.commit().await?;
+    if let Some(payload) = revoked {
+        state.revocations.committed_and_heard(payload).await;
+    }
     Ok(ended)
 }
 

@@ -5,7 +5,7 @@
 //! When it ends, whether it is recent, and when "last seen" is written are the pure rules
 //! of [`crate::session_policy`]; this module stores and reads.
 
-use crate::session_policy::{self, SessionLimits, SessionTimes};
+use crate::session_policy::{SessionLimits, SessionTimes};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use axum_extra::extract::CookieJar;
@@ -200,9 +200,51 @@ pub async fn create_after_password<'c>(
     Ok((token, stage))
 }
 
-/// The live session for a cookie token, if any. Sessions that ended (their 12 hours or 5
-/// minutes, or the idle limit) are deleted on sight; "last seen" is written at most once a
-/// minute.
+fn session_of(row: &sqlx::any::AnyRow, token_hash: String) -> Result<SessionRecord, sqlx::Error> {
+    Ok(SessionRecord {
+        token_hash,
+        user_id: row.try_get("user_id")?,
+        stage: Stage::from_db(&row.try_get::<String, _>("stage")?),
+        expires_at: row.try_get::<i64, _>("expires_at")? as u64,
+        authenticated_at: row.try_get::<i64, _>("authenticated_at")? as u64,
+        last_seen_at: row.try_get::<i64, _>("last_seen_at")? as u64,
+    })
+}
+
+/// The live session and its account for a token hash, in one query. A session that ended
+/// (its 12 hours or 5 minutes, or the idle limit, counted from the later of the stored
+/// "last seen" and `seen_since`, a time not yet written) is deleted on sight.
+pub async fn find_with_user(
+    db: &AnyPool,
+    token_hash: &str,
+    limits: &SessionLimits,
+    seen_since: Option<u64>,
+    now: u64,
+) -> Result<Option<(SessionRecord, crate::users::UserRecord)>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT s.user_id AS user_id, s.stage AS stage, s.expires_at AS expires_at,
+                s.authenticated_at AS authenticated_at, s.last_seen_at AS last_seen_at,
+                u.id AS id, u.username AS username, u.role AS role,
+                u.identity_provider AS identity_provider
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut session = session_of(&row, token_hash.to_owned())?;
+    session.last_seen_at = session.last_seen_at.max(seen_since.unwrap_or(0));
+    if !limits.is_live(session.times(), now) {
+        delete(db, token_hash).await?;
+        return Ok(None);
+    }
+    Ok(Some((session, crate::users::record(&row)?)))
+}
+
+/// The live session for a cookie token, if any (the code step's waiting session). Sessions
+/// that ended are deleted on sight.
 pub async fn find(
     db: &AnyPool,
     token: &str,
@@ -220,28 +262,10 @@ pub async fn find(
     else {
         return Ok(None);
     };
-    let record = SessionRecord {
-        token_hash,
-        user_id: row.try_get("user_id")?,
-        stage: Stage::from_db(&row.try_get::<String, _>("stage")?),
-        expires_at: row.try_get::<i64, _>("expires_at")? as u64,
-        authenticated_at: row.try_get::<i64, _>("authenticated_at")? as u64,
-        last_seen_at: row.try_get::<i64, _>("last_seen_at")? as u64,
-    };
+    let record = session_of(&row, token_hash)?;
     if !limits.is_live(record.times(), now) {
         delete(db, &record.token_hash).await?;
         return Ok(None);
-    }
-    if session_policy::needs_seen_write(record.last_seen_at, now) {
-        // Conditional, so simultaneous requests of one session write it once.
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at <= $3",
-        )
-        .bind(&record.token_hash)
-        .bind(now as i64)
-        .bind(now.saturating_sub(session_policy::SEEN_EVERY_SECONDS) as i64)
-        .execute(db)
-        .await?;
     }
     Ok(Some(record))
 }
@@ -290,11 +314,13 @@ pub fn public_id(token_hash: &str) -> String {
     B64URL.encode(&digest[..16])
 }
 
-/// The user's live signed-in sessions, the most recently seen first.
+/// The user's live signed-in sessions, the most recently seen first ("last seen" is the
+/// later of the stored time and one in `seen` not yet written).
 pub async fn list_for_user(
     db: &AnyPool,
     user_id: i64,
     limits: &SessionLimits,
+    seen: &crate::last_seen::LastSeen,
     now: u64,
 ) -> Result<Vec<Listed>, sqlx::Error> {
     let rows = sqlx::query(
@@ -309,16 +335,17 @@ pub async fn list_for_user(
     .await?;
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
+        let token_hash: String = row.try_get("token_hash")?;
+        let stored_seen = row.try_get::<i64, _>("last_seen_at")? as u64;
         let times = SessionTimes {
             stage: Stage::SignedIn,
             expires_at: row.try_get::<i64, _>("expires_at")? as u64,
-            last_seen_at: row.try_get::<i64, _>("last_seen_at")? as u64,
+            last_seen_at: stored_seen.max(seen.pending(&token_hash).unwrap_or(0)),
             authenticated_at: row.try_get::<i64, _>("authenticated_at")? as u64,
         };
         if !limits.is_live(times, now) {
             continue;
         }
-        let token_hash: String = row.try_get("token_hash")?;
         listed.push(Listed {
             id: public_id(&token_hash),
             started_at: row.try_get::<i64, _>("created_at")? as u64,
@@ -328,6 +355,7 @@ pub async fn list_for_user(
             token_hash,
         });
     }
+    listed.sort_by_key(|listed| std::cmp::Reverse(listed.last_seen_at));
     Ok(listed)
 }
 

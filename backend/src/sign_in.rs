@@ -212,6 +212,20 @@ async fn refuse(
     }
 }
 
+/// Signs out: ends the session of the cookie `token`, if there is one, and revokes it.
+pub async fn sign_out(state: &AppState, token: Option<&str>) -> Result<(), sqlx::Error> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    let mut tx = state.db.begin().await?;
+    if sessions::delete(&mut *tx, &sessions::hash_token(token)).await? {
+        let payload = crate::revocation::announce(&mut tx).await?;
+        tx.commit().await?;
+        state.revocations.committed_and_heard(payload).await;
+    }
+    Ok(())
+}
+
 /// A session the password step started.
 pub struct Started {
     pub user: UserRecord,
@@ -259,8 +273,11 @@ async fn start_session(
     let user = &accepted.user;
     let mut tx = state.db.begin().await?;
     accepted.clear(&mut *tx).await?;
-    if let Some(token) = previous_session {
-        sessions::delete(&mut *tx, &sessions::hash_token(token)).await?;
+    let mut revoked = None;
+    if let Some(token) = previous_session
+        && sessions::delete(&mut *tx, &sessions::hash_token(token)).await?
+    {
+        revoked = Some(crate::revocation::announce(&mut tx).await?);
     }
     let (token, stage) = sessions::create_after_password(&mut *tx, user.id, origin, now).await?;
     if stage == Stage::SignedIn {
@@ -271,6 +288,9 @@ async fn start_session(
         audit::write(&mut *tx, event, now).await?;
     }
     tx.commit().await?;
+    if let Some(payload) = revoked {
+        state.revocations.committed_and_heard(payload).await;
+    }
     if stage == Stage::SignedIn {
         tracing::info!(user_id = user.id, "signed in");
     }

@@ -505,7 +505,16 @@ pub async fn remove_device(
     if !delete_device(&mut tx, removal, now).await? {
         return Err(not_set_up());
     }
+    // The subject's sessions ended (an administrator's removal): revoke them everywhere.
+    let revoked = if removal.end_sessions {
+        Some(crate::revocation::announce(&mut tx).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
+    if let Some(payload) = revoked {
+        state.revocations.committed_and_heard(payload).await;
+    }
     crate::metrics::removal();
     Ok(())
 }

@@ -55,7 +55,8 @@ pub fn role_to_db(role: Role) -> &'static str {
     }
 }
 
-fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
+/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`.
+pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,

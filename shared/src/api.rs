@@ -474,11 +474,13 @@ pub enum AuditEventKind {
     SessionsEnded,
     /// 2-step verification moved to a new phone (the old one stopped working).
     DeviceReplaced,
+    /// The Administrator role was taken away (server CLI).
+    AdministratorRoleRemoved,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 16] = [
+    pub const ALL: [AuditEventKind; 17] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -495,6 +497,7 @@ impl AuditEventKind {
         Self::PasswordChanged,
         Self::SessionsEnded,
         Self::DeviceReplaced,
+        Self::AdministratorRoleRemoved,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -516,6 +519,7 @@ impl AuditEventKind {
             Self::PasswordChanged => "password_changed",
             Self::SessionsEnded => "sessions_ended",
             Self::DeviceReplaced => "device_replaced",
+            Self::AdministratorRoleRemoved => "administrator_role_removed",
         }
     }
 
@@ -543,6 +547,7 @@ impl AuditEventKind {
             Self::PasswordChanged => "Password changed",
             Self::SessionsEnded => "Sessions ended",
             Self::DeviceReplaced => "Moved to a new phone",
+            Self::AdministratorRoleRemoved => "Administrator role removed",
         }
     }
 }

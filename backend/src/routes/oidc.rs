@@ -344,7 +344,8 @@ async fn start_session(
     now: u64,
 ) -> Result<String, String> {
     let database = |e: sqlx::Error| format!("database: {e}");
-    sessions::end_current(&state.db, jar, state.settings.secure_cookies)
+    let previous = sessions::current_token(jar, state.settings.secure_cookies);
+    crate::sign_in::sign_out(state, previous)
         .await
         .map_err(database)?;
     let token = sessions::create(&state.db, user.id, Stage::SignedIn, origin, now)

@@ -137,7 +137,7 @@ async fn sign_out(
     jar: CookieJar,
 ) -> ApiResult<(CookieJar, StatusCode)> {
     let secure = state.settings.secure_cookies;
-    sessions::end_current(&state.db, &jar, secure).await?;
+    sign_in::sign_out(&state, sessions::current_token(&jar, secure)).await?;
     Ok((
         jar.remove(sessions::removal_cookie(secure)),
         StatusCode::NO_CONTENT,

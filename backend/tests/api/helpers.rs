@@ -39,7 +39,10 @@ pub struct TestApp {
     settings: Settings,
     /// Its hashing threads, to see how much Argon2 work requests caused.
     pub hasher: twostep::passwords::Hasher,
+    /// Its state (the session cache, the "last seen" times waiting to be written).
+    pub state: twostep::app::AppState,
     server: JoinHandle<()>,
+    _background: twostep::app::Background,
     /// The temporary folder holding the database, when the test app owns it.
     _dir: Option<TempDir>,
 }
@@ -59,7 +62,8 @@ pub enum Storage {
 }
 
 impl Storage {
-    fn url(&self) -> String {
+    /// The database URL the server was started with.
+    pub fn url(&self) -> String {
         match self {
             Storage::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
             Storage::Postgres(name) => postgres_url(name),
@@ -190,7 +194,8 @@ async fn start(
         settings.clone(),
     );
     let hasher = state.hasher.clone();
-    let app = router(state, None);
+    let background = state.start_background();
+    let app = router(state.clone(), None);
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -207,7 +212,9 @@ async fn start(
         seal,
         settings,
         hasher,
+        state,
         server,
+        _background: background,
         _dir: dir,
     }
 }

@@ -441,7 +441,9 @@ async fn an_unused_session_ends_at_the_idle_limit_and_last_seen_is_written_once_
     app.create_user("alice", PASSWORD, false).await;
     let client = client();
     app.sign_in(&client, "alice", PASSWORD).await;
+    // "Last seen" is written off the request path; write what is waiting, then read it.
     let last_seen = || async {
+        app.state.last_seen.flush(&app.db).await.unwrap();
         sqlx::query_scalar::<_, i64>("SELECT last_seen_at FROM sessions")
             .fetch_one(&app.db)
             .await

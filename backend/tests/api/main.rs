@@ -8,6 +8,9 @@
 //!   nothing, and every response carries the security headers.
 //! - `two_step`: enrollment with two consecutive codes, then the code step at sign-in
 //!   (replay, expiry, throttling, lock, recovery codes).
+//! - `revocation`: the session cache never outlives a revocation on another instance
+//!   (ended session, password change, administrator's removal, role taken away with the CLI;
+//!   on PostgreSQL also with the listener cut and back).
 //! - `secrets`: the TOTP secret and recovery codes never appear again in a response, and are
 //!   not stored in plain text in the database.
 //! - `authorization`: every endpoint as anonymous, pending, user, other user and
@@ -56,6 +59,7 @@ mod metrics;
 mod oidc;
 #[path = "../common/process.rs"]
 mod process;
+mod revocation;
 mod secrets;
 mod session;
 mod static_files;

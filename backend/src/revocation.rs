@@ -1,0 +1,136 @@
+//! Revocations: every write that ends or changes a session, a role, an account, a device or
+//! a password tells every session cache, so no instance accepts what another one ended.
+//!
+//! - [`announce`], inside the write's transaction: on PostgreSQL a `NOTIFY` on [`CHANNEL`],
+//!   which every instance's listener ([`listen`]) hears when the transaction commits.
+//! - [`Revocations::committed`], right after the commit: this instance's cache forgets at
+//!   once, and on SQLite the revocation file beside the database grows by a byte, which
+//!   every process using that database notices on its next lookup (the CLI does the same
+//!   with [`append_to_file`]).
+//!
+//! A revocation empties a whole cache (they are rare: sign-outs, password changes, removals,
+//! role changes), so there is no per-entry bookkeeping to get wrong.
+
+use crate::session_cache::SessionCache;
+use std::path::{Path, PathBuf};
+
+/// The PostgreSQL channel revocations are announced on.
+pub const CHANNEL: &str = "twostep_revocations";
+
+/// The file beside a SQLite database that grows by one byte per revocation.
+pub fn file_for(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".revocations");
+    PathBuf::from(name)
+}
+
+/// Inside the transaction of a revoking write: on PostgreSQL, a notification delivered to
+/// every listening instance when the transaction commits (nothing on SQLite). Returns its
+/// payload (a random id), for [`Revocations::committed_and_heard`].
+pub async fn announce(conn: &mut sqlx::AnyConnection) -> Result<Option<String>, sqlx::Error> {
+    if conn.backend_name() != "PostgreSQL" {
+        return Ok(None);
+    }
+    use aes_gcm::aead::OsRng;
+    use aes_gcm::aead::rand_core::RngCore;
+    let payload = format!(
+        "{:032x}",
+        u128::from(OsRng.next_u64()) << 64 | u128::from(OsRng.next_u64())
+    );
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(&payload)
+        .execute(conn)
+        .await?;
+    Ok(Some(payload))
+}
+
+/// How long a revoking request waits for its notification to go round before answering.
+pub const ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Appends a byte to the revocation file (SQLite); a failure is logged, and the caches then
+/// may serve what was revoked until their next revocation, so it is logged as an error.
+pub fn append_to_file(path: &Path) {
+    use std::io::Write;
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(b"."));
+    if let Err(error) = appended {
+        tracing::error!(%error, path = %path.display(), "cannot announce a revocation to other processes");
+    }
+}
+
+/// This instance's side of revocations.
+#[derive(Clone)]
+pub struct Revocations {
+    pub cache: SessionCache,
+    /// SQLite: the revocation file of the database.
+    file: Option<PathBuf>,
+}
+
+impl Revocations {
+    pub fn new(cache: SessionCache, file: Option<PathBuf>) -> Self {
+        Self { cache, file }
+    }
+
+    /// Right after a revoking write committed.
+    pub fn committed(&self) {
+        self.cache.revoke();
+        if let Some(file) = &self.file {
+            append_to_file(file);
+        }
+    }
+
+    /// Right after a revoking write committed, before answering: forgets here, and on
+    /// PostgreSQL waits until this instance's own listener heard the notification (then
+    /// PostgreSQL has sent it to every listening instance), so a client that next asks
+    /// another instance finds the revocation there.
+    pub async fn committed_and_heard(&self, payload: Option<String>) {
+        self.committed();
+        if let Some(payload) = payload
+            && self.cache.is_hearing()
+            && !self.cache.wait_heard(&payload, ECHO_WAIT).await
+        {
+            tracing::warn!("a revocation was not heard back in time");
+        }
+    }
+}
+
+/// PostgreSQL: listens on [`CHANNEL`] for as long as the process runs. While connected,
+/// every notification empties the cache; while not (start, outage, reconnecting) the cache
+/// is bypassed. Reconnects every second.
+pub async fn listen(url: String, cache: SessionCache) {
+    loop {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        match listener {
+            Ok(mut listener) => {
+                // Listening now: what was cached before may have missed revocations.
+                cache.set_hearing(true);
+                tracing::debug!("listening for revocations");
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notification)) => cache.heard(notification.payload().to_owned()),
+                        Ok(None) => break,
+                        Err(error) => {
+                            tracing::warn!(%error, "revocation listener lost");
+                            break;
+                        }
+                    }
+                }
+                cache.set_hearing(false);
+            }
+            Err(error) => {
+                cache.set_hearing(false);
+                tracing::warn!(%error, "cannot listen for revocations; the session cache is off until it can");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,198 @@
+//! The signed-in hot path without a database round trip: an in-process cache of session →
+//! (account, session) keyed by the token hash, bounded, filled on first use.
+//!
+//! Revocation stays immediate because the cache is all-or-nothing: every write that ends or
+//! changes a session, a role, an account, a device or a password *revokes* (see
+//! [`crate::revocation`]), which empties this cache and bumps its generation, in the code
+//! path that commits the write. An entry read from the database before a revocation is never
+//! stored after it (the generation it was read under no longer matches). Other writers are
+//! heard too: on PostgreSQL through `LISTEN` (while the listener is not connected the cache is
+//! bypassed and emptied), on SQLite through the revocation file the other process appends to.
+
+use crate::sessions::SessionRecord;
+use crate::users::UserRecord;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Sessions kept at most (an entry is a few hundred bytes).
+pub const CAPACITY: usize = 10_000;
+
+/// A signed-in session and its account, as the extractor needs them.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+    generation: u64,
+}
+
+/// The cache. Cloning shares it.
+#[derive(Clone)]
+pub struct SessionCache(Arc<Inner>);
+
+struct Inner {
+    entries: quick_cache::sync::Cache<String, Arc<Cached>>,
+    generation: AtomicU64,
+    /// Whether revocations by other writers are heard (PostgreSQL: the listener is
+    /// connected). When false the cache is bypassed.
+    hearing: AtomicBool,
+    /// Whether the cache is used at all (`--session-cache off` for the bench's comparison).
+    enabled: bool,
+    /// SQLite: the revocation file other processes append to, and its length last seen.
+    revocation_file: Option<PathBuf>,
+    file_length: AtomicU64,
+    /// PostgreSQL: the payloads of revocations this instance's listener heard lately, so a
+    /// writer can wait until its own notification went round ([`Self::wait_heard`]).
+    heard: std::sync::Mutex<std::collections::VecDeque<String>>,
+    heard_changed: tokio::sync::Notify,
+}
+
+impl SessionCache {
+    /// A cache; `hearing` says whether other writers' revocations reach it from the start
+    /// (false for PostgreSQL until the listener connects).
+    pub fn new(enabled: bool, hearing: bool, revocation_file: Option<PathBuf>) -> Self {
+        let length = revocation_file.as_deref().map_or(0, file_length);
+        Self(Arc::new(Inner {
+            entries: quick_cache::sync::Cache::new(CAPACITY),
+            generation: AtomicU64::new(0),
+            hearing: AtomicBool::new(hearing),
+            enabled,
+            revocation_file,
+            file_length: AtomicU64::new(length),
+            heard: Default::default(),
+            heard_changed: tokio::sync::Notify::new(),
+        }))
+    }
+
+    /// A cache that is never used.
+    pub fn disabled() -> Self {
+        Self::new(false, false, None)
+    }
+
+    /// Whether lookups may use the cache now. Notices another process's revocation on the
+    /// way (SQLite: the revocation file grew).
+    fn usable(&self) -> bool {
+        let inner = &self.0;
+        if !inner.enabled || !inner.hearing.load(Ordering::SeqCst) {
+            return false;
+        }
+        if let Some(path) = &inner.revocation_file {
+            let length = file_length(path);
+            if inner.file_length.swap(length, Ordering::SeqCst) != length {
+                self.revoke();
+            }
+        }
+        true
+    }
+
+    /// The cached session for a token hash, if the cache may be used and holds it.
+    pub fn get(&self, token_hash: &str) -> Option<Arc<Cached>> {
+        if !self.usable() {
+            return None;
+        }
+        let generation = self.0.generation.load(Ordering::SeqCst);
+        self.0
+            .entries
+            .get(token_hash)
+            .filter(|cached| cached.generation == generation)
+    }
+
+    /// The generation to pass to [`Self::insert`]: taken *before* reading the database.
+    pub fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keeps what was read under `generation`, unless a revocation came since.
+    pub fn insert(&self, user: UserRecord, session: SessionRecord, generation: u64) {
+        if !self.usable() || generation != self.generation() {
+            return;
+        }
+        let key = session.token_hash.clone();
+        let cached = Arc::new(Cached {
+            user,
+            session,
+            generation,
+        });
+        self.0.entries.insert(key, cached);
+        // A revocation between the check above and the insert bumped the generation: the
+        // entry is then ignored by `get` and dropped with the next clear.
+    }
+
+    /// The session was seen at `now` (its "last seen" is recorded for writing).
+    pub fn seen(&self, token_hash: &str, now: u64) {
+        let generation = self.generation();
+        if let Some(cached) = self.0.entries.get(token_hash)
+            && cached.generation == generation
+        {
+            let mut session = cached.session.clone();
+            session.last_seen_at = now;
+            self.insert(cached.user.clone(), session, generation);
+        }
+    }
+
+    /// Forgets everything (a revocation here or elsewhere).
+    pub fn revoke(&self) {
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.entries.clear();
+    }
+
+    /// The PostgreSQL listener connected (`true`) or was lost (`false`); either way what is
+    /// cached may have missed revocations, so it is forgotten.
+    pub fn set_hearing(&self, hearing: bool) {
+        self.0.hearing.store(hearing, Ordering::SeqCst);
+        self.revoke();
+    }
+
+    /// The listener heard a revocation with this payload: forget everything.
+    pub fn heard(&self, payload: String) {
+        self.revoke();
+        let mut heard = self.0.heard.lock().unwrap_or_else(|e| e.into_inner());
+        heard.push_back(payload);
+        while heard.len() > 256 {
+            heard.pop_front();
+        }
+        drop(heard);
+        self.0.heard_changed.notify_waiters();
+    }
+
+    /// Waits (at most `limit`) until this instance's listener heard `payload`: the
+    /// notification has then been sent to every listening instance. False on time-out or
+    /// when nothing is listening.
+    pub async fn wait_heard(&self, payload: &str, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let changed = self.0.heard_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.is_hearing() {
+                return false;
+            }
+            {
+                let heard = self.0.heard.lock().unwrap_or_else(|e| e.into_inner());
+                if heard.iter().any(|p| p == payload) {
+                    return true;
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Whether revocations by other writers are heard now (tests wait on this).
+    pub fn is_hearing(&self) -> bool {
+        self.0.hearing.load(Ordering::SeqCst)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn file_length(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}

@@ -1,0 +1,219 @@
+//! The session cache never outlives a revocation: a session ended, a device removed by an
+//! administrator, a password changed, or a role taken away on instance A is refused on
+//! instance B at its very next request, for many sessions in a row (on SQLite with B's cache
+//! warm: B sees the revocation file beside the database grow, which the CLI appends to too;
+//! on PostgreSQL, where the cache is off unless `--session-cache on`, B reads the database).
+//! With `--session-cache on` on PostgreSQL, B hears A through `LISTEN`/`NOTIFY`, and while
+//! its listening connection is cut it bypasses its cache.
+
+use crate::helpers::{TestApp, client, ok_json, spawn_app, totp};
+use crate::process::BINARY;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use twostep_shared::account::SessionList;
+
+const PASSWORD: &str = "correct horse";
+/// Sessions revoked one after another in each test.
+const ROUNDS: usize = 25;
+
+async fn status(app: &TestApp, client: &Client, path: &str) -> StatusCode {
+    app.get(client, path).await.status()
+}
+
+/// Signs `name` in on A twice: the session that acts, and another one, warmed on B.
+async fn two_sessions(a: &TestApp, b: &TestApp, name: &str) -> (Client, Client) {
+    let (actor, other) = (client(), client());
+    a.sign_in(&actor, name, PASSWORD).await;
+    a.sign_in(&other, name, PASSWORD).await;
+    // Twice: the first fills B's cache, the second is served from it.
+    for _ in 0..2 {
+        assert_eq!(status(b, &other, "/api/me").await, StatusCode::OK);
+    }
+    (actor, other)
+}
+
+#[tokio::test]
+async fn a_session_ended_on_one_instance_is_refused_on_the_other_at_once() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    for round in 0..ROUNDS {
+        let name = format!("user{round}");
+        a.create_user(&name, PASSWORD, false).await;
+        let (actor, other) = two_sessions(&a, &b, &name).await;
+        if matches!(a.storage, crate::helpers::Storage::Sqlite(_)) {
+            assert!(!b.state.revocations.cache.is_empty(), "B's cache is warm");
+        }
+        let listed: SessionList = ok_json(a.get(&actor, "/api/me/sessions").await).await;
+        let victim = listed.sessions.iter().find(|s| !s.current).unwrap();
+        let path = format!("/api/me/sessions/{}", victim.id);
+        let ended = a.send_json(&actor, Method::DELETE, &path, &json!({})).await;
+        assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            status(&b, &other, "/api/me").await,
+            StatusCode::UNAUTHORIZED,
+            "round {round}"
+        );
+        // Signing out on A ends the acting session on B too.
+        assert_eq!(status(&b, &actor, "/api/me").await, StatusCode::OK);
+        let out = a
+            .send_json(&actor, Method::DELETE, "/api/session", &json!({}))
+            .await;
+        assert_eq!(out.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            status(&b, &actor, "/api/me").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_or_an_administrators_removal_on_one_instance_ends_sessions_on_the_other()
+{
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    a.create_user("root", "root password", true).await;
+    let admin = client();
+    a.sign_in(&admin, "root", "root password").await;
+    for round in 0..ROUNDS {
+        let name = format!("user{round}");
+        let holder = client();
+        let secret = a.enrolled_user(&holder, &name, PASSWORD).await.secret;
+        let id = a.user_id(&name).await;
+        // A second session, signed in with a code and warmed on B.
+        a.clock.advance(30);
+        let other = client();
+        a.sign_in_pending(&other, &name, PASSWORD).await;
+        a.verify_ok(&other, &totp(&secret, a.now_step())).await;
+        for _ in 0..2 {
+            assert_eq!(status(&b, &other, "/api/me").await, StatusCode::OK);
+        }
+        if round % 2 == 0 {
+            let body =
+                json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
+            let changed = a
+                .send_json(&holder, Method::POST, "/api/me/password", &body)
+                .await;
+            assert_eq!(changed.status(), StatusCode::OK, "round {round}");
+        } else {
+            let removed = a.remove_device(&admin, id, None).await;
+            assert_eq!(removed.status(), StatusCode::NO_CONTENT, "round {round}");
+        }
+        assert_eq!(
+            status(&b, &other, "/api/me").await,
+            StatusCode::UNAUTHORIZED,
+            "round {round}"
+        );
+    }
+}
+
+/// `twostep user remove-admin NAME` against the test's database.
+fn remove_admin(app: &TestApp, name: &str) {
+    let data = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--database-url", &app.storage.url()])
+        .args(["user", "remove-admin", name])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_role_taken_away_with_the_cli_is_refused_at_the_next_request() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    a.create_user("keeper", "keeper password", true).await;
+    for round in 0..5 {
+        let name = format!("admin{round}");
+        a.create_user(&name, PASSWORD, true).await;
+        let (on_a, on_b) = (client(), client());
+        a.sign_in(&on_a, &name, PASSWORD).await;
+        a.sign_in(&on_b, &name, PASSWORD).await;
+        for _ in 0..2 {
+            assert_eq!(status(&a, &on_a, "/api/audit").await, StatusCode::OK);
+            assert_eq!(status(&b, &on_b, "/api/audit").await, StatusCode::OK);
+        }
+        remove_admin(&a, &name);
+        assert_eq!(status(&a, &on_a, "/api/audit").await, StatusCode::FORBIDDEN);
+        assert_eq!(status(&b, &on_b, "/api/audit").await, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Waits (at most 10 s) until B's cache does or does not hear revocations.
+async fn until_hearing(b: &TestApp, hearing: bool) {
+    let started = Instant::now();
+    while b.state.revocations.cache.is_hearing() != hearing {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the listener did not become {hearing}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (at most 10 s) until `client`'s session is refused on B.
+async fn until_refused(b: &TestApp, client: &Client) {
+    let started = Instant::now();
+    while status(b, client, "/api/me").await != StatusCode::UNAUTHORIZED {
+        assert!(started.elapsed() < Duration::from_secs(10), "never refused");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_the_cache_on_postgresql_a_cut_listener_bypasses_it_until_it_is_back() {
+    let a = crate::helpers::spawn_app_with(twostep::app::Settings {
+        session_cache: twostep::config::SessionCacheMode::On,
+        ..Default::default()
+    })
+    .await;
+    if !matches!(a.storage, crate::helpers::Storage::Postgres(_)) {
+        return; // SQLite has no listener: the revocation file is read at every lookup.
+    }
+    let b = a.another_instance().await;
+    until_hearing(&b, true).await;
+    for round in 0..ROUNDS {
+        let name = format!("user{round}");
+        a.create_user(&name, PASSWORD, false).await;
+        let (actor, other) = two_sessions(&a, &b, &name).await;
+        // Cut B's listening connection (as a network failure or a restart of PostgreSQL
+        // would) and wait until B knows: its cache is bypassed and empty.
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .execute(&a.db)
+        .await
+        .unwrap();
+        until_hearing(&b, false).await;
+        assert!(b.state.revocations.cache.is_empty());
+        let out = a
+            .send_json(&other, Method::DELETE, "/api/session", &json!({}))
+            .await;
+        assert_eq!(out.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            status(&b, &other, "/api/me").await,
+            StatusCode::UNAUTHORIZED,
+            "round {round}, listener cut"
+        );
+        // Back: the cache is used again, and revocations are heard again (by NOTIFY, so
+        // within its delivery: this waits for it, see README).
+        until_hearing(&b, true).await;
+        for _ in 0..2 {
+            assert_eq!(status(&b, &actor, "/api/me").await, StatusCode::OK);
+        }
+        assert!(!b.state.revocations.cache.is_empty());
+        let out = a
+            .send_json(&actor, Method::DELETE, "/api/session", &json!({}))
+            .await;
+        assert_eq!(out.status(), StatusCode::NO_CONTENT);
+        until_refused(&b, &actor).await;
+    }
+}
