@@ -192,16 +192,7 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     check("the recovery code step").await;
     harness::button(c, "Verify").await.click().await.unwrap();
     harness::wait_text(c, "h1", "Welcome, bea").await;
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_profile(c).await;
     harness::link(c, "Security activity")
         .await
         .click()
@@ -285,16 +276,7 @@ async fn phone_screens_are_accessible(browser: Browser, dark: bool) {
     // The open menu lies over the page, which was checked above.
     harness::assert_accessible_in(c, "the open menu on a phone", "nav.sidebar").await;
     harness::button(c, "Menu").await.click().await.unwrap();
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_profile(c).await;
     harness::wait_text(c, ".profile-facts", "Team Server account").await;
     harness::assert_accessible(c, "Manage profile on a phone").await;
     harness::button(c, "Menu").await.click().await.unwrap();

@@ -85,6 +85,13 @@ impl Server {
         );
         twostep::db::connect(&url).await.unwrap()
     }
+
+    /// After changing sessions, roles or devices through [`Server::database`]: tells the
+    /// server, as every writer must (its session cache forgets what it held).
+    pub fn revoked(&self) {
+        let database = self.data.path().join("twostep.db");
+        twostep::revocation::append_to_file(&twostep::revocation::file_for(&database));
+    }
 }
 
 pub struct Browser {
@@ -306,10 +313,15 @@ pub async fn link(c: &Client, name: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no link {name:?}: {e}"))
 }
 
-/// Profile icon → Manage profile → 2-Step verification, as a signed-in person goes there.
-pub async fn open_own_two_step(c: &Client) {
+/// Profile icon → Manage profile, as a signed-in person goes there.
+pub async fn open_own_profile(c: &Client) {
     button_labelled(c, "Profile").await.click().await.unwrap();
     button(c, "Manage profile").await.click().await.unwrap();
+}
+
+/// Profile icon → Manage profile → 2-Step verification, as a signed-in person goes there.
+pub async fn open_own_two_step(c: &Client) {
+    open_own_profile(c).await;
     link(c, "2-Step verification").await.click().await.unwrap();
 }
 

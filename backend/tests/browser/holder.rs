@@ -15,19 +15,11 @@ pub(crate) async fn age_sessions(server: &Server) {
         .execute(&db)
         .await
         .unwrap();
+    server.revoked();
 }
 
 async fn open_profile(c: &Client) {
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_profile(c).await;
     harness::wait_text(c, "h1", "Manage user:").await;
 }
 
@@ -211,6 +203,7 @@ async fn enrolled_with_fresh_steps(server: &Server, name: &str, password: &str) 
         .execute(&db)
         .await
         .unwrap();
+    server.revoked();
     (secret, step)
 }
 

@@ -210,16 +210,7 @@ async fn organizational_account_signs_in_through_a_real_openid_connect_provider(
     assert_eq!(link.subject.as_deref(), Some("erin"));
 
     // Manage profile → 2-Step verification: the explanation, no QR code.
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_profile(c).await;
     harness::wait_text(c, ".profile-facts", PROVIDER_NAME).await;
     harness::link(c, "2-Step verification")
         .await

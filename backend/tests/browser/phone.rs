@@ -59,16 +59,7 @@ async fn enrollment_on_a_phone_sized_screen_with_nothing_wider_than_it() {
     assert_nothing_wider_than_the_viewport(c, "home").await;
     assert_targets_at_least_24_px(c, "home").await;
 
-    harness::button_labelled(c, "Profile")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::open_own_profile(c).await;
     harness::wait_text(c, "h1", "Manage user: gus").await;
     // The sidebar's links are behind the Menu button.
     let two_step = harness::link(c, "2-Step verification").await;
