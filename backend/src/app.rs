@@ -364,6 +364,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         state.db.clone(),
         state.clock.clone(),
         args.audit_retention_days,
+        state.settings.session_limits.idle_seconds,
     );
     let shutting_down = state.shutting_down.clone();
     if let Some(listener) = metrics_listener {

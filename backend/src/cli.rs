@@ -179,7 +179,14 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             let database = |e: sqlx::Error| e.to_string();
             let mut tx = db.begin().await.map_err(database)?;
             // In the transaction that changes the role, so two of these at once cannot leave
-            // no administrator.
+            // no administrator: on PostgreSQL the administrators' rows are locked first (the
+            // second removal then counts after the first one's commit); SQLite has one writer.
+            if tx.backend_name() == "PostgreSQL" {
+                sqlx::query("SELECT id FROM users WHERE role = 'administrator' FOR UPDATE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+            }
             let demoted = sqlx::query(
                 "UPDATE users SET role = 'user' WHERE id = $1 AND role = 'administrator'
                    AND (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1",

@@ -418,3 +418,106 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
         )]
     );
 }
+
+#[tokio::test]
+async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+    for name in ["ann", "ben"] {
+        succeeded(
+            &twostep(
+                data,
+                &["user", "create", name, "--admin"],
+                "a fine passphrase\n",
+            )
+            .await,
+            "created user",
+        );
+    }
+    succeeded(
+        &twostep(data, &["user", "create", "cat"], "a fine passphrase\n").await,
+        "created user cat",
+    );
+    let db = open(data).await;
+    let ann = twostep::users::find_by_name(&db, "ann")
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..2 {
+        twostep::sessions::create(
+            &db,
+            ann.id,
+            twostep::sessions::Stage::SignedIn,
+            &Default::default(),
+            1_700_000_000,
+        )
+        .await
+        .unwrap();
+    }
+
+    // set-password: the same rules as a new account, then every session of ann ends.
+    failed(
+        &twostep(data, &["user", "set-password", "ann"], "password1\n").await,
+        "most common passwords",
+    );
+    succeeded(
+        &twostep(
+            data,
+            &["user", "set-password", "ann"],
+            "another fine phrase\n",
+        )
+        .await,
+        "2 session(s) ended",
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+        .bind(ann.id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+
+    // remove-admin: ben becomes a User; ann, then the last administrator, keeps the role.
+    failed(
+        &twostep(data, &["user", "remove-admin", "cat"], "").await,
+        "cat is not an Administrator",
+    );
+    succeeded(
+        &twostep(data, &["user", "remove-admin", "ben"], "").await,
+        "ben is now a User",
+    );
+    failed(
+        &twostep(data, &["user", "remove-admin", "ann"], "").await,
+        "ann is the last Administrator",
+    );
+    let ann = twostep::users::find_by_name(&db, "ann")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ann.is_admin());
+
+    let events: Vec<(String, Option<String>, Option<String>)> = recorded(&db)
+        .await
+        .into_iter()
+        .map(|(event, actor, subject, ..)| (event, actor, subject))
+        .filter(|(event, ..)| event == "password_changed" || event == "administrator_role_removed")
+        .collect();
+    let cli = Some("cli".to_owned());
+    assert_eq!(
+        events,
+        [
+            (
+                "password_changed".to_owned(),
+                cli.clone(),
+                Some("ann".to_owned())
+            ),
+            (
+                "administrator_role_removed".to_owned(),
+                cli,
+                Some("ben".to_owned())
+            ),
+        ]
+    );
+    // Each of those told running servers: the revocation file beside the database grew.
+    let revocations = std::fs::metadata(data.join("twostep.db.revocations")).unwrap();
+    assert!(revocations.len() >= 2, "{}", revocations.len());
+}

@@ -409,15 +409,26 @@ async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
             sqlx::query(sql).bind(a).bind(b).execute(&db).await.unwrap();
         }
     };
-    for (token, expires) in [("old", now - 1), ("live", now + 60)] {
+    // Expired; live; unseen for the idle limit (one hour here) plus the margin; and unseen
+    // just under that.
+    let idle = 60 * 60;
+    let margin = twostep::sweep::IDLE_MARGIN as i64;
+    for (token, expires, seen) in [
+        ("old", now - 1, now - 100),
+        ("live", now + 60, now - 100),
+        ("idle", now + 60, now - idle - margin),
+        ("nearly idle", now + 60, now - idle - margin + 1),
+    ] {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at)
-             VALUES ($1, $2, 'signed_in', $3, $4)",
+            "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at,
+                                   authenticated_at, last_seen_at)
+             VALUES ($1, $2, 'signed_in', $3, $4, $3, $5)",
         )
         .bind(token)
         .bind(user)
         .bind(now - 100)
         .bind(expires)
+        .bind(seen)
         .execute(&app.db)
         .await
         .unwrap();
@@ -452,22 +463,25 @@ async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
         )
         .await;
     }
-    let swept = twostep::sweep::sweep(&app.db, app.now(), 30).await.unwrap();
+    let swept = twostep::sweep::sweep(&app.db, app.now(), 30, idle as u64)
+        .await
+        .unwrap();
     assert_eq!(
         swept,
         twostep::sweep::Swept {
-            sessions: 1,
+            sessions: 2,
             setups: 1,
             oidc_flows: 1,
             attempt_counters: 1,
             audit_events: 1,
         }
     );
-    let kept: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(kept, ["live"]);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions ORDER BY token_hash")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(kept, ["live", "nearly idle"]);
     let counters: Vec<String> = sqlx::query_scalar("SELECT counter_key FROM attempt_counters")
         .fetch_all(&app.db)
         .await
