@@ -1,21 +1,17 @@
 //! The start page after sign-in.
 
-use crate::route::{Link, Route};
-use crate::session::{SessionState, use_session};
+use crate::route::{Navigator, Route, link};
+use twostep_shared::api::User;
 use yew::prelude::*;
 
-#[function_component(Home)]
-pub fn home() -> Html {
-    let session = use_session();
-    let SessionState::SignedIn(user) = &*session else {
-        return html! {};
-    };
+/// A function, not a component: it keeps no state (and a component costs download size).
+pub fn home(user: &User, navigator: &Navigator) -> Html {
     html! {
         <>
             <h1>{ format!("Welcome, {}", user.username) }</h1>
             <p>
                 { "Manage your profile and 2-step verification from the profile menu, or see the " }
-                <Link to={Route::Users}>{ "users" }</Link>
+                { link(navigator, Route::Users, "users".into()) }
                 { " of this Team Server." }
             </p>
         </>

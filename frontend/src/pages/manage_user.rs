@@ -2,7 +2,7 @@
 //! signed-in user's own page the session's copy shows at once while a fresh one loads.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::components::two_step::TwoStepSection;
 use crate::hooks::{Load, use_load};
 use crate::pages::users::{account_text, role_text};
@@ -66,7 +66,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
     };
     let body = match user {
         Ok(None) => html! { <p role="status">{ "Loading…" }</p> },
-        Err(failure) => html! { <Message tone={Tone::Error} text={failure_text(failure)} /> },
+        Err(failure) => error(failure_text(failure).into()),
         Ok(Some(user)) if props.two_step => html! {
             <TwoStepSection key={user.id} user={user.clone()} {is_self}
                 viewer_is_admin={me.role == Role::Administrator} {on_changed} />

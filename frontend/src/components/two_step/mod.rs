@@ -13,7 +13,7 @@ mod status;
 mod unlock;
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::hooks::use_submit;
 use new_codes::NewCodes;
 use recovery_codes::RecoveryCodes;
@@ -119,7 +119,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             html! {
                 <>
                     if let Some(failure) = start.error() {
-                        <Message tone={Tone::Error} text={failure.message().to_owned()} />
+                        { error(failure.message().to_owned().into()) }
                     }
                     <Status status={status.clone()} notice={state.notice} />
                     if can_remove {

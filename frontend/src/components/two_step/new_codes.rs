@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::components::code_input::CodeInput;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::hooks::use_submit;
 use twostep_shared::input::TotpCode;
 use yew::prelude::*;
@@ -50,11 +50,17 @@ pub fn new_codes(props: &NewCodesProps) -> Html {
         <form class="regenerate" onsubmit={make} novalidate=true>
             <h3>{ "New recovery codes" }</h3>
             if let Some(text) = submit.form_error() {
-                <Message tone={Tone::Error} {text} />
+                { error(text.into()) }
             }
-            <CodeInput id="regenerate-code" label="Verification code" value={(*code).clone()}
-                       on_change={on_code} server_error={submit.field_error("code")}
-                       hint="Enter the current code from your authenticator app. Your old recovery codes stop working." />
+            { CodeInput {
+                id: "regenerate-code",
+                label: "Verification code",
+                value: (*code).clone().into(),
+                on_change: on_code,
+                server_error: submit.field_error("code"),
+                node_ref: NodeRef::default(),
+                hint: Some("Enter the current code from your authenticator app. Your old recovery codes stop working.".into()),
+            }.view() }
             <button type="submit" class="primary" disabled={!can_make}>{ "Make new recovery codes" }</button>
         </form>
     }

@@ -2,7 +2,7 @@
 //! Download (.txt) and Done. The message saying why takes the focus.
 
 use crate::clipboard;
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::focus::focus;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -37,7 +37,7 @@ pub fn recovery_codes(props: &RecoveryCodesProps) -> Html {
     let done = props.on_done.reform(|_: MouseEvent| ());
     html! {
         <>
-            <Message tone={Tone::Success} text={props.message} node_ref={message_ref} />
+            { message(Tone::Success, props.message.into(), message_ref) }
             <h3>{ "Recovery codes" }</h3>
             <p>{ "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
                   Save them somewhere safe now: they are not shown again." }</p>

@@ -2,7 +2,7 @@
 //! or their password; an administrator removing someone else's device just confirms.
 
 use crate::api;
-use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
 use crate::hooks::use_submit;
 use twostep_shared::api::RemoveDeviceRequest;
 use yew::prelude::*;
@@ -23,6 +23,7 @@ pub struct RemoveProps {
 pub fn remove(props: &RemoveProps) -> Html {
     let proof = use_state(String::new);
     let submit = use_submit();
+    let dialog = use_dialog(props.open);
     let open = {
         let (proof, submit, on_open) = (proof.clone(), submit.clone(), props.on_open.clone());
         Callback::from(move |_: MouseEvent| {
@@ -64,11 +65,18 @@ pub fn remove(props: &RemoveProps) -> Html {
     html! {
         <>
             <button onclick={open}>{ "Remove" }</button>
-            <ConfirmDialog open={props.open} title="Remove authentication device" {text}
-                proof_label={props.is_self.then_some(AttrValue::from("Verification code or password"))}
-                proof={(*proof).clone()} {on_proof}
-                error={submit.error().map(|f| AttrValue::from(f.message().to_owned()))}
-                busy={submit.busy()} on_ok={confirm} on_cancel={props.on_close.clone()} />
+            { ConfirmDialog {
+                dialog,
+                title: "Remove authentication device",
+                text: text.into(),
+                proof_label: props.is_self.then_some("Verification code or password"),
+                proof: (*proof).clone().into(),
+                on_proof,
+                error: submit.error().map(|f| AttrValue::from(f.message().to_owned())),
+                busy: submit.busy(),
+                on_ok: confirm,
+                on_cancel: props.on_close.clone(),
+            }.view() }
         </>
     }
 }

@@ -1,7 +1,7 @@
 //! The account's 2-step status in a sentence, and the news about it (removed, unlocked),
 //! which takes the focus when it appears.
 
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::focus::focus;
 use twostep_shared::api::TwoStepStatus;
 use yew::prelude::*;
@@ -42,7 +42,7 @@ pub fn status(props: &StatusProps) -> Html {
     html! {
         <>
             if let Some(text) = props.notice {
-                <Message tone={Tone::Success} {text} node_ref={notice_ref} />
+                { message(Tone::Success, text.into(), notice_ref) }
             }
             <p class="two-step-status">{ status_text(&props.status) }</p>
         </>

@@ -1,7 +1,7 @@
 //! Unlock, for administrators: clears the code-step lock after too many wrong codes.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::hooks::use_submit;
 use yew::prelude::*;
 
@@ -25,7 +25,7 @@ pub fn unlock(props: &UnlockProps) -> Html {
         <>
             <button {onclick} disabled={submit.busy()}>{ "Unlock" }</button>
             if let Some(failure) = submit.error() {
-                <Message tone={Tone::Error} text={failure.message().to_owned()} />
+                { error(failure.message().to_owned().into()) }
             }
         </>
     }
