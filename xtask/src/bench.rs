@@ -12,11 +12,16 @@
 //! - the same `GET /api/me` and code-step loads on PostgreSQL (a throwaway cluster);
 //! - the server's peak resident memory after each load (`VmHWM`);
 //! - the pure code checks with criterion (`cargo bench -p twostep --bench totp`);
-//! - the frontend's transfer size in `dist/`, raw and brotli-compressed.
+//! - the frontend's transfer size in `dist/`, raw and brotli-compressed;
+//! - in headless Chromium (`browser.rs`), with a warm cache: navigation to the QR code and the
+//!   Sign in page's first contentful paint, each the median of several page loads.
+//!
+//! `cargo xtask bench --only size,browser` measures only those parts (any of `size`,
+//! `browser`) and prints them without rewriting `BENCHMARKS.md`.
 //!
 //! Every process started here is stopped when the run ends, also on error.
 
-use crate::{cargo, root, run_command, step, tools};
+use crate::{browser, cargo, root, run_command, step, tools};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -44,6 +49,10 @@ const CONNECTIONS: u32 = 16;
 const SIGN_IN_CONNECTIONS: u32 = 8;
 /// Connections of the `GET /api/me` probe while sign-ins saturate Argon2.
 const PROBE_CONNECTIONS: u32 = 2;
+/// Navigation to the QR code (median): at most this many milliseconds.
+const QR_BUDGET_MS: f64 = 150.0;
+/// The account the browser signs in as (its own server, 2-step verification off).
+const BROWSER_USER: &str = "holder";
 /// The frontend budget: 110 kB = 110 000 bytes, brotli-compressed.
 const FRONTEND_BUDGET_BYTES: u64 = 110_000;
 /// Sign-in must reach this share of the Argon2 bound.
@@ -127,39 +136,107 @@ function response(status, headers, body)
 end
 "#;
 
+/// Parts that `--only` can pick.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Size,
+    Browser,
+}
+
+/// `--only size,browser` (or `--only=…`): the parts picked; `None` for the whole benchmark.
+fn parse_only(extra: &[String]) -> Result<Option<Vec<Part>>, String> {
+    let list = match extra {
+        [] => return Ok(None),
+        [flag, list] if flag == "--only" => list.as_str(),
+        [flag] if flag.starts_with("--only=") => &flag["--only=".len()..],
+        _ => return Err("usage: `cargo xtask bench [--only size,browser]`".to_owned()),
+    };
+    list.split(',')
+        .map(|part| match part.trim() {
+            "size" => Ok(Part::Size),
+            "browser" => Ok(Part::Browser),
+            other => Err(format!("`--only` takes size and browser, not `{other}`")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 pub fn bench(extra: &[String]) -> Result<(), String> {
-    if !extra.is_empty() {
-        return Err("`cargo xtask bench` takes no arguments".to_owned());
-    }
+    let only = parse_only(extra)?;
+    let wants = |part: Part| only.as_ref().is_none_or(|parts| parts.contains(&part));
     ensure_load_tools()?;
+    if wants(Part::Browser) {
+        tools::ensure_chromium()?;
+    }
     let env = tools::ensure_frontend_tools()?;
     crate::build_frontend(&env)?;
     step("Building the server and the benchmark examples (release)");
-    run_command(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "twostep",
-        "--bin",
-        "twostep",
-        "--examples",
-    ]))?;
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "twostep", "--bin", "twostep"]);
+    if only.is_none() {
+        build.arg("--examples");
+    }
+    run_command(&mut build)?;
     let machine = Machine::probe();
     let scratch = Scratch::new()?;
     let mut report = Report::default();
-    if let Err(message) = measure(&scratch, &mut report) {
+    let measured = match &only {
+        None => measure(&scratch, &mut report),
+        Some(_) if wants(Part::Size) => measure_size(&scratch, &mut report),
+        Some(_) => Ok(()),
+    };
+    let measured = measured.and_then(|()| {
+        if wants(Part::Browser) {
+            measure_browser(&scratch, &mut report)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(message) = measured {
         scratch.print_logs();
         return Err(message);
     }
     drop(scratch);
     let after = Snapshot::take();
+    if only.is_some() {
+        let text = report.render(&machine, &after, extra.join(" ").as_str());
+        println!("{text}");
+        step("Measured only a part: BENCHMARKS.md is left as it is");
+        return Ok(());
+    }
     step("Criterion: the code checks alone (cargo bench -p twostep --bench totp)");
     report.code_checks = criterion_totp()?;
-    let text = report.render(&machine, &after);
+    let text = report.render(&machine, &after, "");
     std::fs::write(root().join("BENCHMARKS.md"), &text)
         .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))?;
     println!("{text}");
     step("Wrote BENCHMARKS.md");
+    Ok(())
+}
+
+/// `--only size`: the frontend's sizes, served by a server of its own.
+fn measure_size(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
+    let db = Db::sqlite(scratch.path("size"));
+    let server = Server::start_twostep(scratch, "twostep-size", &db)?;
+    report.add_frontend(frontend_sizes(&server)?);
+    Ok(())
+}
+
+/// The browser rows: a server of their own with one account (2-step verification off), and
+/// how busy the machine was just before and after.
+fn measure_browser(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
+    let db = Db::sqlite(scratch.path("browser"));
+    create_account(&db, BROWSER_USER)?;
+    let server = Server::start_twostep(scratch, "twostep-browser", &db)?;
+    let before = Snapshot::take();
+    step(&format!(
+        "Headless Chromium: the Sign in page and the QR code, {} page loads each after one to fill the cache",
+        browser::RUNS
+    ));
+    let profile = scratch.path("chromium-profile");
+    let timings = browser::measure(&server.url(""), BROWSER_USER, PASSWORD, &profile)?;
+    let after = Snapshot::take();
+    report.add_browser(timings, before, after);
     Ok(())
 }
 
@@ -1274,7 +1351,15 @@ struct Report {
     targets: Vec<Target>,
     code_checks: Vec<(String, String)>,
     frontend: Vec<Asset>,
+    browser: Option<BrowserRows>,
     notes: Vec<String>,
+}
+
+/// The browser measurements and how busy the machine was around them.
+struct BrowserRows {
+    timings: browser::Timings,
+    before: Snapshot,
+    after: Snapshot,
 }
 
 impl Report {
@@ -1484,6 +1569,35 @@ impl Report {
         self.frontend = assets;
     }
 
+    fn add_browser(&mut self, timings: browser::Timings, before: Snapshot, after: Snapshot) {
+        let qr = browser::median(&timings.qr);
+        let disturbed = before.disturbed() || after.disturbed();
+        self.targets.push(Target {
+            name: "Navigation to the QR code (holder, 2-step off, warm cache) at most 150 ms, median",
+            measured: format!(
+                "{} (median of {})",
+                ms(qr),
+                timings.qr.len()
+            ),
+            verdict: if qr <= QR_BUDGET_MS {
+                Verdict::Met
+            } else if disturbed {
+                Verdict::Inconclusive(format!(
+                    "over the budget while other work kept the machine busy (before: {}; after: {})",
+                    before.describe(),
+                    after.describe()
+                ))
+            } else {
+                Verdict::NotMet
+            },
+        });
+        self.browser = Some(BrowserRows {
+            timings,
+            before,
+            after,
+        });
+    }
+
     /// Notes unexpected answers (non-2xx) and socket errors of a load.
     fn check_errors(&mut self, what: &str, wrk: &WrkResult) {
         if wrk.non_2xx > 0 {
@@ -1515,17 +1629,26 @@ impl Report {
         }
     }
 
-    fn render(&self, machine: &Machine, after: &Snapshot) -> String {
+    /// The report; `only` is the `--only …` argument of a partial run ("" for the whole one).
+    fn render(&self, machine: &Machine, after: &Snapshot, only: &str) -> String {
         let mut out = String::new();
         let w = &mut out;
         let _ = writeln!(w, "# Benchmarks\n");
-        let _ = writeln!(
-            w,
-            "Measured by `cargo xtask bench` (which rewrites this file) on {}. Reproduce with \
-             `cargo xtask bench` on the same machine; numbers from another machine are not \
-             comparable. The budgets are listed in the README's \"Benchmarks\" section.\n",
-            machine.date
-        );
+        if only.is_empty() {
+            let _ = writeln!(
+                w,
+                "Measured by `cargo xtask bench` (which rewrites this file) on {}. Reproduce with \
+                 `cargo xtask bench` on the same machine; numbers from another machine are not \
+                 comparable. The budgets are listed in the README's \"Benchmarks\" section.\n",
+                machine.date
+            );
+        } else {
+            let _ = writeln!(
+                w,
+                "Part of the benchmark, measured by `cargo xtask bench {only}` on {}.\n",
+                machine.date
+            );
+        }
         if machine.before.disturbed() || after.disturbed() {
             let _ = writeln!(
                 w,
@@ -1539,10 +1662,21 @@ impl Report {
         }
         self.render_machine(w, machine, after);
         self.render_targets(w);
-        self.render_server(w);
-        self.render_code_checks(w);
-        self.render_frontend(w);
-        self.render_notes(w, machine);
+        if !self.server_rows.is_empty() {
+            self.render_server(w);
+        }
+        if !self.code_checks.is_empty() {
+            self.render_code_checks(w);
+        }
+        if !self.frontend.is_empty() {
+            self.render_frontend(w);
+        }
+        if let Some(rows) = &self.browser {
+            rows.render(w);
+        }
+        if !self.server_rows.is_empty() {
+            self.render_notes(w, machine);
+        }
         out
     }
 
@@ -1679,6 +1813,55 @@ impl Report {
         );
         for note in &self.notes {
             let _ = writeln!(w, "- {note}");
+        }
+        let _ = writeln!(w);
+    }
+}
+
+impl BrowserRows {
+    fn render(&self, w: &mut String) {
+        let _ = writeln!(
+            w,
+            "## Browser (headless Chromium)\n\nThe release server on 127.0.0.1 and Debian's \
+             Chromium (headless, over chromedriver) on the same cores; each row is the median of \
+             {} page loads after one more that fills the cache. Times are `performance.now()` \
+             from the start of the navigation, noted by a script that runs before the page's \
+             own (a `MutationObserver`: the element is in the document with a size on screen), \
+             or the browser's first contentful paint. Machine busy with other work (3 s sample, \
+             benchmark idle) just before these rows: {}; just after: {}.\n",
+            self.timings.qr.len(),
+            self.before.describe(),
+            self.after.describe()
+        );
+        let _ = writeln!(
+            w,
+            "| measurement | median | every run (ms, in order) |\n| --- | --- | --- |"
+        );
+        let rows = [
+            (
+                "Navigation to the QR code: the holder (signed in, 2-step off) opens \
+                 `/users/{id}/two-step` until the QR code's `<svg>` shows (the app asks \
+                 `GET /api/me`, then `POST /api/me/two-step/setup`, then draws the code)",
+                &self.timings.qr,
+            ),
+            (
+                "Sign in page (signed out, `/`): first contentful paint",
+                &self.timings.first_paint,
+            ),
+            (
+                "Sign in page (signed out, `/`): until the Username field shows (after \
+                 `GET /api/me` answers 401)",
+                &self.timings.sign_in_form,
+            ),
+        ];
+        for (name, runs) in rows {
+            let every: Vec<String> = runs.iter().map(|v| format!("{v:.0}")).collect();
+            let _ = writeln!(
+                w,
+                "| {name} | {} | {} |",
+                ms(browser::median(runs)),
+                every.join(", ")
+            );
         }
         let _ = writeln!(w);
     }

@@ -8,9 +8,11 @@
 //!   (npm `oidc-provider`, in `xtask/oidc-provider`) if missing, and run every test.
 //! - `build-frontend`: only build the frontend into `dist/`.
 //! - `setup`: only install the tools.
-//! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`).
+//! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`);
+//!   `bench --only size,browser` measures and prints only those parts.
 
 mod bench;
+mod browser;
 mod postgres;
 mod precompress;
 mod tools;
