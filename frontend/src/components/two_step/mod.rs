@@ -15,7 +15,6 @@ mod unlock;
 use crate::api;
 use crate::components::message::error;
 use crate::hooks::use_submit;
-use recovery_codes::RecoveryCodes;
 use remove::{Remove, use_remove};
 use setup_form::SetupForm;
 use state::{Action, State, View};
@@ -43,6 +42,10 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let remove = use_remove(state.remove_open);
     let unlock = use_submit();
     let new_codes = new_codes::use_new_codes();
+    let codes = recovery_codes::use_recovery_codes(match &state.view {
+        View::Codes(codes, _) => Some(codes.clone()),
+        _ => None,
+    });
     let user = &props.user;
     let status = user.two_step.clone().unwrap_or(TwoStepStatus {
         enabled: false,
@@ -101,10 +104,9 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     }
 
     let body = match &state.view {
-        View::Codes(codes, message) => html! {
-            <RecoveryCodes codes={codes.clone()} message={*message}
-                on_done={act.reform(|()| Action::Finish)} />
-        },
+        View::Codes(list, message) => {
+            recovery_codes::view(&codes, list, message, &act.reform(|()| Action::Finish))
+        }
         View::Starting => html! {
             <>
                 { status::view(&status, None, NodeRef::default()) }
