@@ -13,6 +13,7 @@ use twostep_shared::api::{
     VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
+use wasm_bindgen::JsValue;
 use web_sys::RequestCredentials;
 
 /// A failed API call: the HTTP status (0 when the server could not be reached) and the
@@ -84,33 +85,44 @@ async fn send_once(
         return Ok(response);
     }
     let status = response.status();
-    let body = decode::<ErrorBody>(response).await.unwrap_or_else(|| {
-        ErrorBody::new(
-            ErrorCode::Internal,
-            format!("The server answered with an unexpected error ({status})."),
-        )
-    });
+    let body = parsed(response)
+        .await
+        .and_then(|value| ErrorBody::from_js(&value))
+        .unwrap_or_else(|| {
+            ErrorBody::new(
+                ErrorCode::Internal,
+                format!("The server answered with an unexpected error ({status})."),
+            )
+        });
     Err(ApiFailure { status, body })
 }
 
+/// Sends the request and reads the JSON answer as `T`. Generic only in the last, synchronous
+/// step: the sending and reading are one function for every answer type.
 async fn json<T: FromJs>(
     method: Method,
     path: &str,
     body: Option<String>,
 ) -> Result<T, ApiFailure> {
-    let response = send(method, path, body).await?;
-    decode::<T>(response)
-        .await
-        .ok_or_else(ApiFailure::unreachable)
+    let value = json_value(method, path, body).await?;
+    T::from_js(&value).ok_or_else(ApiFailure::unreachable)
 }
 
-/// Reads a JSON body with the browser's own parser and [`wire`] (smaller than bundling a
-/// JSON parser or serde's deserializers into the wasm).
-async fn decode<T: FromJs>(response: gloo_net::http::Response) -> Option<T> {
+async fn json_value(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<JsValue, ApiFailure> {
+    let response = send(method, path, body).await?;
+    parsed(response).await.ok_or_else(ApiFailure::unreachable)
+}
+
+/// Reads a JSON body with the browser's own parser; [`wire`] reads the types from it
+/// (smaller than bundling a JSON parser or serde's deserializers into the wasm).
+async fn parsed(response: gloo_net::http::Response) -> Option<JsValue> {
     let raw: web_sys::Response = response.into();
     let promise = raw.json().ok()?;
-    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    T::from_js(&value)
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
 }
 
 pub async fn me() -> Result<User, ApiFailure> {

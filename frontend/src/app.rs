@@ -5,11 +5,12 @@ use crate::components::layout::Layout;
 use crate::components::reauth_dialog::ReauthDialog;
 use crate::hooks::use_load;
 use crate::pages::{
-    activity::Activity, audit::AuditLog, home::Home, manage_user::ManageUser, not_found::NotFound,
+    activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
     sign_in::SignIn, users::Users,
 };
-use crate::route::{Route, Router, use_route};
+use crate::route::{self, Navigator, Route, RouterContext, use_router};
 use crate::session::SessionState;
+use twostep_shared::api::User;
 use yew::prelude::*;
 
 #[function_component(App)]
@@ -29,26 +30,24 @@ pub fn app() -> Html {
             }
         });
     }
+    let router = use_router();
+    let page = main_view(&session, &router);
     html! {
         <ContextProvider<UseStateHandle<SessionState>> context={session.clone()}>
-            <Router>
-                <Main />
-            </Router>
+            { route::provide(router, page) }
         </ContextProvider<UseStateHandle<SessionState>>>
     }
 }
 
-#[function_component(Main)]
-fn main_view() -> Html {
-    let session = crate::session::use_session();
-    let route = use_route();
-    match &*session {
+/// Sign in, or the signed-in layout with the page of `route`.
+fn main_view(session: &SessionState, router: &RouterContext) -> Html {
+    match session {
         SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
         SessionState::SignedOut => html! { <SignIn /> },
-        SessionState::SignedIn(_) => html! {
+        SessionState::SignedIn(user) => html! {
             <>
                 <Layout>
-                    { switch(route) }
+                    { switch(router.route, user, &router.navigator) }
                 </Layout>
                 <ReauthDialog />
             </>
@@ -56,14 +55,14 @@ fn main_view() -> Html {
     }
 }
 
-fn switch(route: Route) -> Html {
+fn switch(route: Route, user: &User, navigator: &Navigator) -> Html {
     match route {
-        Route::Home => html! { <Home /> },
+        Route::Home => home(user, navigator),
         Route::Users => html! { <Users /> },
         Route::ManageUser { id } => html! { <ManageUser {id} two_step={false} /> },
         Route::TwoStep { id } => html! { <ManageUser {id} two_step={true} /> },
         Route::Audit => html! { <AuditLog /> },
         Route::Activity { id } => html! { <Activity {id} /> },
-        Route::NotFound => html! { <NotFound /> },
+        Route::NotFound => not_found(navigator),
     }
 }

@@ -3,25 +3,36 @@
 //! double click sends one request) and keeps its error for the form to show.
 
 use crate::api::ApiFailure;
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use twostep_shared::{ErrorBody, ErrorCode};
 use yew::prelude::*;
 
 /// What a [`use_load`] has so far.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Load<T> {
+#[derive(Debug, PartialEq)]
+pub enum Load<'a, T> {
+    Loading,
+    Error(&'a ApiFailure),
+    Ready(&'a T),
+}
+
+/// [`Load`] as kept: the data behind `dyn Any`, so that the state hook is compiled once
+/// rather than once per data type (smaller download).
+enum Stored {
     Loading,
     Error(ApiFailure),
-    Ready(T),
+    Ready(Rc<dyn Any>),
 }
 
 /// The state of a [`use_load`], and a way to fetch again.
 pub struct LoadHandle<T> {
-    state: UseStateHandle<Load<T>>,
+    state: UseStateHandle<Stored>,
     again: UseStateHandle<u32>,
+    data: PhantomData<T>,
 }
 
 impl<T> Clone for LoadHandle<T> {
@@ -29,19 +40,24 @@ impl<T> Clone for LoadHandle<T> {
         Self {
             state: self.state.clone(),
             again: self.again.clone(),
+            data: PhantomData,
         }
     }
 }
 
-impl<T> LoadHandle<T> {
-    pub fn state(&self) -> &Load<T> {
-        &self.state
+impl<T: 'static> LoadHandle<T> {
+    pub fn state(&self) -> Load<'_, T> {
+        match &*self.state {
+            Stored::Loading => Load::Loading,
+            Stored::Error(failure) => Load::Error(failure),
+            Stored::Ready(data) => data.downcast_ref().map_or(Load::Loading, Load::Ready),
+        }
     }
 
     /// The data, once it has come.
     pub fn ready(&self) -> Option<&T> {
         match &*self.state {
-            Load::Ready(data) => Some(data),
+            Stored::Ready(data) => data.downcast_ref(),
             _ => None,
         }
     }
@@ -62,7 +78,7 @@ where
     F: Fn(D) -> Fut + 'static,
     Fut: Future<Output = Result<T, ApiFailure>> + 'static,
 {
-    let state = use_state(|| Load::Loading);
+    let state = use_state(|| Stored::Loading);
     let again = use_state(|| 0u32);
     let last_deps = use_mut_ref(|| None::<D>);
     let generation = use_memo((), |_| Cell::new(0u32));
@@ -70,7 +86,7 @@ where
         let state = state.clone();
         use_effect_with((deps, *again), move |(deps, _)| {
             if last_deps.borrow().as_ref() != Some(deps) {
-                state.set(Load::Loading);
+                state.set(Stored::Loading);
                 *last_deps.borrow_mut() = Some(deps.clone());
             }
             let request = fetch(deps.clone());
@@ -80,15 +96,19 @@ where
                     let result = request.await;
                     Box::new(move || {
                         state.set(match result {
-                            Ok(data) => Load::Ready(data),
-                            Err(failure) => Load::Error(failure),
+                            Ok(data) => Stored::Ready(Rc::new(data)),
+                            Err(failure) => Stored::Error(failure),
                         })
                     }) as Box<dyn FnOnce()>
                 }),
             );
         });
     }
-    LoadHandle { state, again }
+    LoadHandle {
+        state,
+        again,
+        data: PhantomData,
+    }
 }
 
 /// Work whose result is applied later, by the returned function (so that the code around it

@@ -1,6 +1,7 @@
-//! The app's routes, and a small router on the browser's History API: [`Router`] keeps the
-//! current route (and follows Back and Forward), [`use_route`] reads it, [`use_navigator`]
-//! moves to another one, and [`Link`] is a link that does so without reloading the page.
+//! The app's routes, and a small router on the browser's History API: [`use_router`] keeps
+//! the current route (and follows Back and Forward), [`provide`] shares it, [`use_route`]
+//! reads it, [`use_navigator`] moves to another one, and [`link`] is a link that does so
+//! without reloading the page.
 //!
 //! The app used yew-router for this; its general route matcher and history layer came to about
 //! 30 kB of the app's WebAssembly, for six fixed routes, and the app has a size budget.
@@ -102,21 +103,18 @@ impl Navigator {
     }
 }
 
+/// The current route and the way to move to another, shared through a context.
 #[derive(Clone, PartialEq)]
-struct RouterContext {
-    route: Route,
-    navigator: Navigator,
+pub struct RouterContext {
+    pub route: Route,
+    pub navigator: Navigator,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct RouterProps {
-    #[prop_or_default]
-    pub children: Html,
-}
-
-/// Provides the current route to everything inside it.
-#[function_component(Router)]
-pub fn router(props: &RouterProps) -> Html {
+/// Keeps the current route (and follows Back and Forward); the app's root calls it and hands
+/// the result to [`provide`]. A hook and a function rather than a router component, which
+/// would cost more of the app's download.
+#[hook]
+pub fn use_router() -> RouterContext {
     let route = use_state(current_route);
     {
         let route = route.clone();
@@ -133,24 +131,28 @@ pub fn router(props: &RouterProps) -> Html {
             set_route: Callback::from(move |next| route.set(next)),
         }
     };
-    let context = RouterContext {
+    RouterContext {
         route: *route,
         navigator,
-    };
+    }
+}
+
+/// Provides `context` (from [`use_router`]) to everything in `children`.
+pub fn provide(context: RouterContext, children: Html) -> Html {
     html! {
         <ContextProvider<RouterContext> {context}>
-            { props.children.clone() }
+            { children }
         </ContextProvider<RouterContext>>
     }
 }
 
-/// The current route (`NotFound` outside a [`Router`]).
+/// The current route (`NotFound` outside [`provide`]).
 #[hook]
 pub fn use_route() -> Route {
     use_context::<RouterContext>().map_or(Route::NotFound, |c| c.route)
 }
 
-/// Moves to another route; does nothing outside a [`Router`].
+/// Moves to another route; does nothing outside [`provide`].
 #[hook]
 pub fn use_navigator() -> Navigator {
     use_context::<RouterContext>().map_or_else(
@@ -161,19 +163,12 @@ pub fn use_navigator() -> Navigator {
     )
 }
 
-#[derive(Properties, PartialEq)]
-pub struct LinkProps {
-    pub to: Route,
-    #[prop_or_default]
-    pub children: Html,
-}
-
 /// A link to a route: a real `<a href>` (so it can be opened in a new tab, copied, read out),
-/// which a plain click follows inside the app instead of loading the page again.
-#[function_component(Link)]
-pub fn link(props: &LinkProps) -> Html {
-    let navigator = use_navigator();
-    let to = props.to;
+/// which a plain click follows inside the app instead of loading the page again. A function
+/// rather than a component (which costs more of the app's download); `navigator` comes from
+/// [`use_navigator`] or [`use_router`].
+pub fn link(navigator: &Navigator, to: Route, text: AttrValue) -> Html {
+    let navigator = navigator.clone();
     let onclick = Callback::from(move |event: MouseEvent| {
         let new_tab_or_window =
             event.button() != 0 || event.ctrl_key() || event.meta_key() || event.shift_key();
@@ -182,5 +177,5 @@ pub fn link(props: &LinkProps) -> Html {
             navigator.push(&to);
         }
     });
-    html! { <a href={to.path()} {onclick}>{ props.children.clone() }</a> }
+    html! { <a href={to.path()} {onclick}>{ text }</a> }
 }

@@ -220,8 +220,13 @@ impl Browser {
     pub async fn downloaded(&self, file_name: &str) -> String {
         let path = self.downloads().join(file_name);
         let started = Instant::now();
-        // Chromium writes `NAME.crdownload` and renames it to NAME when it is complete.
-        while !path.is_file() {
+        // Chromium may first create NAME empty (to hold the name), writes `NAME.crdownload`,
+        // and renames that to NAME when it is complete.
+        let partial = self.downloads().join(format!("{file_name}.crdownload"));
+        let complete = || {
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0) && !partial.exists()
+        };
+        while !complete() {
             assert!(
                 started.elapsed() < WAIT,
                 "no download {file_name} in {}",

@@ -5,62 +5,63 @@ use twostep_shared::input::TotpCode;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct CodeInputProps {
-    pub id: AttrValue,
-    pub label: AttrValue,
+/// The input's parts. Drawn by [`CodeInput::view`], a function rather than a component: it
+/// keeps no state, and each component costs more of the app's download than this one input.
+pub struct CodeInput {
+    pub id: &'static str,
+    pub label: &'static str,
     pub value: AttrValue,
     pub on_change: Callback<String>,
     /// An error from the server about this field.
-    #[prop_or_default]
     pub server_error: Option<AttrValue>,
-    #[prop_or_default]
     pub node_ref: NodeRef,
-    #[prop_or_default]
     pub hint: Option<AttrValue>,
 }
 
-#[function_component(CodeInput)]
-pub fn code_input(props: &CodeInputProps) -> Html {
-    let local_error = if props.value.is_empty() {
-        None
-    } else {
-        TotpCode::parse(&props.value).err().map(|e| e.to_string())
-    };
-    let error = local_error
-        .map(AttrValue::from)
-        .or_else(|| props.server_error.clone());
-    let error_id = format!("{}-error", props.id);
-    let hint_id = format!("{}-hint", props.id);
-    let described = [
-        props.hint.as_ref().map(|_| hint_id.clone()),
-        error.as_ref().map(|_| error_id.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let oninput = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            on_change.emit(input.value());
-        })
-    };
-    html! {
-        <div class="field">
-            <label for={props.id.clone()}>{ props.label.clone() }</label>
-            if let Some(hint) = &props.hint {
-                <p id={hint_id.clone()} class="hint">{ hint.clone() }</p>
-            }
-            <input ref={props.node_ref.clone()} id={props.id.clone()} type="text"
-                   inputmode="numeric" autocomplete="one-time-code" maxlength="9"
-                   value={props.value.clone()} {oninput}
-                   aria-invalid={error.is_some().to_string()}
-                   aria-describedby={(!described.is_empty()).then_some(described)} />
-            if let Some(error) = error {
-                <p id={error_id} class="field-error">{ error }</p>
-            }
-        </div>
+impl CodeInput {
+    pub fn view(self) -> Html {
+        let props = self;
+        let local_error = if props.value.is_empty() {
+            None
+        } else {
+            TotpCode::parse(&props.value).err().map(|e| e.to_string())
+        };
+        let error = local_error
+            .map(AttrValue::from)
+            .or_else(|| props.server_error.clone());
+        let error_id = format!("{}-error", props.id);
+        let hint_id = format!("{}-hint", props.id);
+        let described = [
+            props.hint.as_ref().map(|_| hint_id.clone()),
+            error.as_ref().map(|_| error_id.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let oninput = {
+            let on_change = props.on_change.clone();
+            Callback::from(move |e: InputEvent| {
+                let input: HtmlInputElement = e.target_unchecked_into();
+                on_change.emit(input.value());
+            })
+        };
+
+        html! {
+            <div class="field">
+                <label for={props.id}>{ props.label }</label>
+                if let Some(hint) = &props.hint {
+                    <p id={hint_id.clone()} class="hint">{ hint.clone() }</p>
+                }
+                <input ref={props.node_ref} id={props.id} type="text"
+                       inputmode="numeric" autocomplete="one-time-code" maxlength="9"
+                       value={props.value} {oninput}
+                       aria-invalid={error.is_some().to_string()}
+                       aria-describedby={(!described.is_empty()).then_some(described)} />
+                if let Some(error) = error {
+                    <p id={error_id} class="field-error">{ error }</p>
+                }
+            </div>
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! The signed-in frame: toolbar on top, sidebar menu, and the page. On narrow screens the
 //! sidebar folds behind a Menu button, which closes again when the page changes or on Escape.
 
-use crate::components::toolbar::Toolbar;
+use crate::components::toolbar::use_toolbar;
 use crate::focus::focus;
-use crate::route::{Link, Route, use_route};
+use crate::route::{Route, link, use_navigator, use_route};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -14,7 +14,9 @@ pub struct LayoutProps {
 
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
+    let toolbar = use_toolbar();
     let route = use_route();
+    let navigator = use_navigator();
     let menu_open = use_state(|| false);
     let menu_button = use_node_ref();
     {
@@ -52,7 +54,7 @@ pub fn layout(props: &LayoutProps) -> Html {
     };
     html! {
         <>
-            <Toolbar />
+            { toolbar }
             <div class="frame">
                 <nav class="sidebar" aria-label="Sidebar menu" onkeydown={close_on_escape}>
                     <button ref={menu_button} class="menu-button" aria-expanded={menu_open.to_string()}
@@ -64,13 +66,13 @@ pub fn layout(props: &LayoutProps) -> Html {
                     </button>
                     <div id="sidebar-links" class={classes!("sidebar-links", menu_open.then_some("open"))}>
                     <ul>
-                        <li><Link to={Route::Home}>{ "Home" }</Link></li>
+                        <li>{ link(&navigator, Route::Home, "Home".into()) }</li>
                         <li aria-current={current(users_current)}>
-                            <Link to={Route::Users}>{ "Users" }</Link>
+                            { link(&navigator, Route::Users, "Users".into()) }
                         </li>
                         if is_admin {
                             <li aria-current={current(audit_current)}>
-                                <Link to={Route::Audit}>{ "Audit log" }</Link>
+                                { link(&navigator, Route::Audit, "Audit log".into()) }
                             </li>
                         }
                     </ul>
@@ -78,14 +80,14 @@ pub fn layout(props: &LayoutProps) -> Html {
                         <h2 class="sidebar-heading">{ "User" }</h2>
                         <ul>
                             <li aria-current={current(open == 0)}>
-                                <Link to={Route::ManageUser { id }}>{ "Manage" }</Link>
+                                { link(&navigator, Route::ManageUser { id }, "Manage".into()) }
                             </li>
                             <li aria-current={current(open == 1)}>
-                                <Link to={Route::TwoStep { id }}>{ "2-Step verification" }</Link>
+                                { link(&navigator, Route::TwoStep { id }, "2-Step verification".into()) }
                             </li>
                             if id == my_id {
                                 <li aria-current={current(open == 2)}>
-                                    <Link to={Route::Activity { id }}>{ "Security activity" }</Link>
+                                    { link(&navigator, Route::Activity { id }, "Security activity".into()) }
                                 </li>
                             }
                         </ul>

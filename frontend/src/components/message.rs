@@ -8,21 +8,19 @@ pub enum Tone {
     Error,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct MessageProps {
-    pub tone: Tone,
-    pub text: AttrValue,
-    #[prop_or_default]
-    pub node_ref: NodeRef,
-}
-
-#[function_component(Message)]
-pub fn message(props: &MessageProps) -> Html {
-    let (role, class) = match props.tone {
+/// A message paragraph; `node_ref` lets the caller move the focus to it. A function, not a
+/// component: it has no state, and each component costs more of the download than this.
+pub fn message(tone: Tone, text: AttrValue, node_ref: NodeRef) -> Html {
+    let (role, class) = match tone {
         Tone::Success => ("status", "message success"),
         Tone::Error => ("alert", "message error"),
     };
     html! {
-        <p ref={props.node_ref.clone()} {role} {class} tabindex="-1">{ props.text.clone() }</p>
+        <p ref={node_ref} {role} {class} tabindex="-1">{ text }</p>
     }
+}
+
+/// An error message (`role="alert"`).
+pub fn error(text: AttrValue) -> Html {
+    message(Tone::Error, text, NodeRef::default())
 }

@@ -4,6 +4,7 @@ pub mod code_input;
 pub mod confirm_dialog;
 pub mod layout;
 pub mod message;
+pub mod pager;
 pub mod password_form;
 pub mod qr;
 pub mod reauth_dialog;

@@ -3,7 +3,7 @@
 //! also refuses common passwords. Every other session of the account ends.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::hooks::use_submit;
 use twostep_shared::input::Password;
 use web_sys::HtmlInputElement;
@@ -88,10 +88,10 @@ pub fn password_form() -> Html {
                            value={(*again).clone()} oninput={on_text(&again)} />
                 </div>
                 if let Some(error) = error {
-                    <Message tone={Tone::Error} text={error} />
+                    { message(Tone::Error, AttrValue::from(error), NodeRef::default()) }
                 }
                 if let Some(text) = &*done {
-                    <Message tone={Tone::Success} text={text.clone()} />
+                    { message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default()) }
                 }
                 <div class="actions">
                     <button type="submit" class="primary" disabled={submit.busy()}>

@@ -4,12 +4,6 @@ use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct QrProps {
-    /// What the code encodes.
-    pub data: AttrValue,
-}
-
 /// The SVG markup of a QR code with its quiet zone, at least 264 px wide.
 pub fn qr_svg(data: &str) -> Option<String> {
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).ok()?;
@@ -27,9 +21,11 @@ pub fn qr_svg(data: &str) -> Option<String> {
     })
 }
 
-#[function_component(Qr)]
-pub fn qr(props: &QrProps) -> Html {
-    match qr_svg(&props.data) {
+/// The QR code of `data`, or a note that it could not be drawn. A function, not a component
+/// (which costs more of the app's download); the caller keeps it with `use_memo`, so it is
+/// drawn once per code.
+pub fn view(data: &str) -> Html {
+    match qr_svg(data) {
         Some(svg) => html! {
             <div class="qr" role="img" aria-label="QR code">
                 { Html::from_html_unchecked(AttrValue::from(svg)) }

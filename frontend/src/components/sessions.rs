@@ -3,7 +3,7 @@
 //! Ending sessions of one's own account may first ask to confirm it's you.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::hooks::{Load, use_load, use_submit};
 use crate::time_text;
 use twostep_shared::account::SessionInfo;
@@ -51,7 +51,7 @@ pub fn sessions(props: &SessionsProps) -> Html {
     let body = match loaded.state() {
         Load::Loading => html! { <p role="status">{ "Loading…" }</p> },
         Load::Error(failure) => {
-            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+            html! { { message(Tone::Error, AttrValue::from(failure.message().to_owned()), NodeRef::default()) } }
         }
         Load::Ready(list) if list.sessions.is_empty() => {
             html! { <p>{ "Not signed in anywhere." }</p> }
@@ -105,10 +105,10 @@ pub fn sessions(props: &SessionsProps) -> Html {
             <h2 id="sessions-heading">{ "Sessions" }</h2>
             <p>{ if user.is_some() { "Where this user is signed in." } else { "Where you're signed in." } }</p>
             if let Some(error) = submit.form_error() {
-                <Message tone={Tone::Error} text={error} />
+                { message(Tone::Error, AttrValue::from(error), NodeRef::default()) }
             }
             if let Some(text) = &*notice {
-                <Message tone={Tone::Success} text={text.clone()} />
+                { message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default()) }
             }
             { body }
         </section>

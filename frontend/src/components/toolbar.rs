@@ -7,8 +7,10 @@ use crate::session::{SessionState, use_session};
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
-#[function_component(Toolbar)]
-pub fn toolbar() -> Html {
+/// The toolbar's markup, with its state kept in the calling component (the layout): a hook
+/// rather than a component of its own, which would cost more of the app's download.
+#[hook]
+pub fn use_toolbar() -> Html {
     let session = use_session();
     let navigator = use_navigator();
     let open = use_state(|| false);

@@ -3,7 +3,7 @@
 //! 50 a page.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::hooks::{Load, use_load};
 use crate::session::{SessionState, use_session};
 use crate::time_text;
@@ -45,14 +45,14 @@ pub fn activity(props: &ActivityProps) -> Html {
         return html! {
             <>
                 <h1>{ "Security activity" }</h1>
-                <Message tone={Tone::Error} text="You can only see your own security activity." />
+                { message(Tone::Error, AttrValue::from("You can only see your own security activity."), NodeRef::default()) }
             </>
         };
     }
     let body = match loaded.state() {
         Load::Loading => html! { <p role="status">{ "Loading…" }</p> },
         Load::Error(failure) => {
-            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+            html! { { message(Tone::Error, AttrValue::from(failure.message().to_owned()), NodeRef::default()) } }
         }
         Load::Ready(data) => {
             let pages = data.total.div_ceil(u64::from(data.per_page.max(1))).max(1) as u32;

@@ -4,7 +4,8 @@
 
 use crate::api;
 use crate::api::AuditFilter;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
+use crate::components::pager::{column_headers, pager};
 use crate::hooks::{Load, use_load};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::USERNAME_MAX;
@@ -52,13 +53,9 @@ pub fn audit_log() -> Html {
     let pages = data.ready().map_or(1, |p| {
         (p.total.div_ceil(u64::from(p.per_page))).max(1) as u32
     });
-    let previous = {
+    let on_page = {
         let page = page.clone();
-        Callback::from(move |_: MouseEvent| page.set((*page).saturating_sub(1).max(1)))
-    };
-    let next = {
-        let page = page.clone();
-        Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
+        Callback::from(move |to: u32| page.set(to))
     };
     let found = data.ready().map(|p| {
         let events = if p.total == 1 { "event" } else { "events" };
@@ -67,7 +64,7 @@ pub fn audit_log() -> Html {
     let table = match data.state() {
         Load::Loading => html! { <p role="status">{ "Loading the audit log…" }</p> },
         Load::Error(failure) => {
-            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+            html! { { error(failure.message().to_owned().into()) } }
         }
         Load::Ready(p) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
         Load::Ready(p) => html! {
@@ -76,12 +73,7 @@ pub fn audit_log() -> Html {
                     <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
                     <thead>
                         <tr>
-                            <th scope="col">{ "Time" }</th>
-                            <th scope="col">{ "Event" }</th>
-                            <th scope="col">{ "By" }</th>
-                            <th scope="col">{ "User" }</th>
-                            <th scope="col">{ "Address" }</th>
-                            <th scope="col">{ "Detail" }</th>
+                            { column_headers(&["Time", "Event", "By", "User", "Address", "Detail"]) }
                         </tr>
                     </thead>
                     <tbody>
@@ -128,10 +120,7 @@ pub fn audit_log() -> Html {
                 <span class="hint">{ " Every event found, not only this page." }</span>
             </p>
             { table }
-            <nav class="actions" aria-label="Audit log pages">
-                <button onclick={previous} disabled={*page <= 1}>{ "Previous page" }</button>
-                <button onclick={next} disabled={*page >= pages}>{ "Next page" }</button>
-            </nav>
+            { pager(*page, pages, "Audit log pages", &on_page) }
         </>
     }
 }

@@ -3,41 +3,52 @@
 
 use crate::api;
 use crate::hooks::use_load;
-use crate::route::{Link, Route};
-use crate::session::{SessionState, use_session};
+use crate::route::{Navigator, Route, link, use_navigator};
+use twostep_shared::api::User;
 use yew::prelude::*;
 
-#[function_component(Home)]
-pub fn home() -> Html {
-    let session = use_session();
-    // Warning signs since the previous sign-in (wrong codes, a code used twice, a lock).
-    let activity = use_load((), |()| api::activity(1));
-    let SessionState::SignedIn(user) = &*session else {
-        return html! {};
-    };
-    let warnings = activity
-        .ready()
-        .map_or(0, |page| page.warnings_since_previous_sign_in);
+/// A function, not a component: it keeps no state (and a component costs download size).
+pub fn home(user: &User, navigator: &Navigator) -> Html {
     html! {
         <>
             <h1>{ format!("Welcome, {}", user.username) }</h1>
-            if warnings > 0 {
-                <div class="message error notice" role="alert">
-                    <p>
-                        { format!(
-                            "Since you last signed in, there {} {warnings} failed or suspicious verification attempt{} on your account. ",
-                            if warnings == 1 { "was" } else { "were" },
-                            if warnings == 1 { "" } else { "s" },
-                        ) }
-                        <Link to={Route::Activity { id: user.id }}>{ "Review your security activity" }</Link>
-                    </p>
-                </div>
-            }
+            <WarningsNotice id={user.id} />
             <p>
                 { "Manage your profile and 2-step verification from the profile menu, or see the " }
-                <Link to={Route::Users}>{ "users" }</Link>
+                { link(navigator, Route::Users, "users".into()) }
                 { " of this Team Server." }
             </p>
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct WarningsNoticeProps {
+    id: i64,
+}
+
+/// Warning signs since the previous sign-in (wrong codes, a code used twice, a lock), with a
+/// link to the Security activity; nothing when there were none.
+#[function_component(WarningsNotice)]
+fn warnings_notice(props: &WarningsNoticeProps) -> Html {
+    let navigator = use_navigator();
+    let activity = use_load((), |()| api::activity(1));
+    let warnings = activity
+        .ready()
+        .map_or(0, |page| page.warnings_since_previous_sign_in);
+    if warnings == 0 {
+        return html! {};
+    }
+    html! {
+        <div class="message error notice" role="alert">
+            <p>
+                { format!(
+                    "Since you last signed in, there {} {warnings} failed or suspicious verification attempt{} on your account. ",
+                    if warnings == 1 { "was" } else { "were" },
+                    if warnings == 1 { "" } else { "s" },
+                ) }
+                { link(&navigator, Route::Activity { id: props.id }, "Review your security activity".into()) }
+            </p>
+        </div>
     }
 }

@@ -4,7 +4,7 @@
 //! one loads.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::components::password_form::PasswordForm;
 use crate::components::sessions::Sessions;
 use crate::components::two_step::TwoStepSection;
@@ -70,7 +70,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
     };
     let body = match user {
         Ok(None) => html! { <p role="status">{ "Loading…" }</p> },
-        Err(failure) => html! { <Message tone={Tone::Error} text={failure_text(failure)} /> },
+        Err(failure) => error(failure_text(failure).into()),
         Ok(Some(user)) if props.two_step => html! {
             <TwoStepSection key={user.id} user={user.clone()} {is_self}
                 viewer_is_admin={me.role == Role::Administrator} {on_changed} />

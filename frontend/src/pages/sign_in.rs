@@ -4,7 +4,7 @@
 //! failed comes back here as `/?sign_in_error=<code>`, and the page says what happened.
 
 use crate::api::{self, ApiFailure};
-use crate::components::message::{Message, Tone};
+use crate::components::message;
 use crate::focus::focus;
 use crate::hooks::{use_load, use_submit};
 use crate::route::{Route, use_navigator};
@@ -176,7 +176,7 @@ pub fn sign_in() -> Html {
         (None, None) => None,
     };
     let error_view = match error {
-        Some(text) => html! { <Message tone={Tone::Error} {text} /> },
+        Some(text) => message::error(text.into()),
         None => html! {},
     };
 

@@ -3,9 +3,10 @@
 //! many people use 2-step verification. The open button leads to the Manage user page.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
+use crate::components::pager::{column_headers, pager};
 use crate::hooks::{Load, use_load};
-use crate::route::{Link, Route, use_navigator};
+use crate::route::{Route, link, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::api::{AccountKind, Role, User, UserList};
 use yew::prelude::*;
@@ -107,13 +108,9 @@ pub fn users() -> Html {
     let pages = list.ready().map_or(1, |l| {
         (l.total.div_ceil(u64::from(l.per_page.max(1)))).max(1) as u32
     });
-    let previous = {
+    let on_page = {
         let page = page.clone();
-        Callback::from(move |_: MouseEvent| page.set((*page).saturating_sub(1).max(1)))
-    };
-    let next = {
-        let page = page.clone();
-        Callback::from(move |_: MouseEvent| page.set((*page + 1).min(pages)))
+        Callback::from(move |to: u32| page.set(to))
     };
     let summary = list.ready().and_then(|l| l.two_step_summary).map(|s| {
         let people = if s.users == 1 { "person uses" } else { "people use" };
@@ -128,7 +125,7 @@ pub fn users() -> Html {
     let body = match list.state() {
         Load::Loading => html! { <p role="status">{ "Loading users…" }</p> },
         Load::Error(failure) => {
-            html! { <Message tone={Tone::Error} text={failure.message().to_owned()} /> }
+            html! { { error(failure.message().to_owned().into()) } }
         }
         Load::Ready(UserList { users, .. }) => html! {
             <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
@@ -136,10 +133,11 @@ pub fn users() -> Html {
                     <caption>{ "Users of this Team Server" }</caption>
                     <thead>
                         <tr>
-                            <th scope="col">{ "Name" }</th>
-                            <th scope="col">{ "Account" }</th>
-                            <th scope="col">{ "Role" }</th>
-                            if is_admin { <th scope="col">{ "2-Step verification" }</th> }
+                            { column_headers(if is_admin {
+                                &["Name", "Account", "Role", "2-Step verification"]
+                            } else {
+                                &["Name", "Account", "Role"]
+                            }) }
                             <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
                         </tr>
                     </thead>
@@ -157,7 +155,7 @@ pub fn users() -> Html {
                                 <tr key={user.id}>
                                     <th scope="row">
                                         if can_open {
-                                            <Link to={Route::ManageUser { id: user.id }}>{ &user.username }</Link>
+                                            { link(&navigator, Route::ManageUser { id: user.id }, user.username.clone().into()) }
                                         } else {
                                             { &user.username }
                                         }
@@ -186,10 +184,7 @@ pub fn users() -> Html {
             <p role="status">{ found.unwrap_or_default() }</p>
             { body }
             if pages > 1 {
-                <nav class="actions" aria-label="Users pages">
-                    <button onclick={previous} disabled={*page <= 1}>{ "Previous page" }</button>
-                    <button onclick={next} disabled={*page >= pages}>{ "Next page" }</button>
-                </nav>
+                { pager(*page, pages, "Users pages", &on_page) }
             }
         </>
     }

@@ -13,16 +13,13 @@ mod status;
 mod unlock;
 
 use crate::api;
-use crate::components::message::{Message, Tone};
+use crate::components::message::error;
 use crate::hooks::use_submit;
-use new_codes::NewCodes;
-use recovery_codes::RecoveryCodes;
-use remove::Remove;
+use remove::{Remove, use_remove};
 use setup_form::SetupForm;
 use state::{Action, State, View};
-use status::Status;
+use status::use_notice_focus;
 use twostep_shared::api::{AccountKind, TwoStepStatus, User};
-use unlock::Unlock;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -40,6 +37,15 @@ pub struct TwoStepProps {
 pub fn two_step_section(props: &TwoStepProps) -> Html {
     let state = use_reducer(State::default);
     let start = use_submit();
+    // The hooks of the parts below, kept here whether or not they show.
+    let notice_ref = use_notice_focus(state.notice);
+    let remove = use_remove(state.remove_open);
+    let unlock = use_submit();
+    let new_codes = new_codes::use_new_codes();
+    let codes = recovery_codes::use_recovery_codes(match &state.view {
+        View::Codes(codes, _) => Some(codes.clone()),
+        _ => None,
+    });
     let user = &props.user;
     let status = user.two_step.clone().unwrap_or(TwoStepStatus {
         enabled: false,
@@ -110,19 +116,18 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     }
 
     let body = match &state.view {
-        View::Codes(codes, message) => html! {
-            <RecoveryCodes codes={codes.clone()} message={*message}
-                on_done={act.reform(|()| Action::Finish)} />
-        },
+        View::Codes(list, message) => {
+            recovery_codes::view(&codes, list, message, &act.reform(|()| Action::Finish))
+        }
         View::Starting => html! {
             <>
-                <Status status={status.clone()} />
+                { status::view(&status, None, NodeRef::default()) }
                 <p role="status">{ "Getting a new key for your authenticator app…" }</p>
             </>
         },
         View::Setup(setup, replacement) => html! {
             <>
-                <Status status={status.clone()} />
+                { status::view(&status, None, NodeRef::default()) }
                 if *replacement {
                     <h3>{ "Move to a new phone" }</h3>
                 }
@@ -137,23 +142,27 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             html! {
                 <>
                     if let Some(failure) = start.error() {
-                        <Message tone={Tone::Error} text={failure.message().to_owned()} />
+                        { error(failure.message().to_owned().into()) }
                     }
-                    <Status status={status.clone()} notice={state.notice} />
+                    { status::view(&status, state.notice, notice_ref) }
                     if can_remove {
                         <div class="actions">
-                            <Remove user_id={user.id} username={user.username.clone()} is_self={props.is_self}
-                                open={state.remove_open} on_open={act.reform(|()| Action::OpenRemove)}
-                                on_close={act.reform(|()| Action::CloseRemove)}
-                                on_removed={act.reform(|()| Action::Removed)} />
+                            { Remove {
+                                user_id: user.id,
+                                username: user.username.clone().into(),
+                                is_self: props.is_self,
+                                on_open: act.reform(|()| Action::OpenRemove),
+                                on_close: act.reform(|()| Action::CloseRemove),
+                                on_removed: act.reform(|()| Action::Removed),
+                            }.view(&remove) }
                             if status.locked && props.viewer_is_admin {
-                                <Unlock user_id={user.id} on_unlocked={act.reform(|()| Action::Unlocked)} />
+                                { unlock::view(&unlock, user.id, act.reform(|()| Action::Unlocked)) }
                             }
                         </div>
                     }
                     if status.enabled && props.is_self {
-                        <NewCodes open={state.new_codes_open} on_open={act.reform(|()| Action::OpenNewCodes)}
-                            on_made={act.reform(Action::NewCodesMade)} />
+                        { new_codes::view(&new_codes, state.new_codes_open,
+                            act.reform(|()| Action::OpenNewCodes), act.reform(Action::NewCodesMade)) }
                         <h3>{ "New phone" }</h3>
                         <p>{ "Got a new phone? Set it up here; your current phone keeps working until the new one is confirmed." }</p>
                         <button onclick={start_replacement} disabled={start.busy()}>{ "Move to a new phone" }</button>

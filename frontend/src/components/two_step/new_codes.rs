@@ -3,24 +3,36 @@
 
 use crate::api;
 use crate::components::code_input::CodeInput;
-use crate::components::message::{Message, Tone};
-use crate::hooks::use_submit;
+use crate::components::message::error;
+use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::input::TotpCode;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct NewCodesProps {
-    pub open: bool,
-    pub on_open: Callback<()>,
-    pub on_made: Callback<Vec<String>>,
+/// The form's state, kept by the section: [`use_new_codes`] and [`view`] are a hook and a
+/// function rather than a component, which costs more of the app's download.
+pub struct NewCodesState {
+    code: UseStateHandle<String>,
+    submit: SubmitHandle,
 }
 
-#[function_component(NewCodes)]
-pub fn new_codes(props: &NewCodesProps) -> Html {
-    let code = use_state(String::new);
-    let submit = use_submit();
-    if !props.open {
-        let (code, on_open) = (code.clone(), props.on_open.clone());
+#[hook]
+pub fn use_new_codes() -> NewCodesState {
+    NewCodesState {
+        code: use_state(String::new),
+        submit: use_submit(),
+    }
+}
+
+/// The button, or (`open`) the form; `on_made` gets the new codes.
+pub fn view(
+    state: &NewCodesState,
+    open: bool,
+    on_open: Callback<()>,
+    on_made: Callback<Vec<String>>,
+) -> Html {
+    let NewCodesState { code, submit } = state;
+    if !open {
+        let code = code.clone();
         let open = Callback::from(move |_: MouseEvent| {
             code.set(String::new());
             on_open.emit(());
@@ -35,7 +47,7 @@ pub fn new_codes(props: &NewCodesProps) -> Html {
         })
     };
     let make = {
-        let (code, submit, on_made) = (code.clone(), submit.clone(), props.on_made.clone());
+        let (code, submit) = (code.clone(), submit.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (code, on_made) = ((*code).clone(), on_made.clone());
@@ -45,16 +57,22 @@ pub fn new_codes(props: &NewCodesProps) -> Html {
             );
         })
     };
-    let can_make = TotpCode::parse(&code).is_ok() && !submit.busy();
+    let can_make = TotpCode::parse(code).is_ok() && !submit.busy();
     html! {
         <form class="regenerate" onsubmit={make} novalidate=true>
             <h3>{ "New recovery codes" }</h3>
             if let Some(text) = submit.form_error() {
-                <Message tone={Tone::Error} {text} />
+                { error(text.into()) }
             }
-            <CodeInput id="regenerate-code" label="Verification code" value={(*code).clone()}
-                       on_change={on_code} server_error={submit.field_error("code")}
-                       hint="Enter the current code from your authenticator app. Your old recovery codes stop working." />
+            { CodeInput {
+                id: "regenerate-code",
+                label: "Verification code",
+                value: (**code).clone().into(),
+                on_change: on_code,
+                server_error: submit.field_error("code"),
+                node_ref: NodeRef::default(),
+                hint: Some("Enter the current code from your authenticator app. Your old recovery codes stop working.".into()),
+            }.view() }
             <button type="submit" class="primary" disabled={!can_make}>{ "Make new recovery codes" }</button>
         </form>
     }

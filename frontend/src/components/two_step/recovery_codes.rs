@@ -2,27 +2,51 @@
 //! Download (.txt) and Done. The message saying why takes the focus.
 
 use crate::clipboard;
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::focus::focus;
 use std::rc::Rc;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct RecoveryCodesProps {
-    pub codes: Rc<Vec<String>>,
-    pub message: &'static str,
-    pub on_done: Callback<()>,
+/// The view's state, kept by the section: [`use_recovery_codes`] and [`view`] are a hook and
+/// a function rather than a component, which costs more of the app's download.
+pub struct CodesState {
+    message_ref: NodeRef,
+    feedback: UseStateHandle<Option<&'static str>>,
 }
 
-#[function_component(RecoveryCodes)]
-pub fn recovery_codes(props: &RecoveryCodesProps) -> Html {
+/// The state for the `codes` shown (`None` while the section shows something else): when
+/// codes appear, the message takes the focus and the Copy feedback starts empty.
+#[hook]
+pub fn use_recovery_codes(codes: Option<Rc<Vec<String>>>) -> CodesState {
     let message_ref = use_node_ref();
     let feedback = use_state(|| None::<&'static str>);
     {
-        let message_ref = message_ref.clone();
-        use_effect_with((), move |_| focus(&message_ref));
+        let (message_ref, feedback) = (message_ref.clone(), feedback.clone());
+        use_effect_with(codes, move |codes| {
+            if codes.is_some() {
+                feedback.set(None);
+                focus(&message_ref);
+            }
+        });
     }
-    let all = props.codes.join("\n");
+    CodesState {
+        message_ref,
+        feedback,
+    }
+}
+
+/// The codes with the message saying why; `on_done` when the person is done with them.
+pub fn view(
+    state: &CodesState,
+    codes: &[String],
+    text: &'static str,
+    on_done: &Callback<()>,
+) -> Html {
+    let CodesState {
+        message_ref,
+        feedback,
+    } = state;
+    let all = codes.join("\n");
     let copy = {
         let (all, feedback) = (all.clone(), feedback.clone());
         Callback::from(move |_: MouseEvent| {
@@ -34,15 +58,15 @@ pub fn recovery_codes(props: &RecoveryCodesProps) -> Html {
         let text = format!("Team Server recovery codes (each works once)\n\n{all}\n");
         let _ = clipboard::download("team-server-recovery-codes.txt", &text);
     });
-    let done = props.on_done.reform(|_: MouseEvent| ());
+    let done = on_done.reform(|_: MouseEvent| ());
     html! {
         <>
-            <Message tone={Tone::Success} text={props.message} node_ref={message_ref} />
+            { message(Tone::Success, text.into(), message_ref.clone()) }
             <h3>{ "Recovery codes" }</h3>
             <p>{ "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
                   Save them somewhere safe now: they are not shown again." }</p>
             <ul class="recovery-codes" aria-label="Recovery codes">
-                { for props.codes.iter().map(|c| html! { <li><code>{ c }</code></li> }) }
+                { for codes.iter().map(|c| html! { <li><code>{ c }</code></li> }) }
             </ul>
             <div class="actions">
                 <button onclick={copy}>{ "Copy" }</button>

@@ -2,73 +2,102 @@
 //! or their password; an administrator removing someone else's device just confirms.
 
 use crate::api;
-use crate::components::confirm_dialog::ConfirmDialog;
-use crate::hooks::use_submit;
+use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
+use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::api::RemoveDeviceRequest;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct RemoveProps {
+/// Remove's state, kept by the section: [`use_remove`] and [`Remove::view`] are a hook and a
+/// function rather than a component, which costs more of the app's download.
+pub struct RemoveState {
+    proof: UseStateHandle<String>,
+    submit: SubmitHandle,
+    dialog: NodeRef,
+}
+
+/// The state; the dialog is shown while `open`.
+#[hook]
+pub fn use_remove(open: bool) -> RemoveState {
+    RemoveState {
+        proof: use_state(String::new),
+        submit: use_submit(),
+        dialog: use_dialog(open),
+    }
+}
+
+pub struct Remove {
     pub user_id: i64,
     pub username: AttrValue,
     /// The holder is removing their own device (a proof is needed).
     pub is_self: bool,
-    pub open: bool,
     pub on_open: Callback<()>,
     pub on_close: Callback<()>,
     pub on_removed: Callback<()>,
 }
 
-#[function_component(Remove)]
-pub fn remove(props: &RemoveProps) -> Html {
-    let proof = use_state(String::new);
-    let submit = use_submit();
-    let open = {
-        let (proof, submit, on_open) = (proof.clone(), submit.clone(), props.on_open.clone());
-        Callback::from(move |_: MouseEvent| {
-            proof.set(String::new());
-            submit.clear_error();
-            on_open.emit(());
-        })
-    };
-    let confirm = {
-        let (proof, submit) = (proof.clone(), submit.clone());
-        let (id, is_self, on_removed) = (props.user_id, props.is_self, props.on_removed.clone());
-        Callback::from(move |()| {
-            if is_self && proof.trim().is_empty() {
-                submit.fail("Enter a current verification code or your password.");
-                return;
-            }
-            let request = RemoveDeviceRequest {
-                proof: is_self.then(|| (*proof).clone()),
-            };
-            let on_removed = on_removed.clone();
-            submit.run(
-                async move { api::remove_device(id, &request).await },
-                move |()| on_removed.emit(()),
-            );
-        })
-    };
-    let on_proof = {
-        let proof = proof.clone();
-        Callback::from(move |v: String| proof.set(v))
-    };
-    let text = if props.is_self {
-        "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or your password.".to_owned()
-    } else {
-        format!(
-            "Remove the authentication device of {}? Their sign-in will no longer ask for a verification code, their recovery codes stop working, and they are signed out everywhere.",
-            props.username
-        )
-    };
-    html! {
-        <>
-            <button onclick={open}>{ "Remove" }</button>
-            <ConfirmDialog open={props.open} title="Remove authentication device" {text}
-                proof_label={props.is_self.then_some(AttrValue::from("Verification code or password"))}
-                proof={(*proof).clone()} {on_proof}
-                error={submit.error().map(|f| AttrValue::from(f.message().to_owned()))}
-                busy={submit.busy()} on_ok={confirm} on_cancel={props.on_close.clone()} />
-        </>
+impl Remove {
+    pub fn view(self, state: &RemoveState) -> Html {
+        let props = self;
+        let RemoveState {
+            proof,
+            submit,
+            dialog,
+        } = state;
+        let open = {
+            let (proof, submit, on_open) = (proof.clone(), submit.clone(), props.on_open.clone());
+            Callback::from(move |_: MouseEvent| {
+                proof.set(String::new());
+                submit.clear_error();
+                on_open.emit(());
+            })
+        };
+        let confirm = {
+            let (proof, submit) = (proof.clone(), submit.clone());
+            let (id, is_self, on_removed) =
+                (props.user_id, props.is_self, props.on_removed.clone());
+            Callback::from(move |()| {
+                if is_self && proof.trim().is_empty() {
+                    submit.fail("Enter a current verification code or your password.");
+                    return;
+                }
+                let request = RemoveDeviceRequest {
+                    proof: is_self.then(|| (*proof).clone()),
+                };
+                let on_removed = on_removed.clone();
+                submit.run(
+                    async move { api::remove_device(id, &request).await },
+                    move |()| on_removed.emit(()),
+                );
+            })
+        };
+        let on_proof = {
+            let proof = proof.clone();
+            Callback::from(move |v: String| proof.set(v))
+        };
+        let text = if props.is_self {
+            "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or your password.".to_owned()
+        } else {
+            format!(
+                "Remove the authentication device of {}? Their sign-in will no longer ask for a verification code, their recovery codes stop working, and they are signed out everywhere.",
+                props.username
+            )
+        };
+        html! {
+            <>
+                <button onclick={open}>{ "Remove" }</button>
+                { ConfirmDialog {
+                    dialog: dialog.clone(),
+                    title: "Remove authentication device",
+                    text: text.into(),
+                    proof_label: props.is_self.then_some("Verification code or password"),
+                    proof: (**proof).clone().into(),
+                    on_proof,
+                    error: submit.error().map(|f| AttrValue::from(f.message().to_owned())),
+                    busy: submit.busy(),
+                    on_ok: confirm,
+                    on_cancel: props.on_close,
+                }.view() }
+            </>
+        }
     }
 }

@@ -5,8 +5,8 @@ use super::next_code::use_seconds_to_next_code;
 use crate::api;
 use crate::clipboard;
 use crate::components::code_input::CodeInput;
-use crate::components::message::{Message, Tone};
-use crate::components::qr::Qr;
+use crate::components::message::error;
+use crate::components::qr;
 use crate::focus::focus;
 use crate::hooks::use_submit;
 use std::rc::Rc;
@@ -44,6 +44,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     let code1_ref = use_node_ref();
     let submit = use_submit();
     let next_code_in = use_seconds_to_next_code();
+    let qr = use_memo(props.setup.clone(), |setup| qr::view(&setup.otpauth_uri));
     {
         let code1_ref = code1_ref.clone();
         use_effect_with((), move |_| focus(&code1_ref));
@@ -99,7 +100,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                 <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
             </ol>
             <div class="setup-methods">
-                <Qr data={props.setup.otpauth_uri.clone()} />
+                { (*qr).clone() }
                 <div class="key">
                     <a class="button primary open-app" href={props.setup.otpauth_uri.clone()}>
                         { "Open in authenticator app" }
@@ -112,13 +113,26 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             </div>
             <form onsubmit={apply} novalidate=true>
                 if let Some(text) = submit.form_error() {
-                    <Message tone={Tone::Error} {text} />
+                    { error(text.into()) }
                 }
-                <CodeInput id="code1" label="Code 1" value={(*code1).clone()} on_change={on_code(&code1)}
-                           node_ref={code1_ref} server_error={submit.field_error("code1")} />
-                <CodeInput id="code2" label="Code 2" value={(*code2).clone()} on_change={on_code(&code2)}
-                           hint={next_code_hint(next_code_in)}
-                           server_error={submit.field_error("code2")} />
+                { CodeInput {
+                    id: "code1",
+                    label: "Code 1",
+                    value: (*code1).clone().into(),
+                    on_change: on_code(&code1),
+                    server_error: submit.field_error("code1"),
+                    node_ref: code1_ref,
+                    hint: None,
+                }.view() }
+                { CodeInput {
+                    id: "code2",
+                    label: "Code 2",
+                    value: (*code2).clone().into(),
+                    on_change: on_code(&code2),
+                    server_error: submit.field_error("code2"),
+                    node_ref: NodeRef::default(),
+                    hint: Some(next_code_hint(next_code_in).into()),
+                }.view() }
                 <div class="actions">
                     <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
                     if props.replacement {

@@ -1,17 +1,10 @@
 //! The account's 2-step status in a sentence, and the news about it (removed, unlocked),
 //! which takes the focus when it appears.
 
-use crate::components::message::{Message, Tone};
+use crate::components::message::{Tone, message};
 use crate::focus::focus;
 use twostep_shared::api::TwoStepStatus;
 use yew::prelude::*;
-
-#[derive(Properties, PartialEq)]
-pub struct StatusProps {
-    pub status: TwoStepStatus,
-    #[prop_or_default]
-    pub notice: Option<&'static str>,
-}
 
 /// The sentence for a status.
 pub fn status_text(status: &TwoStepStatus) -> String {
@@ -28,23 +21,31 @@ pub fn status_text(status: &TwoStepStatus) -> String {
     text
 }
 
-#[function_component(Status)]
-pub fn status(props: &StatusProps) -> Html {
+/// The notice's element, which takes the focus when a notice appears. The section keeps it (a
+/// hook and a function rather than a component, which costs more of the app's download).
+#[hook]
+pub fn use_notice_focus(notice: Option<&'static str>) -> NodeRef {
     let notice_ref = use_node_ref();
     {
         let notice_ref = notice_ref.clone();
-        use_effect_with(props.notice, move |notice| {
+        use_effect_with(notice, move |notice| {
             if notice.is_some() {
                 focus(&notice_ref);
             }
         });
     }
+    notice_ref
+}
+
+/// The status sentence, after the notice if there is one (`notice_ref` from
+/// [`use_notice_focus`]).
+pub fn view(status: &TwoStepStatus, notice: Option<&'static str>, notice_ref: NodeRef) -> Html {
     html! {
         <>
-            if let Some(text) = props.notice {
-                <Message tone={Tone::Success} {text} node_ref={notice_ref} />
+            if let Some(text) = notice {
+                { message(Tone::Success, text.into(), notice_ref) }
             }
-            <p class="two-step-status">{ status_text(&props.status) }</p>
+            <p class="two-step-status">{ status_text(status) }</p>
         </>
     }
 }

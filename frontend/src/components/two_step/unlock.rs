@@ -1,31 +1,25 @@
 //! Unlock, for administrators: clears the code-step lock after too many wrong codes.
 
 use crate::api;
-use crate::components::message::{Message, Tone};
-use crate::hooks::use_submit;
+use crate::components::message::error;
+use crate::hooks::SubmitHandle;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct UnlockProps {
-    pub user_id: i64,
-    pub on_unlocked: Callback<()>,
-}
-
-#[function_component(Unlock)]
-pub fn unlock(props: &UnlockProps) -> Html {
-    let submit = use_submit();
+/// The Unlock button and its error; `submit` is kept by the section (a function rather than a
+/// component, which costs more of the app's download).
+pub fn view(submit: &SubmitHandle, user_id: i64, on_unlocked: Callback<()>) -> Html {
     let onclick = {
-        let (submit, id, on_unlocked) = (submit.clone(), props.user_id, props.on_unlocked.clone());
+        let submit = submit.clone();
         Callback::from(move |_: MouseEvent| {
             let on_unlocked = on_unlocked.clone();
-            submit.run(api::unlock(id), move |()| on_unlocked.emit(()));
+            submit.run(api::unlock(user_id), move |()| on_unlocked.emit(()));
         })
     };
     html! {
         <>
             <button {onclick} disabled={submit.busy()}>{ "Unlock" }</button>
             if let Some(failure) = submit.error() {
-                <Message tone={Tone::Error} text={failure.message().to_owned()} />
+                { error(failure.message().to_owned().into()) }
             }
         </>
     }
