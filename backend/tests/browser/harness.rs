@@ -142,18 +142,38 @@ impl Browser {
         .await
     }
 
+    /// Starts chromedriver and a browser session; tries again (three times in all) when the
+    /// session cannot be made. Its port is picked free and then released, so another process
+    /// of the test run may take it first: chromedriver then exits and the session's connection
+    /// is refused.
     async fn launch(
         width: u32,
         height: u32,
         mobile_emulation: Option<serde_json::Value>,
         extra_args: &[&str],
     ) -> Self {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::try_launch(width, height, mobile_emulation.clone(), extra_args).await {
+                Ok(browser) => return browser,
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("a WebDriver session in headless Chromium: {last_error}");
+    }
+
+    async fn try_launch(
+        width: u32,
+        height: u32,
+        mobile_emulation: Option<serde_json::Value>,
+        extra_args: &[&str],
+    ) -> Result<Self, String> {
         assert!(
             std::path::Path::new("/usr/bin/chromedriver").exists(),
             "chromedriver is missing: `cargo xtask test` installs Debian's chromium and chromium-driver"
         );
         let port = free_port();
-        let driver = Command::new("/usr/bin/chromedriver")
+        let mut driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -161,7 +181,11 @@ impl Browser {
             .unwrap();
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < WAIT, "chromedriver did not start");
+            if started.elapsed() > WAIT {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                return Err("chromedriver did not start".to_owned());
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
@@ -198,17 +222,24 @@ impl Browser {
         }
         caps.insert("goog:chromeOptions".into(), options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
+        let client = match ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .expect("a WebDriver session in headless Chromium");
-        Self {
+        {
+            Ok(client) => client,
+            Err(error) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                return Err(error.to_string());
+            }
+        };
+        Ok(Self {
             client,
             driver,
             driver_port: port,
             profile,
-        }
+        })
     }
 
     /// The folder this browser saves downloads in.
