@@ -64,11 +64,6 @@ impl SessionCache {
         }))
     }
 
-    /// A cache that is never used.
-    pub fn disabled() -> Self {
-        Self::new(false, false, None)
-    }
-
     /// Whether lookups may use the cache now. Notices another process's revocation on the
     /// way (SQLite: the revocation file grew).
     fn usable(&self) -> bool {

@@ -387,18 +387,6 @@ pub async fn delete_others<'c>(
     Ok(done.rows_affected())
 }
 
-/// Ends the session whose cookie `jar` carries, if any (signing in again, or out).
-pub async fn end_current<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    jar: &CookieJar,
-    secure: bool,
-) -> Result<(), sqlx::Error> {
-    if let Some(token) = current_token(jar, secure) {
-        delete(db, &hash_token(token)).await?;
-    }
-    Ok(())
-}
-
 /// The session token the request's cookie carries, if any.
 pub fn current_token(jar: &CookieJar, secure: bool) -> Option<&str> {
     jar.get(cookie_name(secure)).map(|cookie| cookie.value())

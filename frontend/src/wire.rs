@@ -210,13 +210,15 @@ impl FromJs for AuditPage {
     }
 }
 
+/// An audit page (the same fields) with the warnings count.
 impl FromJs for ActivityPage {
     fn from_js(v: &JsValue) -> Option<Self> {
+        let page = AuditPage::from_js(v)?;
         Some(Self {
-            entries: list(v, "entries")?,
-            page: whole(v, "page")?,
-            per_page: whole(v, "per_page")?,
-            total: whole(v, "total")?,
+            entries: page.entries,
+            page: page.page,
+            per_page: page.per_page,
+            total: page.total,
             warnings_since_previous_sign_in: whole(v, "warnings_since_previous_sign_in")?,
         })
     }
