@@ -78,9 +78,21 @@ impl Settings {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach. Cloning it (axum does, per request and extractor) is one
+/// reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub db: AnyPool,
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
@@ -131,7 +143,7 @@ impl AppState {
         };
         let cache =
             crate::session_cache::SessionCache::new(enabled, on_sqlite, revocation_file.clone());
-        Self {
+        Self(Arc::new(Shared {
             revocations: crate::revocation::Revocations::new(cache, revocation_file),
             last_seen: Default::default(),
             db,
@@ -146,7 +158,7 @@ impl AppState {
                 .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
                 .ok(),
             shutting_down: Arc::default(),
-        }
+        }))
     }
 
     /// Starts the background tasks; they stop when the returned value is dropped.
@@ -209,14 +221,8 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let csp = headers::content_security_policy(&headers::inline_script_hashes(
         index_html.as_deref().unwrap_or_default(),
     ));
-    // API answers are about one person at one moment: no cache keeps them.
-    let api =
-        routes::api_router().layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
     let https = state.settings.public_url.starts_with("https://");
-    let mut app = Router::new().nest("/api", api);
+    let mut app = Router::new().nest("/api", routes::api_router());
     if state.settings.metrics_route {
         crate::metrics::handle();
         app = app.merge(crate::metrics::router());
@@ -248,23 +254,30 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
             });
         }
     }
-    for layer in headers::layers(&csp, https) {
-        app = app.layer(layer);
+    // Metrics label requests by their matched route, so they are measured inside the routing;
+    // and only when they are on (`--metrics`, `--metrics-addr`: the recorder is installed
+    // before the router is built), so otherwise no request pays for them.
+    if crate::metrics::is_on() {
+        app = app.layer(axum::middleware::from_fn(crate::metrics::track_request));
     }
-    app.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+    // Everything else wraps the whole router once, outermost first (`Router::layer` would
+    // wrap every route, each cloned per request).
+    let default_headers = headers::DefaultHeaders::new(&csp, https);
+    let app = tower::ServiceBuilder::new()
+        .map_request(crate::logging::drop_unusable_request_id)
+        // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in
+        // its log lines through the span below, and on the response as `x-request-id`.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(axum::middleware::from_fn(crate::metrics::track_request))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in its
-        // log lines through the span above, and on the response as `x-request-id`.
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(axum::middleware::map_request(
-            crate::logging::drop_unusable_request_id,
-        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .map_response(move |response| default_headers.add_to(response))
+        .service(app);
+    Router::new().fallback_service(app)
 }
 
 /// The span of a request, on each of its log lines: the request id, method and path only.
@@ -279,9 +292,8 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     tracing::info_span!(
         "request",
         request_id,
-        method = %request.method(),
-        path = %request.uri().path(),
-        version = ?request.version(),
+        method = request.method().as_str(),
+        path = request.uri().path(),
     )
 }
 

@@ -118,9 +118,20 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
-            if !two_step::unlock(&db, Actor::Cli, &user, None, SystemClock.now())
-                .await
-                .map_err(|e| e.to_string())?
+            let revocations = crate::revocation::Revocations::without_cache(
+                crate::db::sqlite_file(&common.database_url())
+                    .map(|database| crate::revocation::file_for(&database)),
+            );
+            if !two_step::unlock(
+                &db,
+                &revocations,
+                Actor::Cli,
+                &user,
+                None,
+                SystemClock.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
             {
                 return Err(format!(
                     "{} has no 2-step verification device",

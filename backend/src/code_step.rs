@@ -12,6 +12,7 @@ use crate::guards::{self, CodeCounter, Refused};
 use crate::passwords::HashError;
 use crate::policy::{self, Counter};
 use crate::recovery;
+use crate::revocation::RevokingTx;
 use crate::totp::{self, Authenticator, SignInCheck};
 use crate::users::UserRecord;
 use crate::{audit, metrics};
@@ -77,8 +78,10 @@ impl From<Refused> for CodeError {
     }
 }
 
-/// A right code, spent inside `tx`: the caller adds its writes and commits.
-pub type Spent = (sqlx::Transaction<'static, sqlx::Any>, Used);
+/// A right code, spent inside a revoking transaction (a spent code changes what the
+/// account's 2-step status shows: recovery codes left, the lock): the caller adds its writes
+/// and commits with [`RevokingTx::commit`].
+pub type Spent = (RevokingTx, Used);
 
 /// The device row, as the code step needs it. `Debug` is not derived: it holds the sealed
 /// secret.
@@ -182,6 +185,10 @@ async fn verify_app_code(
             }
             Err(refused) => return Err(refused.into()),
         };
+    if policy::CODE.locks(reserved.failures) {
+        // This reservation locked the code step: the account's status changed.
+        state.revocations.revoke_now(&state.db).await?;
+    }
     let secret = state
         .seal
         .open(
@@ -192,7 +199,7 @@ async fn verify_app_code(
     let auth = Authenticator::new(&secret).map_err(CodeError::Internal)?;
     let failure = match totp::check_sign_in(&auth, code, now, device.last_step) {
         SignInCheck::Accepted { step } => {
-            let mut tx = state.db.begin().await?;
+            let mut tx = RevokingTx::begin(&state.db).await?;
             // Compare-and-set: only the one request that moves the step forward spends it,
             // on every instance; a right code also clears the counters.
             let moved = sqlx::query(
@@ -202,7 +209,7 @@ async fn verify_app_code(
             )
             .bind(step as i64)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected()
                 == 1;
@@ -252,11 +259,11 @@ async fn verify_recovery_code(
         found = check_legacy(state, user_id, code).await?;
     }
     if let Some(id) = found {
-        let mut tx = state.db.begin().await?;
-        if recovery::spend(&mut *tx, id, now).await? {
-            guards::clear_codes(&mut *tx, user_id).await?;
+        let mut tx = RevokingTx::begin(&state.db).await?;
+        if recovery::spend(&mut **tx, id, now).await? {
+            guards::clear_codes(&mut **tx, user_id).await?;
             audit::write(
-                &mut *tx,
+                &mut **tx,
                 event(check, AuditEventKind::RecoveryCodeUsed),
                 now,
             )

@@ -1,11 +1,12 @@
 //! Security headers on every response, including a Content-Security-Policy that allows the
 //! app's one inline loader script by its SHA-256 hash (no `unsafe-inline`).
 
+use axum::http::Response;
 use axum::http::{HeaderName, HeaderValue, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
-use tower_http::set_header::SetResponseHeaderLayer;
+use std::sync::Arc;
 
 /// `'sha256-…'` sources for each inline `<script>` in `index_html` (Trunk writes one that
 /// loads the wasm module).
@@ -48,36 +49,52 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
 /// https://…`): browsers then use https only, for a year.
 pub const HSTS: &str = "max-age=31536000";
 
-/// The layers that add the security headers (only where a handler did not set them), with
-/// `Strict-Transport-Security` when `https`.
-pub fn layers(csp: &str, https: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
-    let csp = HeaderValue::from_str(csp).expect("the CSP is ASCII");
-    let mut pairs: Vec<(HeaderName, HeaderValue)> = vec![
-        (header::CONTENT_SECURITY_POLICY, csp),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-        (
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ),
-        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ),
-    ];
-    if https {
-        pairs.push((
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        ));
+/// The headers every response carries unless its handler set them: the security headers
+/// (with `Strict-Transport-Security` when `https`) and `Cache-Control: no-store` (API answers
+/// are about one person at one moment; the app's files set their own caching).
+#[derive(Clone)]
+pub struct DefaultHeaders(Arc<[(HeaderName, HeaderValue)]>);
+
+impl DefaultHeaders {
+    pub fn new(csp: &str, https: bool) -> Self {
+        let csp = HeaderValue::from_str(csp).expect("the CSP is ASCII");
+        let mut pairs: Vec<(HeaderName, HeaderValue)> = vec![
+            (header::CONTENT_SECURITY_POLICY, csp),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ];
+        if https {
+            pairs.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static(HSTS),
+            ));
+        }
+        Self(pairs.into())
     }
-    pairs
-        .into_iter()
-        .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value))
-        .collect()
+
+    /// Adds each header the response does not have yet. (One pass for all of them, where a
+    /// `SetResponseHeaderLayer` each would wrap the service once per header.)
+    pub fn add_to<B>(&self, mut response: Response<B>) -> Response<B> {
+        let headers = response.headers_mut();
+        for (name, value) in self.0.iter() {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        response
+    }
 }
 
 #[cfg(test)]

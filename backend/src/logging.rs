@@ -18,8 +18,10 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colours only for a person at a terminal, not escape codes in a file or the journal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
@@ -34,10 +36,10 @@ pub fn init(format: LogFormat) {
 /// The header carrying a request's id, from a reverse proxy or made by the server.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Middleware: drops an incoming request id that is not a short token (at most 64 letters,
-/// digits, `-`, `_`, `.`), so a client cannot fill every log line with text of its choosing;
-/// the server then makes its own.
-pub async fn drop_unusable_request_id(mut request: Request) -> Request {
+/// Drops an incoming request id that is not a short token (at most 64 letters, digits, `-`,
+/// `_`, `.`), so a client cannot fill every log line with text of its choosing; the server
+/// then makes its own. (A plain function for `tower`'s `map_request`: no boxing per request.)
+pub fn drop_unusable_request_id(mut request: Request) -> Request {
     let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
         let id = id.as_bytes();
         !id.is_empty()

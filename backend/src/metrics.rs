@@ -52,6 +52,11 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Whether the recorder is installed (metrics are on).
+pub fn is_on() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// How a password step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignIn {
@@ -113,11 +118,8 @@ pub fn removal() {
 
 /// Middleware: counts each request and its latency by method, route template and status.
 /// Requests no route matched (the browser app's files, unknown paths) share one label.
-/// Without metrics (no recorder installed) it only passes the request on.
+/// Added to the router only when metrics are on ([`is_on`]).
 pub async fn track_request(route: Option<MatchedPath>, request: Request, next: Next) -> Response {
-    if HANDLE.get().is_none() {
-        return next.run(request).await;
-    }
     let route = route.map_or_else(|| "unmatched".to_owned(), |r| r.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();

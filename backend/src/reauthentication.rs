@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
 use crate::device_cookie::DeviceCookie;
 use crate::extract::ClientAddr;
+use crate::revocation::RevokingTx;
 use crate::sessions::{self, SessionRecord};
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
 use crate::users::UserRecord;
@@ -90,8 +91,8 @@ pub async fn reauthenticate(
                 purpose: Purpose::Reauthentication,
             };
             let accepted = sign_in::check_password(state, &attempt, now).await?;
-            let mut tx = state.db.begin().await?;
-            accepted.clear(&mut *tx).await?;
+            let mut tx = RevokingTx::begin(&state.db).await?;
+            accepted.clear(&mut **tx).await?;
             tx
         }
         Proof::Code(code) => {
@@ -105,13 +106,11 @@ pub async fn reauthenticate(
             code_step::verify(state, check, code, now).await?.0
         }
     };
-    if !sessions::mark_authenticated(&mut *tx, &who.session.token_hash, now).await? {
+    if !sessions::mark_authenticated(&mut **tx, &who.session.token_hash, now).await? {
         return Err(ReauthError::SessionEnded);
     }
-    // Cached copies of this session hold the old time.
-    let payload = crate::revocation::announce(&mut tx).await?;
-    tx.commit().await?;
-    state.revocations.committed_and_heard(payload).await;
+    // Revoking: cached copies of this session hold the old time.
+    tx.commit(&state.revocations).await?;
     tracing::info!(user_id = who.user.id, "re-authenticated");
     Ok(())
 }

@@ -8,10 +8,16 @@
 //!   every process using that database notices on its next lookup (the CLI does the same
 //!   with [`append_to_file`]).
 //!
-//! A revocation empties a whole cache (they are rare: sign-outs, password changes, removals,
-//! role changes), so there is no per-entry bookkeeping to get wrong.
+//! - [`RevokingTx`]: a transaction that does both (announces inside, forgets after commit).
+//!
+//! A revocation empties a whole cache (they are rare: sign-outs, password changes, role
+//! changes, and the writes that change what `GET /api/me` shows of 2-step verification: a
+//! device set up or removed, recovery codes made or spent, the code step locked or unlocked,
+//! a code accepted), so there is no per-entry bookkeeping to get wrong.
 
 use crate::session_cache::SessionCache;
+use sqlx::{Any, AnyPool, Transaction};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 
 /// The PostgreSQL channel revocations are announced on.
@@ -75,6 +81,20 @@ impl Revocations {
         Self { cache, file }
     }
 
+    /// For a process that caches nothing (the CLI): its revocations only reach the servers
+    /// (the notification, or the revocation file of the SQLite database `file` belongs to).
+    pub fn without_cache(file: Option<PathBuf>) -> Self {
+        Self::new(SessionCache::new(false, false, None), file)
+    }
+
+    /// After a revoking write that committed outside a [`RevokingTx`] (a single statement):
+    /// announces on its own connection, then as [`Self::committed_and_heard`].
+    pub async fn revoke_now(&self, db: &AnyPool) -> Result<(), sqlx::Error> {
+        let payload = announce(&mut *db.acquire().await?).await?;
+        self.committed_and_heard(payload).await;
+        Ok(())
+    }
+
     /// Right after a revoking write committed.
     pub fn committed(&self) {
         self.cache.revoke();
@@ -95,6 +115,48 @@ impl Revocations {
         {
             tracing::warn!("a revocation was not heard back in time");
         }
+    }
+}
+
+/// A transaction whose writes revoke: announced inside it ([`announce`]), and this
+/// instance's cache forgets right after [`Self::commit`]. Dropped without a commit, it rolls
+/// back and nothing is revoked. Derefs to the transaction, so `&mut **tx` is its connection.
+pub struct RevokingTx {
+    tx: Transaction<'static, Any>,
+    payload: Option<String>,
+}
+
+impl RevokingTx {
+    /// Begins a transaction on `db` and announces in it.
+    pub async fn begin(db: &AnyPool) -> Result<Self, sqlx::Error> {
+        Self::within(db.begin().await?).await
+    }
+
+    /// Announces inside an open transaction.
+    pub async fn within(mut tx: Transaction<'static, Any>) -> Result<Self, sqlx::Error> {
+        let payload = announce(&mut tx).await?;
+        Ok(Self { tx, payload })
+    }
+
+    /// Commits, then tells `revocations` (see [`Revocations::committed_and_heard`]).
+    pub async fn commit(self, revocations: &Revocations) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        revocations.committed_and_heard(self.payload).await;
+        Ok(())
+    }
+}
+
+impl Deref for RevokingTx {
+    type Target = Transaction<'static, Any>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for RevokingTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

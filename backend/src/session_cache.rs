@@ -1,5 +1,6 @@
 //! The signed-in hot path without a database round trip: an in-process cache of session →
-//! (account, session) keyed by the token hash, bounded, filled on first use.
+//! (account, session) keyed by the token hash, and of account → 2-step status (what
+//! `GET /api/me` shows), bounded, filled on first use.
 //!
 //! Revocation stays immediate because the cache is all-or-nothing: every write that ends or
 //! changes a session, a role, an account, a device or a password *revokes* (see
@@ -14,6 +15,7 @@ use crate::users::UserRecord;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use twostep_shared::api::TwoStepStatus;
 
 /// Sessions kept at most (an entry is a few hundred bytes).
 pub const CAPACITY: usize = 10_000;
@@ -32,14 +34,18 @@ pub struct SessionCache(Arc<Inner>);
 
 struct Inner {
     entries: quick_cache::sync::Cache<String, Arc<Cached>>,
+    /// Account id → its 2-step status and the generation it was read under.
+    statuses: quick_cache::sync::Cache<i64, (TwoStepStatus, u64)>,
     generation: AtomicU64,
     /// Whether revocations by other writers are heard (PostgreSQL: the listener is
     /// connected). When false the cache is bypassed.
     hearing: AtomicBool,
     /// Whether the cache is used at all (`--session-cache off` for the bench's comparison).
     enabled: bool,
-    /// SQLite: the revocation file other processes append to, and its length last seen.
-    revocation_file: Option<PathBuf>,
+    /// SQLite: the revocation file other processes append to, kept open (a lookup then costs
+    /// one `fstat`, no path walk; the file is only ever appended to, never replaced), and its
+    /// length last seen.
+    revocation_file: Option<std::fs::File>,
     file_length: AtomicU64,
     /// PostgreSQL: the payloads of revocations this instance's listener heard lately, so a
     /// writer can wait until its own notification went round ([`Self::wait_heard`]).
@@ -50,10 +56,19 @@ struct Inner {
 impl SessionCache {
     /// A cache; `hearing` says whether other writers' revocations reach it from the start
     /// (false for PostgreSQL until the listener connects).
+    /// On SQLite the revocation file is created if missing; if it cannot be opened the cache
+    /// stays off (it could not hear the CLI's revocations), and the log says why.
     pub fn new(enabled: bool, hearing: bool, revocation_file: Option<PathBuf>) -> Self {
-        let length = revocation_file.as_deref().map_or(0, file_length);
+        let opened = revocation_file.as_deref().map(open_revocation_file);
+        let enabled = enabled && !matches!(opened, Some(None));
+        let revocation_file = opened.flatten();
+        let length = revocation_file
+            .as_ref()
+            .and_then(|file| file.metadata().ok())
+            .map_or(0, |metadata| metadata.len());
         Self(Arc::new(Inner {
             entries: quick_cache::sync::Cache::new(CAPACITY),
+            statuses: quick_cache::sync::Cache::new(CAPACITY),
             generation: AtomicU64::new(0),
             hearing: AtomicBool::new(hearing),
             enabled,
@@ -71,8 +86,13 @@ impl SessionCache {
         if !inner.enabled || !inner.hearing.load(Ordering::SeqCst) {
             return false;
         }
-        if let Some(path) = &inner.revocation_file {
-            let length = file_length(path);
+        if let Some(file) = &inner.revocation_file {
+            // What cannot be checked is not trusted: bypassed and emptied.
+            let Ok(metadata) = file.metadata() else {
+                self.revoke();
+                return false;
+            };
+            let length = metadata.len();
             if inner.file_length.swap(length, Ordering::SeqCst) != length {
                 self.revoke();
             }
@@ -113,6 +133,29 @@ impl SessionCache {
         // entry is then ignored by `get` and dropped with the next clear.
     }
 
+    /// The cached 2-step status of an account, if the cache is on and holds it. For use
+    /// right after this request's session lookup ([`Self::get`]), which has just looked for
+    /// other processes' revocations: this does not look again (one `fstat` per request).
+    pub fn status(&self, user_id: i64) -> Option<TwoStepStatus> {
+        if !self.0.enabled || !self.is_hearing() {
+            return None;
+        }
+        let generation = self.generation();
+        self.0
+            .statuses
+            .get(&user_id)
+            .filter(|(_, read_under)| *read_under == generation)
+            .map(|(status, _)| status)
+    }
+
+    /// Keeps a status read under `generation` (taken before the read), unless a revocation
+    /// came since.
+    pub fn insert_status(&self, user_id: i64, status: TwoStepStatus, generation: u64) {
+        if self.usable() && generation == self.generation() {
+            self.0.statuses.insert(user_id, (status, generation));
+        }
+    }
+
     /// The session was seen at `now` (its "last seen" is recorded for writing).
     pub fn seen(&self, token_hash: &str, now: u64) {
         let generation = self.generation();
@@ -129,6 +172,7 @@ impl SessionCache {
     pub fn revoke(&self) {
         self.0.generation.fetch_add(1, Ordering::SeqCst);
         self.0.entries.clear();
+        self.0.statuses.clear();
     }
 
     /// The PostgreSQL listener connected (`true`) or was lost (`false`); either way what is
@@ -188,6 +232,13 @@ impl SessionCache {
     }
 }
 
-fn file_length(path: &std::path::Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
+fn open_revocation_file(path: &std::path::Path) -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .inspect_err(|error| {
+            tracing::warn!(%error, path = %path.display(), "cannot open the revocation file; the session cache is off");
+        })
+        .ok()
 }

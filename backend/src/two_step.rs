@@ -7,6 +7,7 @@ use crate::code_step::{self, CodeCheck, CodeError};
 use crate::device_cookie::DeviceCookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ClientAddr;
+use crate::revocation::{Revocations, RevokingTx};
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
 use crate::totp::{self, Authenticator, PairError};
 use crate::users::UserRecord;
@@ -76,6 +77,20 @@ pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::E
         None => Ok(OFF),
         Some(row) => status_of_device(&row),
     }
+}
+
+/// The account's status for `GET /api/me`: from the session cache when it holds it (every
+/// write that changes a status revokes, see [`crate::revocation`]), else read and cached.
+pub async fn own_status(state: &AppState, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
+    let cache = &state.revocations.cache;
+    if let Some(status) = cache.status(user_id) {
+        return Ok(status);
+    }
+    // Taken before the read, so what is read is not cached after a revocation.
+    let generation = cache.generation();
+    let status = status(&state.db, user_id).await?;
+    cache.insert_status(user_id, status.clone(), generation);
+    Ok(status)
 }
 
 /// The status of every account that has a device, by user id (the others are [`OFF`]), in
@@ -271,7 +286,8 @@ pub async fn confirm(
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
 
-    let mut tx = state.db.begin().await?;
+    // Revoking: the account's 2-step status changes.
+    let mut tx = RevokingTx::begin(&state.db).await?;
     let inserted = sqlx::query(
         "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -279,7 +295,7 @@ pub async fn confirm(
     .bind(device_secret)
     .bind(last_step as i64)
     .bind(now as i64)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await;
     match inserted {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(already_set_up()),
@@ -290,11 +306,11 @@ pub async fn confirm(
     recovery::replace(&mut tx, user.id, stored).await?;
     sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
         .bind(user.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
-    audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
     crate::metrics::enrollment();
     tracing::info!(user_id = user.id, "2-step verification set up");
     Ok(RecoveryCodes {
@@ -375,23 +391,25 @@ pub async fn regenerate_recovery_codes(
     let (codes, stored) = recovery::generate(&state.macs);
     recovery::replace(&mut tx, user.id, stored).await?;
     let event = audit::Event::own(AuditEventKind::RecoveryCodesRegenerated, user, client_addr);
-    audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
     })
 }
 
 /// Unlocks the code step (administrator or CLI); false if the account has no device.
+/// Revoking: the account's 2-step status changes.
 pub async fn unlock(
     db: &AnyPool,
+    revocations: &Revocations,
     actor: audit::Actor<'_>,
     subject: &UserRecord,
     client_addr: Option<&str>,
     now: u64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    if !guards::clear_codes(&mut *tx, subject.id).await? {
+    let mut tx = RevokingTx::begin(db).await?;
+    if !guards::clear_codes(&mut **tx, subject.id).await? {
         return Ok(false);
     }
     let event = audit::Event {
@@ -401,8 +419,8 @@ pub async fn unlock(
         client_addr,
         detail: None,
     };
-    audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(revocations).await?;
     Ok(true)
 }
 
@@ -490,6 +508,8 @@ pub async fn remove_device(
         client_addr: client.as_deref(),
         end_sessions: !own,
     };
+    // Revoking: the subject's 2-step status changes (and an administrator's removal ends
+    // the subject's sessions).
     let mut tx = if own {
         let proof = proof.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
             ApiError::client(
@@ -500,21 +520,12 @@ pub async fn remove_device(
         })?;
         removal_proof(state, subject, proof, device, client, now).await?
     } else {
-        state.db.begin().await?
+        RevokingTx::begin(&state.db).await?
     };
     if !delete_device(&mut tx, removal, now).await? {
         return Err(not_set_up());
     }
-    // The subject's sessions ended (an administrator's removal): revoke them everywhere.
-    let revoked = if removal.end_sessions {
-        Some(crate::revocation::announce(&mut tx).await?)
-    } else {
-        None
-    };
-    tx.commit().await?;
-    if let Some(payload) = revoked {
-        state.revocations.committed_and_heard(payload).await;
-    }
+    tx.commit(&state.revocations).await?;
     crate::metrics::removal();
     Ok(())
 }
@@ -529,7 +540,7 @@ async fn removal_proof(
     device: Option<DeviceCookie>,
     client: &ClientAddr,
     now: u64,
-) -> ApiResult<sqlx::Transaction<'static, sqlx::Any>> {
+) -> ApiResult<RevokingTx> {
     if TotpCode::parse(proof).is_ok() {
         let check = CodeCheck {
             user,
@@ -551,16 +562,16 @@ async fn removal_proof(
     };
     match sign_in::check_password(state, &attempt, now).await {
         Ok(accepted) => {
-            let mut tx = state.db.begin().await?;
-            accepted.clear(&mut *tx).await?;
+            let mut tx = RevokingTx::begin(&state.db).await?;
+            accepted.clear(&mut **tx).await?;
             if let Some(id) = accepted.recovery_code {
-                if !recovery::spend(&mut *tx, id, now).await? {
+                if !recovery::spend(&mut **tx, id, now).await? {
                     return Err(CodeError::RecoveryWrong.into());
                 }
                 let event =
                     audit::Event::own(AuditEventKind::RecoveryCodeUsed, user, client.as_deref())
                         .with_detail("removal proof");
-                audit::write(&mut *tx, event, now).await?;
+                audit::write(&mut **tx, event, now).await?;
             }
             Ok(tx)
         }

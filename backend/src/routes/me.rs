@@ -39,7 +39,7 @@ async fn me(
     State(state): State<AppState>,
     SignedIn { user, .. }: SignedIn,
 ) -> ApiResult<Json<User>> {
-    let status = two_step::status(&state.db, user.id).await?;
+    let status = two_step::own_status(&state, user.id).await?;
     Ok(Json(user.to_api(Some(status))))
 }
 

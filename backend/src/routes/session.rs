@@ -113,15 +113,15 @@ async fn verify(
     let (mut tx, _) = code_step::verify(&state, check, &request.code, now).await?;
     // A new token for the signed-in session: the pending one is never promoted, and is
     // used once (a second right code on the same pending session finds it gone).
-    if !sessions::delete(&mut *tx, &pending.token_hash).await? {
+    if !sessions::delete(&mut **tx, &pending.token_hash).await? {
         return Err(CodeError::Replayed.into());
     }
-    let token = sessions::create(&mut *tx, user.id, Stage::SignedIn, &origin, now).await?;
+    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, &origin, now).await?;
     let detail = origin.sign_in_detail("with 2-step verification");
     let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
     event.detail = detail.as_deref();
-    audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");
     let status = two_step::status(&state.db, user.id).await?;
     Ok((

@@ -236,6 +236,7 @@ async fn unlock(
     let now = state.clock.now();
     if !two_step::unlock(
         &state.db,
+        &state.revocations,
         crate::audit::Actor::User(&me),
         &subject,
         addr.as_deref(),

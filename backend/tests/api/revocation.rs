@@ -217,3 +217,109 @@ async fn with_the_cache_on_postgresql_a_cut_listener_bypasses_it_until_it_is_bac
         until_refused(&b, &actor).await;
     }
 }
+
+/// `(enabled, recovery codes left, locked)` as `GET /api/me` shows them on `app`.
+async fn own_status(app: &TestApp, client: &Client) -> (bool, u32, bool) {
+    let status = app
+        .me(client)
+        .await
+        .two_step
+        .expect("the holder sees the status");
+    (status.enabled, status.recovery_codes_left, status.locked)
+}
+
+/// What `GET /api/me` says of 2-step verification is cached too; every change to it is seen
+/// at the very next request on both instances, each of which had just served (and cached)
+/// the status before. On SQLite both caches are on; on PostgreSQL A's cache is on too
+/// (`--session-cache on`), so the writer's own cache is tested there, and B reads the
+/// database (the default there, `auto`).
+#[tokio::test]
+async fn the_two_step_status_shown_by_api_me_follows_each_change_at_the_next_request() {
+    let a = crate::helpers::spawn_app_with(twostep::app::Settings {
+        session_cache: twostep::config::SessionCacheMode::On,
+        ..Default::default()
+    })
+    .await;
+    let b = a.another_instance().await;
+    a.create_user("root", "root password", true).await;
+    let admin = client();
+    a.sign_in(&admin, "root", "root password").await;
+    a.create_user("alice", PASSWORD, false).await;
+    let alice = a.user_id("alice").await;
+    let holder = client();
+    a.sign_in(&holder, "alice", PASSWORD).await;
+    // Each step: the status before (served twice on each instance, so from the cache the
+    // second time), the change, the status after on both at once.
+    let warm = |expected: (bool, u32, bool)| {
+        let (a, b, holder) = (&a, &b, &holder);
+        async move {
+            for _ in 0..2 {
+                assert_eq!(own_status(a, holder).await, expected, "A before");
+                assert_eq!(own_status(b, holder).await, expected, "B before");
+            }
+        }
+    };
+    let seen = |expected: (bool, u32, bool), what: &'static str| {
+        let (a, b, holder) = (&a, &b, &holder);
+        async move {
+            assert_eq!(own_status(a, holder).await, expected, "A after {what}");
+            assert_eq!(own_status(b, holder).await, expected, "B after {what}");
+        }
+    };
+
+    warm((false, 0, false)).await;
+    let enrolled = a.setup_and_confirm(&holder).await;
+    seen((true, 10, false), "the device was set up").await;
+
+    warm((true, 10, false)).await;
+    let other = client();
+    a.sign_in_pending(&other, "alice", PASSWORD).await;
+    a.verify_ok(&other, &enrolled.recovery_codes[0]).await;
+    seen((true, 9, false), "a recovery code was spent").await;
+
+    warm((true, 9, false)).await;
+    a.clock.advance(30);
+    let body = json!({"code": totp(&enrolled.secret, a.now_step())});
+    let renewed = a
+        .send_json(
+            &holder,
+            Method::POST,
+            "/api/me/two-step/recovery-codes",
+            &body,
+        )
+        .await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+    seen((true, 10, false), "new recovery codes").await;
+
+    // 99 failures long ago (the status does not show failures, only the lock): the next
+    // wrong code locks the code step.
+    sqlx::query(
+        "UPDATE two_step_devices SET failed_attempts = 99, last_failed_at = 0 WHERE user_id = $1",
+    )
+    .bind(alice)
+    .execute(&a.db)
+    .await
+    .unwrap();
+    warm((true, 10, false)).await;
+    a.clock.advance(30);
+    let locking = client();
+    a.sign_in_pending(&locking, "alice", PASSWORD).await;
+    let wrong = crate::helpers::wrong_code(&enrolled.secret, a.now_step(), 40);
+    assert_eq!(
+        a.verify(&locking, &wrong).await.status(),
+        StatusCode::LOCKED
+    );
+    seen((true, 10, true), "the code step locked").await;
+
+    warm((true, 10, true)).await;
+    assert_eq!(
+        a.unlock(&admin, alice).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    seen((true, 10, false), "an administrator unlocked it").await;
+
+    warm((true, 10, false)).await;
+    let removed = a.remove_device(&holder, alice, Some(PASSWORD)).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    seen((false, 0, false), "the holder removed the device").await;
+}
