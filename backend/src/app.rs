@@ -104,8 +104,9 @@ pub struct Shared {
     pub addresses: Arc<AddressLimiter>,
     /// Counter keys with a password being hashed (this instance): one at a time each.
     pub in_flight: Arc<InFlight>,
-    /// The HTTP client for identity providers (`None` if it could not be built: then every
-    /// sign-in through a provider fails as "provider unreachable", and the log says why).
+    /// The HTTP client for identity providers (`None` without providers, which saves its
+    /// memory, or if it could not be built: then every sign-in through a provider fails as
+    /// "provider unreachable", and the log says why).
     pub oidc_http: Option<HttpClient>,
     /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
     pub shutting_down: Arc<AtomicBool>,
@@ -143,6 +144,15 @@ impl AppState {
         };
         let cache =
             crate::session_cache::SessionCache::new(enabled, on_sqlite, revocation_file.clone());
+        let oidc_http = (!settings.identity_providers.is_empty())
+            .then(crate::oidc::relying_party::http_client)
+            .and_then(|client| {
+                client
+                    .inspect_err(
+                        |e| tracing::error!(error = %e, "identity providers cannot be used"),
+                    )
+                    .ok()
+            });
         Self(Arc::new(Shared {
             revocations: crate::revocation::Revocations::new(cache, revocation_file),
             last_seen: Default::default(),
@@ -154,9 +164,7 @@ impl AppState {
             settings: Arc::new(settings),
             addresses: Arc::default(),
             in_flight: Arc::default(),
-            oidc_http: crate::oidc::relying_party::http_client()
-                .inspect_err(|error| tracing::error!(%error, "identity providers cannot be used"))
-                .ok(),
+            oidc_http,
             shutting_down: Arc::default(),
         }))
     }
@@ -327,7 +335,6 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         .map(|database| crate::in_use::by_server(&database))
         .transpose()?;
     let (db, seal) = open(common).await?;
-    ensure_administrator(&db, &common.data_dir).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -371,6 +378,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         session_cache: args.session_cache,
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
+    ensure_administrator(&state, &common.data_dir).await?;
     let _background = state.start_background();
     crate::sweep::spawn(
         state.db.clone(),
@@ -448,7 +456,8 @@ async fn shutdown_signal() {
 /// Where the first start writes the administrator's password (in the data folder).
 pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
 
-async fn ensure_administrator(db: &AnyPool, data_dir: &Path) -> Result<(), String> {
+async fn ensure_administrator(state: &AppState, data_dir: &Path) -> Result<(), String> {
+    let db = &state.db;
     if users::administrator_exists(db)
         .await
         .map_err(|e| e.to_string())?
@@ -456,7 +465,12 @@ async fn ensure_administrator(db: &AnyPool, data_dir: &Path) -> Result<(), Strin
         return Ok(());
     }
     let password = random_password();
-    let hash = crate::passwords::hash_blocking(&password)?;
+    // On a hashing thread, in its working memory (no one-off 19 MiB).
+    let hash = state
+        .hasher
+        .hash(password.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let new = users::NewUser {
         username: "admin",
         password_hash: Some(hash),

@@ -3,11 +3,6 @@
 use clap::Parser;
 use twostep::config::{Cli, Command};
 
-/// mimalloc: the request path allocates many small, short-lived objects on every core, which
-/// it serves faster than the system allocator (`cargo xtask bench`, `GET /api/me`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

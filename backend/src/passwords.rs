@@ -193,11 +193,21 @@ pub struct Hasher {
 
 impl Hasher {
     /// `threads` hashes at once; with `max_queued` jobs queued or running, more get 503.
+    /// Blocks while a hashing thread makes the dummy hash (in its own working memory, so the
+    /// server's Argon2 memory is exactly its threads' workspaces).
     pub fn new(threads: usize, max_queued: usize) -> Self {
-        let dummy = hash_blocking("twostep dummy password for unknown users")
+        let jobs = spawn_hashing_threads(threads.max(1));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let dummy = jobs
+            .send(Box::new(move |workspace: &mut Workspace| {
+                let _ = sender.send(workspace.hash("twostep dummy password for unknown users"));
+            }))
+            .ok()
+            .and_then(|()| receiver.recv().ok())
+            .expect("a hashing thread is running")
             .expect("hashing a constant works");
         Self {
-            jobs: spawn_hashing_threads(threads.max(1)),
+            jobs,
             queued: Arc::new(AtomicUsize::new(0)),
             ran: Arc::new(AtomicU64::new(0)),
             max_queued,
