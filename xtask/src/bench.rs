@@ -47,6 +47,13 @@ const WRK_THREADS: u32 = 2;
 const CONNECTIONS: u32 = 16;
 /// Connections that keep sign-in jobs queued for the hashing threads (one per core).
 const SIGN_IN_CONNECTIONS: u32 = 8;
+/// Sessions ended on one PostgreSQL instance and tried at once on the other.
+const ENDED_ROUNDS: u32 = 100;
+/// Argon2's working memory per hashing thread (m = 19 MiB); the server runs one hashing thread
+/// per core, each with its own, from its start.
+const ARGON2_MIB: f64 = 19.0;
+/// The server's memory apart from Argon2's working memory: at most this many MiB.
+const MEMORY_APART_LIMIT_MIB: f64 = 30.0;
 /// Connections of the `GET /api/me` probe while sign-ins saturate Argon2.
 const PROBE_CONNECTIONS: u32 = 2;
 /// Navigation to the QR code (median): at most this many milliseconds.
@@ -325,6 +332,7 @@ fn measure(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
     report.add_log_notes(&server);
     drop(server);
     measure_postgres(scratch, report, &baseline);
+    report.add_memory_target();
     Ok(())
 }
 
@@ -376,6 +384,15 @@ fn measure_postgres(scratch: &Scratch, report: &mut Report, baseline: &WrkResult
         report.add_me("PostgreSQL, cache off", &me, baseline, &server);
         measure_code_step(scratch, report, &server, &db, "PostgreSQL", baseline)?;
         report.add_log_notes(&server);
+        for (mode, settings) in [("off: the default", &[][..]), ("on", &["--session-cache", "on"][..])] {
+            let a = Server::start_twostep_with(scratch, "twostep-postgres-a", &db, settings)?;
+            let b = Server::start_twostep_with(scratch, "twostep-postgres-b", &db, settings)?;
+            step(&format!(
+                "GET /api/me on instance B right after a sign-out on A, {ENDED_ROUNDS} times (PostgreSQL, session cache {mode})"
+            ));
+            let counted = ended_elsewhere(&a, &b)?;
+            report.add_ended_elsewhere(mode, &counted);
+        }
         Ok(())
     })();
     if let Err(message) = result {
@@ -618,8 +635,8 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Peak and current resident memory, from `/proc/PID/status`.
-    fn memory(&self) -> String {
+    /// Peak and current resident memory in MiB, from `/proc/PID/status`.
+    fn memory_mib(&self) -> Option<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.running.pid()))
             .unwrap_or_default();
         let field = |name: &str| -> Option<f64> {
@@ -627,9 +644,14 @@ impl Server {
             let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
             Some(kb / 1024.0)
         };
-        match (field("VmHWM:"), field("VmRSS:")) {
-            (Some(peak), Some(now)) => format!("{peak:.1} MiB (now {now:.1})"),
-            _ => "?".to_owned(),
+        Some((field("VmHWM:")?, field("VmRSS:")?))
+    }
+
+    /// Peak and current resident memory, as text.
+    fn memory(&self) -> String {
+        match self.memory_mib() {
+            Some((peak, now)) => format!("{peak:.1} MiB (now {now:.1})"),
+            None => "?".to_owned(),
         }
     }
 }
@@ -1036,6 +1058,38 @@ fn make_fixture(
     Ok(out)
 }
 
+/// What `examples/ended_elsewhere.rs` counted: B's answers right after each sign-out on A.
+struct EndedElsewhere {
+    rounds: u32,
+    refused: u32,
+    served: u32,
+}
+
+fn ended_elsewhere(a: &Server, b: &Server) -> Result<EndedElsewhere, String> {
+    let mut command = clean_command(&example("ended_elsewhere"));
+    command
+        .arg(a.url(""))
+        .arg(b.url(""))
+        .arg(format!("{USER}0"))
+        .arg(PASSWORD)
+        .arg(ENDED_ROUNDS.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = Running::spawn("ended_elsewhere", &mut command)?.finish()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> Result<u32, String> {
+        text.split_whitespace()
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("ended_elsewhere printed no {name}: {text}"))
+    };
+    Ok(EndedElsewhere {
+        rounds: field("rounds")?,
+        refused: field("refused")?,
+        served: field("served")?,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argon2, criterion, frontend
 
@@ -1384,6 +1438,8 @@ impl Verdict {
 
 #[derive(Default)]
 struct Report {
+    /// The highest peak memory apart from Argon2's of the twostep servers so far (MiB).
+    memory_apart: std::cell::Cell<Option<f64>>,
     server_rows: Vec<Row>,
     targets: Vec<Target>,
     code_checks: Vec<(String, String)>,
@@ -1400,6 +1456,58 @@ struct BrowserRows {
 }
 
 impl Report {
+    /// A twostep server's memory as text: its peak, and the peak apart from Argon2's working
+    /// memory (one [`ARGON2_MIB`] workspace per hashing thread, one thread per core); the
+    /// highest of the latter over the run is kept for the memory target.
+    fn twostep_memory(&self, server: &Server) -> String {
+        let Some((peak, now)) = server.memory_mib() else {
+            return "?".to_owned();
+        };
+        let argon2 = hashing_threads() as f64 * ARGON2_MIB;
+        let apart = peak - argon2;
+        let highest = self.memory_apart.get().map_or(apart, |seen| seen.max(apart));
+        self.memory_apart.set(Some(highest));
+        format!("{peak:.1} MiB (now {now:.1}); apart from Argon2: {apart:.1} MiB")
+    }
+
+    fn add_memory_target(&mut self) {
+        let Some(apart) = self.memory_apart.get() else {
+            return;
+        };
+        self.targets.push(Target {
+            name: "Server memory apart from Argon2's working memory at most 30 MiB: the highest peak resident set of the twostep servers of this run, less one 19 MiB workspace per hashing thread",
+            measured: format!(
+                "{apart:.1} MiB ({} hashing threads × {ARGON2_MIB:.0} MiB = {:.0} MiB taken off)",
+                hashing_threads(),
+                hashing_threads() as f64 * ARGON2_MIB
+            ),
+            verdict: Verdict::of(apart <= MEMORY_APART_LIMIT_MIB),
+        });
+    }
+
+    fn add_ended_elsewhere(&mut self, mode: &str, counted: &EndedElsewhere) {
+        let other = counted.rounds - counted.refused - counted.served;
+        if mode.ends_with("the default") {
+            self.targets.push(Target {
+                name: "A signed-in request to the other instance right after the session was ended is refused (401) every time (PostgreSQL, two instances, the default settings)",
+                measured: format!("{} of {} refused", counted.refused, counted.rounds),
+                verdict: Verdict::of(counted.refused == counted.rounds),
+            });
+        }
+        let mut row = Row::only(
+            &format!(
+                "`GET /api/me` on instance B right after a sign-out on instance A (`examples/ended_elsewhere.rs`: two servers, one PostgreSQL database; B had served the session twice just before; session cache {mode})"
+            ),
+            "must be 401 every time",
+        );
+        row.load = format!("{} rounds, one after another", counted.rounds);
+        row.rate = format!(
+            "401: {} of {}; 200: {}; other: {other}",
+            counted.refused, counted.rounds, counted.served
+        );
+        self.server_rows.push(row);
+    }
+
     fn add_argon2(&mut self, bounds: &[Argon2Bound]) {
         let rates: Vec<String> = bounds.iter().map(|b| per_second(b.rate)).collect();
         let mut row = Row::only(
@@ -1443,7 +1551,7 @@ impl Report {
             wrk,
             wrk.rate,
             format!("{:.2}× bare axum", wrk.rate / baseline.rate),
-            server.memory(),
+            self.twostep_memory(server),
         ));
     }
 
@@ -1482,7 +1590,7 @@ impl Report {
                 share * 100.0,
                 shares.join(", ")
             ),
-            server.memory(),
+            self.twostep_memory(server),
         ));
         self.targets.push(Target {
             name: "Sign-in throughput within 10% of the Argon2 bound",
@@ -1518,7 +1626,7 @@ impl Report {
                 sign_in.ok_rate() / bound * 100.0,
                 sign_in.load
             ),
-            server.memory(),
+            self.twostep_memory(server),
         ));
         let share = sign_in.ok_rate() / bound;
         // Only a probe beside saturated Argon2 says anything about this target.
@@ -1560,7 +1668,7 @@ impl Report {
             &measured.wrk,
             measured.rate,
             format!("{:.3}× bare axum", measured.rate / baseline.rate),
-            server.memory(),
+            self.twostep_memory(server),
         );
         row.rate = rate;
         self.server_rows.push(row);
@@ -1766,7 +1874,10 @@ impl Report {
             w,
             "## Server (release build)\n\nwrk with `--latency`; rates are answers per second \
              (for the code step: answers that took the path described); memory is the server's \
-             peak resident set (`VmHWM`, since its start) after the load.\n"
+             peak resident set (`VmHWM`, since its start) after the load, and that peak less \
+             Argon2's working memory: the server hashes on one thread per core, each with one \
+             19 MiB workspace from its start (the dummy hash for unknown names and the first \
+             administrator's hash run there too), so that is all the Argon2 memory it holds.\n"
         );
         let _ = writeln!(
             w,
@@ -1932,6 +2043,11 @@ fn sign_in_verdict(share: f64, bounds: [f64; 2]) -> Verdict {
     } else {
         Verdict::of(share >= SIGN_IN_TARGET)
     }
+}
+
+/// The server's hashing threads: one per core (`twostep serve` asks the same way).
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 fn per_second(rate: f64) -> String {
