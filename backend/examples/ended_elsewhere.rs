@@ -56,7 +56,9 @@ async fn main() -> Result<(), String> {
         for _ in 0..2 {
             let seen = status(me()).await?;
             if seen != 200 {
-                return Err(format!("round {round}: B answered {seen} before the sign-out"));
+                return Err(format!(
+                    "round {round}: B answered {seen} before the sign-out"
+                ));
             }
         }
         let ended = status(

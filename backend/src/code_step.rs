@@ -13,6 +13,8 @@ use crate::passwords::HashError;
 use crate::policy::{self, Counter};
 use crate::recovery;
 use crate::revocation::RevokingTx;
+use crate::session_policy::SessionLimits;
+use crate::sessions::{self, SessionRecord};
 use crate::totp::{self, Authenticator, SignInCheck};
 use crate::users::UserRecord;
 use crate::{audit, metrics};
@@ -85,38 +87,89 @@ pub type Spent = (RevokingTx, Used);
 
 /// The device row, as the code step needs it. `Debug` is not derived: it holds the sealed
 /// secret.
-struct Device {
+pub struct Device {
     sealed_secret: String,
     last_step: u64,
     app: Counter,
     recovery: Counter,
 }
 
-async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT sealed_secret, last_step, failed_attempts, last_failed_at,
-                recovery_failures, recovery_last_failed_at
-         FROM two_step_devices WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?;
-    let counter =
-        |row: &sqlx::any::AnyRow, failures: &str, at: &str| -> Result<Counter, sqlx::Error> {
-            Ok(Counter {
-                failures: u32::try_from(row.try_get::<i64, _>(failures)?).unwrap_or(u32::MAX),
-                last_at: row.try_get::<i64, _>(at)? as u64,
-            })
-        };
-    row.map(|row| {
-        Ok(Device {
-            sealed_secret: row.try_get("sealed_secret")?,
-            last_step: row.try_get::<i64, _>("last_step")? as u64,
-            app: counter(&row, "failed_attempts", "last_failed_at")?,
-            recovery: counter(&row, "recovery_failures", "recovery_last_failed_at")?,
+/// The device columns, as `d`, for [`device_of`].
+const DEVICE_COLUMNS: &str = "d.sealed_secret AS sealed_secret, d.last_step AS last_step,
+    d.failed_attempts AS failed_attempts, d.last_failed_at AS last_failed_at,
+    d.recovery_failures AS recovery_failures, d.recovery_last_failed_at AS recovery_last_failed_at";
+
+/// The device of a row with [`DEVICE_COLUMNS`]; `None` where they are NULL (a left join).
+fn device_of(row: &sqlx::any::AnyRow) -> Result<Option<Device>, sqlx::Error> {
+    let Some(sealed_secret) = row.try_get::<Option<String>, _>("sealed_secret")? else {
+        return Ok(None);
+    };
+    let number = |column: &str| -> Result<i64, sqlx::Error> { row.try_get::<i64, _>(column) };
+    let counter = |failures: &str, at: &str| -> Result<Counter, sqlx::Error> {
+        Ok(Counter {
+            failures: u32::try_from(number(failures)?).unwrap_or(u32::MAX),
+            last_at: number(at)? as u64,
         })
-    })
-    .transpose()
+    };
+    Ok(Some(Device {
+        sealed_secret,
+        last_step: number("last_step")? as u64,
+        app: counter("failed_attempts", "last_failed_at")?,
+        recovery: counter("recovery_failures", "recovery_last_failed_at")?,
+    }))
+}
+
+async fn load_device(db: &AnyPool, user_id: i64) -> Result<Option<Device>, sqlx::Error> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM two_step_devices d WHERE d.user_id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?
+        .map_or(Ok(None), |row| device_of(&row))
+}
+
+/// A sign-in waiting for its code: the session, its account and the account's device.
+pub struct Pending {
+    pub session: SessionRecord,
+    pub user: UserRecord,
+    pub device: Option<Device>,
+}
+
+/// The live session of `token` with its account and device, in one query (the code step's
+/// only read before it reserves an attempt). A session that ended is deleted on sight.
+pub async fn pending(
+    db: &AnyPool,
+    token: &str,
+    limits: &SessionLimits,
+    now: u64,
+) -> Result<Option<Pending>, sqlx::Error> {
+    let token_hash = sessions::hash_token(token);
+    let sql = format!(
+        "SELECT s.user_id AS user_id, s.stage AS stage, s.expires_at AS expires_at,
+                s.authenticated_at AS authenticated_at, s.last_seen_at AS last_seen_at,
+                u.id AS id, u.username AS username, u.role AS role,
+                u.identity_provider AS identity_provider, {DEVICE_COLUMNS}
+         FROM sessions s JOIN users u ON u.id = s.user_id
+              LEFT JOIN two_step_devices d ON d.user_id = u.id
+         WHERE s.token_hash = $1"
+    );
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&token_hash)
+        .fetch_optional(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session = sessions::session_of(&row, token_hash)?;
+    if !limits.is_live(session.times(), now) {
+        sessions::delete(db, &session.token_hash).await?;
+        return Ok(None);
+    }
+    Ok(Some(Pending {
+        session,
+        user: crate::users::record(&row)?,
+        device: device_of(&row)?,
+    }))
 }
 
 /// Checks `typed` (a 6-digit app code, or where allowed a recovery code) and spends it.
@@ -126,7 +179,19 @@ pub async fn verify(
     typed: &str,
     now: u64,
 ) -> Result<Spent, CodeError> {
-    let result = check_and_spend(state, check, typed, now).await;
+    let device = load_device(&state.db, check.user.id).await?;
+    verify_device(state, check, device, typed, now).await
+}
+
+/// As [`verify`], with the account's device already read (see [`pending`]).
+pub async fn verify_device(
+    state: &AppState,
+    check: CodeCheck<'_>,
+    device: Option<Device>,
+    typed: &str,
+    now: u64,
+) -> Result<Spent, CodeError> {
+    let result = check_and_spend(state, check, device, typed, now).await;
     let outcome = match &result {
         Ok(_) => Some(metrics::CodeCheck::Accepted),
         Err(CodeError::Wrong | CodeError::RecoveryWrong) => Some(metrics::CodeCheck::Wrong),
@@ -144,17 +209,15 @@ pub async fn verify(
 async fn check_and_spend(
     state: &AppState,
     check: CodeCheck<'_>,
+    device: Option<Device>,
     typed: &str,
     now: u64,
 ) -> Result<Spent, CodeError> {
-    let user_id = check.user.id;
     let totp = TotpCode::parse(typed);
     let recovery = RecoveryCode::parse(typed)
         .ok()
         .filter(|_| check.recovery_allowed);
-    let device = load_device(&state.db, user_id)
-        .await?
-        .ok_or(CodeError::NoDevice)?;
+    let device = device.ok_or(CodeError::NoDevice)?;
     match (totp, recovery) {
         (Ok(code), _) => verify_app_code(state, check, &code, device, now).await,
         (Err(_), Some(code)) => verify_recovery_code(state, check, &code, device, now).await,

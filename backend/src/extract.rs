@@ -207,9 +207,9 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A session waiting for its verification code; the only thing it may do is send one.
-#[derive(Debug, Clone)]
-pub struct Verifying(pub SessionRecord);
+/// A session waiting for its verification code, with its account and device (one query);
+/// the only thing it may do is send one.
+pub struct Verifying(pub crate::code_step::Pending);
 
 impl FromRequestParts<AppState> for Verifying {
     type Rejection = ApiError;
@@ -226,7 +226,7 @@ impl FromRequestParts<AppState> for Verifying {
         let token = jar
             .get(sessions::cookie_name(state.settings.secure_cookies))
             .ok_or_else(expired)?;
-        let session = sessions::find(
+        let pending = crate::code_step::pending(
             &state.db,
             token.value(),
             &state.settings.session_limits,
@@ -234,13 +234,13 @@ impl FromRequestParts<AppState> for Verifying {
         )
         .await?
         .ok_or_else(expired)?;
-        if session.stage != Stage::Verifying {
+        if pending.session.stage != Stage::Verifying {
             return Err(ApiError::client(
                 StatusCode::CONFLICT,
                 ErrorCode::BadRequest,
                 "You are already signed in.",
             ));
         }
-        Ok(Self(session))
+        Ok(Self(pending))
     }
 }

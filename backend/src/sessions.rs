@@ -200,7 +200,10 @@ pub async fn create_after_password<'c>(
     Ok((token, stage))
 }
 
-fn session_of(row: &sqlx::any::AnyRow, token_hash: String) -> Result<SessionRecord, sqlx::Error> {
+pub(crate) fn session_of(
+    row: &sqlx::any::AnyRow,
+    token_hash: String,
+) -> Result<SessionRecord, sqlx::Error> {
     Ok(SessionRecord {
         token_hash,
         user_id: row.try_get("user_id")?,
@@ -241,33 +244,6 @@ pub async fn find_with_user(
         return Ok(None);
     }
     Ok(Some((session, crate::users::record(&row)?)))
-}
-
-/// The live session for a cookie token, if any (the code step's waiting session). Sessions
-/// that ended are deleted on sight.
-pub async fn find(
-    db: &AnyPool,
-    token: &str,
-    limits: &SessionLimits,
-    now: u64,
-) -> Result<Option<SessionRecord>, sqlx::Error> {
-    let token_hash = hash_token(token);
-    let Some(row) = sqlx::query(
-        "SELECT user_id, stage, expires_at, authenticated_at, last_seen_at
-         FROM sessions WHERE token_hash = $1",
-    )
-    .bind(&token_hash)
-    .fetch_optional(db)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let record = session_of(&row, token_hash)?;
-    if !limits.is_live(record.times(), now) {
-        delete(db, &record.token_hash).await?;
-        return Ok(None);
-    }
-    Ok(Some(record))
 }
 
 /// Records that the session proved who it is again (re-authentication, password change).

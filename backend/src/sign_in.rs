@@ -7,14 +7,16 @@
 //! counter key on this instance, then the counter in the database; only then Argon2.
 
 use crate::app::AppState;
+use crate::code_step::{self, CodeCheck, CodeError};
 use crate::device_cookie::DeviceCookie;
+use crate::error::ApiResult;
 use crate::extract::ClientAddr;
 use crate::guards::{self, AddressReservation, Refused};
 use crate::passwords::HashError;
 use crate::sessions::{self, Origin, Stage};
 use crate::users::{self, UserRecord};
 use crate::{audit, metrics, recovery};
-use twostep_shared::api::AuditEventKind;
+use twostep_shared::api::{AuditEventKind, User};
 use twostep_shared::input::{RecoveryCode, Username};
 
 /// Why a password was not accepted.
@@ -306,4 +308,44 @@ async fn start_session(
         stage,
         device_cookie,
     })
+}
+
+/// The code step: the code is checked against the device read with the waiting session (one
+/// query, [`code_step::pending`]); a right code is spent, the waiting session replaced by a
+/// new signed-in one and the sign-in recorded, in one transaction. Returns the new session's
+/// token and the account as the app shows it.
+pub async fn finish_with_code(
+    state: &AppState,
+    pending: code_step::Pending,
+    code: &str,
+    origin: &Origin,
+    client: &ClientAddr,
+) -> ApiResult<(String, User)> {
+    let code_step::Pending {
+        session,
+        user,
+        device,
+    } = pending;
+    let check = CodeCheck {
+        user: &user,
+        client_addr: client.as_deref(),
+        purpose: "sign-in",
+        recovery_allowed: true,
+    };
+    let now = state.clock.now();
+    let (mut tx, _) = code_step::verify_device(state, check, device, code, now).await?;
+    // A new token for the signed-in session: the pending one is never promoted, and is
+    // used once (a second right code on the same pending session finds it gone).
+    if !sessions::delete(&mut **tx, &session.token_hash).await? {
+        return Err(CodeError::Replayed.into());
+    }
+    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now).await?;
+    let detail = origin.sign_in_detail("with 2-step verification");
+    let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
+    event.detail = detail.as_deref();
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
+    tracing::info!(user_id = user.id, "signed in with a verification code");
+    let status = crate::two_step::status(&state.db, user.id).await?;
+    Ok((token, user.to_api(Some(status))))
 }

@@ -384,7 +384,10 @@ fn measure_postgres(scratch: &Scratch, report: &mut Report, baseline: &WrkResult
         report.add_me("PostgreSQL, cache off", &me, baseline, &server);
         measure_code_step(scratch, report, &server, &db, "PostgreSQL", baseline)?;
         report.add_log_notes(&server);
-        for (mode, settings) in [("off: the default", &[][..]), ("on", &["--session-cache", "on"][..])] {
+        for (mode, settings) in [
+            ("off: the default", &[][..]),
+            ("on", &["--session-cache", "on"][..]),
+        ] {
             let a = Server::start_twostep_with(scratch, "twostep-postgres-a", &db, settings)?;
             let b = Server::start_twostep_with(scratch, "twostep-postgres-b", &db, settings)?;
             step(&format!(
@@ -1465,7 +1468,10 @@ impl Report {
         };
         let argon2 = hashing_threads() as f64 * ARGON2_MIB;
         let apart = peak - argon2;
-        let highest = self.memory_apart.get().map_or(apart, |seen| seen.max(apart));
+        let highest = self
+            .memory_apart
+            .get()
+            .map_or(apart, |seen| seen.max(apart));
         self.memory_apart.set(Some(highest));
         format!("{peak:.1} MiB (now {now:.1}); apart from Argon2: {apart:.1} MiB")
     }

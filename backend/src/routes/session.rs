@@ -3,20 +3,20 @@
 //! you" before a sensitive action).
 
 use crate::app::AppState;
-use crate::code_step::{self, CodeCheck, CodeError};
+
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr, SignedIn, TrustedBrowser, Verifying};
 use crate::reauthentication::{self, Confirming, Proof, ReauthError};
 use crate::sessions::{self, Origin, Stage};
 use crate::sign_in::{self, PasswordAttempt, Purpose};
-use crate::{audit, two_step, users};
+use crate::two_step;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use twostep_shared::account::ReauthenticateRequest;
-use twostep_shared::api::{AuditEventKind, SignInRequest, SignInResponse, VerifyRequest};
+use twostep_shared::api::{SignInRequest, SignInResponse, VerifyRequest};
 use twostep_shared::input::{Password, Username};
 
 pub fn router() -> Router<AppState> {
@@ -90,8 +90,7 @@ async fn sign_in(
     Ok((jar, Json(response)))
 }
 
-/// The code step: a right code is spent, the waiting session replaced by a new signed-in
-/// one and the sign-in recorded, in one transaction.
+/// The code step ([`sign_in::finish_with_code`]).
 async fn verify(
     State(state): State<AppState>,
     Verifying(pending): Verifying,
@@ -100,35 +99,11 @@ async fn verify(
     jar: CookieJar,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
-    let user = users::find(&state.db, pending.user_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    let check = CodeCheck {
-        user: &user,
-        client_addr: client.as_deref(),
-        purpose: "sign-in",
-        recovery_allowed: true,
-    };
-    let now = state.clock.now();
-    let (mut tx, _) = code_step::verify(&state, check, &request.code, now).await?;
-    // A new token for the signed-in session: the pending one is never promoted, and is
-    // used once (a second right code on the same pending session finds it gone).
-    if !sessions::delete(&mut **tx, &pending.token_hash).await? {
-        return Err(CodeError::Replayed.into());
-    }
-    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, &origin, now).await?;
-    let detail = origin.sign_in_detail("with 2-step verification");
-    let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
-    event.detail = detail.as_deref();
-    audit::write(&mut **tx, event, now).await?;
-    tx.commit(&state.revocations).await?;
-    tracing::info!(user_id = user.id, "signed in with a verification code");
-    let status = two_step::status(&state.db, user.id).await?;
+    let (token, user) =
+        sign_in::finish_with_code(&state, pending, &request.code, &origin, &client).await?;
     Ok((
         jar.add(sessions::cookie(token, state.settings.secure_cookies)),
-        Json(SignInResponse::SignedIn {
-            user: user.to_api(Some(status)),
-        }),
+        Json(SignInResponse::SignedIn { user }),
     ))
 }
 
