@@ -133,8 +133,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let url = db.connect_options().database_url.to_string();
         let sqlite_file = crate::db::sqlite_file(&url);
-        let revocation_file = sqlite_file.as_deref().map(crate::revocation::file_for);
-        // SQLite: every other writer appends to the revocation file, so the cache hears them
+        // SQLite: every other writer bumps the revocation counter, so the cache hears them
         // from the start; PostgreSQL: only once the listener is connected.
         let on_sqlite = url.starts_with("sqlite:");
         let enabled = match settings.session_cache {
@@ -142,8 +141,15 @@ impl AppState {
             crate::config::SessionCacheMode::On => true,
             crate::config::SessionCacheMode::Off => false,
         };
-        let cache =
-            crate::session_cache::SessionCache::new(enabled, on_sqlite, revocation_file.clone());
+        // SQLite: without its revocation counter the cache could not hear the CLI: off.
+        let counter = sqlite_file
+            .as_deref()
+            .map(crate::revocation::open_counter)
+            .transpose()
+            .ok()
+            .flatten();
+        let enabled = enabled && (counter.is_some() || !on_sqlite);
+        let cache = crate::session_cache::SessionCache::new(enabled, on_sqlite, counter.clone());
         let oidc_http = (!settings.identity_providers.is_empty())
             .then(crate::oidc::relying_party::http_client)
             .and_then(|client| {
@@ -154,7 +160,7 @@ impl AppState {
                     .ok()
             });
         Self(Arc::new(Shared {
-            revocations: crate::revocation::Revocations::new(cache, revocation_file),
+            revocations: crate::revocation::Revocations::new(cache, counter),
             last_seen: Default::default(),
             db,
             clock,

@@ -118,10 +118,10 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
-            let revocations = crate::revocation::Revocations::without_cache(
-                crate::db::sqlite_file(&common.database_url())
-                    .map(|database| crate::revocation::file_for(&database)),
-            );
+            let counter = crate::db::sqlite_file(&common.database_url())
+                .map(|database| crate::revocation::open_counter(&database))
+                .transpose()?;
+            let revocations = crate::revocation::Revocations::without_cache(counter);
             if !two_step::unlock(
                 &db,
                 &revocations,
@@ -297,7 +297,7 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
 }
 
 /// After a change to sessions, roles or accounts: every running server forgets its cached
-/// sessions ([`crate::revocation`]): a notification on PostgreSQL, the revocation file on
+/// sessions ([`crate::revocation`]): a notification on PostgreSQL, the revocation counter on
 /// SQLite.
 async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
     let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
@@ -305,7 +305,13 @@ async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<()
         .await
         .map_err(|e| e.to_string())?;
     if let Some(database) = crate::db::sqlite_file(&common.database_url()) {
-        crate::revocation::append_to_file(&crate::revocation::file_for(&database));
+        crate::revocation::open_counter(&database)
+            .map_err(|e| {
+                format!(
+                    "the change is saved, but running servers were not told ({e}): restart them"
+                )
+            })?
+            .bump();
     }
     Ok(())
 }

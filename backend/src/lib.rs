@@ -41,6 +41,7 @@ pub mod session_cache;
 pub mod session_list;
 pub mod session_policy;
 pub mod sessions;
+pub mod shared_counter;
 pub mod sign_in;
 pub mod sweep;
 pub mod totp;

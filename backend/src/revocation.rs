@@ -4,10 +4,9 @@
 //! - [`announce`], inside the write's transaction: on PostgreSQL a `NOTIFY` on [`CHANNEL`],
 //!   which every instance's listener ([`listen`]) hears when the transaction commits.
 //! - [`Revocations::committed`], right after the commit: this instance's cache forgets at
-//!   once, and on SQLite the revocation file beside the database grows by a byte, which
-//!   every process using that database notices on its next lookup (the CLI does the same
-//!   with [`append_to_file`]).
-//!
+//!   once, and on SQLite the revocation counter beside the database
+//!   ([`crate::shared_counter`]) moves by one, which every process using that database
+//!   notices on its next lookup (the CLI bumps it too).
 //! - [`RevokingTx`]: a transaction that does both (announces inside, forgets after commit).
 //!
 //! A revocation empties a whole cache (they are rare: sign-outs, password changes, role
@@ -16,14 +15,16 @@
 //! a code accepted), so there is no per-entry bookkeeping to get wrong.
 
 use crate::session_cache::SessionCache;
+use crate::shared_counter::SharedCounter;
 use sqlx::{Any, AnyPool, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The PostgreSQL channel revocations are announced on.
 pub const CHANNEL: &str = "twostep_revocations";
 
-/// The file beside a SQLite database that grows by one byte per revocation.
+/// The file beside a SQLite database that holds its revocation counter.
 pub fn file_for(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".revocations");
@@ -54,37 +55,36 @@ pub async fn announce(conn: &mut sqlx::AnyConnection) -> Result<Option<String>, 
 /// How long a revoking request waits for its notification to go round before answering.
 pub const ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Appends a byte to the revocation file (SQLite); a failure is logged, and the caches then
-/// may serve what was revoked until their next revocation, so it is logged as an error.
-pub fn append_to_file(path: &Path) {
-    use std::io::Write;
-    let appended = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| file.write_all(b"."));
-    if let Err(error) = appended {
-        tracing::error!(%error, path = %path.display(), "cannot announce a revocation to other processes");
-    }
+/// The revocation counter of the SQLite database `database`; `Err` says why it cannot be
+/// used, and is logged as an error (caches then cannot hear this process's revocations).
+pub fn open_counter(database: &Path) -> Result<Arc<SharedCounter>, String> {
+    let path = file_for(database);
+    SharedCounter::open(&path).map(Arc::new).map_err(|error| {
+        tracing::error!(%error, path = %path.display(), "cannot open the revocation counter");
+        format!(
+            "cannot open the revocation counter {}: {error}",
+            path.display()
+        )
+    })
 }
 
 /// This instance's side of revocations.
 #[derive(Clone)]
 pub struct Revocations {
     pub cache: SessionCache,
-    /// SQLite: the revocation file of the database.
-    file: Option<PathBuf>,
+    /// SQLite: the database's revocation counter.
+    counter: Option<Arc<SharedCounter>>,
 }
 
 impl Revocations {
-    pub fn new(cache: SessionCache, file: Option<PathBuf>) -> Self {
-        Self { cache, file }
+    pub fn new(cache: SessionCache, counter: Option<Arc<SharedCounter>>) -> Self {
+        Self { cache, counter }
     }
 
     /// For a process that caches nothing (the CLI): its revocations only reach the servers
-    /// (the notification, or the revocation file of the SQLite database `file` belongs to).
-    pub fn without_cache(file: Option<PathBuf>) -> Self {
-        Self::new(SessionCache::new(false, false, None), file)
+    /// (the notification, or `counter`: the SQLite database's revocation counter).
+    pub fn without_cache(counter: Option<Arc<SharedCounter>>) -> Self {
+        Self::new(SessionCache::new(false, false, None), counter)
     }
 
     /// After a revoking write that committed outside a [`RevokingTx`] (a single statement):
@@ -98,8 +98,8 @@ impl Revocations {
     /// Right after a revoking write committed.
     pub fn committed(&self) {
         self.cache.revoke();
-        if let Some(file) = &self.file {
-            append_to_file(file);
+        if let Some(counter) = &self.counter {
+            counter.bump();
         }
     }
 

@@ -8,11 +8,11 @@
 //! path that commits the write. An entry read from the database before a revocation is never
 //! stored after it (the generation it was read under no longer matches). Other writers are
 //! heard too: on PostgreSQL through `LISTEN` (while the listener is not connected the cache is
-//! bypassed and emptied), on SQLite through the revocation file the other process appends to.
+//! bypassed and emptied), on SQLite through the revocation counter the other process bumps.
 
 use crate::sessions::SessionRecord;
+use crate::shared_counter::SharedCounter;
 use crate::users::UserRecord;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use twostep_shared::api::TwoStepStatus;
@@ -42,11 +42,10 @@ struct Inner {
     hearing: AtomicBool,
     /// Whether the cache is used at all (`--session-cache off` for the bench's comparison).
     enabled: bool,
-    /// SQLite: the revocation file other processes append to, kept open (a lookup then costs
-    /// one `fstat`, no path walk; the file is only ever appended to, never replaced), and its
-    /// length last seen.
-    revocation_file: Option<std::fs::File>,
-    file_length: AtomicU64,
+    /// SQLite: the revocation counter every process using the database bumps
+    /// ([`crate::shared_counter`]), and its value last seen.
+    counter: Option<Arc<SharedCounter>>,
+    counter_seen: AtomicU64,
     /// PostgreSQL: the payloads of revocations this instance's listener heard lately, so a
     /// writer can wait until its own notification went round ([`Self::wait_heard`]).
     heard: std::sync::Mutex<std::collections::VecDeque<String>>,
@@ -56,44 +55,31 @@ struct Inner {
 impl SessionCache {
     /// A cache; `hearing` says whether other writers' revocations reach it from the start
     /// (false for PostgreSQL until the listener connects).
-    /// On SQLite the revocation file is created if missing; if it cannot be opened the cache
-    /// stays off (it could not hear the CLI's revocations), and the log says why.
-    pub fn new(enabled: bool, hearing: bool, revocation_file: Option<PathBuf>) -> Self {
-        let opened = revocation_file.as_deref().map(open_revocation_file);
-        let enabled = enabled && !matches!(opened, Some(None));
-        let revocation_file = opened.flatten();
-        let length = revocation_file
-            .as_ref()
-            .and_then(|file| file.metadata().ok())
-            .map_or(0, |metadata| metadata.len());
+    pub fn new(enabled: bool, hearing: bool, counter: Option<Arc<SharedCounter>>) -> Self {
+        let seen = counter.as_deref().map_or(0, SharedCounter::load);
         Self(Arc::new(Inner {
             entries: quick_cache::sync::Cache::new(CAPACITY),
             statuses: quick_cache::sync::Cache::new(CAPACITY),
             generation: AtomicU64::new(0),
             hearing: AtomicBool::new(hearing),
             enabled,
-            revocation_file,
-            file_length: AtomicU64::new(length),
+            counter,
+            counter_seen: AtomicU64::new(seen),
             heard: Default::default(),
             heard_changed: tokio::sync::Notify::new(),
         }))
     }
 
     /// Whether lookups may use the cache now. Notices another process's revocation on the
-    /// way (SQLite: the revocation file grew).
+    /// way (SQLite: the revocation counter moved; one atomic load).
     fn usable(&self) -> bool {
         let inner = &self.0;
         if !inner.enabled || !inner.hearing.load(Ordering::SeqCst) {
             return false;
         }
-        if let Some(file) = &inner.revocation_file {
-            // What cannot be checked is not trusted: bypassed and emptied.
-            let Ok(metadata) = file.metadata() else {
-                self.revoke();
-                return false;
-            };
-            let length = metadata.len();
-            if inner.file_length.swap(length, Ordering::SeqCst) != length {
+        if let Some(counter) = &inner.counter {
+            let value = counter.load();
+            if inner.counter_seen.swap(value, Ordering::SeqCst) != value {
                 self.revoke();
             }
         }
@@ -230,15 +216,4 @@ impl SessionCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn open_revocation_file(path: &std::path::Path) -> Option<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .inspect_err(|error| {
-            tracing::warn!(%error, path = %path.display(), "cannot open the revocation file; the session cache is off");
-        })
-        .ok()
 }
