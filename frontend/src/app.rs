@@ -3,7 +3,6 @@
 use crate::api;
 use crate::components::layout::Layout;
 use crate::components::reauth_dialog::ReauthDialog;
-use crate::hooks::use_load;
 use crate::pages::{
     activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
     sign_in::SignIn, users::Users,
@@ -19,15 +18,14 @@ pub fn app() -> Html {
     {
         // Is the cookie still good? The answer goes to the session (sign-in also sets it).
         let session = session.clone();
-        use_load((), move |()| {
-            let session = session.clone();
-            async move {
-                session.set(match api::me().await {
+        use_effect_with((), move |_| {
+            let me = api::me();
+            wasm_bindgen_futures::spawn_local(async move {
+                session.set(match me.await {
                     Ok(user) => SessionState::SignedIn(user),
                     Err(_) => SessionState::SignedOut,
                 });
-                Ok(())
-            }
+            });
         });
     }
     let router = use_router();

@@ -2,14 +2,13 @@
 //! its inputs change (Loading, Error, Ready), [`use_submit`] sends one request at a time (a
 //! double click sends one request) and keeps its error for the form to show.
 
-use crate::api::ApiFailure;
+use crate::api::{ApiFailure, Call, Pending};
 use std::any::Any;
 use std::cell::Cell;
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::rc::Rc;
 use twostep_shared::{ErrorBody, ErrorCode};
+use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
 /// What a [`use_load`] has so far.
@@ -71,12 +70,11 @@ impl<T: 'static> LoadHandle<T> {
 /// Calls `fetch(deps)` when the component mounts and whenever `deps` changes (showing
 /// Loading meanwhile). An answer to an older request than the latest is dropped.
 #[hook]
-pub fn use_load<T, D, F, Fut>(deps: D, fetch: F) -> LoadHandle<T>
+pub fn use_load<T, D, F>(deps: D, fetch: F) -> LoadHandle<T>
 where
     T: 'static,
     D: PartialEq + Clone + 'static,
-    F: Fn(D) -> Fut + 'static,
-    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+    F: Fn(D) -> Call<T> + 'static,
 {
     let state = use_state(|| Stored::Loading);
     let again = use_state(|| 0u32);
@@ -89,18 +87,12 @@ where
                 state.set(Stored::Loading);
                 *last_deps.borrow_mut() = Some(deps.clone());
             }
-            let request = fetch(deps.clone());
+            let (pending, read) = fetch(deps.clone()).into_parts();
             spawn_latest(
                 generation,
-                Box::pin(async move {
-                    let result = request.await;
-                    Box::new(move || {
-                        state.set(match result {
-                            Ok(data) => Stored::Ready(Rc::new(data)),
-                            Err(failure) => Stored::Error(failure),
-                        })
-                    }) as Box<dyn FnOnce()>
-                }),
+                state,
+                pending,
+                Box::new(move |value| read(value).map(|data| Rc::new(data) as Rc<dyn Any>)),
             );
         });
     }
@@ -111,18 +103,25 @@ where
     }
 }
 
-/// Work whose result is applied later, by the returned function (so that the code around it
-/// is compiled once, not once per request type).
-type Job<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// Runs `job` and applies its result unless a newer job was started meanwhile.
-fn spawn_latest(generation: Rc<Cell<u32>>, job: Job<Box<dyn FnOnce()>>) {
+/// Waits for `pending`, reads the answer with `read` and keeps it in `state`, unless a newer
+/// request was started meanwhile. Not generic: compiled once for every type of data.
+fn spawn_latest(
+    generation: Rc<Cell<u32>>,
+    state: UseStateHandle<Stored>,
+    pending: Pending,
+    read: Box<dyn FnOnce(&JsValue) -> Option<Rc<dyn Any>>>,
+) {
     let mine = generation.get().wrapping_add(1);
     generation.set(mine);
     wasm_bindgen_futures::spawn_local(async move {
-        let apply = job.await;
+        let answer = pending
+            .await
+            .and_then(|value| read(&value).ok_or_else(ApiFailure::unreachable));
         if generation.get() == mine {
-            apply();
+            state.set(match answer {
+                Ok(data) => Stored::Ready(data),
+                Err(failure) => Stored::Error(failure),
+            });
         }
     });
 }
@@ -174,32 +173,35 @@ impl SubmitHandle {
         }));
     }
 
-    /// Sends `request` unless one is out; `on_ok` gets the answer.
-    pub fn run<T: 'static>(
-        &self,
-        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
-        on_ok: impl FnOnce(T) + 'static,
-    ) {
-        self.run_or(request, on_ok, |_| {});
+    /// Sends `call` unless one is out; `on_ok` gets the answer.
+    pub fn run<T: 'static>(&self, call: Call<T>, on_ok: impl FnOnce(T) + 'static) {
+        self.run_or(call, on_ok, |_| {});
     }
 
     /// Like [`Self::run`]; `on_error` also sees a failure (after it is kept as the error).
     pub fn run_or<T: 'static>(
         &self,
-        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
+        call: Call<T>,
         on_ok: impl FnOnce(T) + 'static,
         on_error: impl FnOnce(&ApiFailure) + 'static,
     ) {
-        let job: Job<Result<Box<dyn FnOnce()>, ApiFailure>> = Box::pin(async move {
-            let answer = request.await?;
-            Ok(Box::new(move || on_ok(answer)) as Box<dyn FnOnce()>)
+        let (pending, read) = call.into_parts();
+        let apply = Box::new(move |value: &JsValue| match read(value) {
+            Some(answer) => {
+                on_ok(answer);
+                true
+            }
+            None => false,
         });
-        self.start(job, Box::new(on_error));
+        self.start(pending, apply, Box::new(on_error));
     }
 
+    /// Not generic: compiled once for every call. `apply` reads the answer and uses it; it
+    /// says `false` when the answer could not be read.
     fn start(
         &self,
-        job: Job<Result<Box<dyn FnOnce()>, ApiFailure>>,
+        pending: Pending,
+        apply: Box<dyn FnOnce(&JsValue) -> bool>,
         on_error: Box<dyn FnOnce(&ApiFailure)>,
     ) {
         if self.guard.replace(true) {
@@ -208,19 +210,21 @@ impl SubmitHandle {
         self.busy.set(true);
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = job.await;
+            let answer = pending.await;
             this.guard.set(false);
             this.busy.set(false);
-            match result {
-                Ok(apply) => {
+            let failure = match answer {
+                Ok(value) => {
                     this.error.set(None);
-                    apply();
+                    if apply(&value) {
+                        return;
+                    }
+                    ApiFailure::unreachable()
                 }
-                Err(failure) => {
-                    on_error(&failure);
-                    this.error.set(Some(failure));
-                }
-            }
+                Err(failure) => failure,
+            };
+            on_error(&failure);
+            this.error.set(Some(failure));
         });
     }
 }

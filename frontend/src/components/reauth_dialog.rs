@@ -62,10 +62,7 @@ pub fn reauth_dialog() -> Html {
             }
             let typed = (*password).clone();
             let close = close.clone();
-            submit.run(
-                async move { api::reauthenticate(&typed).await },
-                move |()| close(true),
-            );
+            submit.run(api::reauthenticate(&typed), move |()| close(true));
         })
     };
     let on_input = {

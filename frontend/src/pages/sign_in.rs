@@ -103,17 +103,14 @@ pub fn sign_in() -> Html {
                 password.clone(),
                 code.clone(),
             );
-            submit.run(
-                async move { api::sign_in(&request).await },
-                move |answer| match answer {
-                    SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
-                    SignInResponse::VerificationRequired { .. } => {
-                        password.set(String::new());
-                        code.set(String::new());
-                        step.set(Step::Code);
-                    }
-                },
-            );
+            submit.run(api::sign_in(&request), move |answer| match answer {
+                SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
+                SignInResponse::VerificationRequired { .. } => {
+                    password.set(String::new());
+                    code.set(String::new());
+                    step.set(Step::Code);
+                }
+            });
         })
     };
 
@@ -139,7 +136,7 @@ pub fn sign_in() -> Html {
             };
             let (session, step, code) = (session.clone(), step.clone(), code.clone());
             submit.run_or(
-                async move { api::verify(&request).await },
+                api::verify(&request),
                 move |answer| {
                     if let SignInResponse::SignedIn { user } = answer {
                         session.set(SessionState::SignedIn(user));

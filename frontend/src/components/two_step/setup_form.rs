@@ -70,14 +70,13 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             };
             if replacement {
                 let on_replaced = on_replaced.clone();
-                submit.run(
-                    async move { api::confirm_replacement(&request).await },
-                    move |()| on_replaced.emit(()),
-                );
+                submit.run(api::confirm_replacement(&request), move |()| {
+                    on_replaced.emit(())
+                });
                 return;
             }
             let on_confirmed = on_confirmed.clone();
-            submit.run(async move { api::confirm(&request).await }, move |codes| {
+            submit.run(api::confirm(&request), move |codes| {
                 on_confirmed.emit(codes.recovery_codes)
             });
         })
