@@ -76,31 +76,58 @@ where
     D: PartialEq + Clone + 'static,
     F: Fn(D) -> Call<T> + 'static,
 {
-    let state = use_state(|| Stored::Loading);
-    let again = use_state(|| 0u32);
+    // Only this part knows the types; the state and the effect are in `use_loader`, compiled
+    // once for every use (a smaller download).
     let last_deps = use_mut_ref(|| None::<D>);
-    let generation = use_memo((), |_| Cell::new(0u32));
-    {
-        let state = state.clone();
-        use_effect_with((deps, *again), move |(deps, _)| {
-            if last_deps.borrow().as_ref() != Some(deps) {
-                state.set(Stored::Loading);
-                *last_deps.borrow_mut() = Some(deps.clone());
-            }
-            let (pending, read) = fetch(deps.clone()).into_parts();
-            spawn_latest(
-                generation,
-                state,
-                pending,
-                Box::new(move |value| read(value).map(|data| Rc::new(data) as Rc<dyn Any>)),
-            );
-        });
+    let changed = last_deps.borrow().as_ref() != Some(&deps);
+    if changed {
+        *last_deps.borrow_mut() = Some(deps.clone());
     }
+    let (state, again) = use_loader(
+        changed,
+        Box::new(move || {
+            let (pending, read) = fetch(deps).into_parts();
+            let read: Reader =
+                Box::new(move |value| read(value).map(|data| Rc::new(data) as Rc<dyn Any>));
+            (pending, read)
+        }),
+    );
     LoadHandle {
         state,
         again,
         data: PhantomData,
     }
+}
+
+/// Reads a loaded answer as the data a [`use_load`] keeps.
+type Reader = Box<dyn FnOnce(&JsValue) -> Option<Rc<dyn Any>>>;
+
+/// The state of a [`use_load`], and the effect that sends its request: after a render where
+/// the inputs `changed` (showing Loading meanwhile) or a reload was asked for, it calls
+/// `start` and keeps the answer.
+#[hook]
+fn use_loader(
+    changed: bool,
+    start: Box<dyn FnOnce() -> (Pending, Reader)>,
+) -> (UseStateHandle<Stored>, UseStateHandle<u32>) {
+    let state = use_state(|| Stored::Loading);
+    let again = use_state(|| 0u32);
+    let changes = use_memo((), |_| Cell::new(0u32));
+    let generation = use_memo((), |_| Cell::new(0u32));
+    if changed {
+        changes.set(changes.get().wrapping_add(1));
+    }
+    {
+        let state = state.clone();
+        use_effect_with((changes.get(), *again), move |_| {
+            if changed {
+                state.set(Stored::Loading);
+            }
+            let (pending, read) = start();
+            spawn_latest(generation, state, pending, read);
+        });
+    }
+    (state, again)
 }
 
 /// Waits for `pending`, reads the answer with `read` and keeps it in `state`, unless a newer
@@ -109,7 +136,7 @@ fn spawn_latest(
     generation: Rc<Cell<u32>>,
     state: UseStateHandle<Stored>,
     pending: Pending,
-    read: Box<dyn FnOnce(&JsValue) -> Option<Rc<dyn Any>>>,
+    read: Reader,
 ) {
     let mine = generation.get().wrapping_add(1);
     generation.set(mine);
