@@ -3,6 +3,7 @@
 use crate::api;
 use crate::components::layout::Layout;
 use crate::components::reauth_dialog::ReauthDialog;
+use crate::hooks::use_mount;
 use crate::pages::{
     activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
     sign_in::SignIn, users::Users,
@@ -18,7 +19,7 @@ pub fn app() -> Html {
     {
         // Is the cookie still good? The answer goes to the session (sign-in also sets it).
         let session = session.clone();
-        use_effect_with((), move |_| {
+        use_mount(Box::new(move || {
             let me = api::me();
             wasm_bindgen_futures::spawn_local(async move {
                 session.set(match me.await {
@@ -26,7 +27,8 @@ pub fn app() -> Html {
                     Err(_) => SessionState::SignedOut,
                 });
             });
-        });
+            None
+        }));
     }
     let router = use_router();
     let page = main_view(&session, &router);

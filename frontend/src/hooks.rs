@@ -130,6 +130,48 @@ fn use_loader(
     (state, again)
 }
 
+/// What an effect leaves to undo when the component goes away (`None`: nothing).
+pub type Teardown = Option<Box<dyn FnOnce()>>;
+
+/// Runs `effect` once, after the first render; its teardown when the component goes away.
+/// Like `use_effect_with((), …)`, but yew's effect code is compiled once for every use
+/// rather than once per closure (a smaller download).
+#[hook]
+pub fn use_mount(effect: Box<dyn FnOnce() -> Teardown>) {
+    use_effect_with((), move |()| {
+        let teardown = effect();
+        move || {
+            if let Some(teardown) = teardown {
+                teardown();
+            }
+        }
+    });
+}
+
+/// Runs `effect` after the first render and after each render where `deps` changed. Like
+/// `use_effect_with(deps, …)` (without a teardown), with yew's effect code compiled once:
+/// only the comparison of `deps` is per type.
+#[hook]
+pub fn use_change<T: PartialEq + 'static>(deps: T, effect: Box<dyn FnOnce()>) {
+    let last = use_mut_ref(|| None::<T>);
+    let changed = last.borrow().as_ref() != Some(&deps);
+    if changed {
+        *last.borrow_mut() = Some(deps);
+    }
+    use_changed(changed, effect);
+}
+
+/// [`use_change`]'s effect: a count of the renders that changed its inputs is what yew
+/// compares.
+#[hook]
+fn use_changed(changed: bool, effect: Box<dyn FnOnce()>) {
+    let changes = use_memo((), |_| Cell::new(0u32));
+    if changed {
+        changes.set(changes.get().wrapping_add(1));
+    }
+    use_effect_with(changes.get(), move |_| effect());
+}
+
 /// Waits for `pending`, reads the answer with `read` and keeps it in `state`, unless a newer
 /// request was started meanwhile. Not generic: compiled once for every type of data.
 fn spawn_latest(

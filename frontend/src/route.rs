@@ -6,6 +6,7 @@
 //! The app used yew-router for this; its general route matcher and history layer came to about
 //! 30 kB of the app's WebAssembly, for six fixed routes, and the app has a size budget.
 
+use crate::hooks::use_mount;
 use gloo_events::EventListener;
 use yew::prelude::*;
 
@@ -118,12 +119,12 @@ pub fn use_router() -> RouterContext {
     let route = use_state(current_route);
     {
         let route = route.clone();
-        use_effect_with((), move |_| {
+        use_mount(Box::new(move || {
             let listener = web_sys::window().map(|window| {
                 EventListener::new(&window, "popstate", move |_| route.set(current_route()))
             });
-            move || drop(listener)
-        });
+            Some(Box::new(move || drop(listener)))
+        }));
     }
     let navigator = {
         let route = route.clone();

@@ -3,6 +3,7 @@
 
 use crate::components::toolbar::use_toolbar;
 use crate::focus::focus;
+use crate::hooks::use_change;
 use crate::route::{Route, link, use_navigator, use_route};
 use yew::prelude::*;
 
@@ -21,7 +22,7 @@ pub fn layout(props: &LayoutProps) -> Html {
     let menu_button = use_node_ref();
     {
         let menu_open = menu_open.clone();
-        use_effect_with(route, move |_| menu_open.set(false));
+        use_change(route, Box::new(move || menu_open.set(false)));
     }
     let session = crate::session::use_session();
     let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);

@@ -3,7 +3,7 @@
 //! `<dialog>` keeps the focus inside and Escape cancels.
 
 use crate::api;
-use crate::hooks::use_submit;
+use crate::hooks::{use_change, use_mount, use_submit};
 use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::prelude::*;
 
@@ -15,22 +15,26 @@ pub fn reauth_dialog() -> Html {
     let dialog = use_node_ref();
     {
         let open = open.clone();
-        use_effect_with((), move |()| {
+        use_mount(Box::new(move || {
             crate::reauth::register(Some(Callback::from(move |()| open.set(true))));
-            || crate::reauth::register(None)
-        });
+            Some(Box::new(|| crate::reauth::register(None)))
+        }));
     }
     {
         let dialog = dialog.clone();
-        use_effect_with(*open, move |open| {
-            if let Some(d) = dialog.cast::<HtmlDialogElement>() {
-                if *open && !d.open() {
-                    let _ = d.show_modal();
-                } else if !*open && d.open() {
-                    d.close();
+        let open = *open;
+        use_change(
+            open,
+            Box::new(move || {
+                if let Some(d) = dialog.cast::<HtmlDialogElement>() {
+                    if open && !d.open() {
+                        let _ = d.show_modal();
+                    } else if !open && d.open() {
+                        d.close();
+                    }
                 }
-            }
-        });
+            }),
+        );
     }
     let close = {
         let (open, password, submit) = (open.clone(), password.clone(), submit.clone());

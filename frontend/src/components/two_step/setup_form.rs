@@ -8,7 +8,7 @@ use crate::components::code_input::CodeInput;
 use crate::components::message::error;
 use crate::components::qr;
 use crate::focus::focus;
-use crate::hooks::use_submit;
+use crate::hooks::{use_mount, use_submit};
 use std::rc::Rc;
 use twostep_shared::api::{ConfirmRequest, SetupResponse};
 use twostep_shared::input::TotpCode;
@@ -47,7 +47,10 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     let qr = use_memo(props.setup.clone(), |setup| qr::view(&setup.otpauth_uri));
     {
         let code1_ref = code1_ref.clone();
-        use_effect_with((), move |_| focus(&code1_ref));
+        use_mount(Box::new(move || {
+            focus(&code1_ref);
+            None
+        }));
     }
     let on_code = |code: &UseStateHandle<String>| {
         let (code, submit) = (code.clone(), submit.clone());
