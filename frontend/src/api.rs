@@ -5,7 +5,6 @@
 //! so every action that needs it is repeated without its screen knowing.
 
 use crate::wire::{self, FromJs};
-use gloo_net::http::{Method, RequestBuilder};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -16,8 +15,9 @@ use twostep_shared::api::{
     VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
-use wasm_bindgen::JsValue;
-use web_sys::RequestCredentials;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCredentials, RequestInit, Response};
 
 /// A failed API call: the HTTP status (0 when the server could not be reached) and the
 /// server's error body.
@@ -86,14 +86,15 @@ impl<T> Future for Call<T> {
     }
 }
 
+/// The HTTP methods of the API.
+const GET: &str = "GET";
+const POST: &str = "POST";
+const DELETE: &str = "DELETE";
+
 /// Sends a request; asks to confirm it's you and sends it again when the server wants that.
-async fn send(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<gloo_net::http::Response, ApiFailure> {
+async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, ApiFailure> {
     loop {
-        let failure = match send_once(method.clone(), path, body.clone()).await {
+        let failure = match send_once(method, path, body.clone()).await {
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
@@ -104,25 +105,28 @@ async fn send(
     }
 }
 
-async fn send_once(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<gloo_net::http::Response, ApiFailure> {
-    let builder = RequestBuilder::new(path)
-        .method(method)
-        .credentials(RequestCredentials::SameOrigin);
-    let request = match body {
-        Some(json) => builder
-            .header("Content-Type", "application/json")
-            .body(json),
-        None => builder.build(),
-    };
-    let response = request
-        .map_err(|_| ApiFailure::unreachable())?
-        .send()
-        .await
+/// One `fetch` with the browser's own API (same-origin cookies; a JSON body when given).
+async fn send_once(method: &str, path: &str, body: Option<String>) -> Result<Response, ApiFailure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(json) = body {
+        let headers = js_sys::Object::new();
+        js_sys::Reflect::set(
+            &headers,
+            &JsValue::from_str("Content-Type"),
+            &JsValue::from_str("application/json"),
+        )
         .map_err(|_| ApiFailure::unreachable())?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&json));
+    }
+    let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .ok()
+        .and_then(|value| value.dyn_into().ok())
+        .ok_or_else(ApiFailure::unreachable)?;
     if response.ok() {
         return Ok(response);
     }
@@ -140,7 +144,7 @@ async fn send_once(
 }
 
 /// A call whose JSON answer is read as `T`.
-fn json<T: FromJs + 'static>(method: Method, path: String, body: Option<String>) -> Call<T> {
+fn json<T: FromJs + 'static>(method: &'static str, path: String, body: Option<String>) -> Call<T> {
     Call {
         pending: Box::pin(async move {
             let response = send(method, &path, body).await?;
@@ -151,7 +155,7 @@ fn json<T: FromJs + 'static>(method: Method, path: String, body: Option<String>)
 }
 
 /// A call whose answer is not read (only whether it succeeded).
-fn no_answer(method: Method, path: String, body: Option<String>) -> Call<()> {
+fn no_answer(method: &'static str, path: String, body: Option<String>) -> Call<()> {
     Call {
         pending: Box::pin(async move {
             send(method, &path, body).await?;
@@ -163,14 +167,12 @@ fn no_answer(method: Method, path: String, body: Option<String>) -> Call<()> {
 
 /// Reads a JSON body with the browser's own parser; [`wire`] reads the types from it
 /// (smaller than bundling a JSON parser or serde's deserializers into the wasm).
-async fn parsed(response: gloo_net::http::Response) -> Option<JsValue> {
-    let raw: web_sys::Response = response.into();
-    let promise = raw.json().ok()?;
-    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+async fn parsed(response: Response) -> Option<JsValue> {
+    JsFuture::from(response.json().ok()?).await.ok()
 }
 
 pub fn me() -> Call<User> {
-    json(Method::GET, "/api/me".to_owned(), None)
+    json(GET, "/api/me".to_owned(), None)
 }
 
 pub fn sign_in(request: &SignInRequest) -> Call<SignInResponse> {
@@ -178,21 +180,21 @@ pub fn sign_in(request: &SignInRequest) -> Call<SignInResponse> {
         ("username", Some(request.username.as_str())),
         ("password", Some(request.password.as_str())),
     ]);
-    json(Method::POST, "/api/session".to_owned(), body)
+    json(POST, "/api/session".to_owned(), body)
 }
 
 pub fn verify(request: &VerifyRequest) -> Call<SignInResponse> {
     let body = wire::object(&[("code", Some(request.code.as_str()))]);
-    json(Method::POST, "/api/session/verify".to_owned(), body)
+    json(POST, "/api/session/verify".to_owned(), body)
 }
 
 /// The identity providers organizational accounts sign in through.
 pub fn identity_providers() -> Call<IdentityProviders> {
-    json(Method::GET, "/api/oidc/providers".to_owned(), None)
+    json(GET, "/api/oidc/providers".to_owned(), None)
 }
 
 pub fn sign_out() -> Call<()> {
-    no_answer(Method::DELETE, "/api/session".to_owned(), None)
+    no_answer(DELETE, "/api/session".to_owned(), None)
 }
 
 /// One page of the users whose name contains `search`, optionally only those whose 2-step
@@ -207,16 +209,16 @@ pub fn users(search: &str, page: u32, two_step: Option<&str>) -> Call<UserList> 
         path.push_str("&two_step=");
         path.push_str(status);
     }
-    json(Method::GET, path, None)
+    json(GET, path, None)
 }
 
 pub fn user(id: i64) -> Call<User> {
-    json(Method::GET, format!("/api/users/{id}"), None)
+    json(GET, format!("/api/users/{id}"), None)
 }
 
 pub fn start_setup() -> Call<SetupResponse> {
     json(
-        Method::POST,
+        POST,
         "/api/me/two-step/setup".to_owned(),
         Some("{}".to_owned()),
     )
@@ -225,7 +227,7 @@ pub fn start_setup() -> Call<SetupResponse> {
 /// Move to a new phone: a key for the replacement (the old phone keeps working).
 pub fn start_replacement() -> Call<SetupResponse> {
     json(
-        Method::POST,
+        POST,
         "/api/me/two-step/replacement/setup".to_owned(),
         Some("{}".to_owned()),
     )
@@ -238,7 +240,7 @@ pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
         ("code2", Some(request.code2.as_str())),
     ]);
     no_answer(
-        Method::POST,
+        POST,
         "/api/me/two-step/replacement/confirm".to_owned(),
         body,
     )
@@ -249,12 +251,12 @@ pub fn confirm(request: &ConfirmRequest) -> Call<RecoveryCodes> {
         ("code1", Some(request.code1.as_str())),
         ("code2", Some(request.code2.as_str())),
     ]);
-    json(Method::POST, "/api/me/two-step/confirm".to_owned(), body)
+    json(POST, "/api/me/two-step/confirm".to_owned(), body)
 }
 
 pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
     no_answer(
-        Method::DELETE,
+        DELETE,
         format!("/api/users/{id}/two-step"),
         wire::object(&[("proof", request.proof.as_deref())]),
     )
@@ -262,7 +264,7 @@ pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
 
 pub fn unlock(id: i64) -> Call<()> {
     no_answer(
-        Method::POST,
+        POST,
         format!("/api/users/{id}/two-step/unlock"),
         Some("{}".to_owned()),
     )
@@ -307,12 +309,12 @@ pub fn audit(page: u32, filter: &AuditFilter) -> Call<AuditPage> {
         path.push('&');
         path.push_str(&query);
     }
-    json(Method::GET, path, None)
+    json(GET, path, None)
 }
 
 pub fn new_recovery_codes(code: &str) -> Call<RecoveryCodes> {
     json(
-        Method::POST,
+        POST,
         "/api/me/two-step/recovery-codes".to_owned(),
         wire::object(&[("code", Some(code))]),
     )
@@ -320,7 +322,7 @@ pub fn new_recovery_codes(code: &str) -> Call<RecoveryCodes> {
 
 /// One page of the signed-in user's own security activity.
 pub fn activity(page: u32) -> Call<ActivityPage> {
-    json(Method::GET, format!("/api/me/activity?page={page}"), None)
+    json(GET, format!("/api/me/activity?page={page}"), None)
 }
 
 /// Confirms it's you with the password (the "Confirm it's you" dialog).
@@ -329,7 +331,7 @@ pub fn reauthenticate(password: &str) -> Call<()> {
     Call {
         // Sent once: a refusal here is shown in the dialog, never another dialog.
         pending: Box::pin(async move {
-            send_once(Method::POST, "/api/session/reauthenticate", body).await?;
+            send_once(POST, "/api/session/reauthenticate", body).await?;
             Ok(JsValue::UNDEFINED)
         }),
         read: Box::new(<()>::from_js),
@@ -338,7 +340,7 @@ pub fn reauthenticate(password: &str) -> Call<()> {
 
 /// The live sessions of the signed-in user (`None`) or, for an administrator, of user `id`.
 pub fn sessions(user: Option<i64>) -> Call<SessionList> {
-    json(Method::GET, sessions_path(user), None)
+    json(GET, sessions_path(user), None)
 }
 
 fn sessions_path(user: Option<i64>) -> String {
@@ -350,16 +352,12 @@ fn sessions_path(user: Option<i64>) -> String {
 
 /// Ends one session (of the signed-in user, or of user `id` for an administrator).
 pub fn end_session(user: Option<i64>, session: &str) -> Call<()> {
-    no_answer(
-        Method::DELETE,
-        format!("{}/{session}", sessions_path(user)),
-        None,
-    )
+    no_answer(DELETE, format!("{}/{session}", sessions_path(user)), None)
 }
 
 /// Ends every session but this one (of user `id`: all of theirs).
 pub fn end_other_sessions(user: Option<i64>) -> Call<SessionsEnded> {
-    json(Method::DELETE, sessions_path(user), None)
+    json(DELETE, sessions_path(user), None)
 }
 
 pub fn change_password(current: &str, new: &str) -> Call<SessionsEnded> {
@@ -367,5 +365,5 @@ pub fn change_password(current: &str, new: &str) -> Call<SessionsEnded> {
         ("current_password", Some(current)),
         ("new_password", Some(new)),
     ]);
-    json(Method::POST, "/api/me/password".to_owned(), body)
+    json(POST, "/api/me/password".to_owned(), body)
 }
