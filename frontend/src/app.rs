@@ -32,11 +32,7 @@ pub fn app() -> Html {
     }
     let router = use_router();
     let page = main_view(&session, &router);
-    html! {
-        <ContextProvider<UseStateHandle<SessionState>> context={session.clone()}>
-            { route::provide(router, page) }
-        </ContextProvider<UseStateHandle<SessionState>>>
-    }
+    route::provide(session, router, page)
 }
 
 /// Sign in, or the signed-in layout with the page of `route`.
