@@ -2,7 +2,6 @@
 
 use crate::api;
 use crate::components::layout::Layout;
-use crate::components::reauth_dialog::ReauthDialog;
 use crate::hooks::use_mount;
 use crate::pages::{
     activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
@@ -41,12 +40,9 @@ fn main_view(session: &SessionState, router: &RouterContext) -> Html {
         SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
         SessionState::SignedOut => html! { <SignIn /> },
         SessionState::SignedIn(user) => html! {
-            <>
-                <Layout>
-                    { switch(router.route, user, &router.navigator) }
-                </Layout>
-                <ReauthDialog />
-            </>
+            <Layout>
+                { switch(router.route, user, &router.navigator) }
+            </Layout>
         },
     }
 }

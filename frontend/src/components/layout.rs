@@ -1,6 +1,8 @@
-//! The signed-in frame: toolbar on top, sidebar menu, and the page. On narrow screens the
+//! The signed-in frame: toolbar on top, sidebar menu, the page, and the (closed) "Confirm it's
+//! you" dialog. On narrow screens the
 //! sidebar folds behind a Menu button, which closes again when the page changes or on Escape.
 
+use crate::components::reauth_dialog::use_reauth_dialog;
 use crate::components::toolbar::use_toolbar;
 use crate::focus::focus;
 use crate::hooks::use_change;
@@ -16,6 +18,7 @@ pub struct LayoutProps {
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
     let toolbar = use_toolbar();
+    let reauth_dialog = use_reauth_dialog();
     let route = use_route();
     let navigator = use_navigator();
     let menu_open = use_state(|| false);
@@ -97,6 +100,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                 </nav>
                 <main id="main" class="content">{ props.children.clone() }</main>
             </div>
+            { reauth_dialog }
         </>
     }
 }

@@ -1,14 +1,17 @@
 //! The "Confirm it's you" dialog: asks for the password when the server wants a recent
 //! sign-in (see [`crate::reauth`]), then lets the waiting action go on. The native modal
-//! `<dialog>` keeps the focus inside and Escape cancels.
+//! `<dialog>` keeps the focus inside and Escape cancels. A hook that gives the dialog's markup
+//! to the signed-in frame ([`crate::components::layout`]), which shows it after the page: a
+//! component of its own costs more of the app's download.
 
 use crate::api;
 use crate::hooks::{use_change, use_mount, use_submit};
 use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::prelude::*;
 
-#[function_component(ReauthDialog)]
-pub fn reauth_dialog() -> Html {
+/// The dialog (closed until the server asks to confirm it's you).
+#[hook]
+pub fn use_reauth_dialog() -> Html {
     let open = use_state(|| false);
     let password = use_state(String::new);
     let submit = use_submit();
