@@ -1,6 +1,6 @@
 //! The signed-in frame: toolbar on top, sidebar menu, the page, and the (closed) "Confirm it's
-//! you" dialog. On narrow screens the
-//! sidebar folds behind a Menu button, which closes again when the page changes or on Escape.
+//! you" dialog. On narrow screens the sidebar folds behind a Menu button, which closes again
+//! when the page changes or on Escape.
 
 use crate::components::reauth_dialog::use_reauth_dialog;
 use crate::components::toolbar::use_toolbar;
