@@ -51,17 +51,20 @@ impl ApiFailure {
 /// answer that is not read).
 pub type Pending = Pin<Box<dyn Future<Output = Result<JsValue, ApiFailure>>>>;
 
+/// Reads a call's answer (as the browser parsed it) as `T`; `None` when it does not fit.
+pub type Read<T> = Box<dyn FnOnce(&JsValue) -> Option<T>>;
+
 /// A call to the server, and how its answer is read as `T`. The sending and waiting are one
 /// compiled future for every call; only the reading (a small function) is per answer type,
 /// so the screens that wait for calls are not compiled again for each (smaller download).
 pub struct Call<T> {
     pending: Pending,
-    read: Box<dyn FnOnce(&JsValue) -> Option<T>>,
+    read: Read<T>,
 }
 
 impl<T: 'static> Call<T> {
     /// The call and the reading of its answer, to wait for the one and then do the other.
-    pub fn into_parts(self) -> (Pending, Box<dyn FnOnce(&JsValue) -> Option<T>>) {
+    pub fn into_parts(self) -> (Pending, Read<T>) {
         (self.pending, self.read)
     }
 
