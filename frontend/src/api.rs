@@ -5,7 +5,9 @@
 //! so every action that needs it is repeated without its screen knowing.
 
 use crate::wire::{self, FromJs};
-use gloo_net::http::{Method, RequestBuilder};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use twostep_shared::account::{ActivityPage, SessionList, SessionsEnded};
 use twostep_shared::api::{
     AuditEventKind, AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes,
@@ -13,8 +15,9 @@ use twostep_shared::api::{
     VerifyRequest,
 };
 use twostep_shared::{ErrorBody, ErrorCode};
-use wasm_bindgen::JsValue;
-use web_sys::RequestCredentials;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCredentials, RequestInit, Response};
 
 /// A failed API call: the HTTP status (0 when the server could not be reached) and the
 /// server's error body.
@@ -25,7 +28,7 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    fn unreachable() -> Self {
+    pub fn unreachable() -> Self {
         Self {
             status: 0,
             body: ErrorBody::new(
@@ -44,14 +47,57 @@ impl ApiFailure {
     }
 }
 
+/// A request on its way: the server's JSON answer as the browser parsed it (`undefined` for an
+/// answer that is not read).
+pub type Pending = Pin<Box<dyn Future<Output = Result<JsValue, ApiFailure>>>>;
+
+/// Reads a call's answer (as the browser parsed it) as `T`; `None` when it does not fit.
+pub type Read<T> = Box<dyn FnOnce(&JsValue) -> Option<T>>;
+
+/// A call to the server, and how its answer is read as `T`. The sending and waiting are one
+/// compiled future for every call; only the reading (a small function) is per answer type,
+/// so the screens that wait for calls are not compiled again for each (smaller download).
+pub struct Call<T> {
+    pending: Pending,
+    read: Read<T>,
+}
+
+impl<T: 'static> Call<T> {
+    /// The call and the reading of its answer, to wait for the one and then do the other.
+    pub fn into_parts(self) -> (Pending, Read<T>) {
+        (self.pending, self.read)
+    }
+
+    /// The same call, with `f` applied to the answer once it is read.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U + 'static) -> Call<U> {
+        let read = self.read;
+        Call {
+            pending: self.pending,
+            read: Box::new(move |value| read(value).map(f)),
+        }
+    }
+}
+
+impl<T> Future for Call<T> {
+    type Output = Result<T, ApiFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let answer = ready!(self.pending.as_mut().poll(cx));
+        // Read once: a `Call` is not polled again after it is ready.
+        let read = std::mem::replace(&mut self.read, Box::new(|_| None));
+        Poll::Ready(answer.and_then(|value| read(&value).ok_or_else(ApiFailure::unreachable)))
+    }
+}
+
+/// The HTTP methods of the API.
+const GET: &str = "GET";
+const POST: &str = "POST";
+const DELETE: &str = "DELETE";
+
 /// Sends a request; asks to confirm it's you and sends it again when the server wants that.
-async fn send(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<gloo_net::http::Response, ApiFailure> {
+async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, ApiFailure> {
     loop {
-        let failure = match send_once(method.clone(), path, body.clone()).await {
+        let failure = match send_once(method, path, body.clone()).await {
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
@@ -62,25 +108,28 @@ async fn send(
     }
 }
 
-async fn send_once(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<gloo_net::http::Response, ApiFailure> {
-    let builder = RequestBuilder::new(path)
-        .method(method)
-        .credentials(RequestCredentials::SameOrigin);
-    let request = match body {
-        Some(json) => builder
-            .header("Content-Type", "application/json")
-            .body(json),
-        None => builder.build(),
-    };
-    let response = request
-        .map_err(|_| ApiFailure::unreachable())?
-        .send()
-        .await
+/// One `fetch` with the browser's own API (same-origin cookies; a JSON body when given).
+async fn send_once(method: &str, path: &str, body: Option<String>) -> Result<Response, ApiFailure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(json) = body {
+        let headers = js_sys::Object::new();
+        js_sys::Reflect::set(
+            &headers,
+            &JsValue::from_str("Content-Type"),
+            &JsValue::from_str("application/json"),
+        )
         .map_err(|_| ApiFailure::unreachable())?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&json));
+    }
+    let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .ok()
+        .and_then(|value| value.dyn_into().ok())
+        .ok_or_else(ApiFailure::unreachable)?;
     if response.ok() {
         return Ok(response);
     }
@@ -97,67 +146,63 @@ async fn send_once(
     Err(ApiFailure { status, body })
 }
 
-/// Sends the request and reads the JSON answer as `T`. Generic only in the last, synchronous
-/// step: the sending and reading are one function for every answer type.
-async fn json<T: FromJs>(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<T, ApiFailure> {
-    let value = json_value(method, path, body).await?;
-    T::from_js(&value).ok_or_else(ApiFailure::unreachable)
+/// A call whose JSON answer is read as `T`.
+fn json<T: FromJs + 'static>(method: &'static str, path: String, body: Option<String>) -> Call<T> {
+    Call {
+        pending: Box::pin(async move {
+            let response = send(method, &path, body).await?;
+            parsed(response).await.ok_or_else(ApiFailure::unreachable)
+        }),
+        read: Box::new(T::from_js),
+    }
 }
 
-async fn json_value(
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> Result<JsValue, ApiFailure> {
-    let response = send(method, path, body).await?;
-    parsed(response).await.ok_or_else(ApiFailure::unreachable)
+/// A call whose answer is not read (only whether it succeeded).
+fn no_answer(method: &'static str, path: String, body: Option<String>) -> Call<()> {
+    Call {
+        pending: Box::pin(async move {
+            send(method, &path, body).await?;
+            Ok(JsValue::UNDEFINED)
+        }),
+        read: Box::new(<()>::from_js),
+    }
 }
 
 /// Reads a JSON body with the browser's own parser; [`wire`] reads the types from it
 /// (smaller than bundling a JSON parser or serde's deserializers into the wasm).
-async fn parsed(response: gloo_net::http::Response) -> Option<JsValue> {
-    let raw: web_sys::Response = response.into();
-    let promise = raw.json().ok()?;
-    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+async fn parsed(response: Response) -> Option<JsValue> {
+    JsFuture::from(response.json().ok()?).await.ok()
 }
 
-pub async fn me() -> Result<User, ApiFailure> {
-    json(Method::GET, "/api/me", None).await
+pub fn me() -> Call<User> {
+    json(GET, "/api/me".to_owned(), None)
 }
 
-pub async fn sign_in(request: &SignInRequest) -> Result<SignInResponse, ApiFailure> {
+pub fn sign_in(request: &SignInRequest) -> Call<SignInResponse> {
     let body = wire::object(&[
         ("username", Some(request.username.as_str())),
         ("password", Some(request.password.as_str())),
     ]);
-    json(Method::POST, "/api/session", body).await
+    json(POST, "/api/session".to_owned(), body)
 }
 
-pub async fn verify(request: &VerifyRequest) -> Result<SignInResponse, ApiFailure> {
+pub fn verify(request: &VerifyRequest) -> Call<SignInResponse> {
     let body = wire::object(&[("code", Some(request.code.as_str()))]);
-    json(Method::POST, "/api/session/verify", body).await
+    json(POST, "/api/session/verify".to_owned(), body)
 }
 
 /// The identity providers organizational accounts sign in through.
-pub async fn identity_providers() -> Result<IdentityProviders, ApiFailure> {
-    json(Method::GET, "/api/oidc/providers", None).await
+pub fn identity_providers() -> Call<IdentityProviders> {
+    json(GET, "/api/oidc/providers".to_owned(), None)
 }
 
-pub async fn sign_out() -> Result<(), ApiFailure> {
-    send(Method::DELETE, "/api/session", None).await.map(|_| ())
+pub fn sign_out() -> Call<()> {
+    no_answer(DELETE, "/api/session".to_owned(), None)
 }
 
 /// One page of the users whose name contains `search`, optionally only those whose 2-step
 /// verification is `on`, `off` or `locked`.
-pub async fn users(
-    search: &str,
-    page: u32,
-    two_step: Option<&str>,
-) -> Result<UserList, ApiFailure> {
+pub fn users(search: &str, page: u32, two_step: Option<&str>) -> Call<UserList> {
     let mut path = format!("/api/users?page={page}");
     if !search.is_empty() {
         path.push_str("&q=");
@@ -167,69 +212,65 @@ pub async fn users(
         path.push_str("&two_step=");
         path.push_str(status);
     }
-    json(Method::GET, &path, None).await
+    json(GET, path, None)
 }
 
-pub async fn user(id: i64) -> Result<User, ApiFailure> {
-    json(Method::GET, &format!("/api/users/{id}"), None).await
+pub fn user(id: i64) -> Call<User> {
+    json(GET, format!("/api/users/{id}"), None)
 }
 
-pub async fn start_setup() -> Result<SetupResponse, ApiFailure> {
+pub fn start_setup() -> Call<SetupResponse> {
     json(
-        Method::POST,
-        "/api/me/two-step/setup",
+        POST,
+        "/api/me/two-step/setup".to_owned(),
         Some("{}".to_owned()),
     )
-    .await
 }
 
 /// Move to a new phone: a key for the replacement (the old phone keeps working).
-pub async fn start_replacement() -> Result<SetupResponse, ApiFailure> {
+pub fn start_replacement() -> Call<SetupResponse> {
     json(
-        Method::POST,
-        "/api/me/two-step/replacement/setup",
+        POST,
+        "/api/me/two-step/replacement/setup".to_owned(),
         Some("{}".to_owned()),
     )
-    .await
 }
 
 /// The replacement's two codes: from then on only the new phone works.
-pub async fn confirm_replacement(request: &ConfirmRequest) -> Result<(), ApiFailure> {
+pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
     let body = wire::object(&[
         ("code1", Some(request.code1.as_str())),
         ("code2", Some(request.code2.as_str())),
     ]);
-    send(Method::POST, "/api/me/two-step/replacement/confirm", body)
-        .await
-        .map(|_| ())
+    no_answer(
+        POST,
+        "/api/me/two-step/replacement/confirm".to_owned(),
+        body,
+    )
 }
 
-pub async fn confirm(request: &ConfirmRequest) -> Result<RecoveryCodes, ApiFailure> {
+pub fn confirm(request: &ConfirmRequest) -> Call<RecoveryCodes> {
     let body = wire::object(&[
         ("code1", Some(request.code1.as_str())),
         ("code2", Some(request.code2.as_str())),
     ]);
-    json(Method::POST, "/api/me/two-step/confirm", body).await
+    json(POST, "/api/me/two-step/confirm".to_owned(), body)
 }
 
-pub async fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Result<(), ApiFailure> {
-    send(
-        Method::DELETE,
-        &format!("/api/users/{id}/two-step"),
+pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
+    no_answer(
+        DELETE,
+        format!("/api/users/{id}/two-step"),
         wire::object(&[("proof", request.proof.as_deref())]),
     )
-    .await
-    .map(|_| ())
 }
 
-pub async fn unlock(id: i64) -> Result<(), ApiFailure> {
-    send(
-        Method::POST,
-        &format!("/api/users/{id}/two-step/unlock"),
+pub fn unlock(id: i64) -> Call<()> {
+    no_answer(
+        POST,
+        format!("/api/users/{id}/two-step/unlock"),
         Some("{}".to_owned()),
     )
-    .await
-    .map(|_| ())
 }
 
 /// What the audit log is filtered by: a part of a user name (blank for everyone) and a kind.
@@ -264,73 +305,68 @@ impl AuditFilter {
     }
 }
 
-pub async fn audit(page: u32, filter: &AuditFilter) -> Result<AuditPage, ApiFailure> {
+pub fn audit(page: u32, filter: &AuditFilter) -> Call<AuditPage> {
     let mut path = format!("/api/audit?page={page}");
     let query = filter.query();
     if !query.is_empty() {
         path.push('&');
         path.push_str(&query);
     }
-    json(Method::GET, &path, None).await
+    json(GET, path, None)
 }
 
-pub async fn new_recovery_codes(code: &str) -> Result<RecoveryCodes, ApiFailure> {
+pub fn new_recovery_codes(code: &str) -> Call<RecoveryCodes> {
     json(
-        Method::POST,
-        "/api/me/two-step/recovery-codes",
+        POST,
+        "/api/me/two-step/recovery-codes".to_owned(),
         wire::object(&[("code", Some(code))]),
     )
-    .await
 }
 
 /// One page of the signed-in user's own security activity.
-pub async fn activity(page: u32) -> Result<ActivityPage, ApiFailure> {
-    json(Method::GET, &format!("/api/me/activity?page={page}"), None).await
+pub fn activity(page: u32) -> Call<ActivityPage> {
+    json(GET, format!("/api/me/activity?page={page}"), None)
 }
 
 /// Confirms it's you with the password (the "Confirm it's you" dialog).
-pub async fn reauthenticate(password: &str) -> Result<(), ApiFailure> {
-    // Sent once: a refusal here is shown in the dialog, never another dialog.
-    send_once(
-        Method::POST,
-        "/api/session/reauthenticate",
-        wire::object(&[("password", Some(password))]),
-    )
-    .await
-    .map(|_| ())
+pub fn reauthenticate(password: &str) -> Call<()> {
+    let body = wire::object(&[("password", Some(password))]);
+    Call {
+        // Sent once: a refusal here is shown in the dialog, never another dialog.
+        pending: Box::pin(async move {
+            send_once(POST, "/api/session/reauthenticate", body).await?;
+            Ok(JsValue::UNDEFINED)
+        }),
+        read: Box::new(<()>::from_js),
+    }
 }
 
 /// The live sessions of the signed-in user (`None`) or, for an administrator, of user `id`.
-pub async fn sessions(user: Option<i64>) -> Result<SessionList, ApiFailure> {
-    let path = match user {
+pub fn sessions(user: Option<i64>) -> Call<SessionList> {
+    json(GET, sessions_path(user), None)
+}
+
+fn sessions_path(user: Option<i64>) -> String {
+    match user {
         Some(id) => format!("/api/users/{id}/sessions"),
         None => "/api/me/sessions".to_owned(),
-    };
-    json(Method::GET, &path, None).await
+    }
 }
 
 /// Ends one session (of the signed-in user, or of user `id` for an administrator).
-pub async fn end_session(user: Option<i64>, session: &str) -> Result<(), ApiFailure> {
-    let path = match user {
-        Some(id) => format!("/api/users/{id}/sessions/{session}"),
-        None => format!("/api/me/sessions/{session}"),
-    };
-    send(Method::DELETE, &path, None).await.map(|_| ())
+pub fn end_session(user: Option<i64>, session: &str) -> Call<()> {
+    no_answer(DELETE, format!("{}/{session}", sessions_path(user)), None)
 }
 
 /// Ends every session but this one (of user `id`: all of theirs).
-pub async fn end_other_sessions(user: Option<i64>) -> Result<SessionsEnded, ApiFailure> {
-    let path = match user {
-        Some(id) => format!("/api/users/{id}/sessions"),
-        None => "/api/me/sessions".to_owned(),
-    };
-    json(Method::DELETE, &path, None).await
+pub fn end_other_sessions(user: Option<i64>) -> Call<SessionsEnded> {
+    json(DELETE, sessions_path(user), None)
 }
 
-pub async fn change_password(current: &str, new: &str) -> Result<SessionsEnded, ApiFailure> {
+pub fn change_password(current: &str, new: &str) -> Call<SessionsEnded> {
     let body = wire::object(&[
         ("current_password", Some(current)),
         ("new_password", Some(new)),
     ]);
-    json(Method::POST, "/api/me/password", body).await
+    json(POST, "/api/me/password".to_owned(), body)
 }

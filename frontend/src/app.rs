@@ -2,8 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
-use crate::components::reauth_dialog::ReauthDialog;
-use crate::hooks::use_load;
+use crate::hooks::use_mount;
 use crate::pages::{
     activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
     sign_in::SignIn, users::Users,
@@ -19,24 +18,20 @@ pub fn app() -> Html {
     {
         // Is the cookie still good? The answer goes to the session (sign-in also sets it).
         let session = session.clone();
-        use_load((), move |()| {
-            let session = session.clone();
-            async move {
-                session.set(match api::me().await {
+        use_mount(Box::new(move || {
+            let me = api::me();
+            wasm_bindgen_futures::spawn_local(async move {
+                session.set(match me.await {
                     Ok(user) => SessionState::SignedIn(user),
                     Err(_) => SessionState::SignedOut,
                 });
-                Ok(())
-            }
-        });
+            });
+            None
+        }));
     }
     let router = use_router();
     let page = main_view(&session, &router);
-    html! {
-        <ContextProvider<UseStateHandle<SessionState>> context={session.clone()}>
-            { route::provide(router, page) }
-        </ContextProvider<UseStateHandle<SessionState>>>
-    }
+    route::provide(session, router, page)
 }
 
 /// Sign in, or the signed-in layout with the page of `route`.
@@ -45,12 +40,9 @@ fn main_view(session: &SessionState, router: &RouterContext) -> Html {
         SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
         SessionState::SignedOut => html! { <SignIn /> },
         SessionState::SignedIn(user) => html! {
-            <>
-                <Layout>
-                    { switch(router.route, user, &router.navigator) }
-                </Layout>
-                <ReauthDialog />
-            </>
+            <Layout>
+                { switch(router.route, user, &router.navigator) }
+            </Layout>
         },
     }
 }

@@ -2,14 +2,13 @@
 //! its inputs change (Loading, Error, Ready), [`use_submit`] sends one request at a time (a
 //! double click sends one request) and keeps its error for the form to show.
 
-use crate::api::ApiFailure;
+use crate::api::{ApiFailure, Call, Pending};
 use std::any::Any;
 use std::cell::Cell;
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::rc::Rc;
 use twostep_shared::{ErrorBody, ErrorCode};
+use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
 /// What a [`use_load`] has so far.
@@ -71,39 +70,28 @@ impl<T: 'static> LoadHandle<T> {
 /// Calls `fetch(deps)` when the component mounts and whenever `deps` changes (showing
 /// Loading meanwhile). An answer to an older request than the latest is dropped.
 #[hook]
-pub fn use_load<T, D, F, Fut>(deps: D, fetch: F) -> LoadHandle<T>
+pub fn use_load<T, D, F>(deps: D, fetch: F) -> LoadHandle<T>
 where
     T: 'static,
     D: PartialEq + Clone + 'static,
-    F: Fn(D) -> Fut + 'static,
-    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+    F: Fn(D) -> Call<T> + 'static,
 {
-    let state = use_state(|| Stored::Loading);
-    let again = use_state(|| 0u32);
+    // Only this part knows the types; the state and the effect are in `use_loader`, compiled
+    // once for every use (a smaller download).
     let last_deps = use_mut_ref(|| None::<D>);
-    let generation = use_memo((), |_| Cell::new(0u32));
-    {
-        let state = state.clone();
-        use_effect_with((deps, *again), move |(deps, _)| {
-            if last_deps.borrow().as_ref() != Some(deps) {
-                state.set(Stored::Loading);
-                *last_deps.borrow_mut() = Some(deps.clone());
-            }
-            let request = fetch(deps.clone());
-            spawn_latest(
-                generation,
-                Box::pin(async move {
-                    let result = request.await;
-                    Box::new(move || {
-                        state.set(match result {
-                            Ok(data) => Stored::Ready(Rc::new(data)),
-                            Err(failure) => Stored::Error(failure),
-                        })
-                    }) as Box<dyn FnOnce()>
-                }),
-            );
-        });
+    let changed = last_deps.borrow().as_ref() != Some(&deps);
+    if changed {
+        *last_deps.borrow_mut() = Some(deps.clone());
     }
+    let (state, again) = use_loader(
+        changed,
+        Box::new(move || {
+            let (pending, read) = fetch(deps).into_parts();
+            let read: Reader =
+                Box::new(move |value| read(value).map(|data| Rc::new(data) as Rc<dyn Any>));
+            (pending, read)
+        }),
+    );
     LoadHandle {
         state,
         again,
@@ -111,18 +99,98 @@ where
     }
 }
 
-/// Work whose result is applied later, by the returned function (so that the code around it
-/// is compiled once, not once per request type).
-type Job<T> = Pin<Box<dyn Future<Output = T>>>;
+/// Reads a loaded answer as the data a [`use_load`] keeps.
+type Reader = Box<dyn FnOnce(&JsValue) -> Option<Rc<dyn Any>>>;
 
-/// Runs `job` and applies its result unless a newer job was started meanwhile.
-fn spawn_latest(generation: Rc<Cell<u32>>, job: Job<Box<dyn FnOnce()>>) {
+/// The state of a [`use_load`], and the effect that sends its request: after a render where
+/// the inputs `changed` (showing Loading meanwhile) or a reload was asked for, it calls
+/// `start` and keeps the answer.
+#[hook]
+fn use_loader(
+    changed: bool,
+    start: Box<dyn FnOnce() -> (Pending, Reader)>,
+) -> (UseStateHandle<Stored>, UseStateHandle<u32>) {
+    let state = use_state(|| Stored::Loading);
+    let again = use_state(|| 0u32);
+    let changes = use_memo((), |_| Cell::new(0u32));
+    let generation = use_memo((), |_| Cell::new(0u32));
+    if changed {
+        changes.set(changes.get().wrapping_add(1));
+    }
+    {
+        let state = state.clone();
+        use_effect_with((changes.get(), *again), move |_| {
+            if changed {
+                state.set(Stored::Loading);
+            }
+            let (pending, read) = start();
+            spawn_latest(generation, state, pending, read);
+        });
+    }
+    (state, again)
+}
+
+/// What an effect leaves to undo when the component goes away (`None`: nothing).
+pub type Teardown = Option<Box<dyn FnOnce()>>;
+
+/// Runs `effect` once, after the first render; its teardown when the component goes away.
+/// Like `use_effect_with((), …)`, but yew's effect code is compiled once for every use
+/// rather than once per closure (a smaller download).
+#[hook]
+pub fn use_mount(effect: Box<dyn FnOnce() -> Teardown>) {
+    use_effect_with((), move |()| {
+        let teardown = effect();
+        move || {
+            if let Some(teardown) = teardown {
+                teardown();
+            }
+        }
+    });
+}
+
+/// Runs `effect` after the first render and after each render where `deps` changed. Like
+/// `use_effect_with(deps, …)` (without a teardown), with yew's effect code compiled once:
+/// only the comparison of `deps` is per type.
+#[hook]
+pub fn use_change<T: PartialEq + 'static>(deps: T, effect: Box<dyn FnOnce()>) {
+    let last = use_mut_ref(|| None::<T>);
+    let changed = last.borrow().as_ref() != Some(&deps);
+    if changed {
+        *last.borrow_mut() = Some(deps);
+    }
+    use_changed(changed, effect);
+}
+
+/// [`use_change`]'s effect: a count of the renders that changed its inputs is what yew
+/// compares.
+#[hook]
+fn use_changed(changed: bool, effect: Box<dyn FnOnce()>) {
+    let changes = use_memo((), |_| Cell::new(0u32));
+    if changed {
+        changes.set(changes.get().wrapping_add(1));
+    }
+    use_effect_with(changes.get(), move |_| effect());
+}
+
+/// Waits for `pending`, reads the answer with `read` and keeps it in `state`, unless a newer
+/// request was started meanwhile. Not generic: compiled once for every type of data.
+fn spawn_latest(
+    generation: Rc<Cell<u32>>,
+    state: UseStateHandle<Stored>,
+    pending: Pending,
+    read: Reader,
+) {
     let mine = generation.get().wrapping_add(1);
     generation.set(mine);
     wasm_bindgen_futures::spawn_local(async move {
-        let apply = job.await;
+        let answer = pending
+            .await
+            .and_then(|value| read(&value).ok_or_else(ApiFailure::unreachable));
         if generation.get() == mine {
-            apply();
+            state.set(match answer {
+                Ok(data) => Stored::Ready(data),
+                Err(failure) => Stored::Error(failure),
+            });
         }
     });
 }
@@ -174,32 +242,35 @@ impl SubmitHandle {
         }));
     }
 
-    /// Sends `request` unless one is out; `on_ok` gets the answer.
-    pub fn run<T: 'static>(
-        &self,
-        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
-        on_ok: impl FnOnce(T) + 'static,
-    ) {
-        self.run_or(request, on_ok, |_| {});
+    /// Sends `call` unless one is out; `on_ok` gets the answer.
+    pub fn run<T: 'static>(&self, call: Call<T>, on_ok: impl FnOnce(T) + 'static) {
+        self.run_or(call, on_ok, |_| {});
     }
 
     /// Like [`Self::run`]; `on_error` also sees a failure (after it is kept as the error).
     pub fn run_or<T: 'static>(
         &self,
-        request: impl Future<Output = Result<T, ApiFailure>> + 'static,
+        call: Call<T>,
         on_ok: impl FnOnce(T) + 'static,
         on_error: impl FnOnce(&ApiFailure) + 'static,
     ) {
-        let job: Job<Result<Box<dyn FnOnce()>, ApiFailure>> = Box::pin(async move {
-            let answer = request.await?;
-            Ok(Box::new(move || on_ok(answer)) as Box<dyn FnOnce()>)
+        let (pending, read) = call.into_parts();
+        let apply = Box::new(move |value: &JsValue| match read(value) {
+            Some(answer) => {
+                on_ok(answer);
+                true
+            }
+            None => false,
         });
-        self.start(job, Box::new(on_error));
+        self.start(pending, apply, Box::new(on_error));
     }
 
+    /// Not generic: compiled once for every call. `apply` reads the answer and uses it; it
+    /// says `false` when the answer could not be read.
     fn start(
         &self,
-        job: Job<Result<Box<dyn FnOnce()>, ApiFailure>>,
+        pending: Pending,
+        apply: Box<dyn FnOnce(&JsValue) -> bool>,
         on_error: Box<dyn FnOnce(&ApiFailure)>,
     ) {
         if self.guard.replace(true) {
@@ -208,19 +279,21 @@ impl SubmitHandle {
         self.busy.set(true);
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = job.await;
+            let answer = pending.await;
             this.guard.set(false);
             this.busy.set(false);
-            match result {
-                Ok(apply) => {
+            let failure = match answer {
+                Ok(value) => {
                     this.error.set(None);
-                    apply();
+                    if apply(&value) {
+                        return;
+                    }
+                    ApiFailure::unreachable()
                 }
-                Err(failure) => {
-                    on_error(&failure);
-                    this.error.set(Some(failure));
-                }
-            }
+                Err(failure) => failure,
+            };
+            on_error(&failure);
+            this.error.set(Some(failure));
         });
     }
 }

@@ -1,11 +1,13 @@
 //! The app's routes, and a small router on the browser's History API: [`use_router`] keeps
-//! the current route (and follows Back and Forward), [`provide`] shares it, [`use_route`]
-//! reads it, [`use_navigator`] moves to another one, and [`link`] is a link that does so
-//! without reloading the page.
+//! the current route (and follows Back and Forward), [`provide`] shares it (with the session,
+//! in one context), [`use_route`] reads it, [`use_navigator`] moves to another one, and
+//! [`link`] is a link that does so without reloading the page.
 //!
 //! The app used yew-router for this; its general route matcher and history layer came to about
 //! 30 kB of the app's WebAssembly, for six fixed routes, and the app has a size budget.
 
+use crate::hooks::use_mount;
+use crate::session::SessionHandle;
 use gloo_events::EventListener;
 use yew::prelude::*;
 
@@ -118,12 +120,12 @@ pub fn use_router() -> RouterContext {
     let route = use_state(current_route);
     {
         let route = route.clone();
-        use_effect_with((), move |_| {
+        use_mount(Box::new(move || {
             let listener = web_sys::window().map(|window| {
                 EventListener::new(&window, "popstate", move |_| route.set(current_route()))
             });
-            move || drop(listener)
-        });
+            Some(Box::new(move || drop(listener)))
+        }));
     }
     let navigator = {
         let route = route.clone();
@@ -137,29 +139,37 @@ pub fn use_router() -> RouterContext {
     }
 }
 
-/// Provides `context` (from [`use_router`]) to everything in `children`.
-pub fn provide(context: RouterContext, children: Html) -> Html {
+/// What the app shares with every screen: who is signed in and the router. One context
+/// rather than two: each context provider is a component, which costs download size.
+#[derive(Clone, PartialEq)]
+pub struct Shared {
+    pub session: SessionHandle,
+    pub router: RouterContext,
+}
+
+/// Provides `session` and `router` (from [`use_router`]) to everything in `children`.
+pub fn provide(session: SessionHandle, router: RouterContext, children: Html) -> Html {
     html! {
-        <ContextProvider<RouterContext> {context}>
+        <ContextProvider<Shared> context={Shared { session, router }}>
             { children }
-        </ContextProvider<RouterContext>>
+        </ContextProvider<Shared>>
     }
 }
 
 /// The current route (`NotFound` outside [`provide`]).
 #[hook]
 pub fn use_route() -> Route {
-    use_context::<RouterContext>().map_or(Route::NotFound, |c| c.route)
+    use_context::<Shared>().map_or(Route::NotFound, |c| c.router.route)
 }
 
 /// Moves to another route; does nothing outside [`provide`].
 #[hook]
 pub fn use_navigator() -> Navigator {
-    use_context::<RouterContext>().map_or_else(
+    use_context::<Shared>().map_or_else(
         || Navigator {
             set_route: Callback::noop(),
         },
-        |c| c.navigator,
+        |c| c.router.navigator,
     )
 }
 

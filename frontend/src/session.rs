@@ -14,8 +14,10 @@ pub enum SessionState {
 
 pub type SessionHandle = UseStateHandle<SessionState>;
 
-/// The session context, provided by `App`.
+/// The session, from the context `App` provides ([`crate::route::provide`]).
 #[hook]
 pub fn use_session() -> SessionHandle {
-    use_context::<SessionHandle>().expect("App provides the session context")
+    use_context::<crate::route::Shared>()
+        .expect("App provides the session context")
+        .session
 }

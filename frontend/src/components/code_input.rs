@@ -31,14 +31,17 @@ impl CodeInput {
             .or_else(|| props.server_error.clone());
         let error_id = format!("{}-error", props.id);
         let hint_id = format!("{}-hint", props.id);
-        let described = [
-            props.hint.as_ref().map(|_| hint_id.clone()),
-            error.as_ref().map(|_| error_id.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+        // The hint's and the error's ids, those that show, separated by a space.
+        let mut described = String::new();
+        if props.hint.is_some() {
+            described.push_str(&hint_id);
+        }
+        if error.is_some() {
+            if !described.is_empty() {
+                described.push(' ');
+            }
+            described.push_str(&error_id);
+        }
         let oninput = {
             let on_change = props.on_change.clone();
             Callback::from(move |e: InputEvent| {

@@ -1,6 +1,7 @@
 //! A modal confirmation dialog (the native `<dialog>`, so focus stays inside and Escape
 //! cancels) with OK and Cancel, and optionally a field for a fresh proof.
 
+use crate::hooks::use_change;
 use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::prelude::*;
 
@@ -27,15 +28,18 @@ pub fn use_dialog(open: bool) -> NodeRef {
     let dialog = use_node_ref();
     {
         let dialog = dialog.clone();
-        use_effect_with(open, move |open| {
-            if let Some(d) = dialog.cast::<HtmlDialogElement>() {
-                if *open && !d.open() {
-                    let _ = d.show_modal();
-                } else if !*open && d.open() {
-                    d.close();
+        use_change(
+            open,
+            Box::new(move || {
+                if let Some(d) = dialog.cast::<HtmlDialogElement>() {
+                    if open && !d.open() {
+                        let _ = d.show_modal();
+                    } else if !open && d.open() {
+                        d.close();
+                    }
                 }
-            }
-        });
+            }),
+        );
     }
     dialog
 }

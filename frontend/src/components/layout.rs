@@ -1,8 +1,11 @@
-//! The signed-in frame: toolbar on top, sidebar menu, and the page. On narrow screens the
-//! sidebar folds behind a Menu button, which closes again when the page changes or on Escape.
+//! The signed-in frame: toolbar on top, sidebar menu, the page, and the (closed) "Confirm it's
+//! you" dialog. On narrow screens the sidebar folds behind a Menu button, which closes again
+//! when the page changes or on Escape.
 
+use crate::components::reauth_dialog::use_reauth_dialog;
 use crate::components::toolbar::use_toolbar;
 use crate::focus::focus;
+use crate::hooks::use_change;
 use crate::route::{Route, link, use_navigator, use_route};
 use yew::prelude::*;
 
@@ -15,13 +18,14 @@ pub struct LayoutProps {
 #[function_component(Layout)]
 pub fn layout(props: &LayoutProps) -> Html {
     let toolbar = use_toolbar();
+    let reauth_dialog = use_reauth_dialog();
     let route = use_route();
     let navigator = use_navigator();
     let menu_open = use_state(|| false);
     let menu_button = use_node_ref();
     {
         let menu_open = menu_open.clone();
-        use_effect_with(route, move |_| menu_open.set(false));
+        use_change(route, Box::new(move || menu_open.set(false)));
     }
     let session = crate::session::use_session();
     let is_admin = matches!(&*session, crate::session::SessionState::SignedIn(me) if me.role == twostep_shared::api::Role::Administrator);
@@ -64,7 +68,9 @@ pub fn layout(props: &LayoutProps) -> Html {
                         </svg>
                         { "Menu" }
                     </button>
-                    <div id="sidebar-links" class={classes!("sidebar-links", menu_open.then_some("open"))}>
+                    // The class as plain text, not `classes!` (an ordered hash set: with its
+                    // hashing, about 1 kB more of the app's download).
+                    <div id="sidebar-links" class={if *menu_open { "sidebar-links open" } else { "sidebar-links" }}>
                     <ul>
                         <li>{ link(&navigator, Route::Home, "Home".into()) }</li>
                         <li aria-current={current(users_current)}>
@@ -96,6 +102,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                 </nav>
                 <main id="main" class="content">{ props.children.clone() }</main>
             </div>
+            { reauth_dialog }
         </>
     }
 }

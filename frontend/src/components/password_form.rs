@@ -45,7 +45,7 @@ pub fn password_form() -> Html {
             let (current, new, again, done) =
                 (current.clone(), new.clone(), again.clone(), done.clone());
             submit.run(
-                async move { api::change_password(&typed_current, &typed_new).await },
+                api::change_password(&typed_current, &typed_new),
                 move |ended| {
                     for field in [&current, &new, &again] {
                         field.set(String::new());

@@ -1,36 +1,43 @@
 //! The "Confirm it's you" dialog: asks for the password when the server wants a recent
 //! sign-in (see [`crate::reauth`]), then lets the waiting action go on. The native modal
-//! `<dialog>` keeps the focus inside and Escape cancels.
+//! `<dialog>` keeps the focus inside and Escape cancels. A hook that gives the dialog's markup
+//! to the signed-in frame ([`crate::components::layout`]), which shows it after the page: a
+//! component of its own costs more of the app's download.
 
 use crate::api;
-use crate::hooks::use_submit;
+use crate::hooks::{use_change, use_mount, use_submit};
 use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::prelude::*;
 
-#[function_component(ReauthDialog)]
-pub fn reauth_dialog() -> Html {
+/// The dialog (closed until the server asks to confirm it's you).
+#[hook]
+pub fn use_reauth_dialog() -> Html {
     let open = use_state(|| false);
     let password = use_state(String::new);
     let submit = use_submit();
     let dialog = use_node_ref();
     {
         let open = open.clone();
-        use_effect_with((), move |()| {
+        use_mount(Box::new(move || {
             crate::reauth::register(Some(Callback::from(move |()| open.set(true))));
-            || crate::reauth::register(None)
-        });
+            Some(Box::new(|| crate::reauth::register(None)))
+        }));
     }
     {
         let dialog = dialog.clone();
-        use_effect_with(*open, move |open| {
-            if let Some(d) = dialog.cast::<HtmlDialogElement>() {
-                if *open && !d.open() {
-                    let _ = d.show_modal();
-                } else if !*open && d.open() {
-                    d.close();
+        let open = *open;
+        use_change(
+            open,
+            Box::new(move || {
+                if let Some(d) = dialog.cast::<HtmlDialogElement>() {
+                    if open && !d.open() {
+                        let _ = d.show_modal();
+                    } else if !open && d.open() {
+                        d.close();
+                    }
                 }
-            }
-        });
+            }),
+        );
     }
     let close = {
         let (open, password, submit) = (open.clone(), password.clone(), submit.clone());
@@ -62,10 +69,7 @@ pub fn reauth_dialog() -> Html {
             }
             let typed = (*password).clone();
             let close = close.clone();
-            submit.run(
-                async move { api::reauthenticate(&typed).await },
-                move |()| close(true),
-            );
+            submit.run(api::reauthenticate(&typed), move |()| close(true));
         })
     };
     let on_input = {

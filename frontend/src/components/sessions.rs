@@ -25,13 +25,10 @@ pub fn sessions(props: &SessionsProps) -> Html {
         let (loaded, submit, notice) = (loaded.clone(), submit.clone(), notice.clone());
         Callback::from(move |session: SessionInfo| {
             let (loaded, notice) = (loaded.clone(), notice.clone());
-            submit.run(
-                async move { api::end_session(user, &session.id).await.map(|()| session) },
-                move |session| {
-                    notice.set(Some(format!("Signed out {}.", session.device)));
-                    loaded.reload();
-                },
-            );
+            submit.run(api::end_session(user, &session.id), move |()| {
+                notice.set(Some(format!("Signed out {}.", session.device)));
+                loaded.reload();
+            });
         })
     };
     let end_others = {

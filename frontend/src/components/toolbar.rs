@@ -1,7 +1,7 @@
 //! The toolbar: product name and the profile menu (Manage profile, Sign out).
 
 use crate::api;
-use crate::hooks::use_submit;
+use crate::hooks::{use_change, use_submit};
 use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use web_sys::HtmlElement;
@@ -19,11 +19,15 @@ pub fn use_toolbar() -> Html {
     let submit = use_submit();
     {
         let first_item = first_item.clone();
-        use_effect_with(*open, move |open| {
-            if let Some(item) = first_item.cast::<HtmlElement>().filter(|_| *open) {
-                let _ = item.focus();
-            }
-        });
+        let open = *open;
+        use_change(
+            open,
+            Box::new(move || {
+                if let Some(item) = first_item.cast::<HtmlElement>().filter(|_| open) {
+                    let _ = item.focus();
+                }
+            }),
+        );
     }
     // After every hook: Yew needs the same hooks in the same order on each render.
     let SessionState::SignedIn(user) = &*session else {

@@ -18,8 +18,8 @@ pub fn audit_log() -> Html {
     // The applied filter; the search box holds what is typed until it is sent.
     let filter = use_state(AuditFilter::default);
     let typed = use_state(String::new);
-    let data = use_load((*page, (*filter).clone()), |(page, filter)| async move {
-        api::audit(page, &filter).await
+    let data = use_load((*page, (*filter).clone()), |(page, filter)| {
+        api::audit(page, &filter)
     });
     let on_typed = {
         let typed = typed.clone();

@@ -41,17 +41,16 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
     let loaded = {
         let session = session.clone();
         use_load((props.id, my_id), move |(id, my_id)| {
+            if id != my_id {
+                return api::user(id);
+            }
             let session = session.clone();
-            async move {
-                if id != my_id {
-                    return api::user(id).await;
-                }
-                let me = api::me().await?;
+            api::me().map(move |me| {
                 if !matches!(&*session, SessionState::SignedIn(old) if *old == me) {
                     session.set(SessionState::SignedIn(me.clone()));
                 }
-                Ok(me)
-            }
+                me
+            })
         })
     };
     let SessionState::SignedIn(me) = &*session else {

@@ -6,7 +6,7 @@
 use crate::api::{self, ApiFailure};
 use crate::components::message;
 use crate::focus::focus;
-use crate::hooks::{use_load, use_submit};
+use crate::hooks::{use_change, use_load, use_mount, use_submit};
 use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::ErrorCode;
@@ -62,15 +62,16 @@ pub fn sign_in() -> Html {
     {
         // Drop `?sign_in_error=` from the address so a reload does not show the message again.
         let shown = provider_error.is_some();
-        use_effect_with((), move |_| {
+        use_mount(Box::new(move || {
             if shown {
                 navigator.replace(&Route::Home);
             }
-        });
+            None
+        }));
     }
     {
         let first_input = first_input.clone();
-        use_effect_with(*step, move |_| focus(&first_input));
+        use_change(*step, Box::new(move || focus(&first_input)));
     }
 
     let on_password_submit = {
@@ -103,17 +104,14 @@ pub fn sign_in() -> Html {
                 password.clone(),
                 code.clone(),
             );
-            submit.run(
-                async move { api::sign_in(&request).await },
-                move |answer| match answer {
-                    SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
-                    SignInResponse::VerificationRequired { .. } => {
-                        password.set(String::new());
-                        code.set(String::new());
-                        step.set(Step::Code);
-                    }
-                },
-            );
+            submit.run(api::sign_in(&request), move |answer| match answer {
+                SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
+                SignInResponse::VerificationRequired { .. } => {
+                    password.set(String::new());
+                    code.set(String::new());
+                    step.set(Step::Code);
+                }
+            });
         })
     };
 
@@ -139,7 +137,7 @@ pub fn sign_in() -> Html {
             };
             let (session, step, code) = (session.clone(), step.clone(), code.clone());
             submit.run_or(
-                async move { api::verify(&request).await },
+                api::verify(&request),
                 move |answer| {
                     if let SignInResponse::SignedIn { user } = answer {
                         session.set(SessionState::SignedIn(user));

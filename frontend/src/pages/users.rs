@@ -47,9 +47,9 @@ pub fn users() -> Html {
     let status_filter = use_state(String::new);
     let list = use_load(
         ((*search).clone(), *page, (*status_filter).clone()),
-        |(search, page, status)| async move {
+        |(search, page, status)| {
             let status = (!status.is_empty()).then_some(status.as_str());
-            api::users(&search, page, status).await
+            api::users(&search, page, status)
         },
     );
     let SessionState::SignedIn(me) = &*session else {

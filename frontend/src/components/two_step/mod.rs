@@ -14,7 +14,7 @@ mod unlock;
 
 use crate::api;
 use crate::components::message::error;
-use crate::hooks::use_submit;
+use crate::hooks::{use_change, use_submit};
 use remove::{Remove, use_remove};
 use setup_form::SetupForm;
 use state::{Action, State, View};
@@ -92,11 +92,14 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     {
         // Straight to the QR code when there is nothing else to do here.
         let start_setup = start_setup.clone();
-        use_effect_with(user.id, move |_| {
-            if can_set_up {
-                start_setup.emit(());
-            }
-        });
+        use_change(
+            user.id,
+            Box::new(move || {
+                if can_set_up {
+                    start_setup.emit(());
+                }
+            }),
+        );
     }
     let heading = html! { <h2 id="two-step-heading">{ "2-Step verification" }</h2> };
 

@@ -51,10 +51,9 @@ pub fn view(
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (code, on_made) = ((*code).clone(), on_made.clone());
-            submit.run(
-                async move { api::new_recovery_codes(&code).await },
-                move |codes| on_made.emit(codes.recovery_codes),
-            );
+            submit.run(api::new_recovery_codes(&code), move |codes| {
+                on_made.emit(codes.recovery_codes)
+            });
         })
     };
     let can_make = TotpCode::parse(code).is_ok() && !submit.busy();

@@ -1,6 +1,7 @@
 //! How many seconds until the authenticator app shows its next code (codes change every 30
 //! seconds, on the clock), ticking once a second.
 
+use crate::hooks::use_mount;
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
@@ -18,10 +19,10 @@ pub fn use_seconds_to_next_code() -> u64 {
     let seconds = use_state_eq(seconds_to_next_code);
     {
         let seconds = seconds.clone();
-        use_effect_with((), move |_| {
+        use_mount(Box::new(move || {
             let interval = Interval::new(1000, move || seconds.set(seconds_to_next_code()));
-            move || drop(interval)
-        });
+            Some(Box::new(move || drop(interval)))
+        }));
     }
     *seconds
 }

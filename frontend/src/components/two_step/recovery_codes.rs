@@ -4,6 +4,7 @@
 use crate::clipboard;
 use crate::components::message::{Tone, message};
 use crate::focus::focus;
+use crate::hooks::use_change;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -22,12 +23,16 @@ pub fn use_recovery_codes(codes: Option<Rc<Vec<String>>>) -> CodesState {
     let feedback = use_state(|| None::<&'static str>);
     {
         let (message_ref, feedback) = (message_ref.clone(), feedback.clone());
-        use_effect_with(codes, move |codes| {
-            if codes.is_some() {
-                feedback.set(None);
-                focus(&message_ref);
-            }
-        });
+        let shown = codes.is_some();
+        use_change(
+            codes,
+            Box::new(move || {
+                if shown {
+                    feedback.set(None);
+                    focus(&message_ref);
+                }
+            }),
+        );
     }
     CodesState {
         message_ref,

@@ -64,10 +64,9 @@ impl Remove {
                     proof: is_self.then(|| (*proof).clone()),
                 };
                 let on_removed = on_removed.clone();
-                submit.run(
-                    async move { api::remove_device(id, &request).await },
-                    move |()| on_removed.emit(()),
-                );
+                submit.run(api::remove_device(id, &request), move |()| {
+                    on_removed.emit(())
+                });
             })
         };
         let on_proof = {

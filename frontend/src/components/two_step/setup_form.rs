@@ -8,7 +8,7 @@ use crate::components::code_input::CodeInput;
 use crate::components::message::error;
 use crate::components::qr;
 use crate::focus::focus;
-use crate::hooks::use_submit;
+use crate::hooks::{use_mount, use_submit};
 use std::rc::Rc;
 use twostep_shared::api::{ConfirmRequest, SetupResponse};
 use twostep_shared::input::TotpCode;
@@ -47,7 +47,10 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     let qr = use_memo(props.setup.clone(), |setup| qr::view(&setup.otpauth_uri));
     {
         let code1_ref = code1_ref.clone();
-        use_effect_with((), move |_| focus(&code1_ref));
+        use_mount(Box::new(move || {
+            focus(&code1_ref);
+            None
+        }));
     }
     let on_code = |code: &UseStateHandle<String>| {
         let (code, submit) = (code.clone(), submit.clone());
@@ -70,14 +73,13 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             };
             if replacement {
                 let on_replaced = on_replaced.clone();
-                submit.run(
-                    async move { api::confirm_replacement(&request).await },
-                    move |()| on_replaced.emit(()),
-                );
+                submit.run(api::confirm_replacement(&request), move |()| {
+                    on_replaced.emit(())
+                });
                 return;
             }
             let on_confirmed = on_confirmed.clone();
-            submit.run(async move { api::confirm(&request).await }, move |codes| {
+            submit.run(api::confirm(&request), move |codes| {
                 on_confirmed.emit(codes.recovery_codes)
             });
         })

@@ -3,6 +3,7 @@
 
 use crate::components::message::{Tone, message};
 use crate::focus::focus;
+use crate::hooks::use_change;
 use twostep_shared::api::TwoStepStatus;
 use yew::prelude::*;
 
@@ -28,11 +29,14 @@ pub fn use_notice_focus(notice: Option<&'static str>) -> NodeRef {
     let notice_ref = use_node_ref();
     {
         let notice_ref = notice_ref.clone();
-        use_effect_with(notice, move |notice| {
-            if notice.is_some() {
-                focus(&notice_ref);
-            }
-        });
+        use_change(
+            notice,
+            Box::new(move || {
+                if notice.is_some() {
+                    focus(&notice_ref);
+                }
+            }),
+        );
     }
     notice_ref
 }
