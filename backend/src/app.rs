@@ -303,11 +303,12 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
         .get(crate::logging::REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
+    // Recorded with `Display` (`%`): the text is written as it is, not escaped char by char.
     tracing::info_span!(
         "request",
-        request_id,
-        method = request.method().as_str(),
-        path = request.uri().path(),
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
     )
 }
 

@@ -79,8 +79,12 @@ impl SessionCache {
         }
         if let Some(counter) = &inner.counter {
             let value = counter.load();
-            if inner.counter_seen.swap(value, Ordering::SeqCst) != value {
+            // Only reads while nothing changed (no write to a line every core shares). The
+            // revocation comes before the value is noted, so whoever finds the value noted
+            // finds the cache already emptied (a race at worst empties it twice).
+            if inner.counter_seen.load(Ordering::SeqCst) != value {
                 self.revoke();
+                inner.counter_seen.store(value, Ordering::SeqCst);
             }
         }
         true
