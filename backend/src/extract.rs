@@ -113,7 +113,7 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError
     let limits = &state.settings.session_limits;
     let now = state.clock.now();
     let cache = &state.revocations.cache;
-    if let Some(cached) = cache.get(&token_hash)
+    if let Some(cached) = cache.get_checked(&token_hash, &state.db).await?
         && limits.is_live(cached.session.times(), now)
     {
         if needs_seen_write(cached.session.last_seen_at, now) {
@@ -123,6 +123,7 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError
         return Ok(SignedIn {
             user: cached.user.clone(),
             session: cached.session.clone(),
+            from_cache: true,
         });
     }
     // Taken before the read, so what is read is not cached after a revocation.
@@ -144,7 +145,11 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError
         session.last_seen_at = now;
     }
     cache.insert(user.clone(), session.clone(), generation);
-    Ok(SignedIn { user, session })
+    Ok(SignedIn {
+        user,
+        session,
+        from_cache: false,
+    })
 }
 
 /// A signed-in user (password and, if set up, verification code done).
@@ -152,6 +157,9 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError
 pub struct SignedIn {
     pub user: UserRecord,
     pub session: SessionRecord,
+    /// Found in the session cache, checked against revocations for this request (so other
+    /// cached facts, like the 2-step status, may be used too).
+    pub from_cache: bool,
 }
 
 impl FromRequestParts<AppState> for SignedIn {

@@ -17,6 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use twostep_shared::api::TwoStepStatus;
 
+/// The start of a read barrier's notification ([`SessionCache::barrier`]): heard, it revokes
+/// nothing.
+const BARRIER_PREFIX: &str = "barrier:";
+
+fn rand_u64() -> u64 {
+    use aes_gcm::aead::OsRng;
+    use aes_gcm::aead::rand_core::RngCore;
+    OsRng.next_u64()
+}
+
 /// Sessions kept at most (an entry is a few hundred bytes).
 pub const CAPACITY: usize = 10_000;
 
@@ -50,6 +60,13 @@ struct Inner {
     /// writer can wait until its own notification went round ([`Self::wait_heard`]).
     heard: std::sync::Mutex<std::collections::VecDeque<String>>,
     heard_changed: tokio::sync::Notify,
+    /// PostgreSQL: one read barrier at a time ([`Self::barrier`]), how many were started and
+    /// the last one completed.
+    barrier_turn: tokio::sync::Mutex<()>,
+    /// Whether a hit needs a barrier first (PostgreSQL: revocations arrive as notifications).
+    barrier_needed: bool,
+    barriers_started: AtomicU64,
+    barriers_done: AtomicU64,
 }
 
 impl SessionCache {
@@ -67,6 +84,10 @@ impl SessionCache {
             counter_seen: AtomicU64::new(seen),
             heard: Default::default(),
             heard_changed: tokio::sync::Notify::new(),
+            barrier_turn: tokio::sync::Mutex::new(()),
+            barrier_needed: !hearing,
+            barriers_started: AtomicU64::new(0),
+            barriers_done: AtomicU64::new(0),
         }))
     }
 
@@ -100,6 +121,24 @@ impl SessionCache {
             .entries
             .get(token_hash)
             .filter(|cached| cached.generation == generation)
+    }
+
+    /// [`Self::get`] for a request: on PostgreSQL a hit is trusted only after a
+    /// [`Self::barrier`] (then looked up again: the barrier may have emptied the cache).
+    pub async fn get_checked(
+        &self,
+        token_hash: &str,
+        db: &sqlx::AnyPool,
+    ) -> Result<Option<Arc<Cached>>, sqlx::Error> {
+        let hit = self.get(token_hash);
+        if hit.is_none() || !self.0.barrier_needed {
+            return Ok(hit);
+        }
+        Ok(if self.barrier(db).await? {
+            self.get(token_hash)
+        } else {
+            None
+        })
     }
 
     /// The generation to pass to [`Self::insert`]: taken *before* reading the database.
@@ -174,7 +213,9 @@ impl SessionCache {
 
     /// The listener heard a revocation with this payload: forget everything.
     pub fn heard(&self, payload: String) {
-        self.revoke();
+        if !payload.starts_with(BARRIER_PREFIX) {
+            self.revoke();
+        }
         let mut heard = self.0.heard.lock().unwrap_or_else(|e| e.into_inner());
         heard.push_back(payload);
         while heard.len() > 256 {
@@ -206,6 +247,36 @@ impl SessionCache {
                 return false;
             }
         }
+    }
+
+    /// PostgreSQL: a read barrier before a cached entry is trusted. It sends a notification
+    /// of its own and waits until this instance's listener hears it: PostgreSQL delivers
+    /// notifications in the order their transactions committed, so by then every revocation
+    /// committed before this request arrived has been heard (and has emptied the cache).
+    /// Requests share barriers: one that started after a request arrived and has completed
+    /// serves it, so under load one notification serves many requests. False if the barrier
+    /// could not be confirmed in time: the caller then reads the database.
+    pub async fn barrier(&self, db: &sqlx::AnyPool) -> Result<bool, sqlx::Error> {
+        let inner = &self.0;
+        let arrival = inner.barriers_started.load(Ordering::SeqCst);
+        let _turn = inner.barrier_turn.lock().await;
+        if inner.barriers_done.load(Ordering::SeqCst) > arrival {
+            return Ok(true);
+        }
+        let number = inner.barriers_started.fetch_add(1, Ordering::SeqCst) + 1;
+        let payload = format!("{BARRIER_PREFIX}{:016x}", rand_u64());
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::revocation::CHANNEL)
+            .bind(&payload)
+            .execute(db)
+            .await?;
+        let heard = self
+            .wait_heard(&payload, crate::revocation::ECHO_WAIT)
+            .await;
+        if heard {
+            inner.barriers_done.store(number, Ordering::SeqCst);
+        }
+        Ok(heard)
     }
 
     /// Whether revocations by other writers are heard now (tests wait on this).

@@ -79,11 +79,17 @@ pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::E
     }
 }
 
-/// The account's status for `GET /api/me`: from the session cache when it holds it (every
-/// write that changes a status revokes, see [`crate::revocation`]), else read and cached.
-pub async fn own_status(state: &AppState, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
+/// The account's status for `GET /api/me`: from the session cache when it holds it and the
+/// request's session came from the cache too (then checked against revocations for this
+/// request; every write that changes a status revokes, see [`crate::revocation`]), else read
+/// and cached.
+pub async fn own_status(
+    state: &AppState,
+    user_id: i64,
+    session_from_cache: bool,
+) -> Result<TwoStepStatus, sqlx::Error> {
     let cache = &state.revocations.cache;
-    if let Some(status) = cache.status(user_id) {
+    if session_from_cache && let Some(status) = cache.status(user_id) {
         return Ok(status);
     }
     // Taken before the read, so what is read is not cached after a revocation.

@@ -37,9 +37,11 @@ pub fn router() -> Router<AppState> {
 
 async fn me(
     State(state): State<AppState>,
-    SignedIn { user, .. }: SignedIn,
+    SignedIn {
+        user, from_cache, ..
+    }: SignedIn,
 ) -> ApiResult<Json<User>> {
-    let status = two_step::own_status(&state, user.id).await?;
+    let status = two_step::own_status(&state, user.id, from_cache).await?;
     Ok(Json(user.to_api(Some(status))))
 }
 
@@ -102,7 +104,7 @@ async fn new_recovery_codes(
 /// Other sessions end; this one stays, counted as having just proved who it is.
 async fn change_password(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session }): Recent,
+    Recent(SignedIn { user, session, .. }): Recent,
     client: ClientAddr,
     TrustedBrowser(device): TrustedBrowser,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
@@ -123,7 +125,7 @@ async fn change_password(
 
 async fn sessions(
     State(state): State<AppState>,
-    SignedIn { user, session }: SignedIn,
+    SignedIn { user, session, .. }: SignedIn,
 ) -> ApiResult<Json<SessionList>> {
     Ok(Json(
         session_list::list(&state, &user, Some(&session)).await?,
@@ -132,7 +134,7 @@ async fn sessions(
 
 async fn end_other_sessions(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session }): Recent,
+    Recent(SignedIn { user, session, .. }): Recent,
     client: ClientAddr,
 ) -> ApiResult<Json<SessionsEnded>> {
     let ending = Ending {
@@ -149,7 +151,7 @@ async fn end_other_sessions(
 
 async fn end_session(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session }): Recent,
+    Recent(SignedIn { user, session, .. }): Recent,
     client: ClientAddr,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {

@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 
 async fn reauthenticate(
     State(state): State<AppState>,
-    SignedIn { user, session }: SignedIn,
+    SignedIn { user, session, .. }: SignedIn,
     client: ClientAddr,
     TrustedBrowser(device): TrustedBrowser,
     ApiJson(request): ApiJson<ReauthenticateRequest>,

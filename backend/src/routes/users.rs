@@ -178,7 +178,9 @@ async fn remove_device(
 /// An administrator's view of a user's sessions (Manage user).
 async fn sessions(
     State(state): State<AppState>,
-    Admin(SignedIn { user: me, session }): Admin,
+    Admin(SignedIn {
+        user: me, session, ..
+    }): Admin,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<SessionList>> {
     let subject = target(&state, &me, &raw_id).await?;
@@ -189,7 +191,9 @@ async fn sessions(
 /// An administrator ends every session of a user (but their own asking session).
 async fn end_sessions(
     State(state): State<AppState>,
-    Admin(SignedIn { user: me, session }): Admin,
+    Admin(SignedIn {
+        user: me, session, ..
+    }): Admin,
     client: ClientAddr,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<SessionsEnded>> {
@@ -208,7 +212,9 @@ async fn end_sessions(
 
 async fn end_session(
     State(state): State<AppState>,
-    Admin(SignedIn { user: me, session }): Admin,
+    Admin(SignedIn {
+        user: me, session, ..
+    }): Admin,
     client: ClientAddr,
     Path((raw_id, session_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
