@@ -137,8 +137,7 @@ impl AppState {
         // from the start; PostgreSQL: only once the listener is connected.
         let on_sqlite = url.starts_with("sqlite:");
         let enabled = match settings.session_cache {
-            crate::config::SessionCacheMode::Auto => on_sqlite,
-            crate::config::SessionCacheMode::On => true,
+            crate::config::SessionCacheMode::Auto | crate::config::SessionCacheMode::On => true,
             crate::config::SessionCacheMode::Off => false,
         };
         // SQLite: without its revocation counter the cache could not hear the CLI: off.
@@ -180,7 +179,7 @@ impl AppState {
         let mut tasks = vec![tokio::spawn(self.last_seen.clone().run(self.db.clone()))];
         let url = self.db.connect_options().database_url.to_string();
         if url.starts_with("postgres")
-            && self.settings.session_cache == crate::config::SessionCacheMode::On
+            && self.settings.session_cache != crate::config::SessionCacheMode::Off
         {
             tasks.push(tokio::spawn(crate::revocation::listen(
                 url,

@@ -197,9 +197,9 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(5..=720)
     )]
     pub session_idle_minutes: u64,
-    /// The in-process session cache of signed-in requests: `auto` (on with SQLite, off with
-    /// PostgreSQL), `on` (also with PostgreSQL, hearing other instances through
-    /// LISTEN/NOTIFY), or `off` (every request reads its session from the database).
+    /// The in-process session cache of signed-in requests: `auto` or `on` (the same: on with
+    /// SQLite, and with PostgreSQL hearing other instances through LISTEN/NOTIFY with a read
+    /// barrier), or `off` (every request reads its session from the database).
     #[arg(long, env = "TWOSTEP_SESSION_CACHE", value_enum, default_value_t = SessionCacheMode::Auto)]
     pub session_cache: SessionCacheMode,
 }
@@ -207,11 +207,11 @@ pub struct ServeArgs {
 /// `--session-cache`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SessionCacheMode {
-    /// On with SQLite (revocations by every process are seen at once), off with PostgreSQL.
+    /// On (kept as a name from when PostgreSQL left the cache off).
     #[default]
     Auto,
-    /// On, also with PostgreSQL: other instances' revocations arrive by NOTIFY, within its
-    /// delivery time (see README).
+    /// On: with SQLite revocations by every process are seen through the revocation counter;
+    /// with PostgreSQL through LISTEN/NOTIFY, a hit trusted only after a read barrier.
     On,
     Off,
 }

@@ -373,20 +373,28 @@ fn measure_postgres(scratch: &Scratch, report: &mut Report, baseline: &WrkResult
                 &["--session-cache", "on"],
             )?;
             let cookie = sign_in_cookie(&cached.addr, scratch)?;
-            step("GET /api/me, signed in (PostgreSQL, --session-cache on)");
+            step("GET /api/me, signed in (PostgreSQL, session cache on: the default)");
             let me = run_wrk(&Load::get(&cached.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
             report.add_me("PostgreSQL, cache warm", &me, baseline, &cached);
         }
+        {
+            let uncached = Server::start_twostep_with(
+                scratch,
+                "twostep-postgres-no-cache",
+                &db,
+                &["--session-cache", "off"],
+            )?;
+            let cookie = sign_in_cookie(&uncached.addr, scratch)?;
+            step("GET /api/me, signed in (PostgreSQL, --session-cache off)");
+            let me = run_wrk(&Load::get(&uncached.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
+            report.add_me("PostgreSQL, cache off", &me, baseline, &uncached);
+        }
         let server = Server::start_twostep(scratch, "twostep-postgres", &db)?;
-        let cookie = sign_in_cookie(&server.addr, scratch)?;
-        step("GET /api/me, signed in (PostgreSQL, session cache off: the default)");
-        let me = run_wrk(&Load::get(&server.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
-        report.add_me("PostgreSQL, cache off", &me, baseline, &server);
         measure_code_step(scratch, report, &server, &db, "PostgreSQL", baseline)?;
         report.add_log_notes(&server);
         for (mode, settings) in [
-            ("off: the default", &[][..]),
-            ("on", &["--session-cache", "on"][..]),
+            ("on: the default", &[][..]),
+            ("off", &["--session-cache", "off"][..]),
         ] {
             let a = Server::start_twostep_with(scratch, "twostep-postgres-a", &db, settings)?;
             let b = Server::start_twostep_with(scratch, "twostep-postgres-b", &db, settings)?;

@@ -91,15 +91,20 @@ fn postgres_url(name: &str) -> String {
 
 /// Runs one statement on the cluster's maintenance database.
 async fn postgres_admin(sql: String) {
+    try_postgres_admin(sql)
+        .await
+        .expect("administer PostgreSQL");
+}
+
+/// [`postgres_admin`], with its error.
+async fn try_postgres_admin(sql: String) -> Result<(), sqlx::Error> {
     sqlx::any::install_default_drivers();
     let admin = AnyPool::connect(&postgres_base())
         .await
         .expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&admin)
-        .await
-        .expect("administer PostgreSQL");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
     admin.close().await;
+    done.map(|_| ())
 }
 
 fn unique_name() -> String {
@@ -599,13 +604,28 @@ impl TestApp {
                 // A template copy needs the source without connections: close this
                 // server's pool (a forked-from server is not used afterwards) and end the rest.
                 self.db.close().await;
-                postgres_admin(format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = '{source}' AND pid <> pg_backend_pid()"
-                ))
-                .await;
+                // The session cache's listener reconnects every second, so the copy is tried
+                // again (right after ending the connections) until none came back in between.
                 let name = unique_name();
-                postgres_admin(format!("CREATE DATABASE {name} TEMPLATE {source}")).await;
+                let mut tries = 0;
+                loop {
+                    postgres_admin(format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+                    ))
+                    .await;
+                    let copied =
+                        try_postgres_admin(format!("CREATE DATABASE {name} TEMPLATE {source}"))
+                            .await;
+                    tries += 1;
+                    match copied {
+                        Ok(()) => break,
+                        Err(_) if tries < 20 => {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Err(error) => panic!("copy the database: {error}"),
+                    }
+                }
                 start(
                     Storage::Postgres(name),
                     None,
