@@ -2,10 +2,8 @@
 //! administrator, a password changed, or a role taken away on instance A is refused on
 //! instance B at its very next request, for many sessions in a row (on SQLite with B's cache
 //! warm: B sees the revocation counter beside the database move, which the CLI bumps too;
-//! on PostgreSQL, where the cache is off unless `--session-cache on`, B reads the database).
-//! With `--session-cache on` on PostgreSQL, B hears A through `LISTEN`/`NOTIFY` and trusts a
-//! hit only after a read barrier, and while its listening connection is cut it bypasses its
-//! cache.
+//! on PostgreSQL B hears A through `LISTEN`/`NOTIFY` and trusts a hit only after a read
+//! barrier, and while its listening connection is cut it bypasses its cache).
 
 use crate::helpers::{TestApp, client, ok_json, spawn_app, totp};
 use crate::process::BINARY;
@@ -54,7 +52,7 @@ async fn with_the_cache_on_a_session_ended_on_one_instance_is_refused_on_the_oth
 
 async fn ended_on_one_instance_refused_on_the_other(a: TestApp) {
     let b = a.another_instance().await;
-    let cache_on = b.state.settings.session_cache == twostep::config::SessionCacheMode::On;
+    let cache_on = b.state.settings.session_cache != twostep::config::SessionCacheMode::Off;
     if cache_on {
         until_hearing(&b, true).await;
     }
@@ -190,7 +188,7 @@ async fn with_the_cache_on_postgresql_a_cut_listener_bypasses_it_until_it_is_bac
         return; // SQLite has no listener: the revocation file is read at every lookup.
     }
     let b = a.another_instance().await;
-    let cache_on = b.state.settings.session_cache == twostep::config::SessionCacheMode::On;
+    let cache_on = b.state.settings.session_cache != twostep::config::SessionCacheMode::Off;
     if cache_on {
         until_hearing(&b, true).await;
     }
