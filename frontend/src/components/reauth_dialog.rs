@@ -5,8 +5,8 @@
 //! component of its own costs more of the app's download.
 
 use crate::api;
-use crate::hooks::{use_change, use_mount, use_submit};
-use web_sys::{HtmlDialogElement, HtmlInputElement};
+use crate::hooks::{use_mount, use_submit};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The dialog (closed until the server asks to confirm it's you).
@@ -15,29 +15,13 @@ pub fn use_reauth_dialog() -> Html {
     let open = use_state(|| false);
     let password = use_state(String::new);
     let submit = use_submit();
-    let dialog = use_node_ref();
+    let dialog = crate::components::confirm_dialog::use_dialog(*open);
     {
         let open = open.clone();
         use_mount(Box::new(move || {
             crate::reauth::register(Some(Callback::from(move |()| open.set(true))));
             Some(Box::new(|| crate::reauth::register(None)))
         }));
-    }
-    {
-        let dialog = dialog.clone();
-        let open = *open;
-        use_change(
-            open,
-            Box::new(move || {
-                if let Some(d) = dialog.cast::<HtmlDialogElement>() {
-                    if open && !d.open() {
-                        let _ = d.show_modal();
-                    } else if !open && d.open() {
-                        d.close();
-                    }
-                }
-            }),
-        );
     }
     let close = {
         let (open, password, submit) = (open.clone(), password.clone(), submit.clone());
