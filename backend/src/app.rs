@@ -136,18 +136,15 @@ impl AppState {
         // SQLite: every other writer bumps the revocation counter, so the cache hears them
         // from the start; PostgreSQL: only once the listener is connected.
         let on_sqlite = url.starts_with("sqlite:");
-        let enabled = match settings.session_cache {
-            crate::config::SessionCacheMode::Auto | crate::config::SessionCacheMode::On => true,
-            crate::config::SessionCacheMode::Off => false,
-        };
-        // SQLite: without its revocation counter the cache could not hear the CLI: off.
         let counter = sqlite_file
             .as_deref()
             .map(crate::revocation::open_counter)
             .transpose()
             .ok()
             .flatten();
-        let enabled = enabled && (counter.is_some() || !on_sqlite);
+        // SQLite: without its revocation counter the cache could not hear the CLI: off.
+        let enabled = settings.session_cache != crate::config::SessionCacheMode::Off
+            && (counter.is_some() || !on_sqlite);
         let cache = crate::session_cache::SessionCache::new(enabled, on_sqlite, counter.clone());
         let oidc_http = (!settings.identity_providers.is_empty())
             .then(crate::oidc::relying_party::http_client)

@@ -118,10 +118,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
-            let counter = crate::db::sqlite_file(&common.database_url())
-                .map(|database| crate::revocation::open_counter(&database))
-                .transpose()?;
-            let revocations = crate::revocation::Revocations::without_cache(counter);
+            let revocations = revocations(common)?;
             if !two_step::unlock(
                 &db,
                 &revocations,
@@ -300,20 +297,23 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
 /// sessions ([`crate::revocation`]): a notification on PostgreSQL, the revocation counter on
 /// SQLite.
 async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
-    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
-    crate::revocation::announce(&mut conn)
+    let not_told = |e: String| {
+        format!("the change is saved, but running servers were not told ({e}): restart them")
+    };
+    revocations(common)
+        .map_err(not_told)?
+        .revoke_now(db)
         .await
-        .map_err(|e| e.to_string())?;
-    if let Some(database) = crate::db::sqlite_file(&common.database_url()) {
-        crate::revocation::open_counter(&database)
-            .map_err(|e| {
-                format!(
-                    "the change is saved, but running servers were not told ({e}): restart them"
-                )
-            })?
-            .bump();
-    }
-    Ok(())
+        .map_err(|e| not_told(e.to_string()))
+}
+
+/// The CLI's side of revocations (it caches nothing): on SQLite the database's revocation
+/// counter, which running servers read.
+fn revocations(common: &CommonArgs) -> Result<crate::revocation::Revocations, String> {
+    let counter = crate::db::sqlite_file(&common.database_url())
+        .map(|database| crate::revocation::open_counter(&database))
+        .transpose()?;
+    Ok(crate::revocation::Revocations::without_cache(counter))
 }
 
 /// Sets the password, ends every session of the account and records it, in one transaction.

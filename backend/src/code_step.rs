@@ -145,13 +145,11 @@ pub async fn pending(
 ) -> Result<Option<Pending>, sqlx::Error> {
     let token_hash = sessions::hash_token(token);
     let sql = format!(
-        "SELECT s.user_id AS user_id, s.stage AS stage, s.expires_at AS expires_at,
-                s.authenticated_at AS authenticated_at, s.last_seen_at AS last_seen_at,
-                u.id AS id, u.username AS username, u.role AS role,
-                u.identity_provider AS identity_provider, {DEVICE_COLUMNS}
+        "SELECT {}, {DEVICE_COLUMNS}
          FROM sessions s JOIN users u ON u.id = s.user_id
               LEFT JOIN two_step_devices d ON d.user_id = u.id
-         WHERE s.token_hash = $1"
+         WHERE s.token_hash = $1",
+        sessions::SESSION_AND_USER_COLUMNS
     );
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&token_hash)

@@ -129,11 +129,7 @@ pub struct RevokingTx {
 impl RevokingTx {
     /// Begins a transaction on `db` and announces in it.
     pub async fn begin(db: &AnyPool) -> Result<Self, sqlx::Error> {
-        Self::within(db.begin().await?).await
-    }
-
-    /// Announces inside an open transaction.
-    pub async fn within(mut tx: Transaction<'static, Any>) -> Result<Self, sqlx::Error> {
+        let mut tx = db.begin().await?;
         let payload = announce(&mut tx).await?;
         Ok(Self { tx, payload })
     }

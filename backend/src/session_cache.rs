@@ -163,8 +163,9 @@ impl SessionCache {
     }
 
     /// The cached 2-step status of an account, if the cache is on and holds it. For use
-    /// right after this request's session lookup ([`Self::get`]), which has just looked for
-    /// other processes' revocations: this does not look again (one `fstat` per request).
+    /// right after this request's session lookup ([`Self::get_checked`]), which has just looked for
+    /// other processes' revocations (and on PostgreSQL waited for a barrier): this does not look
+    /// again.
     pub fn status(&self, user_id: i64) -> Option<TwoStepStatus> {
         if !self.0.enabled || !self.is_hearing() {
             return None;
@@ -211,7 +212,9 @@ impl SessionCache {
         self.revoke();
     }
 
-    /// The listener heard a revocation with this payload: forget everything.
+    /// The listener heard this payload: a revocation (forget everything) or a read barrier
+    /// ([`Self::barrier`], nothing to forget); either way a writer or barrier waiting for it
+    /// is woken.
     pub fn heard(&self, payload: String) {
         if !payload.starts_with(BARRIER_PREFIX) {
             self.revoke();

@@ -200,6 +200,12 @@ pub async fn create_after_password<'c>(
     Ok((token, stage))
 }
 
+/// A session `s` and its account `u`, as [`session_of`] and [`crate::users::record`] read them.
+pub(crate) const SESSION_AND_USER_COLUMNS: &str = "s.user_id AS user_id, s.stage AS stage,
+    s.expires_at AS expires_at, s.authenticated_at AS authenticated_at,
+    s.last_seen_at AS last_seen_at, u.id AS id, u.username AS username, u.role AS role,
+    u.identity_provider AS identity_provider";
+
 pub(crate) fn session_of(
     row: &sqlx::any::AnyRow,
     token_hash: String,
@@ -224,13 +230,10 @@ pub async fn find_with_user(
     seen_since: Option<u64>,
     now: u64,
 ) -> Result<Option<(SessionRecord, crate::users::UserRecord)>, sqlx::Error> {
-    let Some(row) = sqlx::query(
-        "SELECT s.user_id AS user_id, s.stage AS stage, s.expires_at AS expires_at,
-                s.authenticated_at AS authenticated_at, s.last_seen_at AS last_seen_at,
-                u.id AS id, u.username AS username, u.role AS role,
-                u.identity_provider AS identity_provider
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-    )
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_AND_USER_COLUMNS}
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
+    )))
     .bind(token_hash)
     .fetch_optional(db)
     .await?
