@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod clipboard;
 mod components;
+mod element;
 mod focus;
 mod hooks;
 mod pages;

@@ -14,6 +14,7 @@ mod unlock;
 
 use crate::api;
 use crate::components::message::error;
+use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{use_change, use_submit};
 use remove::{Remove, use_remove};
 use setup_form::SetupForm;
@@ -101,92 +102,109 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             }),
         );
     }
-    let heading = html! { <h2 id="two-step-heading">{ "2-Step verification" }</h2> };
+    let heading = || el("h2").id("two-step-heading").text("2-Step verification");
+    let section = |body: Html| -> Html {
+        el("section")
+            .attr("aria-labelledby", "two-step-heading")
+            .child(heading())
+            .child(body)
+            .into()
+    };
 
     if let AccountKind::Organizational { identity_provider } = &user.account {
-        return html! {
-            <section aria-labelledby="two-step-heading">
-                { heading }
-                <p class="explanation">
-                    { format!(
-                        "2-step verification cannot be set up for this account: it is an organizational account, \
-                         which signs in through {identity_provider}. Your organization's identity provider decides \
-                         how you verify who you are."
-                    ) }
-                </p>
-            </section>
-        };
+        return section(
+            el("p")
+                .class("explanation")
+                .text(format!(
+                    "2-step verification cannot be set up for this account: it is an organizational account, \
+                     which signs in through {identity_provider}. Your organization's identity provider decides \
+                     how you verify who you are."
+                ))
+                .into(),
+        );
     }
 
-    let body = match &state.view {
+    let body: Html = match &state.view {
         View::Codes(list, message) => {
             recovery_codes::view(&codes, list, message, &act.reform(|()| Action::Finish))
         }
-        View::Starting => html! {
-            <>
-                { status::view(&status, None, NodeRef::default()) }
-                <p role="status">{ "Getting a new key for your authenticator app…" }</p>
-            </>
-        },
-        View::Setup(setup, replacement) => html! {
-            <>
-                { status::view(&status, None, NodeRef::default()) }
-                if *replacement {
-                    <h3>{ "Move to a new phone" }</h3>
-                }
+        View::Starting => fragment([
+            status::view(&status, None, NodeRef::default()),
+            el("p")
+                .attr("role", "status")
+                .text("Getting a new key for your authenticator app…")
+                .into(),
+        ]),
+        View::Setup(setup, replacement) => fragment([
+            status::view(&status, None, NodeRef::default()),
+            when(*replacement, || el("h3").text("Move to a new phone")),
+            html! {
                 <SetupForm setup={setup.clone()} replacement={*replacement}
                     on_confirmed={act.reform(Action::Confirmed)}
                     on_replaced={act.reform(|()| Action::Replaced)}
                     on_cancel={act.reform(|()| Action::Finish)} />
-            </>
-        },
+            },
+        ]),
         View::Status => {
             let can_remove = status.enabled && (props.is_self || props.viewer_is_admin);
-            html! {
-                <>
-                    if let Some(failure) = start.error() {
-                        { error(failure.message().to_owned().into()) }
-                    }
-                    { status::view(&status, state.notice, notice_ref) }
-                    if can_remove {
-                        <div class="actions">
-                            { Remove {
+            fragment([
+                maybe(
+                    start
+                        .error()
+                        .map(|failure| error(failure.message().to_owned().into())),
+                ),
+                status::view(&status, state.notice, notice_ref),
+                when(can_remove, || {
+                    el("div")
+                        .class("actions")
+                        .child(
+                            Remove {
                                 user_id: user.id,
                                 username: user.username.clone().into(),
                                 is_self: props.is_self,
                                 on_open: act.reform(|()| Action::OpenRemove),
                                 on_close: act.reform(|()| Action::CloseRemove),
                                 on_removed: act.reform(|()| Action::Removed),
-                            }.view(&remove) }
-                            if status.locked && props.viewer_is_admin {
-                                { unlock::view(&unlock, user.id, act.reform(|()| Action::Unlocked)) }
                             }
-                        </div>
-                    }
-                    if status.enabled && props.is_self {
-                        { new_codes::view(&new_codes, state.new_codes_open,
-                            act.reform(|()| Action::OpenNewCodes), act.reform(Action::NewCodesMade)) }
-                        <h3>{ "New phone" }</h3>
-                        <p>{ "Got a new phone? Set it up here; your current phone keeps working until the new one is confirmed." }</p>
-                        <button onclick={start_replacement} disabled={start.busy()}>{ "Move to a new phone" }</button>
-                    }
-                    if can_set_up {
-                        <p>{ "With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password." }</p>
-                        <button class="primary" onclick={start_setup.reform(|_: MouseEvent| ())} disabled={start.busy()}>
-                            { "Set up 2-step verification" }
-                        </button>
-                    }
-                    if !status.enabled && !props.is_self {
-                        <p>{ "Only the user themself can set up 2-step verification." }</p>
-                    }
-                </>
-            }
+                            .view(&remove),
+                        )
+                        .child(when(status.locked && props.viewer_is_admin, || {
+                            unlock::view(&unlock, user.id, act.reform(|()| Action::Unlocked))
+                        }))
+                }),
+                when(status.enabled && props.is_self, || {
+                    fragment([
+                            new_codes::view(
+                                &new_codes,
+                                state.new_codes_open,
+                                act.reform(|()| Action::OpenNewCodes),
+                                act.reform(Action::NewCodesMade),
+                            ),
+                            el("h3").text("New phone").into(),
+                            el("p").text("Got a new phone? Set it up here; your current phone keeps working until the new one is confirmed.").into(),
+                            el("button")
+                                .on_click(start_replacement)
+                                .flag("disabled", start.busy())
+                                .text("Move to a new phone")
+                                .into(),
+                        ])
+                }),
+                when(can_set_up, || {
+                    fragment([
+                            el("p").text("With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password.").into(),
+                            el("button")
+                                .class("primary")
+                                .on_click(start_setup.reform(|_: MouseEvent| ()))
+                                .flag("disabled", start.busy())
+                                .text("Set up 2-step verification")
+                                .into(),
+                        ])
+                }),
+                when(!status.enabled && !props.is_self, || {
+                    el("p").text("Only the user themself can set up 2-step verification.")
+                }),
+            ])
         }
     };
-    html! {
-        <section aria-labelledby="two-step-heading">
-            { heading }
-            { body }
-        </section>
-    }
+    section(body)
 }

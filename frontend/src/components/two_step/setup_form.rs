@@ -7,6 +7,7 @@ use crate::clipboard;
 use crate::components::code_input::CodeInput;
 use crate::components::message::error;
 use crate::components::qr;
+use crate::element::{el, fragment, maybe, when};
 use crate::focus::focus;
 use crate::hooks::{use_mount, use_submit};
 use std::rc::Rc;
@@ -91,33 +92,44 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             clipboard::copy(&key, Callback::from(move |text| feedback.set(Some(text))));
         })
     };
-    html! {
-        <>
-            if props.replacement {
-                <p>{ "Your current phone keeps working until you select Apply; after that only the new phone's codes work." }</p>
-            }
-            <ol class="steps">
-                <li>{ if props.replacement { "Open the authenticator app on your new phone and add an account." } else { "Open the authenticator app on your phone and add an account." } }</li>
-                <li>{ "On this phone, select Open in authenticator app. On another device, scan the QR code with the phone, or type the key." }</li>
-                <li>{ "Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply." }</li>
-            </ol>
-            <div class="setup-methods">
-                { (*qr).clone() }
-                <div class="key">
-                    <a class="button primary open-app" href={props.setup.otpauth_uri.clone()}>
-                        { "Open in authenticator app" }
-                    </a>
-                    <p>{ "Key for manual entry (time-based):" }</p>
-                    <p class="key-text"><code>{ group_key(&props.setup.secret) }</code></p>
-                    <button onclick={copy_key}>{ "Copy key" }</button>
-                    <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
-                </div>
-            </div>
-            <form onsubmit={apply} novalidate=true>
-                if let Some(text) = submit.form_error() {
-                    { error(text.into()) }
-                }
-                { CodeInput {
+    fragment([
+        when(props.replacement, || {
+            el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work.")
+        }),
+        el("ol")
+            .class("steps")
+            .child(el("li").text(if props.replacement {
+                "Open the authenticator app on your new phone and add an account."
+            } else {
+                "Open the authenticator app on your phone and add an account."
+            }))
+            .child(el("li").text("On this phone, select Open in authenticator app. On another device, scan the QR code with the phone, or type the key."))
+            .child(el("li").text("Enter the code the app shows in Code 1. Wait for the app to show the next code (up to 30 seconds), enter it in Code 2, and select Apply."))
+            .into(),
+        el("div")
+            .class("setup-methods")
+            .child((*qr).clone())
+            .child(
+                el("div")
+                    .class("key")
+                    .child(
+                        el("a")
+                            .class("button primary open-app")
+                            .attr("href", props.setup.otpauth_uri.clone())
+                            .text("Open in authenticator app"),
+                    )
+                    .child(el("p").text("Key for manual entry (time-based):"))
+                    .child(el("p").class("key-text").child(el("code").text(group_key(&props.setup.secret))))
+                    .child(el("button").on_click(copy_key).text("Copy key"))
+                    .child(el("p").class("feedback").attr("role", "status").text(feedback.unwrap_or_default())),
+            )
+            .into(),
+        el("form")
+            .on_submit(apply)
+            .flag("novalidate", true)
+            .child(maybe(submit.form_error().map(|text| error(text.into()))))
+            .child(
+                CodeInput {
                     id: "code1",
                     label: "Code 1",
                     value: (*code1).clone().into(),
@@ -125,8 +137,11 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                     server_error: submit.field_error("code1"),
                     node_ref: code1_ref,
                     hint: None,
-                }.view() }
-                { CodeInput {
+                }
+                .view(),
+            )
+            .child(
+                CodeInput {
                     id: "code2",
                     label: "Code 2",
                     value: (*code2).clone().into(),
@@ -134,14 +149,20 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                     server_error: submit.field_error("code2"),
                     node_ref: NodeRef::default(),
                     hint: Some(next_code_hint(next_code_in).into()),
-                }.view() }
-                <div class="actions">
-                    <button type="submit" class="primary" disabled={!can_apply}>{ "Apply" }</button>
-                    if props.replacement {
-                        <button type="button" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
-                    }
-                </div>
-            </form>
-        </>
-    }
+                }
+                .view(),
+            )
+            .child(
+                el("div")
+                    .class("actions")
+                    .child(el("button").attr("type", "submit").class("primary").flag("disabled", !can_apply).text("Apply"))
+                    .child(when(props.replacement, || {
+                        el("button")
+                            .attr("type", "button")
+                            .on_click(props.on_cancel.reform(|_: MouseEvent| ()))
+                            .text("Cancel")
+                    })),
+            )
+            .into(),
+    ])
 }
