@@ -36,6 +36,12 @@ pub fn maybe(node: Option<impl Into<Html>>) -> Html {
     node.map_or_else(Html::default, Into::into)
 }
 
+/// A fixed piece of markup, such as an icon's SVG: one string instead of an element per
+/// shape. Only for literals written here, never for text from the server or the user.
+pub fn icon(markup: &'static str) -> Html {
+    Html::from_html_unchecked(AttrValue::Static(markup))
+}
+
 impl El {
     /// Sets the attribute `key` to `value`.
     pub fn attr(self, key: &'static str, value: impl Into<AttrValue>) -> Self {

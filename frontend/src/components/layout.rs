@@ -4,6 +4,7 @@
 
 use crate::components::reauth_dialog::use_reauth_dialog;
 use crate::components::toolbar::use_toolbar;
+use crate::element::{el, fragment, icon, maybe, when};
 use crate::focus::focus;
 use crate::hooks::use_change;
 use crate::route::{Navigator, Route, link, use_navigator, use_route};
@@ -55,51 +56,66 @@ pub fn layout(props: &LayoutProps) -> Html {
             }
         })
     };
-    html! {
-        <>
-            { toolbar }
-            <div class="frame">
-                <nav class="sidebar" aria-label="Sidebar menu" onkeydown={close_on_escape}>
-                    <button ref={menu_button} class="menu-button" aria-expanded={menu_open.to_string()}
-                            aria-controls="sidebar-links" onclick={toggle}>
-                        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
-                            <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" />
-                        </svg>
-                        { "Menu" }
-                    </button>
-                    // The class as plain text, not `classes!` (an ordered hash set: with its
-                    // hashing, about 1 kB more of the app's download).
-                    <div id="sidebar-links" class={if *menu_open { "sidebar-links open" } else { "sidebar-links" }}>
-                    <ul>
-                        { item(&navigator, Route::Home, "Home", false) }
-                        { item(&navigator, Route::Users, "Users", users_current) }
-                        if is_admin {
-                            { item(&navigator, Route::Audit, "Audit log", audit_current) }
-                        }
-                    </ul>
-                    if let Some(open) = user_menu {
-                        <h2 class="sidebar-heading">{ "User" }</h2>
-                        <ul>
-                            { item(&navigator, Route::ManageUser { id }, "Manage", open == 0) }
-                            { item(&navigator, Route::TwoStep { id }, "2-Step verification", open == 1) }
-                            if id == my_id {
-                                { item(&navigator, Route::Activity { id }, "Security activity", open == 2) }
-                            }
-                        </ul>
-                    }
-                    </div>
-                </nav>
-                <main id="main" class="content">{ props.children.clone() }</main>
-            </div>
-            { reauth_dialog }
-        </>
-    }
+    fragment([
+        toolbar,
+        el("div")
+            .class("frame")
+            .child(
+                el("nav")
+                    .class("sidebar")
+                    .attr("aria-label", "Sidebar menu")
+                    .on_keydown(close_on_escape)
+                    .child(
+                        el("button")
+                            .node_ref(menu_button)
+                            .class("menu-button")
+                            .attr("aria-expanded", menu_open.to_string())
+                            .attr("aria-controls", "sidebar-links")
+                            .on_click(toggle)
+                            .child(icon(
+                                r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2"></path></svg>"#,
+                            ))
+                            .text("Menu"),
+                    )
+                    .child(
+                        el("div")
+                            .id("sidebar-links")
+                            .attr(
+                                "class",
+                                if *menu_open { "sidebar-links open" } else { "sidebar-links" },
+                            )
+                            .child(
+                                el("ul")
+                                    .child(item(&navigator, Route::Home, "Home", false))
+                                    .child(item(&navigator, Route::Users, "Users", users_current))
+                                    .child(when(is_admin, || {
+                                        item(&navigator, Route::Audit, "Audit log", audit_current)
+                                    })),
+                            )
+                            .child(maybe(user_menu.map(|open| {
+                                fragment([
+                                    el("h2").class("sidebar-heading").text("User").into(),
+                                    el("ul")
+                                        .child(item(&navigator, Route::ManageUser { id }, "Manage", open == 0))
+                                        .child(item(&navigator, Route::TwoStep { id }, "2-Step verification", open == 1))
+                                        .child(when(id == my_id, || {
+                                            item(&navigator, Route::Activity { id }, "Security activity", open == 2)
+                                        }))
+                                        .into(),
+                                ])
+                            }))),
+                    ),
+            )
+            .child(el("main").id("main").class("content").child(props.children.clone()))
+            .into(),
+        reauth_dialog,
+    ])
 }
 
-/// One entry of the sidebar menu, `aria-current` when it is the page shown. One function
-/// rather than an `html!` at every entry (a smaller download).
+/// One entry of the sidebar menu, `aria-current` when it is the page shown.
 fn item(navigator: &Navigator, to: Route, text: &'static str, current: bool) -> Html {
-    html! {
-        <li aria-current={current.then_some("page")}>{ link(navigator, to, text.into()) }</li>
-    }
+    el("li")
+        .attr_opt("aria-current", current.then_some("page"))
+        .child(link(navigator, to, text.into()))
+        .into()
 }

@@ -1,6 +1,7 @@
 //! The toolbar: product name and the profile menu (Manage profile, Sign out).
 
 use crate::api;
+use crate::element::{el, icon, when};
 use crate::hooks::{use_change, use_submit};
 use crate::route::{Route, use_navigator};
 use crate::session::{SessionState, use_session};
@@ -31,7 +32,7 @@ pub fn use_toolbar() -> Html {
     }
     // After every hook: Yew needs the same hooks in the same order on each render.
     let SessionState::SignedIn(user) = &*session else {
-        return html! {};
+        return Html::default();
     };
     let toggle = {
         let open = open.clone();
@@ -71,31 +72,52 @@ pub fn use_toolbar() -> Html {
             submit.run_or(api::sign_out(), move |()| done(), move |_| also());
         })
     };
-    html! {
-        <header class="toolbar">
-            <a class="skip-link" href="#main">{ "Skip to content" }</a>
-            <span class="product">{ "Team Server" }</span>
-            <div class="profile" onkeydown={close_on_escape}>
-                <span class="who">{ &user.username }</span>
-                <button ref={button} class="profile-button" aria-label="Profile"
-                        aria-haspopup="menu" aria-expanded={open.to_string()}
-                        aria-controls={open.then_some("profile-menu")} onclick={toggle}>
-                    <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
-                        <circle cx="12" cy="8" r="4" fill="currentColor" />
-                        <path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7z" fill="currentColor" />
-                    </svg>
-                </button>
-                if *open {
-                    <ul id="profile-menu" class="menu" role="menu" aria-label="Profile">
-                        <li role="none">
-                            <button ref={first_item} role="menuitem" onclick={manage_profile}>{ "Manage profile" }</button>
-                        </li>
-                        <li role="none">
-                            <button role="menuitem" onclick={sign_out}>{ "Sign out" }</button>
-                        </li>
-                    </ul>
-                }
-            </div>
-        </header>
-    }
+    el("header")
+        .class("toolbar")
+        .child(el("a").class("skip-link").attr("href", "#main").text("Skip to content"))
+        .child(el("span").class("product").text("Team Server"))
+        .child(
+            el("div")
+                .class("profile")
+                .on_keydown(close_on_escape)
+                .child(el("span").class("who").text(user.username.clone()))
+                .child(
+                    el("button")
+                        .node_ref(button)
+                        .class("profile-button")
+                        .attr("aria-label", "Profile")
+                        .attr("aria-haspopup", "menu")
+                        .attr("aria-expanded", open.to_string())
+                        .attr_opt("aria-controls", open.then_some("profile-menu"))
+                        .on_click(toggle)
+                        .child(icon(
+                            r#"<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false"><circle cx="12" cy="8" r="4" fill="currentColor"></circle><path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7z" fill="currentColor"></path></svg>"#,
+                        )),
+                )
+                .child(when(*open, || {
+                    el("ul")
+                        .id("profile-menu")
+                        .class("menu")
+                        .attr("role", "menu")
+                        .attr("aria-label", "Profile")
+                        .child(
+                            el("li").attr("role", "none").child(
+                                el("button")
+                                    .node_ref(first_item)
+                                    .attr("role", "menuitem")
+                                    .on_click(manage_profile)
+                                    .text("Manage profile"),
+                            ),
+                        )
+                        .child(
+                            el("li").attr("role", "none").child(
+                                el("button")
+                                    .attr("role", "menuitem")
+                                    .on_click(sign_out)
+                                    .text("Sign out"),
+                            ),
+                        )
+                })),
+        )
+        .into()
 }
