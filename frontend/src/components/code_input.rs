@@ -1,6 +1,7 @@
 //! A labelled input for a 6-digit code, checked as it is typed with the same `shared` parser
 //! the server uses.
 
+use crate::element::{el, maybe};
 use twostep_shared::input::TotpCode;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -50,21 +51,34 @@ impl CodeInput {
             })
         };
 
-        html! {
-            <div class="field">
-                <label for={props.id}>{ props.label }</label>
-                if let Some(hint) = &props.hint {
-                    <p id={hint_id.clone()} class="hint">{ hint.clone() }</p>
-                }
-                <input ref={props.node_ref} id={props.id} type="text"
-                       inputmode="numeric" autocomplete="one-time-code" maxlength="9"
-                       value={props.value} {oninput}
-                       aria-invalid={error.is_some().to_string()}
-                       aria-describedby={(!described.is_empty()).then_some(described)} />
-                if let Some(error) = error {
-                    <p id={error_id} class="field-error">{ error }</p>
-                }
-            </div>
-        }
+        el("div")
+            .class("field")
+            .child(el("label").attr("for", props.id).text(props.label))
+            .child(maybe(props.hint.map(|hint| {
+                el("p").attr("id", hint_id).class("hint").text(hint)
+            })))
+            .child(
+                el("input")
+                    .node_ref(props.node_ref)
+                    .attr("id", props.id)
+                    .attr("type", "text")
+                    .attr("inputmode", "numeric")
+                    .attr("autocomplete", "one-time-code")
+                    .attr("maxlength", "9")
+                    .value(props.value)
+                    .on_input(oninput)
+                    .attr("aria-invalid", error.is_some().to_string())
+                    .attr_opt(
+                        "aria-describedby",
+                        (!described.is_empty()).then_some(described),
+                    ),
+            )
+            .child(maybe(error.map(|error| {
+                el("p")
+                    .attr("id", error_id)
+                    .class("field-error")
+                    .text(error)
+            })))
+            .into()
     }
 }

@@ -1,6 +1,7 @@
 //! A modal confirmation dialog (the native `<dialog>`, so focus stays inside and Escape
 //! cancels) with OK and Cancel, and optionally a field for a fresh proof.
 
+use crate::element::{el, maybe};
 use crate::hooks::use_change;
 use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::prelude::*;
@@ -70,28 +71,56 @@ impl ConfirmDialog {
                 on_proof.emit(e.target_unchecked_into::<HtmlInputElement>().value())
             })
         };
-        html! {
-            <dialog ref={self.dialog} class="dialog" aria-labelledby="dialog-title" aria-describedby="dialog-text"
-                    oncancel={on_cancel_event}>
-                <form onsubmit={on_submit} novalidate=true>
-                    <h2 id="dialog-title">{ self.title }</h2>
-                    <p id="dialog-text">{ self.text }</p>
-                    if let Some(label) = self.proof_label {
-                        <div class="field">
-                            <label for="dialog-proof">{ label }</label>
-                            <input id="dialog-proof" type="password" autocomplete="off" autofocus=true
-                                   value={self.proof} oninput={on_input} />
-                        </div>
-                    }
-                    if let Some(error) = self.error {
-                        <p class="message error" role="alert">{ error }</p>
-                    }
-                    <div class="actions">
-                        <button type="submit" class="primary" disabled={self.busy}>{ "OK" }</button>
-                        <button type="button" onclick={cancel}>{ "Cancel" }</button>
-                    </div>
-                </form>
-            </dialog>
-        }
+        el("dialog")
+            .node_ref(self.dialog)
+            .class("dialog")
+            .attr("aria-labelledby", "dialog-title")
+            .attr("aria-describedby", "dialog-text")
+            .on_cancel(on_cancel_event)
+            .child(
+                el("form")
+                    .on_submit(on_submit)
+                    .flag("novalidate", true)
+                    .child(el("h2").id("dialog-title").text(self.title))
+                    .child(el("p").id("dialog-text").text(self.text))
+                    .child(maybe(self.proof_label.map(|label| {
+                        el("div")
+                            .class("field")
+                            .child(el("label").attr("for", "dialog-proof").text(label))
+                            .child(
+                                el("input")
+                                    .id("dialog-proof")
+                                    .attr("type", "password")
+                                    .attr("autocomplete", "off")
+                                    .flag("autofocus", true)
+                                    .value(self.proof)
+                                    .on_input(on_input),
+                            )
+                    })))
+                    .child(maybe(self.error.map(|error| {
+                        el("p")
+                            .class("message error")
+                            .attr("role", "alert")
+                            .text(error)
+                    })))
+                    .child(
+                        el("div")
+                            .class("actions")
+                            .child(
+                                el("button")
+                                    .attr("type", "submit")
+                                    .class("primary")
+                                    .flag("disabled", self.busy)
+                                    .text("OK"),
+                            )
+                            .child(
+                                el("button")
+                                    .attr("type", "button")
+                                    .on_click(cancel)
+                                    .text("Cancel"),
+                            ),
+                    ),
+            )
+            .into()
     }
 }

@@ -1,5 +1,6 @@
 //! Messages announced to screen readers: `role="status"` for news, `role="alert"` for errors.
 
+use crate::element::el;
 use yew::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,9 +16,13 @@ pub fn message(tone: Tone, text: AttrValue, node_ref: NodeRef) -> Html {
         Tone::Success => ("status", "message success"),
         Tone::Error => ("alert", "message error"),
     };
-    html! {
-        <p ref={node_ref} {role} {class} tabindex="-1">{ text }</p>
-    }
+    el("p")
+        .node_ref(node_ref)
+        .attr("role", role)
+        .attr("class", class)
+        .attr("tabindex", "-1")
+        .text(text)
+        .into()
 }
 
 /// An error message (`role="alert"`).

@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::components::message::{Tone, message};
+use crate::element::{el, maybe};
 use crate::hooks::use_submit;
 use twostep_shared::input::Password;
 use web_sys::HtmlInputElement;
@@ -64,41 +65,72 @@ pub fn password_form() -> Html {
         })
     };
     let error = submit.error().map(|f| f.message().to_owned());
-    html! {
-        <section aria-labelledby="password-heading">
-            <h2 id="password-heading">{ "Password" }</h2>
-            <form onsubmit={on_submit} novalidate=true class="password-form">
-                <div class="field">
-                    <label for="current-password">{ "Current password" }</label>
-                    <input id="current-password" type="password" autocomplete="current-password"
-                           value={(*current).clone()} oninput={on_text(&current)} />
-                </div>
-                <div class="field">
-                    <label for="new-password">{ "New password" }</label>
-                    <input id="new-password" type="password" autocomplete="new-password"
-                           aria-describedby="new-password-hint"
-                           value={(*new).clone()} oninput={on_text(&new)} />
-                    <p id="new-password-hint" class="hint">
-                        { "At least 8 characters; a long phrase is best. Common passwords are refused." }
-                    </p>
-                </div>
-                <div class="field">
-                    <label for="new-password-again">{ "New password again" }</label>
-                    <input id="new-password-again" type="password" autocomplete="new-password"
-                           value={(*again).clone()} oninput={on_text(&again)} />
-                </div>
-                if let Some(error) = error {
-                    { message(Tone::Error, AttrValue::from(error), NodeRef::default()) }
-                }
-                if let Some(text) = &*done {
-                    { message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default()) }
-                }
-                <div class="actions">
-                    <button type="submit" class="primary" disabled={submit.busy()}>
-                        { "Change password" }
-                    </button>
-                </div>
-            </form>
-        </section>
-    }
+    el("section")
+        .attr("aria-labelledby", "password-heading")
+        .child(el("h2").id("password-heading").text("Password"))
+        .child(
+            el("form")
+                .on_submit(on_submit)
+                .flag("novalidate", true)
+                .class("password-form")
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "current-password").text("Current password"))
+                        .child(
+                            el("input")
+                                .id("current-password")
+                                .attr("type", "password")
+                                .attr("autocomplete", "current-password")
+                                .value((*current).clone())
+                                .on_input(on_text(&current)),
+                        ),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "new-password").text("New password"))
+                        .child(
+                            el("input")
+                                .id("new-password")
+                                .attr("type", "password")
+                                .attr("autocomplete", "new-password")
+                                .attr("aria-describedby", "new-password-hint")
+                                .value((*new).clone())
+                                .on_input(on_text(&new)),
+                        )
+                        .child(el("p").id("new-password-hint").class("hint").text(
+                            "At least 8 characters; a long phrase is best. Common passwords are refused.",
+                        )),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "new-password-again").text("New password again"))
+                        .child(
+                            el("input")
+                                .id("new-password-again")
+                                .attr("type", "password")
+                                .attr("autocomplete", "new-password")
+                                .value((*again).clone())
+                                .on_input(on_text(&again)),
+                        ),
+                )
+                .child(maybe(error.map(|error| {
+                    message(Tone::Error, AttrValue::from(error), NodeRef::default())
+                })))
+                .child(maybe(done.as_ref().map(|text| {
+                    message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default())
+                })))
+                .child(
+                    el("div").class("actions").child(
+                        el("button")
+                            .attr("type", "submit")
+                            .class("primary")
+                            .flag("disabled", submit.busy())
+                            .text("Change password"),
+                    ),
+                ),
+        )
+        .into()
 }

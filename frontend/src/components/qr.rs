@@ -2,6 +2,7 @@
 //! crate encodes the modules (`to_colors`), and this module writes them as one SVG path (the
 //! crate's own SVG renderer, generic over its canvas, cost more of the app's download).
 
+use crate::element::el;
 use qrcode::{Color, EcLevel, QrCode};
 use std::fmt::Write;
 use yew::prelude::*;
@@ -42,13 +43,15 @@ pub fn qr_svg(data: &str) -> Option<String> {
 /// drawn once per code.
 pub fn view(data: &str) -> Html {
     match qr_svg(data) {
-        Some(svg) => html! {
-            <div class="qr" role="img" aria-label="QR code">
-                { Html::from_html_unchecked(AttrValue::from(svg)) }
-            </div>
-        },
-        None => {
-            html! { <p role="alert">{ "The QR code could not be drawn; use the key below." }</p> }
-        }
+        Some(svg) => el("div")
+            .class("qr")
+            .attr("role", "img")
+            .attr("aria-label", "QR code")
+            .child(Html::from_html_unchecked(AttrValue::from(svg)))
+            .into(),
+        None => el("p")
+            .attr("role", "alert")
+            .text("The QR code could not be drawn; use the key below.")
+            .into(),
     }
 }

@@ -5,6 +5,7 @@
 //! component of its own costs more of the app's download.
 
 use crate::api;
+use crate::element::{el, maybe};
 use crate::hooks::{use_mount, use_submit};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -63,31 +64,64 @@ pub fn use_reauth_dialog() -> Html {
         })
     };
     let error = submit.error().map(|f| f.message().to_owned());
-    html! {
-        <dialog ref={dialog} class="dialog" aria-labelledby="reauth-title"
-                aria-describedby="reauth-text" oncancel={on_cancel_event}>
-            <form onsubmit={on_submit} novalidate=true>
-                <h2 id="reauth-title">{ "Confirm it's you" }</h2>
-                <p id="reauth-text">
-                    { "This change needs a recent sign-in. Enter your password to continue." }
-                </p>
-                <div class="field">
-                    <label for="reauth-password">{ "Password" }</label>
-                    <input id="reauth-password" type="password" autocomplete="current-password"
-                           value={(*password).clone()} oninput={on_input}
-                           aria-invalid={error.is_some().then_some("true")}
-                           aria-describedby={error.is_some().then_some("reauth-error")} />
-                </div>
-                if let Some(error) = error {
-                    <p id="reauth-error" class="message error" role="alert">{ error }</p>
-                }
-                <div class="actions">
-                    <button type="submit" class="primary" disabled={submit.busy()}>
-                        { "Confirm" }
-                    </button>
-                    <button type="button" onclick={cancel}>{ "Cancel" }</button>
-                </div>
-            </form>
-        </dialog>
-    }
+    el("dialog")
+        .node_ref(dialog)
+        .class("dialog")
+        .attr("aria-labelledby", "reauth-title")
+        .attr("aria-describedby", "reauth-text")
+        .on_cancel(on_cancel_event)
+        .child(
+            el("form")
+                .on_submit(on_submit)
+                .flag("novalidate", true)
+                .child(el("h2").id("reauth-title").text("Confirm it's you"))
+                .child(
+                    el("p").id("reauth-text").text(
+                        "This change needs a recent sign-in. Enter your password to continue.",
+                    ),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "reauth-password").text("Password"))
+                        .child(
+                            el("input")
+                                .id("reauth-password")
+                                .attr("type", "password")
+                                .attr("autocomplete", "current-password")
+                                .value((*password).clone())
+                                .on_input(on_input)
+                                .attr_opt("aria-invalid", error.is_some().then_some("true"))
+                                .attr_opt(
+                                    "aria-describedby",
+                                    error.is_some().then_some("reauth-error"),
+                                ),
+                        ),
+                )
+                .child(maybe(error.map(|error| {
+                    el("p")
+                        .id("reauth-error")
+                        .class("message error")
+                        .attr("role", "alert")
+                        .text(error)
+                })))
+                .child(
+                    el("div")
+                        .class("actions")
+                        .child(
+                            el("button")
+                                .attr("type", "submit")
+                                .class("primary")
+                                .flag("disabled", submit.busy())
+                                .text("Confirm"),
+                        )
+                        .child(
+                            el("button")
+                                .attr("type", "button")
+                                .on_click(cancel)
+                                .text("Cancel"),
+                        ),
+                ),
+        )
+        .into()
 }

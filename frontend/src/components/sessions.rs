@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::components::message::{Tone, message};
+use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load, use_submit};
 use crate::time_text;
 use twostep_shared::account::SessionInfo;
@@ -46,68 +47,99 @@ pub fn sessions(props: &SessionsProps) -> Html {
         })
     };
     let body = match loaded.state() {
-        Load::Loading => html! { <p role="status">{ "Loading…" }</p> },
-        Load::Error(failure) => {
-            html! { { message(Tone::Error, AttrValue::from(failure.message().to_owned()), NodeRef::default()) } }
-        }
+        Load::Loading => el("p").attr("role", "status").text("Loading…").into(),
+        Load::Error(failure) => message(
+            Tone::Error,
+            AttrValue::from(failure.message().to_owned()),
+            NodeRef::default(),
+        ),
         Load::Ready(list) if list.sessions.is_empty() => {
-            html! { <p>{ "Not signed in anywhere." }</p> }
+            el("p").text("Not signed in anywhere.").into()
         }
         Load::Ready(list) => {
             let others = list.sessions.iter().filter(|s| !s.current).count();
-            html! {
-                <>
-                    <ul class="sessions">
-                        { for list.sessions.iter().map(|session| {
-                            let on_click = {
-                                let (end_one, session) = (end_one.clone(), session.clone());
-                                Callback::from(move |_: MouseEvent| end_one.emit(session.clone()))
-                            };
-                            html! {
-                                <li class="session" key={session.id.clone()}>
-                                    <p class="session-device">
-                                        <strong>{ &session.device }</strong>
-                                        if session.current {
-                                            { " · " }<span class="tag">{ "This browser" }</span>
-                                        }
-                                    </p>
-                                    <p class="session-facts">
-                                        { session.client_addr.as_deref().unwrap_or("Address unknown") }
-                                        { " · signed in " }{ time_text::utc(session.started_at) }
-                                        { " · last seen " }{ time_text::utc(session.last_seen_at) }
-                                    </p>
-                                    if !session.current {
-                                        <button type="button" onclick={on_click}
-                                                disabled={submit.busy()}
-                                                aria-label={format!("Sign out {} ({})", session.device,
-                                                    session.client_addr.as_deref().unwrap_or("address unknown"))}>
-                                            { "Sign out" }
-                                        </button>
-                                    }
-                                </li>
-                            }
-                        }) }
-                    </ul>
-                    if others > 0 {
-                        <button type="button" onclick={end_others} disabled={submit.busy()}>
-                            { if user.is_some() { "Sign out everywhere" } else { "Sign out all other sessions" } }
-                        </button>
-                    }
-                </>
-            }
+            fragment([
+                el("ul")
+                    .class("sessions")
+                    .children(list.sessions.iter().map(|session| {
+                        let on_click = {
+                            let (end_one, session) = (end_one.clone(), session.clone());
+                            Callback::from(move |_: MouseEvent| end_one.emit(session.clone()))
+                        };
+                        let address = session.client_addr.as_deref();
+                        el("li")
+                            .class("session")
+                            .key(session.id.clone())
+                            .child(
+                                el("p")
+                                    .class("session-device")
+                                    .child(el("strong").text(session.device.clone()))
+                                    .child(when(session.current, || {
+                                        fragment([
+                                            " · ".into(),
+                                            el("span").class("tag").text("This browser").into(),
+                                        ])
+                                    })),
+                            )
+                            .child(
+                                el("p")
+                                    .class("session-facts")
+                                    .text(address.unwrap_or("Address unknown").to_owned())
+                                    .text(" · signed in ")
+                                    .text(time_text::utc(session.started_at))
+                                    .text(" · last seen ")
+                                    .text(time_text::utc(session.last_seen_at)),
+                            )
+                            .child(when(!session.current, || {
+                                el("button")
+                                    .attr("type", "button")
+                                    .on_click(on_click)
+                                    .flag("disabled", submit.busy())
+                                    .attr(
+                                        "aria-label",
+                                        format!(
+                                            "Sign out {} ({})",
+                                            session.device,
+                                            address.unwrap_or("address unknown")
+                                        ),
+                                    )
+                                    .text("Sign out")
+                            }))
+                            .into()
+                    }))
+                    .into(),
+                when(others > 0, || {
+                    el("button")
+                        .attr("type", "button")
+                        .on_click(end_others)
+                        .flag("disabled", submit.busy())
+                        .text(if user.is_some() {
+                            "Sign out everywhere"
+                        } else {
+                            "Sign out all other sessions"
+                        })
+                }),
+            ])
         }
     };
-    html! {
-        <section aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">{ "Sessions" }</h2>
-            <p>{ if user.is_some() { "Where this user is signed in." } else { "Where you're signed in." } }</p>
-            if let Some(error) = submit.form_error() {
-                { message(Tone::Error, AttrValue::from(error), NodeRef::default()) }
-            }
-            if let Some(text) = &*notice {
-                { message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default()) }
-            }
-            { body }
-        </section>
-    }
+    el("section")
+        .attr("aria-labelledby", "sessions-heading")
+        .child(el("h2").id("sessions-heading").text("Sessions"))
+        .child(el("p").text(if user.is_some() {
+            "Where this user is signed in."
+        } else {
+            "Where you're signed in."
+        }))
+        .child(maybe(submit.form_error().map(|error| {
+            message(Tone::Error, AttrValue::from(error), NodeRef::default())
+        })))
+        .child(maybe(notice.as_ref().map(|text| {
+            message(
+                Tone::Success,
+                AttrValue::from(text.clone()),
+                NodeRef::default(),
+            )
+        })))
+        .child(body)
+        .into()
 }

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::components::code_input::CodeInput;
 use crate::components::message::error;
+use crate::element::{el, maybe};
 use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::input::TotpCode;
 use yew::prelude::*;
@@ -37,7 +38,10 @@ pub fn view(
             code.set(String::new());
             on_open.emit(());
         });
-        return html! { <button onclick={open}>{ "New recovery codes" }</button> };
+        return el("button")
+            .on_click(open)
+            .text("New recovery codes")
+            .into();
     }
     let on_code = {
         let (code, submit) = (code.clone(), submit.clone());
@@ -57,13 +61,14 @@ pub fn view(
         })
     };
     let can_make = TotpCode::parse(code).is_ok() && !submit.busy();
-    html! {
-        <form class="regenerate" onsubmit={make} novalidate=true>
-            <h3>{ "New recovery codes" }</h3>
-            if let Some(text) = submit.form_error() {
-                { error(text.into()) }
-            }
-            { CodeInput {
+    el("form")
+        .class("regenerate")
+        .on_submit(make)
+        .flag("novalidate", true)
+        .child(el("h3").text("New recovery codes"))
+        .child(maybe(submit.form_error().map(|text| error(text.into()))))
+        .child(
+            CodeInput {
                 id: "regenerate-code",
                 label: "Verification code",
                 value: (**code).clone().into(),
@@ -71,8 +76,15 @@ pub fn view(
                 server_error: submit.field_error("code"),
                 node_ref: NodeRef::default(),
                 hint: Some("Enter the current code from your authenticator app. Your old recovery codes stop working.".into()),
-            }.view() }
-            <button type="submit" class="primary" disabled={!can_make}>{ "Make new recovery codes" }</button>
-        </form>
-    }
+            }
+            .view(),
+        )
+        .child(
+            el("button")
+                .attr("type", "submit")
+                .class("primary")
+                .flag("disabled", !can_make)
+                .text("Make new recovery codes"),
+        )
+        .into()
 }

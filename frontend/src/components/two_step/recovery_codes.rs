@@ -3,6 +3,7 @@
 
 use crate::clipboard;
 use crate::components::message::{Tone, message};
+use crate::element::{el, fragment};
 use crate::focus::focus;
 use crate::hooks::use_change;
 use std::rc::Rc;
@@ -64,21 +65,30 @@ pub fn view(
         let _ = clipboard::download("team-server-recovery-codes.txt", &text);
     });
     let done = on_done.reform(|_: MouseEvent| ());
-    html! {
-        <>
-            { message(Tone::Success, text.into(), message_ref.clone()) }
-            <h3>{ "Recovery codes" }</h3>
-            <p>{ "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
-                  Save them somewhere safe now: they are not shown again." }</p>
-            <ul class="recovery-codes" aria-label="Recovery codes">
-                { for codes.iter().map(|c| html! { <li><code>{ c }</code></li> }) }
-            </ul>
-            <div class="actions">
-                <button onclick={copy}>{ "Copy" }</button>
-                <button onclick={download}>{ "Download (.txt)" }</button>
-                <button class="primary" onclick={done}>{ "Done" }</button>
-            </div>
-            <p class="feedback" role="status">{ feedback.unwrap_or_default() }</p>
-        </>
-    }
+    fragment([
+        message(Tone::Success, text.into(), message_ref.clone()),
+        el("h3").text("Recovery codes").into(),
+        el("p")
+            .text(
+                "If you lose your device, each of these codes lets you sign in once instead of a verification code. \
+                 Save them somewhere safe now: they are not shown again.",
+            )
+            .into(),
+        el("ul")
+            .class("recovery-codes")
+            .attr("aria-label", "Recovery codes")
+            .children(codes.iter().map(|c| el("li").child(el("code").text(c.clone())).into()))
+            .into(),
+        el("div")
+            .class("actions")
+            .child(el("button").on_click(copy).text("Copy"))
+            .child(el("button").on_click(download).text("Download (.txt)"))
+            .child(el("button").class("primary").on_click(done).text("Done"))
+            .into(),
+        el("p")
+            .class("feedback")
+            .attr("role", "status")
+            .text(feedback.unwrap_or_default())
+            .into(),
+    ])
 }

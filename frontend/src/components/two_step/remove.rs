@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
+use crate::element::{el, fragment};
 use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::api::RemoveDeviceRequest;
 use yew::prelude::*;
@@ -81,22 +82,23 @@ impl Remove {
                 props.username
             )
         };
-        html! {
-            <>
-                <button onclick={open}>{ "Remove" }</button>
-                { ConfirmDialog {
-                    dialog: dialog.clone(),
-                    title: "Remove authentication device",
-                    text: text.into(),
-                    proof_label: props.is_self.then_some("Verification code or password"),
-                    proof: (**proof).clone().into(),
-                    on_proof,
-                    error: submit.error().map(|f| AttrValue::from(f.message().to_owned())),
-                    busy: submit.busy(),
-                    on_ok: confirm,
-                    on_cancel: props.on_close,
-                }.view() }
-            </>
-        }
+        fragment([
+            el("button").on_click(open).text("Remove").into(),
+            ConfirmDialog {
+                dialog: dialog.clone(),
+                title: "Remove authentication device",
+                text: text.into(),
+                proof_label: props.is_self.then_some("Verification code or password"),
+                proof: (**proof).clone().into(),
+                on_proof,
+                error: submit
+                    .error()
+                    .map(|f| AttrValue::from(f.message().to_owned())),
+                busy: submit.busy(),
+                on_ok: confirm,
+                on_cancel: props.on_close,
+            }
+            .view(),
+        ])
     }
 }

@@ -2,6 +2,7 @@
 //! which takes the focus when it appears.
 
 use crate::components::message::{Tone, message};
+use crate::element::{el, fragment, maybe};
 use crate::focus::focus;
 use crate::hooks::use_change;
 use twostep_shared::api::TwoStepStatus;
@@ -44,12 +45,11 @@ pub fn use_notice_focus(notice: Option<&'static str>) -> NodeRef {
 /// The status sentence, after the notice if there is one (`notice_ref` from
 /// [`use_notice_focus`]).
 pub fn view(status: &TwoStepStatus, notice: Option<&'static str>, notice_ref: NodeRef) -> Html {
-    html! {
-        <>
-            if let Some(text) = notice {
-                { message(Tone::Success, text.into(), notice_ref) }
-            }
-            <p class="two-step-status">{ status_text(status) }</p>
-        </>
-    }
+    fragment([
+        maybe(notice.map(|text| message(Tone::Success, text.into(), notice_ref))),
+        el("p")
+            .class("two-step-status")
+            .text(status_text(status))
+            .into(),
+    ])
 }

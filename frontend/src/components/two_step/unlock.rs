@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::message::error;
+use crate::element::{el, fragment, maybe};
 use crate::hooks::SubmitHandle;
 use yew::prelude::*;
 
@@ -15,12 +16,16 @@ pub fn view(submit: &SubmitHandle, user_id: i64, on_unlocked: Callback<()>) -> H
             submit.run(api::unlock(user_id), move |()| on_unlocked.emit(()));
         })
     };
-    html! {
-        <>
-            <button {onclick} disabled={submit.busy()}>{ "Unlock" }</button>
-            if let Some(failure) = submit.error() {
-                { error(failure.message().to_owned().into()) }
-            }
-        </>
-    }
+    fragment([
+        el("button")
+            .on_click(onclick)
+            .flag("disabled", submit.busy())
+            .text("Unlock")
+            .into(),
+        maybe(
+            submit
+                .error()
+                .map(|failure| error(failure.message().to_owned().into())),
+        ),
+    ])
 }
