@@ -66,7 +66,7 @@ pub fn view(
         .on_submit(make)
         .flag("novalidate", true)
         .child(el("h3").text("New recovery codes"))
-        .child(maybe(submit.form_error().map(|text| error(text.into()))))
+        .child(maybe(submit.form_error().map(error)))
         .child(
             CodeInput {
                 id: "regenerate-code",

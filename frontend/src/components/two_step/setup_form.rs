@@ -127,7 +127,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
         el("form")
             .on_submit(apply)
             .flag("novalidate", true)
-            .child(maybe(submit.form_error().map(|text| error(text.into()))))
+            .child(maybe(submit.form_error().map(error)))
             .child(
                 CodeInput {
                     id: "code1",
