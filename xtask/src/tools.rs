@@ -1,6 +1,7 @@
 //! Installing the tools the frontend build and the browser tests need, each only when it is
 //! missing or of the wrong version: the wasm32 target, trunk 0.21.14, wasm-bindgen-cli of the
-//! version in Cargo.lock, wasm-opt from the npm package binaryen, Debian's Chromium, the
+//! version in Cargo.lock, wasm-opt from the npm package binaryen, the JS minifier (the npm
+//! package terser: trunk 0.21's own cannot read wasm-bindgen's module), Debian's Chromium, the
 //! test identity provider (the npm package oidc-provider, pinned in `xtask/oidc-provider`), and
 //! the accessibility checker the browser tests inject (the npm package axe-core).
 
@@ -10,12 +11,15 @@ use std::process::Command;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+const TERSER_VERSION: &str = "5.51.4";
 const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// Where the tools are and the PATH to give trunk.
 pub struct ToolEnv {
     pub trunk: PathBuf,
     pub path: String,
+    /// The JS minifier run on trunk's output.
+    pub terser: PathBuf,
 }
 
 fn home() -> PathBuf {
@@ -104,6 +108,22 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
         )?;
     }
 
+    let terser_dir = home().join(".cache/twostep/terser");
+    let terser = terser_dir.join("node_modules/.bin/terser");
+    if !version_of(&terser, "--version").is_some_and(|v| v.contains(TERSER_VERSION)) {
+        step(&format!(
+            "Installing the JS minifier (npm terser@{TERSER_VERSION}, one time)"
+        ));
+        std::fs::create_dir_all(&terser_dir)
+            .map_err(|e| format!("{}: {e}", terser_dir.display()))?;
+        run_command(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&terser_dir)
+                .arg(format!("terser@{TERSER_VERSION}")),
+        )?;
+    }
+
     // Trunk finds wasm-bindgen and wasm-opt on PATH; ours come first.
     let old_path = std::env::var("PATH").unwrap_or_default();
     let path = format!(
@@ -111,7 +131,11 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
         binaryen.join("node_modules/.bin").display(),
         bin.display()
     );
-    Ok(ToolEnv { trunk, path })
+    Ok(ToolEnv {
+        trunk,
+        path,
+        terser,
+    })
 }
 
 /// Makes sure the test identity provider's packages are installed: `npm ci` in
