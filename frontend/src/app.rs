@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
+use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
     activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
@@ -37,7 +38,11 @@ pub fn app() -> Html {
 /// Sign in, or the signed-in layout with the page of `route`.
 fn main_view(session: &SessionState, router: &RouterContext) -> Html {
     match session {
-        SessionState::Loading => html! { <p class="loading" role="status">{ "Loading…" }</p> },
+        SessionState::Loading => el("p")
+            .class("loading")
+            .attr("role", "status")
+            .text("Loading…")
+            .into(),
         SessionState::SignedOut => html! { <SignIn /> },
         SessionState::SignedIn(user) => html! {
             <Layout>

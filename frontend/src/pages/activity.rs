@@ -4,11 +4,13 @@
 
 use crate::api;
 use crate::components::message::{Tone, message};
+use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load};
 use crate::session::{SessionState, use_session};
 use crate::time_text;
 use twostep_shared::api::{AuditEntry, AuditEventKind};
 use yew::prelude::*;
+use yew::virtual_dom::VText;
 
 /// What happened, in the holder's words.
 pub fn describe(entry: &AuditEntry) -> String {
@@ -39,69 +41,96 @@ pub fn activity(props: &ActivityProps) -> Html {
     let page = use_state(|| 1u32);
     let loaded = use_load(*page, api::activity);
     let SessionState::SignedIn(me) = &*session else {
-        return html! {};
+        return Html::default();
     };
     if me.id != props.id {
-        return html! {
-            <>
-                <h1>{ "Security activity" }</h1>
-                { message(Tone::Error, AttrValue::from("You can only see your own security activity."), NodeRef::default()) }
-            </>
-        };
+        return fragment([
+            el("h1").text("Security activity").into(),
+            message(
+                Tone::Error,
+                AttrValue::from("You can only see your own security activity."),
+                NodeRef::default(),
+            ),
+        ]);
     }
     let body = match loaded.state() {
-        Load::Loading => html! { <p role="status">{ "Loading…" }</p> },
-        Load::Error(failure) => {
-            html! { { message(Tone::Error, AttrValue::from(failure.message().to_owned()), NodeRef::default()) } }
-        }
+        Load::Loading => el("p").attr("role", "status").text("Loading…").into(),
+        Load::Error(failure) => message(
+            Tone::Error,
+            AttrValue::from(failure.message().to_owned()),
+            NodeRef::default(),
+        ),
         Load::Ready(data) => {
             let pages = data.total.div_ceil(u64::from(data.per_page.max(1))).max(1) as u32;
             let to = |n: u32| {
                 let page = page.clone();
                 Callback::from(move |_: MouseEvent| page.set(n))
             };
-            html! {
-                <>
-                    <ul class="activity">
-                        { for data.entries.iter().map(|entry| {
-                            let by = entry.actor.as_deref().filter(|actor| *actor != me.username);
-                            let warning = matches!(entry.event, AuditEventKind::ReplayedCodeRefused
-                                | AuditEventKind::SignInFailedCode | AuditEventKind::CodeStepLocked);
-                            html! {
-                                // Plain text rather than `classes!` (smaller download).
-                                <li key={entry.id} class={if warning { "activity-entry warning" } else { "activity-entry" }}>
-                                    <p><strong>{ describe(entry) }</strong></p>
-                                    <p class="session-facts">
-                                        { time_text::utc(entry.at) }
-                                        if let Some(address) = &entry.client_address {
-                                            { " · from " }{ address }
-                                        }
-                                        if let Some(by) = by {
-                                            { " · by " }{ if by == "cli" { "the server's command line" } else { by } }
-                                        }
-                                    </p>
-                                </li>
-                            }
-                        }) }
-                    </ul>
-                    <p>{ format!("Page {} of {pages}", data.page) }</p>
-                    <div class="actions">
-                        if data.page > 1 {
-                            <button onclick={to(data.page - 1)}>{ "Newer" }</button>
-                        }
-                        if data.page < pages {
-                            <button onclick={to(data.page + 1)}>{ "Older" }</button>
-                        }
-                    </div>
-                </>
-            }
+            fragment([
+                el("ul")
+                    .class("activity")
+                    .children(data.entries.iter().map(|entry| {
+                        let by = entry.actor.as_deref().filter(|actor| *actor != me.username);
+                        let warning = matches!(
+                            entry.event,
+                            AuditEventKind::ReplayedCodeRefused
+                                | AuditEventKind::SignInFailedCode
+                                | AuditEventKind::CodeStepLocked
+                        );
+                        el("li")
+                            .key(entry.id)
+                            // Plain text rather than `classes!` (smaller download).
+                            .class(if warning {
+                                "activity-entry warning"
+                            } else {
+                                "activity-entry"
+                            })
+                            .child(el("p").child(el("strong").text(describe(entry))))
+                            .child(
+                                el("p")
+                                    .class("session-facts")
+                                    .text(time_text::utc(entry.at))
+                                    .child(maybe(entry.client_address.as_ref().map(|address| {
+                                        fragment([
+                                            VText::new(" · from ").into(),
+                                            VText::new(address.clone()).into(),
+                                        ])
+                                    })))
+                                    .child(maybe(by.map(|by| {
+                                        fragment([
+                                            VText::new(" · by ").into(),
+                                            VText::new(if by == "cli" {
+                                                "the server's command line".to_owned()
+                                            } else {
+                                                by.to_owned()
+                                            })
+                                            .into(),
+                                        ])
+                                    }))),
+                            )
+                            .into()
+                    }))
+                    .into(),
+                el("p")
+                    .text(format!("Page {} of {pages}", data.page))
+                    .into(),
+                el("div")
+                    .class("actions")
+                    .child(when(data.page > 1, || {
+                        el("button").on_click(to(data.page - 1)).text("Newer")
+                    }))
+                    .child(when(data.page < pages, || {
+                        el("button").on_click(to(data.page + 1)).text("Older")
+                    }))
+                    .into(),
+            ])
         }
     };
-    html! {
-        <>
-            <h1>{ "Security activity" }</h1>
-            <p>{ "What happened on your account, newest first." }</p>
-            { body }
-        </>
-    }
+    fragment([
+        el("h1").text("Security activity").into(),
+        el("p")
+            .text("What happened on your account, newest first.")
+            .into(),
+        body,
+    ])
 }

@@ -6,6 +6,7 @@ use crate::api;
 use crate::api::AuditFilter;
 use crate::components::message::error;
 use crate::components::pager::{column_headers, pager};
+use crate::element::{el, fragment};
 use crate::hooks::{Load, use_load};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::USERNAME_MAX;
@@ -62,65 +63,108 @@ pub fn audit_log() -> Html {
         format!("{} {events} found. Page {} of {pages}.", p.total, p.page)
     });
     let table = match data.state() {
-        Load::Loading => html! { <p role="status">{ "Loading the audit log…" }</p> },
-        Load::Error(failure) => {
-            html! { { error(failure.message().to_owned().into()) } }
-        }
-        Load::Ready(p) if p.entries.is_empty() => html! { <p>{ "No events." }</p> },
-        Load::Ready(p) => html! {
-            <div class="table-scroll" role="region" aria-label="Audit events" tabindex="0">
-                <table class="users audit">
-                    <caption>{ format!("Events, newest first: page {} of {pages}", p.page) }</caption>
-                    <thead>
-                        <tr>
-                            { column_headers(&["Time", "Event", "By", "User", "Address", "Detail"]) }
-                        </tr>
-                    </thead>
-                    <tbody>
-                        { for p.entries.iter().map(|e| html! {
-                            <tr key={e.id}>
-                                <td>{ crate::time_text::utc(e.at) }</td>
-                                <td>{ e.event.describe() }</td>
-                                <td>{ e.actor.clone().unwrap_or_else(|| "—".to_owned()) }</td>
-                                <td>{ e.subject.clone().unwrap_or_default() }</td>
-                                <td>{ e.client_address.clone().unwrap_or_default() }</td>
-                                <td>{ e.detail.clone().unwrap_or_default() }</td>
-                            </tr>
-                        }) }
-                    </tbody>
-                </table>
-            </div>
-        },
+        Load::Loading => el("p")
+            .attr("role", "status")
+            .text("Loading the audit log…")
+            .into(),
+        Load::Error(failure) => error(failure.message().to_owned().into()),
+        Load::Ready(p) if p.entries.is_empty() => el("p").text("No events.").into(),
+        Load::Ready(p) => el("div")
+            .class("table-scroll")
+            .attr("role", "region")
+            .attr("aria-label", "Audit events")
+            .attr("tabindex", "0")
+            .child(
+                el("table")
+                    .class("users audit")
+                    .child(
+                        el("caption")
+                            .text(format!("Events, newest first: page {} of {pages}", p.page)),
+                    )
+                    .child(el("thead").child(el("tr").child(column_headers(&[
+                        "Time", "Event", "By", "User", "Address", "Detail",
+                    ]))))
+                    .child(el("tbody").children(p.entries.iter().map(|e| {
+                        el("tr")
+                            .key(e.id)
+                            .child(el("td").text(crate::time_text::utc(e.at)))
+                            .child(el("td").text(e.event.describe()))
+                            .child(el("td").text(e.actor.clone().unwrap_or_else(|| "—".to_owned())))
+                            .child(el("td").text(e.subject.clone().unwrap_or_default()))
+                            .child(el("td").text(e.client_address.clone().unwrap_or_default()))
+                            .child(el("td").text(e.detail.clone().unwrap_or_default()))
+                            .into()
+                    }))),
+            )
+            .into(),
     };
-    html! {
-        <>
-            <h1>{ "Audit log" }</h1>
-            <form class="filters" role="search" onsubmit={on_search}>
-                <div class="field">
-                    <label for="audit-name">{ "User name" }</label>
-                    <input id="audit-name" type="search" maxlength={USERNAME_MAX.to_string()}
-                           value={(*typed).clone()} oninput={on_typed} />
-                </div>
-                <div class="field">
-                    <label for="audit-event">{ "Event" }</label>
-                    <select id="audit-event" onchange={on_event}>
-                        <option value="" selected={filter.event.is_none()}>{ "All events" }</option>
-                        { for AuditEventKind::ALL.iter().map(|kind| html! {
-                            <option value={kind.as_str()} selected={filter.event == Some(*kind)}>{ kind.describe() }</option>
-                        }) }
-                    </select>
-                </div>
-                <div class="field">
-                    <button type="submit">{ "Search" }</button>
-                </div>
-            </form>
-            <p role="status">{ found.unwrap_or_default() }</p>
-            <p>
-                <a class="button" href={filter.csv_url()} download="audit-log.csv">{ "Download CSV" }</a>
-                <span class="hint">{ " Every event found, not only this page." }</span>
-            </p>
-            { table }
-            { pager(*page, pages, "Audit log pages", &on_page) }
-        </>
-    }
+    fragment([
+        el("h1").text("Audit log").into(),
+        el("form")
+            .class("filters")
+            .attr("role", "search")
+            .on_submit(on_search)
+            .child(
+                el("div")
+                    .class("field")
+                    .child(el("label").attr("for", "audit-name").text("User name"))
+                    .child(
+                        el("input")
+                            .id("audit-name")
+                            .attr("type", "search")
+                            .attr("maxlength", USERNAME_MAX.to_string())
+                            .value((*typed).clone())
+                            .on_input(on_typed),
+                    ),
+            )
+            .child(
+                el("div")
+                    .class("field")
+                    .child(el("label").attr("for", "audit-event").text("Event"))
+                    .child(
+                        el("select")
+                            .id("audit-event")
+                            .on_change(on_event)
+                            .child(
+                                el("option")
+                                    .attr("value", "")
+                                    .flag("selected", filter.event.is_none())
+                                    .text("All events"),
+                            )
+                            .children(AuditEventKind::ALL.iter().map(|kind| {
+                                el("option")
+                                    .attr("value", kind.as_str())
+                                    .flag("selected", filter.event == Some(*kind))
+                                    .text(kind.describe())
+                                    .into()
+                            })),
+                    ),
+            )
+            .child(
+                el("div")
+                    .class("field")
+                    .child(el("button").attr("type", "submit").text("Search")),
+            )
+            .into(),
+        el("p")
+            .attr("role", "status")
+            .text(found.unwrap_or_default())
+            .into(),
+        el("p")
+            .child(
+                el("a")
+                    .class("button")
+                    .attr("href", filter.csv_url())
+                    .attr("download", "audit-log.csv")
+                    .text("Download CSV"),
+            )
+            .child(
+                el("span")
+                    .class("hint")
+                    .text(" Every event found, not only this page."),
+            )
+            .into(),
+        table,
+        pager(*page, pages, "Audit log pages", &on_page),
+    ])
 }

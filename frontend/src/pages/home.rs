@@ -2,6 +2,7 @@
 //! lock since the previous sign-in.
 
 use crate::api;
+use crate::element::{el, fragment};
 use crate::hooks::use_load;
 use crate::route::{Navigator, Route, link, use_navigator};
 use twostep_shared::api::User;
@@ -9,17 +10,15 @@ use yew::prelude::*;
 
 /// A function, not a component: it keeps no state (and a component costs download size).
 pub fn home(user: &User, navigator: &Navigator) -> Html {
-    html! {
-        <>
-            <h1>{ format!("Welcome, {}", user.username) }</h1>
-            <WarningsNotice id={user.id} />
-            <p>
-                { "Manage your profile and 2-step verification from the profile menu, or see the " }
-                { link(navigator, Route::Users, "users".into()) }
-                { " of this Team Server." }
-            </p>
-        </>
-    }
+    fragment([
+        el("h1").text(format!("Welcome, {}", user.username)).into(),
+        html! { <WarningsNotice id={user.id} /> },
+        el("p")
+            .text("Manage your profile and 2-step verification from the profile menu, or see the ")
+            .child(link(navigator, Route::Users, "users".into()))
+            .text(" of this Team Server.")
+            .into(),
+    ])
 }
 
 #[derive(Properties, PartialEq)]
@@ -37,18 +36,19 @@ fn warnings_notice(props: &WarningsNoticeProps) -> Html {
         .ready()
         .map_or(0, |page| page.warnings_since_previous_sign_in);
     if warnings == 0 {
-        return html! {};
+        return Html::default();
     }
-    html! {
-        <div class="message error notice" role="alert">
-            <p>
-                { format!(
+    el("div")
+        .class("message error notice")
+        .attr("role", "alert")
+        .child(
+            el("p")
+                .text(format!(
                     "Since you last signed in, there {} {warnings} failed or suspicious verification attempt{} on your account. ",
                     if warnings == 1 { "was" } else { "were" },
                     if warnings == 1 { "" } else { "s" },
-                ) }
-                { link(&navigator, Route::Activity { id: props.id }, "Review your security activity".into()) }
-            </p>
-        </div>
-    }
+                ))
+                .child(link(&navigator, Route::Activity { id: props.id }, "Review your security activity".into())),
+        )
+        .into()
 }

@@ -8,6 +8,7 @@ use crate::components::message::error;
 use crate::components::password_form::PasswordForm;
 use crate::components::sessions::Sessions;
 use crate::components::two_step::TwoStepSection;
+use crate::element::{el, fragment, when};
 use crate::hooks::{Load, use_load};
 use crate::pages::users::{account_text, role_text};
 use crate::session::{SessionState, use_session};
@@ -54,7 +55,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
         })
     };
     let SessionState::SignedIn(me) = &*session else {
-        return html! {};
+        return Html::default();
     };
     let is_self = me.id == props.id;
     let on_changed = {
@@ -68,41 +69,47 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
         Load::Loading => Ok(None),
     };
     let body = match user {
-        Ok(None) => html! { <p role="status">{ "Loading…" }</p> },
+        Ok(None) => el("p").attr("role", "status").text("Loading…").into(),
         Err(failure) => error(failure_text(failure).into()),
         Ok(Some(user)) if props.two_step => html! {
             <TwoStepSection key={user.id} user={user.clone()} {is_self}
                 viewer_is_admin={me.role == Role::Administrator} {on_changed} />
         },
-        Ok(Some(user)) => html! { <>
-            <section aria-labelledby="profile-heading">
-                <h2 id="profile-heading">{ "Profile" }</h2>
-                <dl class="profile-facts">
-                    <dt>{ "Username" }</dt><dd>{ &user.username }</dd>
-                    <dt>{ "Account" }</dt><dd>{ account_text(&user.account) }</dd>
-                    <dt>{ "Role" }</dt><dd>{ role_text(user.role) }</dd>
-                    <dt>{ "2-Step verification" }</dt>
-                    <dd>{ match &user.two_step { Some(s) if s.enabled => "On", _ => "Off" } }</dd>
-                </dl>
-            </section>
-            if is_self && user.account == AccountKind::TeamServer {
-                <PasswordForm />
-            }
+        Ok(Some(user)) => fragment([
+            el("section")
+                .attr("aria-labelledby", "profile-heading")
+                .child(el("h2").id("profile-heading").text("Profile"))
+                .child(
+                    el("dl")
+                        .class("profile-facts")
+                        .child(el("dt").text("Username"))
+                        .child(el("dd").text(user.username.clone()))
+                        .child(el("dt").text("Account"))
+                        .child(el("dd").text(account_text(&user.account)))
+                        .child(el("dt").text("Role"))
+                        .child(el("dd").text(role_text(user.role)))
+                        .child(el("dt").text("2-Step verification"))
+                        .child(el("dd").text(match &user.two_step {
+                            Some(s) if s.enabled => "On",
+                            _ => "Off",
+                        })),
+                )
+                .into(),
+            when(is_self && user.account == AccountKind::TeamServer, || {
+                html! { <PasswordForm /> }
+            }),
             if is_self {
-                <Sessions user={None::<i64>} />
-            } else if me.role == Role::Administrator {
-                <Sessions user={Some(user.id)} />
-            }
-        </> },
+                html! { <Sessions user={None::<i64>} /> }
+            } else {
+                when(me.role == Role::Administrator, || {
+                    html! { <Sessions user={Some(user.id)} /> }
+                })
+            },
+        ]),
     };
     let title = match user {
         Ok(Some(user)) => format!("Manage user: {}", user.username),
         _ => "Manage user".to_owned(),
     };
-    html! {
-        <>
-            <h1>{ title }</h1>
-            { body }
-        </>
-    }
+    fragment([el("h1").text(title).into(), body])
 }

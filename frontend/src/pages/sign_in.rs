@@ -5,6 +5,7 @@
 
 use crate::api::{self, ApiFailure};
 use crate::components::message;
+use crate::element::{el, when};
 use crate::focus::focus;
 use crate::hooks::{use_change, use_load, use_mount, use_submit};
 use crate::route::{Route, use_navigator};
@@ -175,7 +176,7 @@ pub fn sign_in() -> Html {
     };
     let error_view = match error {
         Some(text) => message::error(text.into()),
-        None => html! {},
+        None => Html::default(),
     };
 
     let form = match *step {
@@ -188,23 +189,45 @@ pub fn sign_in() -> Html {
                 let password = password.clone();
                 Callback::from(move |e: InputEvent| password.set(input_value(&e)))
             };
-            html! {
-                <form onsubmit={on_password_submit} novalidate=true>
-                    <h1>{ "Sign in to the Team Server" }</h1>
-                    { error_view }
-                    <div class="field">
-                        <label for="username">{ "Username" }</label>
-                        <input ref={first_input.clone()} id="username" type="text" autocomplete="username"
-                               value={(*username).clone()} oninput={on_username} />
-                    </div>
-                    <div class="field">
-                        <label for="password">{ "Password" }</label>
-                        <input id="password" type="password" autocomplete="current-password"
-                               value={(*password).clone()} oninput={on_password} />
-                    </div>
-                    <button type="submit" class="primary" disabled={submit.busy()}>{ "Sign in" }</button>
-                </form>
-            }
+            el("form")
+                .on_submit(on_password_submit)
+                .flag("novalidate", true)
+                .child(el("h1").text("Sign in to the Team Server"))
+                .child(error_view)
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "username").text("Username"))
+                        .child(
+                            el("input")
+                                .node_ref(first_input.clone())
+                                .id("username")
+                                .attr("type", "text")
+                                .attr("autocomplete", "username")
+                                .value((*username).clone())
+                                .on_input(on_username),
+                        ),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "password").text("Password"))
+                        .child(
+                            el("input")
+                                .id("password")
+                                .attr("type", "password")
+                                .attr("autocomplete", "current-password")
+                                .value((*password).clone())
+                                .on_input(on_password),
+                        ),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "submit")
+                        .class("primary")
+                        .flag("disabled", submit.busy())
+                        .text("Sign in"),
+                )
         }
         Step::Code | Step::RecoveryCode => {
             let recovery = *step == Step::RecoveryCode;
@@ -227,48 +250,75 @@ pub fn sign_in() -> Html {
                 let code = code.clone();
                 Callback::from(move |e: InputEvent| code.set(input_value(&e)))
             };
-            html! {
-                <form onsubmit={on_code_submit} novalidate=true>
-                    <h1>{ "2-step verification" }</h1>
-                    { error_view }
-                    <div class="field">
-                        <label for={id}>{ label }</label>
-                        <p id="code-hint" class="hint">{ hint }</p>
-                        <input ref={first_input.clone()} {id} type="text" aria-describedby="code-hint"
-                               inputmode={if recovery { "text" } else { "numeric" }}
-                               autocomplete="one-time-code" value={(*code).clone()} oninput={on_code} />
-                    </div>
-                    <button type="submit" class="primary" disabled={submit.busy()}>{ "Verify" }</button>
-                    <button type="button" class="link" onclick={switch_code_kind}>{ switch_text }</button>
-                </form>
-            }
+            el("form")
+                .on_submit(on_code_submit)
+                .flag("novalidate", true)
+                .child(el("h1").text("2-step verification"))
+                .child(error_view)
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", id).text(label))
+                        .child(el("p").id("code-hint").class("hint").text(hint))
+                        .child(
+                            el("input")
+                                .node_ref(first_input.clone())
+                                .attr("id", id)
+                                .attr("type", "text")
+                                .attr("aria-describedby", "code-hint")
+                                .attr("inputmode", if recovery { "text" } else { "numeric" })
+                                .attr("autocomplete", "one-time-code")
+                                .value((*code).clone())
+                                .on_input(on_code),
+                        ),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "submit")
+                        .class("primary")
+                        .flag("disabled", submit.busy())
+                        .text("Verify"),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("link")
+                        .on_click(switch_code_kind)
+                        .text(switch_text),
+                )
         }
     };
     let providers = providers.ready().map_or(&[][..], |list| &list.providers);
-    let provider_links = if *step == Step::Password && !providers.is_empty() {
-        html! {
-            <section class="providers" aria-labelledby="providers-heading">
-                <h2 id="providers-heading">{ "Organizational account" }</h2>
-                <p class="hint">{ "Sign in through your organization's identity provider:" }</p>
-                <ul>
-                    { for providers.iter().map(|p| html! {
-                        <li>
-                            <a class="button" href={p.start_url.clone()}>
-                                { format!("Sign in with {}", p.name) }
-                            </a>
-                        </li>
-                    }) }
-                </ul>
-            </section>
-        }
-    } else {
-        html! {}
-    };
-    html! {
-        <main id="main" class="sign-in">
-            <p class="product">{ "Team Server" }</p>
-            { form }
-            { provider_links }
-        </main>
-    }
+    let provider_links = when(*step == Step::Password && !providers.is_empty(), || {
+        el("section")
+            .class("providers")
+            .attr("aria-labelledby", "providers-heading")
+            .child(
+                el("h2")
+                    .id("providers-heading")
+                    .text("Organizational account"),
+            )
+            .child(
+                el("p")
+                    .class("hint")
+                    .text("Sign in through your organization's identity provider:"),
+            )
+            .child(el("ul").children(providers.iter().map(|p| {
+                el("li")
+                    .child(
+                        el("a")
+                            .class("button")
+                            .attr("href", p.start_url.clone())
+                            .text(format!("Sign in with {}", p.name)),
+                    )
+                    .into()
+            })))
+    });
+    el("main")
+        .id("main")
+        .class("sign-in")
+        .child(el("p").class("product").text("Team Server"))
+        .child(form)
+        .child(provider_links)
+        .into()
 }

@@ -5,11 +5,13 @@
 use crate::api;
 use crate::components::message::error;
 use crate::components::pager::{column_headers, pager};
+use crate::element::{el, fragment, when};
 use crate::hooks::{Load, use_load};
 use crate::route::{Route, link, use_navigator};
 use crate::session::{SessionState, use_session};
 use twostep_shared::api::{AccountKind, Role, User, UserList};
 use yew::prelude::*;
+use yew::virtual_dom::VText;
 
 pub fn account_text(account: &AccountKind) -> String {
     match account {
@@ -53,7 +55,7 @@ pub fn users() -> Html {
         },
     );
     let SessionState::SignedIn(me) = &*session else {
-        return html! {};
+        return Html::default();
     };
     let is_admin = me.role == Role::Administrator;
     let on_typed = {
@@ -83,28 +85,69 @@ pub fn users() -> Html {
             page.set(1);
         })
     };
-    let filters = html! {
-        <form class="filters" role="search" onsubmit={on_search}>
-            <div class="field">
-                <label for="user-search">{ "Search by name" }</label>
-                <input id="user-search" type="search" value={(*typed).clone()} oninput={on_typed} />
-            </div>
-            if is_admin {
-                <div class="field">
-                    <label for="filter-two-step">{ "2-Step verification" }</label>
-                    <select id="filter-two-step" onchange={on_status}>
-                        <option value="" selected={status_filter.is_empty()}>{ "All users" }</option>
-                        <option value="on" selected={*status_filter == "on"}>{ "On" }</option>
-                        <option value="off" selected={*status_filter == "off"}>{ "Off" }</option>
-                        <option value="locked" selected={*status_filter == "locked"}>{ "Locked" }</option>
-                    </select>
-                </div>
-            }
-            <div class="field">
-                <button type="submit">{ "Search" }</button>
-            </div>
-        </form>
-    };
+    let filters = el("form")
+        .class("filters")
+        .attr("role", "search")
+        .on_submit(on_search)
+        .child(
+            el("div")
+                .class("field")
+                .child(
+                    el("label")
+                        .attr("for", "user-search")
+                        .text("Search by name"),
+                )
+                .child(
+                    el("input")
+                        .id("user-search")
+                        .attr("type", "search")
+                        .value((*typed).clone())
+                        .on_input(on_typed),
+                ),
+        )
+        .child(when(is_admin, || {
+            el("div")
+                .class("field")
+                .child(
+                    el("label")
+                        .attr("for", "filter-two-step")
+                        .text("2-Step verification"),
+                )
+                .child(
+                    el("select")
+                        .id("filter-two-step")
+                        .on_change(on_status)
+                        .child(
+                            el("option")
+                                .attr("value", "")
+                                .flag("selected", status_filter.is_empty())
+                                .text("All users"),
+                        )
+                        .child(
+                            el("option")
+                                .attr("value", "on")
+                                .flag("selected", *status_filter == "on")
+                                .text("On"),
+                        )
+                        .child(
+                            el("option")
+                                .attr("value", "off")
+                                .flag("selected", *status_filter == "off")
+                                .text("Off"),
+                        )
+                        .child(
+                            el("option")
+                                .attr("value", "locked")
+                                .flag("selected", *status_filter == "locked")
+                                .text("Locked"),
+                        ),
+                )
+        }))
+        .child(
+            el("div")
+                .class("field")
+                .child(el("button").attr("type", "submit").text("Search")),
+        );
     let pages = list.ready().map_or(1, |l| {
         (l.total.div_ceil(u64::from(l.per_page.max(1)))).max(1) as u32
     });
@@ -113,36 +156,50 @@ pub fn users() -> Html {
         Callback::from(move |to: u32| page.set(to))
     };
     let summary = list.ready().and_then(|l| l.two_step_summary).map(|s| {
-        let people = if s.users == 1 { "person uses" } else { "people use" };
-        html! {
-            <p class="summary">{ format!("{} of {} {people} 2-step verification.", s.using_two_step, s.users) }</p>
-        }
+        let people = if s.users == 1 {
+            "person uses"
+        } else {
+            "people use"
+        };
+        el("p")
+            .class("summary")
+            .text(format!(
+                "{} of {} {people} 2-step verification.",
+                s.using_two_step, s.users
+            ))
+            .into()
     });
     let found = list.ready().map(|l| {
         let users = if l.total == 1 { "user" } else { "users" };
         format!("{} {users} found. Page {} of {pages}.", l.total, l.page)
     });
-    let body = match list.state() {
-        Load::Loading => html! { <p role="status">{ "Loading users…" }</p> },
-        Load::Error(failure) => {
-            html! { { error(failure.message().to_owned().into()) } }
-        }
-        Load::Ready(UserList { users, .. }) => html! {
-            <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
-                <table class="users">
-                    <caption>{ "Users of this Team Server" }</caption>
-                    <thead>
-                        <tr>
-                            { column_headers(if is_admin {
-                                &["Name", "Account", "Role", "2-Step verification"]
-                            } else {
-                                &["Name", "Account", "Role"]
-                            }) }
-                            <th scope="col"><span class="visually-hidden">{ "Actions" }</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        { for users.iter().map(|user| {
+    let body =
+        match list.state() {
+            Load::Loading => el("p").attr("role", "status").text("Loading users…").into(),
+            Load::Error(failure) => error(failure.message().to_owned().into()),
+            Load::Ready(UserList { users, .. }) => el("div")
+                .class("table-scroll")
+                .attr("role", "region")
+                .attr("aria-label", "Users")
+                .attr("tabindex", "0")
+                .child(
+                    el("table")
+                        .class("users")
+                        .child(el("caption").text("Users of this Team Server"))
+                        .child(
+                            el("thead").child(
+                                el("tr")
+                                    .child(column_headers(if is_admin {
+                                        &["Name", "Account", "Role", "2-Step verification"]
+                                    } else {
+                                        &["Name", "Account", "Role"]
+                                    }))
+                                    .child(el("th").attr("scope", "col").child(
+                                        el("span").class("visually-hidden").text("Actions"),
+                                    )),
+                            ),
+                        )
+                        .child(el("tbody").children(users.iter().map(|user| {
                             let can_open = is_admin || user.id == me.id;
                             let open = {
                                 let navigator = navigator.clone();
@@ -151,41 +208,44 @@ pub fn users() -> Html {
                                     navigator.push(&Route::ManageUser { id });
                                 })
                             };
-                            html! {
-                                <tr key={user.id}>
-                                    <th scope="row">
-                                        if can_open {
-                                            { link(&navigator, Route::ManageUser { id: user.id }, user.username.clone().into()) }
-                                        } else {
-                                            { &user.username }
-                                        }
-                                    </th>
-                                    <td>{ account_text(&user.account) }</td>
-                                    <td>{ role_text(user.role) }</td>
-                                    if is_admin { <td>{ two_step_text(user) }</td> }
-                                    <td>
-                                        if can_open {
-                                            <button aria-label={format!("Open {}", user.username)} onclick={open}>{ "Open" }</button>
-                                        }
-                                    </td>
-                                </tr>
-                            }
-                        }) }
-                    </tbody>
-                </table>
-            </div>
-        },
-    };
-    html! {
-        <>
-            <h1>{ "Users" }</h1>
-            { for summary }
-            { filters }
-            <p role="status">{ found.unwrap_or_default() }</p>
-            { body }
-            if pages > 1 {
-                { pager(*page, pages, "Users pages", &on_page) }
-            }
-        </>
-    }
+                            el("tr")
+                                .key(user.id)
+                                .child(el("th").attr("scope", "row").child(if can_open {
+                                    link(
+                                        &navigator,
+                                        Route::ManageUser { id: user.id },
+                                        user.username.clone().into(),
+                                    )
+                                } else {
+                                    VText::new(user.username.clone()).into()
+                                }))
+                                .child(el("td").text(account_text(&user.account)))
+                                .child(el("td").text(role_text(user.role)))
+                                .child(when(is_admin, || el("td").text(two_step_text(user))))
+                                .child(el("td").child(when(can_open, || {
+                                    el("button")
+                                        .attr("aria-label", format!("Open {}", user.username))
+                                        .on_click(open)
+                                        .text("Open")
+                                })))
+                                .into()
+                        }))),
+                )
+                .into(),
+        };
+    // The summary only when there is one (no empty placeholder in its place).
+    fragment(
+        [el("h1").text("Users").into()]
+            .into_iter()
+            .chain(summary)
+            .chain([
+                filters.into(),
+                el("p")
+                    .attr("role", "status")
+                    .text(found.unwrap_or_default())
+                    .into(),
+                body,
+                when(pages > 1, || pager(*page, pages, "Users pages", &on_page)),
+            ]),
+    )
 }
