@@ -17,9 +17,10 @@ mod bench;
 mod browser;
 mod postgres;
 mod precompress;
+mod shrink;
 mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -89,7 +90,7 @@ pub(crate) fn cargo() -> Command {
 }
 
 fn build_frontend(env: &tools::ToolEnv) -> Result<(), String> {
-    step("Building the frontend with trunk (release, wasm-opt -Oz) into dist/");
+    step("Building the frontend with trunk (release) into dist/");
     let mut trunk = Command::new(&env.trunk);
     trunk
         .args(["build", "--release", "--offline"])
@@ -98,27 +99,8 @@ fn build_frontend(env: &tools::ToolEnv) -> Result<(), String> {
     if !root().join("dist/index.html").is_file() {
         return Err("trunk finished but dist/index.html is missing".to_owned());
     }
-    minify_js(env, &root().join("dist"))?;
+    shrink::shrink(env, &root().join("dist"))?;
     precompress::precompress(&root().join("dist"))
-}
-
-/// Minifies wasm-bindgen's JS module in `dist` in place with terser (about 1.5 kB less
-/// brotli). Trunk's own minifier cannot read the module and leaves it as it is; index.html
-/// asks trunk for no integrity hashes (see there), so the file can change after trunk.
-fn minify_js(env: &tools::ToolEnv, dist: &Path) -> Result<(), String> {
-    let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|ext| ext == "js") {
-            run_command(
-                Command::new(&env.terser)
-                    .arg(&path)
-                    .args(["--module", "--compress", "--mangle", "--output"])
-                    .arg(&path),
-            )?;
-        }
-    }
-    Ok(())
 }
 
 fn run(extra: &[String]) -> Result<(), String> {

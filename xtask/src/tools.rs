@@ -18,6 +18,8 @@ const AXE_CORE_VERSION: &str = "4.14.1";
 pub struct ToolEnv {
     pub trunk: PathBuf,
     pub path: String,
+    /// wasm-opt, run on trunk's output (see `shrink.rs`).
+    pub wasm_opt: PathBuf,
     /// The JS minifier run on trunk's output.
     pub terser: PathBuf,
 }
@@ -134,6 +136,7 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
     Ok(ToolEnv {
         trunk,
         path,
+        wasm_opt,
         terser,
     })
 }

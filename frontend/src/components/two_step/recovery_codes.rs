@@ -13,7 +13,7 @@ use yew::prelude::*;
 /// a function rather than a component, which costs more of the app's download.
 pub struct CodesState {
     message_ref: NodeRef,
-    feedback: UseStateHandle<Option<&'static str>>,
+    feedback: UseStateHandle<String>,
 }
 
 /// The state for the `codes` shown (`None` while the section shows something else): when
@@ -21,7 +21,7 @@ pub struct CodesState {
 #[hook]
 pub fn use_recovery_codes(codes: Option<Rc<Vec<String>>>) -> CodesState {
     let message_ref = use_node_ref();
-    let feedback = use_state(|| None::<&'static str>);
+    let feedback = use_state(String::new);
     {
         let (message_ref, feedback) = (message_ref.clone(), feedback.clone());
         let shown = codes.is_some();
@@ -29,7 +29,7 @@ pub fn use_recovery_codes(codes: Option<Rc<Vec<String>>>) -> CodesState {
             codes,
             Box::new(move || {
                 if shown {
-                    feedback.set(None);
+                    feedback.set(String::new());
                     focus(&message_ref);
                 }
             }),
@@ -57,7 +57,10 @@ pub fn view(
         let (all, feedback) = (all.clone(), feedback.clone());
         Callback::from(move |_: MouseEvent| {
             let feedback = feedback.clone();
-            clipboard::copy(&all, Callback::from(move |text| feedback.set(Some(text))));
+            clipboard::copy(
+                &all,
+                Callback::from(move |text: &str| feedback.set(text.to_owned())),
+            );
         })
     };
     let download = Callback::from(move |_: MouseEvent| {
@@ -88,7 +91,7 @@ pub fn view(
         el("p")
             .class("feedback")
             .attr("role", "status")
-            .text(feedback.unwrap_or_default())
+            .text((**feedback).clone())
             .into(),
     ])
 }

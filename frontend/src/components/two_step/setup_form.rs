@@ -41,7 +41,7 @@ fn next_code_hint(seconds: u64) -> String {
 pub fn setup_form(props: &SetupFormProps) -> Html {
     let code1 = use_state(String::new);
     let code2 = use_state(String::new);
-    let feedback = use_state(|| None::<&'static str>);
+    let feedback = use_state(String::new);
     let code1_ref = use_node_ref();
     let submit = use_submit();
     let next_code_in = use_seconds_to_next_code();
@@ -89,7 +89,10 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
         let (key, feedback) = (props.setup.secret.clone(), feedback.clone());
         Callback::from(move |_: MouseEvent| {
             let feedback = feedback.clone();
-            clipboard::copy(&key, Callback::from(move |text| feedback.set(Some(text))));
+            clipboard::copy(
+                &key,
+                Callback::from(move |text: &str| feedback.set(text.to_owned())),
+            );
         })
     };
     fragment([
@@ -121,7 +124,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                     .child(el("p").text("Key for manual entry (time-based):"))
                     .child(el("p").class("key-text").child(el("code").text(group_key(&props.setup.secret))))
                     .child(el("button").on_click(copy_key).text("Copy key"))
-                    .child(el("p").class("feedback").attr("role", "status").text(feedback.unwrap_or_default())),
+                    .child(el("p").class("feedback").attr("role", "status").text((*feedback).clone())),
             )
             .into(),
         el("form")
