@@ -10,8 +10,9 @@
 
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew::virtual_dom::{Listener, ListenerKind, VTag, VText};
+use yew::virtual_dom::{Listener, ListenerKind, VList, VTag, VText};
 
 /// An element being built; turn it into [`Html`] with `.into()` or pass it where `Html` goes.
 pub struct El(Box<VTag>);
@@ -22,8 +23,8 @@ pub fn el(tag: &'static str) -> El {
 }
 
 /// Several nodes side by side, as `<>…</>` in `html!`.
-pub fn fragment(nodes: impl IntoIterator<Item = Html>) -> Html {
-    Html::from_iter(nodes)
+pub fn fragment(nodes: Vec<Html>) -> Html {
+    VList::with_children(nodes, None).into()
 }
 
 /// `node()` when `on`, and nothing otherwise (`if on { … }` in `html!`).
@@ -126,6 +127,22 @@ impl El {
 
     pub fn on_input(self, callback: Callback<InputEvent>) -> Self {
         self.on(Kind::Input, callback.reform(cast))
+    }
+
+    /// On each change to an `input`'s text, `callback` gets the whole text: one listener
+    /// for every text field, rather than one closure each.
+    pub fn on_text(self, callback: Callback<String>) -> Self {
+        self.on(
+            Kind::Input,
+            callback
+                .reform(|event: Event| event.target_unchecked_into::<HtmlInputElement>().value()),
+        )
+    }
+
+    /// `on_text` that keeps the text in `state`.
+    pub fn bind_text(self, state: &UseStateHandle<String>) -> Self {
+        let state = state.clone();
+        self.on_text(Callback::from(move |text| state.set(text)))
     }
 
     pub fn on_change(self, callback: Callback<Event>) -> Self {

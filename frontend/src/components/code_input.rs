@@ -3,7 +3,6 @@
 
 use crate::element::{el, maybe};
 use twostep_shared::input::TotpCode;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The input's parts. Drawn by [`CodeInput::view`], a function rather than a component: it
@@ -43,13 +42,6 @@ impl CodeInput {
             }
             described.push_str(&error_id);
         }
-        let oninput = {
-            let on_change = props.on_change.clone();
-            Callback::from(move |e: InputEvent| {
-                let input: HtmlInputElement = e.target_unchecked_into();
-                on_change.emit(input.value());
-            })
-        };
 
         el("div")
             .class("field")
@@ -66,7 +58,7 @@ impl CodeInput {
                     .attr("autocomplete", "one-time-code")
                     .attr("maxlength", "9")
                     .value(props.value)
-                    .on_input(oninput)
+                    .on_text(props.on_change)
                     .attr("aria-invalid", error.is_some().to_string())
                     .attr_opt(
                         "aria-describedby",

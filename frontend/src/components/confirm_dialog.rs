@@ -3,7 +3,7 @@
 
 use crate::element::{el, maybe};
 use crate::hooks::use_change;
-use web_sys::{HtmlDialogElement, HtmlInputElement};
+use web_sys::HtmlDialogElement;
 use yew::prelude::*;
 
 /// What the dialog shows. [`use_dialog`] opens and closes it, [`ConfirmDialog::view`] draws it:
@@ -65,12 +65,6 @@ impl ConfirmDialog {
             let on_cancel = self.on_cancel;
             Callback::from(move |_: MouseEvent| on_cancel.emit(()))
         };
-        let on_input = {
-            let on_proof = self.on_proof;
-            Callback::from(move |e: InputEvent| {
-                on_proof.emit(e.target_unchecked_into::<HtmlInputElement>().value())
-            })
-        };
         el("dialog")
             .node_ref(self.dialog)
             .class("dialog")
@@ -94,7 +88,7 @@ impl ConfirmDialog {
                                     .attr("autocomplete", "off")
                                     .flag("autofocus", true)
                                     .value(self.proof)
-                                    .on_input(on_input),
+                                    .on_text(self.on_proof),
                             )
                     })))
                     .child(maybe(self.error.map(|error| {

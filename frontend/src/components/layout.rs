@@ -56,7 +56,7 @@ pub fn layout(props: &LayoutProps) -> Html {
             }
         })
     };
-    fragment([
+    fragment(vec![
         toolbar,
         el("div")
             .class("frame")
@@ -93,7 +93,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                                     })),
                             )
                             .child(maybe(user_menu.map(|open| {
-                                fragment([
+                                fragment(vec![
                                     el("h2").class("sidebar-heading").text("User").into(),
                                     el("ul")
                                         .child(item(&navigator, Route::ManageUser { id }, "Manage", open == 0))

@@ -7,15 +7,7 @@ use crate::components::message::{Tone, message};
 use crate::element::{el, maybe};
 use crate::hooks::use_submit;
 use twostep_shared::input::Password;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-fn on_text(state: &UseStateHandle<String>) -> Callback<InputEvent> {
-    let state = state.clone();
-    Callback::from(move |e: InputEvent| {
-        state.set(e.target_unchecked_into::<HtmlInputElement>().value())
-    })
-}
 
 #[function_component(PasswordForm)]
 pub fn password_form() -> Html {
@@ -83,7 +75,7 @@ pub fn password_form() -> Html {
                                 .attr("type", "password")
                                 .attr("autocomplete", "current-password")
                                 .value((*current).clone())
-                                .on_input(on_text(&current)),
+                                .bind_text(&current),
                         ),
                 )
                 .child(
@@ -97,7 +89,7 @@ pub fn password_form() -> Html {
                                 .attr("autocomplete", "new-password")
                                 .attr("aria-describedby", "new-password-hint")
                                 .value((*new).clone())
-                                .on_input(on_text(&new)),
+                                .bind_text(&new),
                         )
                         .child(el("p").id("new-password-hint").class("hint").text(
                             "At least 8 characters; a long phrase is best. Common passwords are refused.",
@@ -113,7 +105,7 @@ pub fn password_form() -> Html {
                                 .attr("type", "password")
                                 .attr("autocomplete", "new-password")
                                 .value((*again).clone())
-                                .on_input(on_text(&again)),
+                                .bind_text(&again),
                         ),
                 )
                 .child(maybe(error.map(|error| {

@@ -7,7 +7,6 @@
 use crate::api;
 use crate::element::{el, maybe};
 use crate::hooks::{use_mount, use_submit};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 /// The dialog (closed until the server asks to confirm it's you).
@@ -57,12 +56,6 @@ pub fn use_reauth_dialog() -> Html {
             submit.run(api::reauthenticate(&typed), move |()| close(true));
         })
     };
-    let on_input = {
-        let password = password.clone();
-        Callback::from(move |e: InputEvent| {
-            password.set(e.target_unchecked_into::<HtmlInputElement>().value())
-        })
-    };
     let error = submit.error().map(|f| f.message().to_owned());
     el("dialog")
         .node_ref(dialog)
@@ -90,7 +83,7 @@ pub fn use_reauth_dialog() -> Html {
                                 .attr("type", "password")
                                 .attr("autocomplete", "current-password")
                                 .value((*password).clone())
-                                .on_input(on_input)
+                                .bind_text(&password)
                                 .attr_opt("aria-invalid", error.is_some().then_some("true"))
                                 .attr_opt(
                                     "aria-describedby",

@@ -58,7 +58,7 @@ pub fn sessions(props: &SessionsProps) -> Html {
         }
         Load::Ready(list) => {
             let others = list.sessions.iter().filter(|s| !s.current).count();
-            fragment([
+            fragment(vec![
                 el("ul")
                     .class("sessions")
                     .children(list.sessions.iter().map(|session| {
@@ -75,7 +75,7 @@ pub fn sessions(props: &SessionsProps) -> Html {
                                     .class("session-device")
                                     .child(el("strong").text(session.device.clone()))
                                     .child(when(session.current, || {
-                                        fragment([
+                                        fragment(vec![
                                             " · ".into(),
                                             el("span").class("tag").text("This browser").into(),
                                         ])

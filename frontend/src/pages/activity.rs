@@ -44,7 +44,7 @@ pub fn activity(props: &ActivityProps) -> Html {
         return Html::default();
     };
     if me.id != props.id {
-        return fragment([
+        return fragment(vec![
             el("h1").text("Security activity").into(),
             message(
                 Tone::Error,
@@ -66,7 +66,7 @@ pub fn activity(props: &ActivityProps) -> Html {
                 let page = page.clone();
                 Callback::from(move |_: MouseEvent| page.set(n))
             };
-            fragment([
+            fragment(vec![
                 el("ul")
                     .class("activity")
                     .children(data.entries.iter().map(|entry| {
@@ -91,13 +91,13 @@ pub fn activity(props: &ActivityProps) -> Html {
                                     .class("session-facts")
                                     .text(time_text::utc(entry.at))
                                     .child(maybe(entry.client_address.as_ref().map(|address| {
-                                        fragment([
+                                        fragment(vec![
                                             VText::new(" · from ").into(),
                                             VText::new(address.clone()).into(),
                                         ])
                                     })))
                                     .child(maybe(by.map(|by| {
-                                        fragment([
+                                        fragment(vec![
                                             VText::new(" · by ").into(),
                                             VText::new(if by == "cli" {
                                                 "the server's command line".to_owned()
@@ -126,7 +126,7 @@ pub fn activity(props: &ActivityProps) -> Html {
             ])
         }
     };
-    fragment([
+    fragment(vec![
         el("h1").text("Security activity").into(),
         el("p")
             .text("What happened on your account, newest first.")

@@ -10,7 +10,7 @@ use crate::element::{el, fragment};
 use crate::hooks::{Load, use_load};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::USERNAME_MAX;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 #[function_component(AuditLog)]
@@ -22,12 +22,6 @@ pub fn audit_log() -> Html {
     let data = use_load((*page, (*filter).clone()), |(page, filter)| {
         api::audit(page, &filter)
     });
-    let on_typed = {
-        let typed = typed.clone();
-        Callback::from(move |e: InputEvent| {
-            typed.set(e.target_unchecked_into::<HtmlInputElement>().value())
-        })
-    };
     let on_search = {
         let (filter, typed, page) = (filter.clone(), typed.clone(), page.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -98,7 +92,7 @@ pub fn audit_log() -> Html {
             )
             .into(),
     };
-    fragment([
+    fragment(vec![
         el("h1").text("Audit log").into(),
         el("form")
             .class("filters")
@@ -114,7 +108,7 @@ pub fn audit_log() -> Html {
                             .attr("type", "search")
                             .attr("maxlength", USERNAME_MAX.to_string())
                             .value((*typed).clone())
-                            .on_input(on_typed),
+                            .bind_text(&typed),
                     ),
             )
             .child(

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 /// A function, not a component: it keeps no state (and a component costs download size).
 pub fn home(user: &User, navigator: &Navigator) -> Html {
-    fragment([
+    fragment(vec![
         el("h1").text(format!("Welcome, {}", user.username)).into(),
         html! { <WarningsNotice id={user.id} /> },
         el("p")

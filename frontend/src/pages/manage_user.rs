@@ -75,7 +75,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             <TwoStepSection key={user.id} user={user.clone()} {is_self}
                 viewer_is_admin={me.role == Role::Administrator} {on_changed} />
         },
-        Ok(Some(user)) => fragment([
+        Ok(Some(user)) => fragment(vec![
             el("section")
                 .attr("aria-labelledby", "profile-heading")
                 .child(el("h2").id("profile-heading").text("Profile"))
@@ -111,5 +111,5 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
         Ok(Some(user)) => format!("Manage user: {}", user.username),
         _ => "Manage user".to_owned(),
     };
-    fragment([el("h1").text(title).into(), body])
+    fragment(vec![el("h1").text(title).into(), body])
 }

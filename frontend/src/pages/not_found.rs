@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 /// A function, not a component: it keeps no state (and a component costs download size).
 pub fn not_found(navigator: &Navigator) -> Html {
-    fragment([
+    fragment(vec![
         el("h1").text("Page not found").into(),
         el("p")
             .text("There is no page at this address. ")

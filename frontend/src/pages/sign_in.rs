@@ -15,7 +15,6 @@ use twostep_shared::api::{
     ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse, VerifyRequest,
 };
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,10 +22,6 @@ enum Step {
     Password,
     Code,
     RecoveryCode,
-}
-
-fn input_value(e: &InputEvent) -> String {
-    e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
 /// The message for a failed code step.
@@ -180,55 +175,45 @@ pub fn sign_in() -> Html {
     };
 
     let form = match *step {
-        Step::Password => {
-            let on_username = {
-                let username = username.clone();
-                Callback::from(move |e: InputEvent| username.set(input_value(&e)))
-            };
-            let on_password = {
-                let password = password.clone();
-                Callback::from(move |e: InputEvent| password.set(input_value(&e)))
-            };
-            el("form")
-                .on_submit(on_password_submit)
-                .flag("novalidate", true)
-                .child(el("h1").text("Sign in to the Team Server"))
-                .child(error_view)
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "username").text("Username"))
-                        .child(
-                            el("input")
-                                .node_ref(first_input.clone())
-                                .id("username")
-                                .attr("type", "text")
-                                .attr("autocomplete", "username")
-                                .value((*username).clone())
-                                .on_input(on_username),
-                        ),
-                )
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "password").text("Password"))
-                        .child(
-                            el("input")
-                                .id("password")
-                                .attr("type", "password")
-                                .attr("autocomplete", "current-password")
-                                .value((*password).clone())
-                                .on_input(on_password),
-                        ),
-                )
-                .child(
-                    el("button")
-                        .attr("type", "submit")
-                        .class("primary")
-                        .flag("disabled", submit.busy())
-                        .text("Sign in"),
-                )
-        }
+        Step::Password => el("form")
+            .on_submit(on_password_submit)
+            .flag("novalidate", true)
+            .child(el("h1").text("Sign in to the Team Server"))
+            .child(error_view)
+            .child(
+                el("div")
+                    .class("field")
+                    .child(el("label").attr("for", "username").text("Username"))
+                    .child(
+                        el("input")
+                            .node_ref(first_input.clone())
+                            .id("username")
+                            .attr("type", "text")
+                            .attr("autocomplete", "username")
+                            .value((*username).clone())
+                            .bind_text(&username),
+                    ),
+            )
+            .child(
+                el("div")
+                    .class("field")
+                    .child(el("label").attr("for", "password").text("Password"))
+                    .child(
+                        el("input")
+                            .id("password")
+                            .attr("type", "password")
+                            .attr("autocomplete", "current-password")
+                            .value((*password).clone())
+                            .bind_text(&password),
+                    ),
+            )
+            .child(
+                el("button")
+                    .attr("type", "submit")
+                    .class("primary")
+                    .flag("disabled", submit.busy())
+                    .text("Sign in"),
+            ),
         Step::Code | Step::RecoveryCode => {
             let recovery = *step == Step::RecoveryCode;
             let (label, id, hint, switch_text) = if recovery {
@@ -245,10 +230,6 @@ pub fn sign_in() -> Html {
                     "Open your authenticator app and enter the 6-digit code it shows for the Team Server.",
                     "Use a recovery code instead",
                 )
-            };
-            let on_code = {
-                let code = code.clone();
-                Callback::from(move |e: InputEvent| code.set(input_value(&e)))
             };
             el("form")
                 .on_submit(on_code_submit)
@@ -269,7 +250,7 @@ pub fn sign_in() -> Html {
                                 .attr("inputmode", if recovery { "text" } else { "numeric" })
                                 .attr("autocomplete", "one-time-code")
                                 .value((*code).clone())
-                                .on_input(on_code),
+                                .bind_text(&code),
                         ),
                 )
                 .child(

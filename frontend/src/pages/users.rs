@@ -58,15 +58,6 @@ pub fn users() -> Html {
         return Html::default();
     };
     let is_admin = me.role == Role::Administrator;
-    let on_typed = {
-        let typed = typed.clone();
-        Callback::from(move |e: InputEvent| {
-            typed.set(
-                e.target_unchecked_into::<web_sys::HtmlInputElement>()
-                    .value(),
-            )
-        })
-    };
     let on_search = {
         let (search, typed, page) = (search.clone(), typed.clone(), page.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -102,7 +93,7 @@ pub fn users() -> Html {
                         .id("user-search")
                         .attr("type", "search")
                         .value((*typed).clone())
-                        .on_input(on_typed),
+                        .bind_text(&typed),
                 ),
         )
         .child(when(is_admin, || {
@@ -234,18 +225,16 @@ pub fn users() -> Html {
                 .into(),
         };
     // The summary only when there is one (no empty placeholder in its place).
-    fragment(
-        [el("h1").text("Users").into()]
-            .into_iter()
-            .chain(summary)
-            .chain([
-                filters.into(),
-                el("p")
-                    .attr("role", "status")
-                    .text(found.unwrap_or_default())
-                    .into(),
-                body,
-                when(pages > 1, || pager(*page, pages, "Users pages", &on_page)),
-            ]),
-    )
+    let mut nodes = vec![el("h1").text("Users").into()];
+    nodes.extend(summary);
+    nodes.extend([
+        filters.into(),
+        el("p")
+            .attr("role", "status")
+            .text(found.unwrap_or_default())
+            .into(),
+        body,
+        when(pages > 1, || pager(*page, pages, "Users pages", &on_page)),
+    ]);
+    fragment(nodes)
 }

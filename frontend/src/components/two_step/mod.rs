@@ -128,14 +128,14 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         View::Codes(list, message) => {
             recovery_codes::view(&codes, list, message, &act.reform(|()| Action::Finish))
         }
-        View::Starting => fragment([
+        View::Starting => fragment(vec![
             status::view(&status, None, NodeRef::default()),
             el("p")
                 .attr("role", "status")
                 .text("Getting a new key for your authenticator app…")
                 .into(),
         ]),
-        View::Setup(setup, replacement) => fragment([
+        View::Setup(setup, replacement) => fragment(vec![
             status::view(&status, None, NodeRef::default()),
             when(*replacement, || el("h3").text("Move to a new phone")),
             html! {
@@ -147,7 +147,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         ]),
         View::Status => {
             let can_remove = status.enabled && (props.is_self || props.viewer_is_admin);
-            fragment([
+            fragment(vec![
                 maybe(
                     start
                         .error()
@@ -173,7 +173,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                         }))
                 }),
                 when(status.enabled && props.is_self, || {
-                    fragment([
+                    fragment(vec![
                             new_codes::view(
                                 &new_codes,
                                 state.new_codes_open,
@@ -190,7 +190,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                         ])
                 }),
                 when(can_set_up, || {
-                    fragment([
+                    fragment(vec![
                             el("p").text("With 2-step verification, signing in asks for a code from an authenticator app on your phone as well as your password.").into(),
                             el("button")
                                 .class("primary")

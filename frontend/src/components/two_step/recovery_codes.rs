@@ -68,7 +68,7 @@ pub fn view(
         let _ = clipboard::download("team-server-recovery-codes.txt", &text);
     });
     let done = on_done.reform(|_: MouseEvent| ());
-    fragment([
+    fragment(vec![
         message(Tone::Success, text.into(), message_ref.clone()),
         el("h3").text("Recovery codes").into(),
         el("p")

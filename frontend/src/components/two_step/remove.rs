@@ -82,7 +82,7 @@ impl Remove {
                 props.username
             )
         };
-        fragment([
+        fragment(vec![
             el("button").on_click(open).text("Remove").into(),
             ConfirmDialog {
                 dialog: dialog.clone(),

@@ -95,7 +95,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             );
         })
     };
-    fragment([
+    fragment(vec![
         when(props.replacement, || {
             el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work.")
         }),

@@ -45,7 +45,7 @@ pub fn use_notice_focus(notice: Option<&'static str>) -> NodeRef {
 /// The status sentence, after the notice if there is one (`notice_ref` from
 /// [`use_notice_focus`]).
 pub fn view(status: &TwoStepStatus, notice: Option<&'static str>, notice_ref: NodeRef) -> Html {
-    fragment([
+    fragment(vec![
         maybe(notice.map(|text| message(Tone::Success, text.into(), notice_ref))),
         el("p")
             .class("two-step-status")

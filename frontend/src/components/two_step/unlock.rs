@@ -16,7 +16,7 @@ pub fn view(submit: &SubmitHandle, user_id: i64, on_unlocked: Callback<()>) -> H
             submit.run(api::unlock(user_id), move |()| on_unlocked.emit(()));
         })
     };
-    fragment([
+    fragment(vec![
         el("button")
             .on_click(onclick)
             .flag("disabled", submit.busy())
