@@ -125,10 +125,6 @@ impl El {
         self.on(Kind::Submit, callback.reform(cast))
     }
 
-    pub fn on_input(self, callback: Callback<InputEvent>) -> Self {
-        self.on(Kind::Input, callback.reform(cast))
-    }
-
     /// On each change to an `input`'s text, `callback` gets the whole text: one listener
     /// for every text field, rather than one closure each.
     pub fn on_text(self, callback: Callback<String>) -> Self {
