@@ -1,6 +1,7 @@
 //! After trunk, the app's two code files are made smaller, in this order:
 //!
-//! 1. `wasm-opt -Oz` on the WebAssembly, with binaryen's `minify-imports-and-exports-and-modules`
+//! 1. wasm-opt on the WebAssembly (flags in [`WASM_OPT_FLAGS`]), with binaryen's
+//!    `minify-imports-and-exports-and-modules`
 //!    pass: the names on the boundary between the WebAssembly and wasm-bindgen's JS (about 130
 //!    imports such as `__wbg_addEventListener_f2d27251d333a631`, each with a hash that does not
 //!    compress) become one or two letters. The pass prints the old and new names.
@@ -9,7 +10,8 @@
 //!    the build with a message, rather than leaving an app that cannot start.
 //! 3. terser on the JS (trunk 0.21's own JS minifier cannot read wasm-bindgen's module).
 //!
-//! Together about 5 kB less brotli (BENCHMARKS.md). Trunk itself runs no wasm-opt
+//! Together about 4.5 kB less brotli than trunk's own `wasm-opt -Oz` and the JS as wasm-bindgen
+//! wrote it (BENCHMARKS.md has the sizes). Trunk itself runs no wasm-opt
 //! (`data-wasm-opt="0"` in index.html), so the flags are all here, and the pass's list of names
 //! describes the file that is served.
 
@@ -18,12 +20,24 @@ use crate::{root, step};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// wasm-opt's flags besides the renaming. `-Oz`: smallest code. `--low-memory-unused`: wasm-opt
-/// may assume the lowest 1 KiB of memory is never read or written (smaller loads and stores);
-/// Rust puts its 1 MiB stack first, so those addresses are only reached by a stack overflow.
-/// `--strip-producers`: the "producers" section (which compilers made the file) is left out;
-/// the browser does not read it.
-const WASM_OPT_FLAGS: [&str; 3] = ["-Oz", "--low-memory-unused", "--strip-producers"];
+/// wasm-opt's flags, in order (the last is the renaming):
+/// - `--low-memory-unused`: wasm-opt may assume the lowest 1 KiB of memory is never read or
+///   written (smaller loads and stores); Rust puts its 1 MiB stack first, so those addresses
+///   are only reached by a stack overflow;
+/// - `--flatten --rereloop`: the control flow taken apart and rebuilt (binaryen's Relooper),
+///   which lets the size passes after it find about 0.6 kB more (brotli) than `-Oz` alone;
+/// - `-Oz -Oz`: smallest code; the second round still finds some;
+/// - `--strip-producers`: the "producers" section (which compilers made the file) is left
+///   out; the browser does not read it.
+const WASM_OPT_FLAGS: [&str; 7] = [
+    "--low-memory-unused",
+    "--flatten",
+    "--rereloop",
+    "-Oz",
+    "-Oz",
+    "--strip-producers",
+    "--minify-imports-and-exports-and-modules",
+];
 
 /// Shrinks the app's `*_bg.wasm` and its JS in `dist` (see the module's doc).
 pub fn shrink(env: &ToolEnv, dist: &Path) -> Result<(), String> {
@@ -33,7 +47,6 @@ pub fn shrink(env: &ToolEnv, dist: &Path) -> Result<(), String> {
     let (wasm, js) = app_files(dist)?;
     let output = Command::new(&env.wasm_opt)
         .args(WASM_OPT_FLAGS)
-        .arg("--minify-imports-and-exports-and-modules")
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm)
