@@ -1,10 +1,10 @@
 //! After trunk, the app's two code files are made smaller, in this order:
 //!
-//! 1. wasm-opt on the WebAssembly (flags in [`WASM_OPT_FLAGS`]), with binaryen's
-//!    `minify-imports-and-exports-and-modules`
-//!    pass: the names on the boundary between the WebAssembly and wasm-bindgen's JS (about 130
-//!    imports such as `__wbg_addEventListener_f2d27251d333a631`, each with a hash that does not
-//!    compress) become one or two letters. The pass prints the old and new names.
+//! 1. wasm-opt on the WebAssembly (flags in [`WASM_OPT_FLAGS`]), ending with binaryen's
+//!    `minify-imports-and-exports-and-modules` pass: the names on the boundary between the
+//!    WebAssembly and wasm-bindgen's JS (about 130 imports such as
+//!    `__wbg_addEventListener_f2d27251d333a631`, each with a hash that does not compress)
+//!    become one or two letters. The pass prints the old and new names.
 //! 2. The same names in the JS, from that list: each import's key in the JS's import object,
 //!    the module's name, and each `wasm.<export>`. A name that is not found as expected stops
 //!    the build with a message, rather than leaving an app that cannot start.
