@@ -95,34 +95,20 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
     let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
     let wanted = format!("version {BINARYEN_VERSION}");
     if !version_of(&wasm_opt, "--version").is_some_and(|v| v.contains(&wanted)) {
-        if Command::new("npm").arg("--version").output().is_err() {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        step(&format!(
-            "Installing wasm-opt (npm binaryen@{BINARYEN_VERSION}, one time)"
-        ));
-        std::fs::create_dir_all(&binaryen).map_err(|e| format!("{}: {e}", binaryen.display()))?;
-        run_command(
-            Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&binaryen)
-                .arg(format!("binaryen@{BINARYEN_VERSION}")),
+        npm_install(
+            &binaryen,
+            &format!("binaryen@{BINARYEN_VERSION}"),
+            "wasm-opt",
         )?;
     }
 
     let terser_dir = home().join(".cache/twostep/terser");
     let terser = terser_dir.join("node_modules/.bin/terser");
     if !version_of(&terser, "--version").is_some_and(|v| v.contains(TERSER_VERSION)) {
-        step(&format!(
-            "Installing the JS minifier (npm terser@{TERSER_VERSION}, one time)"
-        ));
-        std::fs::create_dir_all(&terser_dir)
-            .map_err(|e| format!("{}: {e}", terser_dir.display()))?;
-        run_command(
-            Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&terser_dir)
-                .arg(format!("terser@{TERSER_VERSION}")),
+        npm_install(
+            &terser_dir,
+            &format!("terser@{TERSER_VERSION}"),
+            "the JS minifier",
         )?;
     }
 
@@ -139,6 +125,22 @@ pub fn ensure_frontend_tools() -> Result<ToolEnv, String> {
         wasm_opt,
         terser,
     })
+}
+
+/// Installs the npm package `spec` (`name@version`) into `dir`, a folder of its own, with a
+/// progress line naming `what`; installs Debian's nodejs and npm first when npm is missing.
+fn npm_install(dir: &Path, spec: &str, what: &str) -> Result<(), String> {
+    if Command::new("npm").arg("--version").output().is_err() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    step(&format!("Installing {what} (npm {spec}, one time)"));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    run_command(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(dir)
+            .arg(spec),
+    )
 }
 
 /// Makes sure the test identity provider's packages are installed: `npm ci` in
@@ -190,18 +192,10 @@ pub fn ensure_axe_core() -> Result<PathBuf, String> {
         .ok()
         .and_then(|text| pinned_version(&text, "version"));
     if installed.as_deref() != Some(AXE_CORE_VERSION) {
-        if Command::new("npm").arg("--version").output().is_err() {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        step(&format!(
-            "Installing the accessibility checker (npm axe-core@{AXE_CORE_VERSION}, one time; seconds)"
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        run_command(
-            Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+        npm_install(
+            &dir,
+            &format!("axe-core@{AXE_CORE_VERSION}"),
+            "the accessibility checker",
         )?;
     }
     let script = package.join("axe.min.js");
