@@ -82,7 +82,8 @@ impl El {
         }
     }
 
-    /// The `value` of an `input` or `select` (the live property, as `html!` sets it).
+    /// The `value` of an `input` (the live property, as `html!` sets it; on other elements
+    /// Yew keeps none, so an `option` takes `.attr("value", …)`).
     pub fn value(mut self, value: impl Into<AttrValue>) -> Self {
         self.0.set_value(value.into());
         self
