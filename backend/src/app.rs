@@ -136,10 +136,12 @@ impl AppState {
         // SQLite: every other writer bumps the revocation counter, so the cache hears them
         // from the start; PostgreSQL: only once the listener is connected.
         let on_sqlite = url.starts_with("sqlite:");
+        // Without it, caches cannot hear this process's revocations: logged as an error.
         let counter = sqlite_file
             .as_deref()
             .map(crate::revocation::open_counter)
             .transpose()
+            .inspect_err(|error| tracing::error!(%error, "revocations not shared"))
             .ok()
             .flatten();
         // SQLite: without its revocation counter the cache could not hear the CLI: off.

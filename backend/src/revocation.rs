@@ -38,29 +38,43 @@ pub async fn announce(conn: &mut sqlx::AnyConnection) -> Result<Option<String>, 
     if conn.backend_name() != "PostgreSQL" {
         return Ok(None);
     }
+    let payload = new_payload("");
+    notify(conn, &payload).await?;
+    Ok(Some(payload))
+}
+
+/// A random payload starting with `prefix`, so that whoever sent it can recognise it when
+/// the listener hears it.
+pub fn new_payload(prefix: &str) -> String {
     use aes_gcm::aead::OsRng;
     use aes_gcm::aead::rand_core::RngCore;
-    let payload = format!(
-        "{:032x}",
+    format!(
+        "{prefix}{:032x}",
         u128::from(OsRng.next_u64()) << 64 | u128::from(OsRng.next_u64())
-    );
+    )
+}
+
+/// PostgreSQL: sends `payload` on [`CHANNEL`] (inside a transaction, when it commits).
+pub async fn notify<'c>(
+    conn: impl sqlx::Executor<'c, Database = Any>,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
-        .bind(&payload)
+        .bind(payload)
         .execute(conn)
         .await?;
-    Ok(Some(payload))
+    Ok(())
 }
 
 /// How long a revoking request waits for its notification to go round before answering.
 pub const ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The revocation counter of the SQLite database `database`; `Err` says why it cannot be
-/// used, and is logged as an error (caches then cannot hear this process's revocations).
+/// used.
 pub fn open_counter(database: &Path) -> Result<Arc<SharedCounter>, String> {
     let path = file_for(database);
     SharedCounter::open(&path).map(Arc::new).map_err(|error| {
-        tracing::error!(%error, path = %path.display(), "cannot open the revocation counter");
         format!(
             "cannot open the revocation counter {}: {error}",
             path.display()

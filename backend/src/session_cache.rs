@@ -21,12 +21,6 @@ use twostep_shared::api::TwoStepStatus;
 /// nothing.
 const BARRIER_PREFIX: &str = "barrier:";
 
-fn rand_u64() -> u64 {
-    use aes_gcm::aead::OsRng;
-    use aes_gcm::aead::rand_core::RngCore;
-    OsRng.next_u64()
-}
-
 /// Sessions kept at most (an entry is a few hundred bytes).
 pub const CAPACITY: usize = 10_000;
 
@@ -267,12 +261,8 @@ impl SessionCache {
             return Ok(true);
         }
         let number = inner.barriers_started.fetch_add(1, Ordering::SeqCst) + 1;
-        let payload = format!("{BARRIER_PREFIX}{:016x}", rand_u64());
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(crate::revocation::CHANNEL)
-            .bind(&payload)
-            .execute(db)
-            .await?;
+        let payload = crate::revocation::new_payload(BARRIER_PREFIX);
+        crate::revocation::notify(db, &payload).await?;
         let heard = self
             .wait_heard(&payload, crate::revocation::ECHO_WAIT)
             .await;

@@ -3,7 +3,6 @@
 //! you" before a sensitive action).
 
 use crate::app::AppState;
-
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr, SignedIn, TrustedBrowser, Verifying};
 use crate::reauthentication::{self, Confirming, Proof, ReauthError};
