@@ -1,9 +1,12 @@
 //! `twostep user …`: account commands for the server's shell, for when nobody can sign in.
 //! There is deliberately no command that sets up 2-step verification for someone.
 
+use crate::accounts::{By, operations};
+use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
+use crate::error::ApiError;
 use crate::oidc::{link, providers};
 use crate::{passwords, two_step, users};
 use std::io::{IsTerminal, Read};
@@ -11,7 +14,7 @@ use twostep_shared::api::{AuditEventKind, Role};
 use twostep_shared::input::{Password, Username};
 
 pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String> {
-    let (db, _seal) = crate::app::open(common).await?;
+    let (db, seal) = crate::app::open(common).await?;
     match command {
         UserCommand::Create {
             name,
@@ -106,11 +109,11 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 .map_err(|e| e.to_string())?
                 .filter(|user| user.identity_provider.is_none())
                 .ok_or_else(|| format!("no Team Server account named {username}"))?;
-            let hash = passwords::hash_blocking(read_new_password()?.expose())?;
-            let ended = set_password(&db, &user, &hash)
+            let password = read_new_password()?;
+            let state = operator_state(db, seal);
+            let ended = operations::reset_password(&state, By::Operator, &user, password.expose())
                 .await
-                .map_err(|e| e.to_string())?;
-            revoke_everywhere(&db, common).await?;
+                .map_err(|e| said(e.into()))?;
             println!(
                 "password set for {}; {ended} session(s) ended",
                 user.username
@@ -118,46 +121,18 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
-            let revocations = revocations(common)?;
-            if !two_step::unlock(
-                &db,
-                &revocations,
-                Actor::Cli,
-                &user,
-                None,
-                SystemClock.now(),
-            )
-            .await
-            .map_err(|e| e.to_string())?
-            {
-                return Err(format!(
-                    "{} has no 2-step verification device",
-                    user.username
-                ));
-            }
+            let state = operator_state(db, seal);
+            two_step::unlock(&state, By::Operator, &user, None)
+                .await
+                .map_err(|e| no_device(&user, e))?;
             println!("unlocked the code step of {}", user.username);
         }
         UserCommand::RemoveTwoStep { name } => {
             let user = existing_user(&db, &name).await?;
-            let removal = two_step::Removal {
-                actor: Actor::Cli,
-                subject: &user,
-                client_addr: None,
-                end_sessions: true,
-            };
-            let database = |e: sqlx::Error| e.to_string();
-            let mut tx = db.begin().await.map_err(database)?;
-            if !two_step::delete_device(&mut tx, removal, SystemClock.now())
+            let state = operator_state(db, seal);
+            two_step::remove_device(&state, By::Operator, &user, None, &Default::default())
                 .await
-                .map_err(database)?
-            {
-                return Err(format!(
-                    "{} has no 2-step verification device",
-                    user.username
-                ));
-            }
-            tx.commit().await.map_err(database)?;
-            revoke_everywhere(&db, common).await?;
+                .map_err(|e| no_device(&user, e))?;
             println!(
                 "removed the 2-step verification device of {} and ended its sessions",
                 user.username
@@ -165,69 +140,61 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::SetAdmin { name } => {
             let user = existing_user(&db, &name).await?;
-            users::set_role(&db, user.id, Role::Administrator)
-                .await
-                .map_err(|e| e.to_string())?;
-            let event = audit::Event {
-                kind: AuditEventKind::MadeAdministrator,
-                actor: Actor::Cli,
-                subject: audit::Subject::User(&user),
-                client_addr: None,
-                detail: None,
-            };
-            audit::record(&db, event, SystemClock.now()).await;
-            revoke_everywhere(&db, common).await?;
+            let state = operator_state(db, seal);
+            match operations::set_role(&state, By::Operator, &user, Role::Administrator).await {
+                Ok(()) | Err(operations::AccountError::Unchanged) => {}
+                Err(other) => return Err(said(other.into())),
+            }
             println!("{} is now an Administrator", user.username);
         }
         UserCommand::RemoveAdmin { name } => {
             let user = existing_user(&db, &name).await?;
-            if !user.is_admin() {
-                return Err(format!("{} is not an Administrator", user.username));
+            let state = operator_state(db, seal);
+            match operations::set_role(&state, By::Operator, &user, Role::User).await {
+                Ok(()) => {}
+                Err(operations::AccountError::Unchanged) => {
+                    return Err(format!("{} is not an Administrator", user.username));
+                }
+                Err(operations::AccountError::LastAdministrator) => {
+                    return Err(format!(
+                        "{} is the last Administrator; make another account an Administrator first",
+                        user.username
+                    ));
+                }
+                Err(other) => return Err(said(other.into())),
             }
-            let database = |e: sqlx::Error| e.to_string();
-            let mut tx = db.begin().await.map_err(database)?;
-            // In the transaction that changes the role, so two of these at once cannot leave
-            // no administrator: on PostgreSQL the administrators' rows are locked first (the
-            // second removal then counts after the first one's commit); SQLite has one writer.
-            if tx.backend_name() == "PostgreSQL" {
-                sqlx::query("SELECT id FROM users WHERE role = 'administrator' FOR UPDATE")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database)?;
-            }
-            let demoted = sqlx::query(
-                "UPDATE users SET role = 'user' WHERE id = $1 AND role = 'administrator'
-                   AND (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1",
-            )
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-            if demoted.rows_affected() != 1 {
-                return Err(format!(
-                    "{} is the last Administrator; make another account an Administrator first",
-                    user.username
-                ));
-            }
-            let event = audit::Event {
-                kind: AuditEventKind::AdministratorRoleRemoved,
-                actor: Actor::Cli,
-                subject: audit::Subject::User(&user),
-                client_addr: None,
-                detail: None,
-            };
-            audit::write(&mut *tx, event, SystemClock.now())
-                .await
-                .map_err(database)?;
-            crate::revocation::announce(&mut tx)
-                .await
-                .map_err(database)?;
-            tx.commit().await.map_err(database)?;
-            revoke_everywhere(&db, common).await?;
             println!("{} is now a User", user.username);
         }
     }
     Ok(())
+}
+
+/// What the operations need, for the operator: the same state a server has (its hashing
+/// thread, its revocations: on SQLite the counter running servers read, on PostgreSQL a
+/// notification), with default settings and no session cache of its own to speak of.
+fn operator_state(db: sqlx::AnyPool, seal: crate::seal::SealKey) -> AppState {
+    AppState::new(
+        db,
+        std::sync::Arc::new(SystemClock),
+        seal,
+        crate::app::Settings::default(),
+    )
+}
+
+/// An operation's error as the CLI prints it.
+fn said(error: ApiError) -> String {
+    match error {
+        ApiError::Client { body, .. } => body.message,
+        ApiError::Unavailable(context) | ApiError::Internal(context) => context,
+    }
+}
+
+fn no_device(user: &users::UserRecord, error: ApiError) -> String {
+    if error.code() == twostep_shared::ErrorCode::NotSetUp {
+        format!("{} has no 2-step verification device", user.username)
+    } else {
+        said(error)
+    }
 }
 
 /// The link typed on the command line: at least one of subject and e-mail.
@@ -314,29 +281,6 @@ fn revocations(common: &CommonArgs) -> Result<crate::revocation::Revocations, St
         .map(|database| crate::revocation::open_counter(&database))
         .transpose()?;
     Ok(crate::revocation::Revocations::without_cache(counter))
-}
-
-/// Sets the password, ends every session of the account and records it, in one transaction.
-async fn set_password(
-    db: &sqlx::AnyPool,
-    user: &users::UserRecord,
-    hash: &str,
-) -> Result<u64, sqlx::Error> {
-    let now = SystemClock.now();
-    let mut tx = db.begin().await?;
-    users::set_password_hash(&mut *tx, &user.username, hash).await?;
-    let ended = crate::sessions::delete_for_user(&mut *tx, user.id).await?;
-    let detail = format!("set with the server CLI; {ended} session(s) ended");
-    let event = crate::audit::Event {
-        kind: twostep_shared::api::AuditEventKind::PasswordChanged,
-        actor: Actor::Cli,
-        subject: crate::audit::Subject::User(user),
-        client_addr: None,
-        detail: Some(&detail),
-    };
-    crate::audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
-    Ok(ended)
 }
 
 /// Reads a new password: from standard input when it is not a terminal (first line), else

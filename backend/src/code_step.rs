@@ -160,7 +160,7 @@ pub async fn pending(
     };
     let session = sessions::session_of(&row, token_hash)?;
     if !limits.is_live(session.times(), now) {
-        sessions::delete(db, &session.token_hash).await?;
+        sessions::delete_expired(db, &session.token_hash).await?;
         return Ok(None);
     }
     Ok(Some(Pending {

@@ -3,14 +3,17 @@
 //! Client errors carry a [`twostep_shared::ErrorBody`] the browser decodes. Database and
 //! internal errors are logged here with their context and answered with a generic message.
 //! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`, `ReauthError`,
-//! `ChangeError`) carry no HTTP;
-//! each becomes a status and body here, once.
+//! `ChangeError`, the account-changes table's `Refusal`, `EndError`, `AccountError`) carry no
+//! HTTP; each becomes a status and body here, once.
 
+use crate::accounts::changes::Refusal;
+use crate::accounts::operations::AccountError;
 use crate::code_step::CodeError;
 use crate::guards::Refused;
 use crate::password_change::ChangeError;
 use crate::passwords::HashError;
 use crate::reauthentication::ReauthError;
+use crate::session_list::EndError;
 use crate::sign_in::PasswordError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -251,6 +254,7 @@ impl From<ReauthError> for ApiError {
             ReauthError::Code(CodeError::NoDevice) => not_set_up(),
             ReauthError::Code(other) => other.into(),
             ReauthError::SessionEnded => Self::unauthorized(),
+            ReauthError::Refused(refusal) => refusal.into(),
             ReauthError::Database(e) => e.into(),
         }
     }
@@ -259,6 +263,7 @@ impl From<ReauthError> for ApiError {
 impl From<ChangeError> for ApiError {
     fn from(error: ChangeError) -> Self {
         match error {
+            ChangeError::Refused(refusal) => refusal.into(),
             ChangeError::Organizational { .. } => Self::client(
                 StatusCode::FORBIDDEN,
                 ErrorCode::OrganizationalAccount,
@@ -278,6 +283,69 @@ impl From<ChangeError> for ApiError {
             ChangeError::Current(other) => other.into(),
             ChangeError::Hash(e) => e.into(),
             ChangeError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// The account-changes table's refusals.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotAllowed => Self::forbidden(),
+            Refusal::ReauthenticationRequired => Self::reauthentication_required(),
+            Refusal::SecondFactorRequired => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofRequired,
+                "Confirm with a current verification code from your authenticator app or an \
+                 unused recovery code.",
+            )
+            .about("proof"),
+        }
+    }
+}
+
+impl From<crate::accounts::apply::RevokeError> for ApiError {
+    fn from(error: crate::accounts::apply::RevokeError) -> Self {
+        match error {
+            crate::accounts::apply::RevokeError::SessionEnded => Self::unauthorized(),
+            crate::accounts::apply::RevokeError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<EndError> for ApiError {
+    fn from(error: EndError) -> Self {
+        match error {
+            EndError::Refused(refusal) => refusal.into(),
+            EndError::NotFound => Self::not_found(),
+            EndError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Refused(refusal) => refusal.into(),
+            AccountError::Organizational => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::OrganizationalAccount,
+                "An organizational account has no password here: it signs in through its \
+                 identity provider.",
+            ),
+            AccountError::NewPasswordRefused(message) => Self::invalid("new_password", message),
+            AccountError::LastAdministrator => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::BadRequest,
+                "This is the last administrator. Make another account an administrator first.",
+            ),
+            AccountError::Unchanged => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::BadRequest,
+                "The account has that role already.",
+            ),
+            AccountError::Hash(e) => e.into(),
+            AccountError::Database(e) => e.into(),
         }
     }
 }

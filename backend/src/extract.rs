@@ -1,9 +1,11 @@
-//! Extractors that say who may call a handler (`SignedIn`, `Recent`, `Admin`, `Verifying`),
-//! where a request comes from (`ClientAddr`, `TrustedBrowser`, `Origin`) and a JSON body
+//! Extractors that say who may call a handler (`SignedIn`, `Admin`, `Verifying`; whether a
+//! change needs a recent sign-in is the account-changes table's to say),
+//! where a request comes from (`ClientAddr`, `BrowserCookie`, `Origin`) and a JSON body
 //! extractor whose rejection is an [`ApiError`].
 
+use crate::accounts::By;
+use crate::accounts::known_browsers::BrowserToken;
 use crate::app::AppState;
-use crate::device_cookie::DeviceCookie;
 use crate::error::ApiError;
 use crate::session_policy::needs_seen_write;
 use crate::sessions::{self, Origin, SessionRecord, Stage};
@@ -63,11 +65,13 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// The request's device cookie, when it is valid ([`crate::device_cookie`]).
+/// The request's known-browser cookie, if it has the shape of one; whether it names one of
+/// the typed account's known browsers is checked with the password
+/// ([`crate::accounts::known_browsers`]).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedBrowser(pub Option<DeviceCookie>);
+pub struct BrowserCookie(pub Option<BrowserToken>);
 
-impl FromRequestParts<AppState> for TrustedBrowser {
+impl FromRequestParts<AppState> for BrowserCookie {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
@@ -75,11 +79,9 @@ impl FromRequestParts<AppState> for TrustedBrowser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        Ok(Self(DeviceCookie::read(
-            &state.macs,
+        Ok(Self(BrowserToken::read(
             &jar,
             state.settings.secure_cookies,
-            state.clock.now(),
         )))
     }
 }
@@ -178,24 +180,14 @@ impl SignedIn {
             .session_limits
             .is_recent(self.session.times(), state.clock.now())
     }
-}
 
-/// A signed-in user whose session proved who it is recently (`--recent-sign-in-seconds`):
-/// what setting up 2-step verification, new recovery codes, changing the password and ending
-/// other sessions need. Otherwise 403 `reauthentication_required`: the browser asks
-/// "Confirm it's you" (`POST /api/session/reauthenticate`) and repeats the request.
-#[derive(Debug, Clone)]
-pub struct Recent(pub SignedIn);
-
-impl FromRequestParts<AppState> for Recent {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let signed_in = SignedIn::from_request_parts(parts, state).await?;
-        if !signed_in.is_recent(state) {
-            return Err(ApiError::reauthentication_required());
+    /// This user, acting from this session, for the account-changes table.
+    pub fn by(&self, state: &AppState) -> By<'_> {
+        By::User {
+            user: &self.user,
+            session: &self.session,
+            recent: self.is_recent(state),
         }
-        Ok(Self(signed_in))
     }
 }
 

@@ -102,6 +102,19 @@ pub async fn reserve_password(
     Err(Refused::Wait(1))
 }
 
+/// Hands back a reservation of [`reserve_password`] whose attempt was not checked (a busy
+/// turn, a full hashing queue, a database error): it is not a failure.
+pub async fn release_password(db: &AnyPool, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE attempt_counters SET failures = failures - 1
+         WHERE counter_key = $1 AND failures > 0",
+    )
+    .bind(key)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Clears `key`'s counter after a right password.
 pub async fn clear_password<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,
@@ -275,41 +288,74 @@ impl AddressLimiter {
     }
 }
 
-/// Keys with an Argon2 job in progress on this instance: one at a time per key, so one
-/// account cannot fill the hashing queue.
+/// Password checks hashing on this instance for one client address (IPv6: per /64) at most:
+/// 16 of the hashing queue's 256 places, so no address fills it.
+pub const PER_ADDRESS_HASHING: usize = 16;
+
+/// Password checks in progress on this instance: one at a time per account (however many
+/// known browsers a client shows), at most [`PER_ADDRESS_HASHING`] per client address.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    keys: Mutex<HashSet<String>>,
+    accounts: Mutex<HashSet<String>>,
+    addresses: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// A key's turn; the key is free again when this is dropped.
+/// An attempt's turns; they are free again when this is dropped.
 #[must_use]
 pub struct Turn {
     in_flight: Arc<InFlight>,
-    key: String,
+    account: String,
+    address: Option<IpAddr>,
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let mut keys = self
+        let mut accounts = self
             .in_flight
-            .keys
+            .accounts
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        keys.remove(&self.key);
+        accounts.remove(&self.account);
+        if let Some(key) = self.address {
+            let mut addresses = self
+                .in_flight
+                .addresses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(count) = addresses.get_mut(&key) {
+                *count -= 1;
+                if *count == 0 {
+                    addresses.remove(&key);
+                }
+            }
+        }
     }
 }
 
 impl InFlight {
-    /// The turn of `key`, or `InProgress` while another attempt with it is being checked.
-    pub fn enter(self: &Arc<Self>, key: &str) -> Result<Turn, Refused> {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if !keys.insert(key.to_owned()) {
+    /// The turn of `account` (its name key) from `ip`, or `InProgress` while another check of
+    /// the account, or [`PER_ADDRESS_HASHING`] checks from the address, are in progress.
+    pub fn enter(self: &Arc<Self>, account: &str, ip: Option<IpAddr>) -> Result<Turn, Refused> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let address = ip.map(client_addr::limit_key);
+        if let Some(key) = address {
+            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+            let count = addresses.entry(key).or_default();
+            if *count >= PER_ADDRESS_HASHING || accounts.contains(account) {
+                if *count == 0 {
+                    addresses.remove(&key);
+                }
+                return Err(Refused::InProgress);
+            }
+            *count += 1;
+        } else if accounts.contains(account) {
             return Err(Refused::InProgress);
         }
+        accounts.insert(account.to_owned());
         Ok(Turn {
             in_flight: self.clone(),
-            key: key.to_owned(),
+            account: account.to_owned(),
+            address,
         })
     }
 }
@@ -344,16 +390,28 @@ mod tests {
     }
 
     #[test]
-    fn one_turn_per_key_at_a_time() {
+    fn one_turn_per_account_and_a_share_per_address() {
         let in_flight = Arc::new(InFlight::default());
-        let turn = in_flight.enter("name:a").unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let turn = in_flight.enter("name:a", Some(ip)).unwrap();
         assert!(matches!(
-            in_flight.enter("name:a"),
+            in_flight.enter("name:a", None),
             Err(Refused::InProgress)
         ));
-        let other = in_flight.enter("name:b").unwrap();
+        let other = in_flight.enter("name:b", None).unwrap();
         drop(turn);
-        let again = in_flight.enter("name:a").unwrap();
+        let again = in_flight.enter("name:a", None).unwrap();
         drop((other, again));
+        let turns: Vec<Turn> = (0..PER_ADDRESS_HASHING)
+            .map(|i| in_flight.enter(&format!("name:{i}"), Some(ip)).unwrap())
+            .collect();
+        assert!(matches!(
+            in_flight.enter("name:x", Some(ip)),
+            Err(Refused::InProgress)
+        ));
+        let elsewhere: IpAddr = "198.51.100.1".parse().unwrap();
+        drop(in_flight.enter("name:x", Some(elsewhere)).unwrap());
+        drop(turns);
+        drop(in_flight.enter("name:x", Some(ip)).unwrap());
     }
 }

@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line and calls into this library; the integration tests
 //! build the same [`app::router`] around a fresh database and an injected [`clock::Clock`].
 
+pub mod accounts;
 pub mod activity;
 pub mod app;
 pub mod audit;
@@ -16,7 +17,6 @@ pub mod code_step;
 pub mod common_passwords;
 pub mod config;
 pub mod db;
-pub mod device_cookie;
 pub mod error;
 pub mod extract;
 pub mod guards;

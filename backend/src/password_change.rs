@@ -1,14 +1,17 @@
 //! Changing one's own password (`POST /api/me/password`): the current password is checked
 //! under the password step's limits (same counter, reserved before the hash), the new one
 //! must pass the rules for new passwords and not be a common one, and then, in one
-//! transaction, the hash is replaced, every other session of the account ends, this session
-//! counts as having just proved who it is, and the change is recorded.
+//! transaction, the hash is replaced, what the account-changes table says is revoked (every
+//! other session, every known browser, and this session's token, which is replaced by a new
+//! one that counts as having just proved who it is), and the change is recorded.
 
+use crate::accounts::changes::{self, Refusal};
+use crate::accounts::{By, apply, known_browsers::BrowserToken};
 use crate::app::AppState;
-use crate::device_cookie::DeviceCookie;
 use crate::extract::ClientAddr;
 use crate::passwords::HashError;
-use crate::sessions::{self, SessionRecord};
+use crate::revocation::RevokingTx;
+use crate::sessions::SessionRecord;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
 use crate::users::{self, UserRecord};
 use crate::{audit, common_passwords};
@@ -18,6 +21,8 @@ use twostep_shared::input::Username;
 /// Why the password was not changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// Organizational accounts have no password here.
     #[error("organizational account of {provider}")]
     Organizational { provider: String },
@@ -39,9 +44,11 @@ pub enum ChangeError {
 pub struct Change<'a> {
     pub user: &'a UserRecord,
     pub session: &'a SessionRecord,
+    /// Whether `session` signed in recently (the table's proof besides the current password).
+    pub recent: bool,
     pub current_password: &'a str,
     pub new_password: &'a str,
-    pub device: Option<DeviceCookie>,
+    pub browser: Option<BrowserToken>,
     pub client: &'a ClientAddr,
 }
 
@@ -53,13 +60,27 @@ impl std::fmt::Debug for Change<'_> {
     }
 }
 
-/// Changes the password; returns how many other sessions ended.
+/// What a password change did.
+#[derive(Debug)]
+pub struct Changed {
+    pub sessions_ended: u64,
+    /// The asking session's new token (the old one stopped working).
+    pub token: String,
+}
+
+/// Changes the password.
 pub async fn change_password(
     state: &AppState,
     change: Change<'_>,
     now: u64,
-) -> Result<u64, ChangeError> {
+) -> Result<Changed, ChangeError> {
     let user = change.user;
+    let by = By::User {
+        user,
+        session: change.session,
+        recent: change.recent,
+    };
+    let plan = changes::decide(changes::Change::ChangePassword, by.facts(user, false)?)?;
     if let Some(provider) = &user.identity_provider {
         return Err(ChangeError::Organizational {
             provider: provider.clone(),
@@ -76,7 +97,7 @@ pub async fn change_password(
     let attempt = PasswordAttempt {
         username: &username,
         password: change.current_password,
-        device: change.device,
+        browser: change.browser,
         client: change.client,
         purpose: Purpose::PasswordChange,
     };
@@ -84,15 +105,21 @@ pub async fn change_password(
         .await
         .map_err(ChangeError::Current)?;
     let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
-    let mut tx = state.db.begin().await?;
-    accepted.clear(&mut *tx).await?;
-    if !users::set_password_hash(&mut *tx, &user.username, &hash).await? {
+    let mut tx = RevokingTx::begin(&state.db).await?;
+    accepted.clear(&mut **tx).await?;
+    if !users::set_password_hash(&mut tx, &user.username, &hash).await? {
         return Err(ChangeError::Organizational {
             provider: String::new(),
         });
     }
-    let ended = sessions::delete_others(&mut *tx, user.id, change.session).await?;
-    sessions::mark_authenticated(&mut *tx, &change.session.token_hash, now).await?;
+    let revoked = apply::revoke(&mut tx, &plan, user.id, Some(change.session), now)
+        .await
+        .map_err(|e| match e {
+            apply::RevokeError::SessionEnded => ChangeError::Refused(Refusal::NotAllowed),
+            apply::RevokeError::Database(e) => ChangeError::Database(e),
+        })?;
+    let ended = revoked.sessions_ended;
+    let token = revoked.new_token.unwrap_or_default();
     let detail = format!("changed by the user; {ended} other session(s) ended");
     let event = audit::Event::own(
         AuditEventKind::PasswordChanged,
@@ -100,10 +127,11 @@ pub async fn change_password(
         change.client.as_deref(),
     )
     .with_detail(&detail);
-    audit::write(&mut *tx, event, now).await?;
-    let payload = crate::revocation::announce(&mut tx).await?;
-    tx.commit().await?;
-    state.revocations.committed_and_heard(payload).await;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, ended, "password changed");
-    Ok(ended)
+    Ok(Changed {
+        sessions_ended: ended,
+        token,
+    })
 }

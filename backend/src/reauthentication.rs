@@ -1,15 +1,17 @@
 //! "Confirm it's you": a signed-in session proves who it is again before a sensitive action
 //! (`POST /api/session/reauthenticate`), with the password (counted like the password step,
 //! on the same counter, before the hash) or, for an account with a device, a current app code
-//! (counted and spent like a sign-in code). The session's `authenticated_at` moves to now in
-//! the transaction that clears the counter or spends the code.
+//! (counted and spent like a sign-in code). In the transaction that clears the counter or
+//! spends the code, the session gets a new token (the old one stops working) whose
+//! `authenticated_at` is now.
 
+use crate::accounts::changes::{self, Change, Refusal};
+use crate::accounts::{By, apply, known_browsers::BrowserToken};
 use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
-use crate::device_cookie::DeviceCookie;
 use crate::extract::ClientAddr;
 use crate::revocation::RevokingTx;
-use crate::sessions::{self, SessionRecord};
+use crate::sessions::SessionRecord;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
 use crate::users::UserRecord;
 use twostep_shared::input::{TotpCode, Username};
@@ -46,7 +48,18 @@ pub enum ReauthError {
     #[error("the session ended")]
     SessionEnded,
     #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<apply::RevokeError> for ReauthError {
+    fn from(error: apply::RevokeError) -> Self {
+        match error {
+            apply::RevokeError::SessionEnded => Self::SessionEnded,
+            apply::RevokeError::Database(e) => Self::Database(e),
+        }
+    }
 }
 
 impl From<PasswordError> for ReauthError {
@@ -63,17 +76,24 @@ impl From<PasswordError> for ReauthError {
 pub struct Confirming<'a> {
     pub user: &'a UserRecord,
     pub session: &'a SessionRecord,
-    pub device: Option<DeviceCookie>,
+    pub browser: Option<BrowserToken>,
     pub client: &'a ClientAddr,
 }
 
-/// Checks the proof under its limits and marks the session as having proved who it is now.
+/// Checks the proof under its limits and gives the session a new token that has proved who it
+/// is now; returns the new token.
 pub async fn reauthenticate(
     state: &AppState,
     who: Confirming<'_>,
     proof: Proof<'_>,
     now: u64,
-) -> Result<(), ReauthError> {
+) -> Result<String, ReauthError> {
+    let by = By::User {
+        user: who.user,
+        session: who.session,
+        recent: false,
+    };
+    let plan = changes::decide(Change::ConfirmItsYou, by.facts(who.user, false)?)?;
     if let Some(provider) = &who.user.identity_provider {
         return Err(ReauthError::Organizational {
             provider: provider.clone(),
@@ -86,12 +106,12 @@ pub async fn reauthenticate(
             let attempt = PasswordAttempt {
                 username: &username,
                 password,
-                device: who.device,
+                browser: who.browser,
                 client: who.client,
                 purpose: Purpose::Reauthentication,
             };
             let accepted = sign_in::check_password(state, &attempt, now).await?;
-            let mut tx = RevokingTx::begin(&state.db).await?;
+            let mut tx = RevokingTx::begin_quiet(&state.db).await?;
             accepted.clear(&mut **tx).await?;
             tx
         }
@@ -106,11 +126,10 @@ pub async fn reauthenticate(
             code_step::verify(state, check, code, now).await?.0
         }
     };
-    if !sessions::mark_authenticated(&mut **tx, &who.session.token_hash, now).await? {
-        return Err(ReauthError::SessionEnded);
-    }
-    // Revoking: cached copies of this session hold the old time.
+    // Revoking: the old token stops working, also where it is cached.
+    let revoked = apply::revoke(&mut tx, &plan, who.user.id, Some(who.session), now).await?;
+    let token = revoked.new_token.ok_or(ReauthError::SessionEnded)?;
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = who.user.id, "re-authenticated");
-    Ok(())
+    Ok(token)
 }

@@ -28,21 +28,22 @@ pub fn generate(macs: &Macs) -> (Vec<RecoveryCode>, Vec<String>) {
     (codes, stored)
 }
 
-/// Replaces a user's codes with `stored`, inside `tx`.
+/// Replaces a user's codes with `stored`, inside `tx` (revoking: the count shown changes).
 pub async fn replace(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::revocation::RevokingTx,
     user_id: i64,
     stored: Vec<String>,
 ) -> Result<(), sqlx::Error> {
+    let conn = tx.revoking().await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     for code_hash in stored {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(user_id)
             .bind(code_hash)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

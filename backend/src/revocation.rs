@@ -135,23 +135,49 @@ impl Revocations {
 /// A transaction whose writes revoke: announced inside it ([`announce`]), and this
 /// instance's cache forgets right after [`Self::commit`]. Dropped without a commit, it rolls
 /// back and nothing is revoked. Derefs to the transaction, so `&mut **tx` is its connection.
+///
+/// Storage functions that end or change sessions, roles, passwords, factors or known
+/// browsers take `&mut RevokingTx` and write through [`Self::revoking`], so a write that
+/// forgets to revoke does not compile.
 pub struct RevokingTx {
     tx: Transaction<'static, Any>,
-    payload: Option<String>,
+    /// `Some` once announced (the payload is `None` on SQLite).
+    announced: Option<Option<String>>,
 }
 
 impl RevokingTx {
     /// Begins a transaction on `db` and announces in it.
     pub async fn begin(db: &AnyPool) -> Result<Self, sqlx::Error> {
-        let mut tx = db.begin().await?;
-        let payload = announce(&mut tx).await?;
-        Ok(Self { tx, payload })
+        let mut tx = Self::begin_quiet(db).await?;
+        tx.revoking().await?;
+        Ok(tx)
     }
 
-    /// Commits, then tells `revocations` (see [`Revocations::committed_and_heard`]).
+    /// Begins a transaction that announces at its first revoking write ([`Self::revoking`]),
+    /// so that a use case which may revoke (a sign-in that ends the browser's previous
+    /// session) empties no cache when it does not.
+    pub async fn begin_quiet(db: &AnyPool) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            tx: db.begin().await?,
+            announced: None,
+        })
+    }
+
+    /// The connection, for a revoking write: announced in this transaction first (once).
+    pub async fn revoking(&mut self) -> Result<&mut sqlx::AnyConnection, sqlx::Error> {
+        if self.announced.is_none() {
+            self.announced = Some(announce(&mut self.tx).await?);
+        }
+        Ok(&mut self.tx)
+    }
+
+    /// Commits, then, if anything was revoked, tells `revocations` (see
+    /// [`Revocations::committed_and_heard`]).
     pub async fn commit(self, revocations: &Revocations) -> Result<(), sqlx::Error> {
         self.tx.commit().await?;
-        revocations.committed_and_heard(self.payload).await;
+        if let Some(payload) = self.announced {
+            revocations.committed_and_heard(payload).await;
+        }
         Ok(())
     }
 }

@@ -2,8 +2,11 @@
 //! (one, or every one but the asking session), each end recorded in the audit log. The
 //! holder uses it from Manage profile, an administrator from Manage user.
 
+use crate::accounts::By;
+use crate::accounts::changes::{self, Change, Plan, Refusal};
 use crate::app::AppState;
 use crate::audit;
+use crate::revocation::RevokingTx;
 use crate::sessions::{self, SessionRecord};
 use crate::users::UserRecord;
 use twostep_shared::account::{SessionInfo, SessionList};
@@ -54,15 +57,33 @@ pub async fn list(
 /// Who ends sessions, and whose.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
-    pub actor: &'a UserRecord,
+    /// The holder or an administrator, with the session they act from (never ended by "all
+    /// others") and whether it signed in recently.
+    pub by: By<'a>,
     pub subject: &'a UserRecord,
-    /// The actor's own session: never ended by "all others".
-    pub asking: &'a SessionRecord,
     pub client_addr: Option<&'a str>,
 }
 
-/// Ends the subject's session `id`; false if it has no such live session.
-pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<bool, sqlx::Error> {
+impl Ending<'_> {
+    fn plan(&self) -> Result<Plan, Refusal> {
+        changes::decide(Change::EndSessions, self.by.facts(self.subject, false)?)
+    }
+}
+
+/// Why sessions were not ended.
+#[derive(Debug, thiserror::Error)]
+pub enum EndError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("no such session")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Ends the subject's session `id`.
+pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<(), EndError> {
+    ending.plan()?;
     let now = state.clock.now();
     let listed = sessions::list_for_user(
         &state.db,
@@ -73,66 +94,66 @@ pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<b
     )
     .await?;
     let Some(session) = listed.iter().find(|session| session.id == id) else {
-        return Ok(false);
+        return Err(EndError::NotFound);
     };
-    let mut tx = state.db.begin().await?;
-    if !sessions::delete_listed(&mut *tx, session, ending.subject.id).await? {
-        return Ok(false);
+    let mut tx = RevokingTx::begin_quiet(&state.db).await?;
+    if !sessions::delete_listed(&mut tx, session, ending.subject.id).await? {
+        return Err(EndError::NotFound);
     }
+    let asking = ending.by.session().is_some_and(|asking| session.is(asking));
     let detail = format!(
         "{} ({})",
         device_name(session.user_agent.as_deref()),
-        if session.is(ending.asking) {
+        if asking {
             "this session"
         } else {
             "one session"
         }
     );
     record(&mut tx, ending, &detail, now).await?;
-    let payload = crate::revocation::announce(&mut tx).await?;
-    tx.commit().await?;
-    state.revocations.committed_and_heard(payload).await;
-    Ok(true)
+    tx.commit(&state.revocations).await?;
+    Ok(())
 }
 
 /// Ends every session of the subject but the asking one; returns how many ended.
-pub async fn end_others(state: &AppState, ending: Ending<'_>) -> Result<u64, sqlx::Error> {
+pub async fn end_others(state: &AppState, ending: Ending<'_>) -> Result<u64, EndError> {
+    ending.plan()?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let ended = sessions::delete_others(&mut *tx, ending.subject.id, ending.asking).await?;
-    let mut revoked = None;
+    let mut tx = RevokingTx::begin_quiet(&state.db).await?;
+    let ended = match ending.by.session() {
+        Some(asking) => sessions::delete_others(&mut tx, ending.subject.id, asking).await?,
+        None => sessions::delete_for_user(&mut tx, ending.subject.id).await?,
+    };
     if ended > 0 {
         let detail = format!("{ended} session(s)");
         record(&mut tx, ending, &detail, now).await?;
-        revoked = Some(crate::revocation::announce(&mut tx).await?);
     }
-    tx.commit().await?;
-    if let Some(payload) = revoked {
-        state.revocations.committed_and_heard(payload).await;
-    }
+    tx.commit(&state.revocations).await?;
     Ok(ended)
 }
 
 async fn record(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut RevokingTx,
     ending: Ending<'_>,
     detail: &str,
     now: u64,
 ) -> Result<(), sqlx::Error> {
-    let by_admin = ending.actor.id != ending.subject.id;
-    let detail = if by_admin {
-        format!("{detail}, ended by administrator {}", ending.actor.username)
-    } else {
-        format!("{detail}, ended by the user")
+    let by_admin = !matches!(ending.by, By::User { user, .. } if user.id == ending.subject.id);
+    let detail = match ending.by {
+        By::User { user, .. } if by_admin => {
+            format!("{detail}, ended by administrator {}", user.username)
+        }
+        By::User { .. } => format!("{detail}, ended by the user"),
+        By::Operator => format!("{detail}, ended with the server CLI"),
     };
     let event = audit::Event {
         kind: AuditEventKind::SessionsEnded,
-        actor: audit::Actor::User(ending.actor),
+        actor: ending.by.audit_actor(),
         subject: audit::Subject::User(ending.subject),
         client_addr: ending.client_addr,
         detail: Some(&detail),
     };
-    audit::write(&mut **tx, event, now).await?;
+    audit::write(&mut ***tx, event, now).await?;
     tracing::info!(
         user_id = ending.subject.id,
         by_admin,

@@ -5,6 +5,7 @@
 //! When it ends, whether it is recent, and when "last seen" is written are the pure rules
 //! of [`crate::session_policy`]; this module stores and reads.
 
+use crate::revocation::RevokingTx;
 use crate::session_policy::{SessionLimits, SessionTimes};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
@@ -129,7 +130,7 @@ impl std::fmt::Debug for SessionRecord {
 }
 
 /// A new random 256-bit token, as the cookie carries it.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     B64URL.encode(bytes)
@@ -243,26 +244,31 @@ pub async fn find_with_user(
     let mut session = session_of(&row, token_hash.to_owned())?;
     session.last_seen_at = session.last_seen_at.max(seen_since.unwrap_or(0));
     if !limits.is_live(session.times(), now) {
-        delete(db, token_hash).await?;
+        delete_expired(db, token_hash).await?;
         return Ok(None);
     }
     Ok(Some((session, crate::users::record(&row)?)))
 }
 
-/// Records that the session proved who it is again (re-authentication, password change).
-pub async fn mark_authenticated<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+/// Records that the session proved who it is again (re-authentication, password change) and
+/// gives it a new token: the old one stops working in the same statement. Returns the new
+/// token for the cookie, `None` if the session has ended.
+pub async fn step_up(
+    tx: &mut RevokingTx,
     token_hash: &str,
     now: u64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
+    let token = new_token();
     let done = sqlx::query(
-        "UPDATE sessions SET authenticated_at = $2, last_seen_at = $2 WHERE token_hash = $1",
+        "UPDATE sessions SET token_hash = $3, authenticated_at = $2, last_seen_at = $2
+         WHERE token_hash = $1",
     )
     .bind(token_hash)
     .bind(now as i64)
-    .execute(db)
+    .bind(hash_token(&token))
+    .execute(tx.revoking().await?)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok((done.rows_affected() == 1).then_some(token))
 }
 
 /// A signed-in session as "Where you're signed in" lists it.
@@ -339,29 +345,29 @@ pub async fn list_for_user(
 }
 
 /// Ends the user's session listed as `id`; false if there is none.
-pub async fn delete_listed<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+pub async fn delete_listed(
+    tx: &mut RevokingTx,
     listed: &Listed,
     user_id: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND user_id = $2")
         .bind(&listed.token_hash)
         .bind(user_id)
-        .execute(db)
+        .execute(tx.revoking().await?)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Ends every session of the user but `keep` (the one asking); returns how many ended.
-pub async fn delete_others<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+pub async fn delete_others(
+    tx: &mut RevokingTx,
     user_id: i64,
     keep: &SessionRecord,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(&keep.token_hash)
-        .execute(db)
+        .execute(tx.revoking().await?)
         .await?;
     Ok(done.rows_affected())
 }
@@ -371,25 +377,28 @@ pub fn current_token(jar: &CookieJar, secure: bool) -> Option<&str> {
     jar.get(cookie_name(secure)).map(|cookie| cookie.value())
 }
 
-pub async fn delete<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    token_hash: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn delete(tx: &mut RevokingTx, token_hash: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(db)
+        .execute(tx.revoking().await?)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
+/// Deletes a session found past its limits (no cache can hold it as live: not a revocation).
+pub async fn delete_expired(db: &AnyPool, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Ends every session of a user (e.g. after an administrator removes their device).
-pub async fn delete_for_user<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    user_id: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user(tx: &mut RevokingTx, user_id: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(db)
+        .execute(tx.revoking().await?)
         .await?;
     Ok(done.rows_affected())
 }

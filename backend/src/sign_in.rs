@@ -3,21 +3,26 @@
 //! password commits its writes in one transaction.
 //!
 //! Order of the guards (cheapest first, each refusing before any work): the per-address
-//! window (skipped with a valid device cookie for the typed name), one hashing job per
-//! counter key on this instance, then the counter in the database; only then Argon2.
+//! window (skipped from a known browser of the typed name), the counter in the database
+//! (reserved by compare-and-set), then this instance's hashing turns: one per account however
+//! many known browsers a client shows, and at most [`guards::PER_ADDRESS_HASHING`] per client
+//! address; only then Argon2. A refusal that is not a wrong answer (a busy turn, a full
+//! hashing queue, a database error) hands the counter's reservation back.
 
+use crate::accounts::known_browsers::{self, BrowserToken};
 use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
-use crate::device_cookie::DeviceCookie;
 use crate::error::ApiResult;
 use crate::extract::ClientAddr;
 use crate::guards::{self, AddressReservation, Refused};
 use crate::passwords::HashError;
+use crate::revocation::RevokingTx;
 use crate::sessions::{self, Origin, Stage};
 use crate::users::{self, UserRecord};
-use crate::{audit, metrics, recovery};
+use crate::{audit, metrics};
+use axum_extra::extract::cookie::Cookie;
 use twostep_shared::api::{AuditEventKind, User};
-use twostep_shared::input::{RecoveryCode, Username};
+use twostep_shared::input::Username;
 
 /// Why a password was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +51,6 @@ pub enum PasswordError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     SignIn,
-    /// Proof for removing one's own device; a right unused recovery code is accepted too.
-    RemovalProof,
     /// Confirming it's you before a sensitive action (`POST /api/session/reauthenticate`).
     Reauthentication,
     /// The current password, to change it.
@@ -59,7 +62,6 @@ impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
             Purpose::SignIn => "sign-in",
-            Purpose::RemovalProof => "removal proof",
             Purpose::Reauthentication => "re-authentication",
             Purpose::PasswordChange => "password change",
         }
@@ -70,8 +72,9 @@ impl Purpose {
 pub struct PasswordAttempt<'a> {
     pub username: &'a Username,
     pub password: &'a str,
-    /// The browser's device cookie, if it sent a valid one.
-    pub device: Option<DeviceCookie>,
+    /// The browser's known-browser cookie, if it sent one (checked against the server for
+    /// the typed name).
+    pub browser: Option<BrowserToken>,
     pub client: &'a ClientAddr,
     pub purpose: Purpose,
 }
@@ -80,18 +83,15 @@ impl std::fmt::Debug for PasswordAttempt<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordAttempt")
             .field("purpose", &self.purpose)
-            .field("trusted_browser", &self.device.is_some())
+            .field("known_browser_cookie", &self.browser.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// A right password (or, as removal proof, recovery code). Its counter is cleared by
-/// [`Accepted::clear`] inside the caller's transaction; the address's reservation is handed
-/// back when this is dropped.
+/// A right password. Its counter is cleared by [`Accepted::clear`] inside the caller's
+/// transaction; the address's reservation is handed back when this is dropped.
 pub struct Accepted {
     pub user: UserRecord,
-    /// The recovery code that was given instead of the password (removal proof), by id.
-    pub recovery_code: Option<i64>,
     counter_key: String,
     _address: AddressReservation,
 }
@@ -112,49 +112,51 @@ pub async fn check_password(
     now: u64,
 ) -> Result<Accepted, PasswordError> {
     let username = attempt.username.as_str();
-    let trusted = attempt.device.as_ref().filter(|d| d.username == username);
-    let counter_key = match trusted {
-        Some(device) => device.counter_key(),
-        None => state.macs.name_key(username),
+    let known = match &attempt.browser {
+        Some(token) => known_browsers::find(&state.db, token, username, now).await?,
+        None => None,
     };
-    let address = match (trusted, attempt.client.ip()) {
+    let account_key = state.macs.name_key(username);
+    let counter_key = match &known {
+        Some(browser) => browser.counter_key(),
+        None => account_key.clone(),
+    };
+    let address = match (&known, attempt.client.ip()) {
         (None, Some(ip)) => state.addresses.reserve(ip, now).map_err(Refused::Wait)?,
         _ => AddressReservation::none(),
     };
-    let _turn = state.in_flight.enter(&counter_key)?;
     let lookup = users::lookup_for_password(&state.db, username, &counter_key).await?;
     guards::reserve_password(&state.db, &counter_key, lookup.counter, now).await?;
-    let (user, hash) = match lookup.account {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, None),
-    };
-    if let (Purpose::RemovalProof, Some(user), Ok(code)) = (
-        attempt.purpose,
-        &user,
-        RecoveryCode::parse(attempt.password),
-    ) && let Some(id) = recovery::find_unused(&state.db, &state.macs, user.id, &code).await?
-    {
-        return Ok(Accepted {
-            user: user.clone(),
-            recovery_code: Some(id),
-            counter_key,
-            _address: address,
-        });
+    // Reserved: from here, a refusal that is not a wrong password hands it back.
+    let checked = async {
+        let _turns = state.in_flight.enter(&account_key, attempt.client.ip())?;
+        let hash = lookup.account.as_ref().and_then(|(_, hash)| hash.clone());
+        Ok::<_, PasswordError>(
+            state
+                .hasher
+                .verify(attempt.password.to_owned(), hash)
+                .await?,
+        )
     }
-    let right = state
-        .hasher
-        .verify(attempt.password.to_owned(), hash)
-        .await?;
-    match user {
-        Some(user) if right => Ok(Accepted {
+    .await;
+    let right = match checked {
+        Ok(right) => right,
+        Err(error) => {
+            if let Err(release) = guards::release_password(&state.db, &counter_key).await {
+                tracing::warn!(error = %release, "a password reservation was not handed back");
+            }
+            return Err(error);
+        }
+    };
+    match lookup.account {
+        Some((user, _)) if right => Ok(Accepted {
             user,
-            recovery_code: None,
             counter_key,
             _address: address,
         }),
-        user => {
+        account => {
             address.keep();
-            Err(refuse(state, attempt, user.as_ref(), now).await)
+            Err(refuse(state, attempt, account.as_ref().map(|(user, _)| user), now).await)
         }
     }
 }
@@ -219,13 +221,9 @@ pub async fn sign_out(state: &AppState, token: Option<&str>) -> Result<(), sqlx:
     let Some(token) = token else {
         return Ok(());
     };
-    let mut tx = state.db.begin().await?;
-    if sessions::delete(&mut *tx, &sessions::hash_token(token)).await? {
-        let payload = crate::revocation::announce(&mut tx).await?;
-        tx.commit().await?;
-        state.revocations.committed_and_heard(payload).await;
-    }
-    Ok(())
+    let mut tx = RevokingTx::begin_quiet(&state.db).await?;
+    sessions::delete(&mut tx, &sessions::hash_token(token)).await?;
+    tx.commit(&state.revocations).await
 }
 
 /// A session the password step started.
@@ -234,8 +232,9 @@ pub struct Started {
     /// For the session cookie.
     pub token: String,
     pub stage: Stage,
-    /// The renewed device cookie for this browser.
-    pub device_cookie: axum_extra::extract::cookie::Cookie<'static>,
+    /// A new known-browser cookie, when the sign-in is done (no code step) and this browser
+    /// was not yet one of the account's known browsers.
+    pub browser_cookie: Option<Cookie<'static>>,
 }
 
 /// The password step: checks the password, then in one transaction clears its counter, ends
@@ -273,54 +272,53 @@ async fn start_session(
 ) -> Result<Started, PasswordError> {
     let accepted = check_password(state, &attempt, now).await?;
     let user = &accepted.user;
-    let mut tx = state.db.begin().await?;
-    accepted.clear(&mut *tx).await?;
-    let mut revoked = None;
-    if let Some(token) = previous_session
-        && sessions::delete(&mut *tx, &sessions::hash_token(token)).await?
-    {
-        revoked = Some(crate::revocation::announce(&mut tx).await?);
+    let mut tx = RevokingTx::begin_quiet(&state.db).await?;
+    accepted.clear(&mut **tx).await?;
+    if let Some(token) = previous_session {
+        sessions::delete(&mut tx, &sessions::hash_token(token)).await?;
     }
-    let (token, stage) = sessions::create_after_password(&mut *tx, user.id, origin, now).await?;
+    let (token, stage) = sessions::create_after_password(&mut **tx, user.id, origin, now).await?;
+    let mut browser_cookie = None;
     if stage == Stage::SignedIn {
         let detail = origin.sign_in_detail("");
         let mut event =
             audit::Event::own(AuditEventKind::SignedIn, user, attempt.client.as_deref());
         event.detail = detail.as_deref();
-        audit::write(&mut *tx, event, now).await?;
+        audit::write(&mut **tx, event, now).await?;
+        browser_cookie = known_browsers::issue(
+            &mut tx,
+            attempt.browser.as_ref(),
+            user.id,
+            now,
+            state.settings.secure_cookies,
+        )
+        .await?;
     }
-    tx.commit().await?;
-    if let Some(payload) = revoked {
-        state.revocations.committed_and_heard(payload).await;
-    }
+    tx.commit(&state.revocations).await?;
     if stage == Stage::SignedIn {
         tracing::info!(user_id = user.id, "signed in");
     }
-    let device_cookie = DeviceCookie::issue(
-        &state.macs,
-        user.username.as_str(),
-        now,
-        state.settings.secure_cookies,
-    );
     Ok(Started {
         user: accepted.user.clone(),
         token,
         stage,
-        device_cookie,
+        browser_cookie,
     })
 }
 
 /// The code step: the code is checked against the device read with the waiting session (one
 /// query, [`code_step::pending`]); a right code is spent, the waiting session replaced by a
 /// new signed-in one and the sign-in recorded, in one transaction. Returns the new session's
-/// token and the account as the app shows it.
+/// token, the account as the app shows it, and a known-browser cookie for a browser that was
+/// not one of the account's yet.
 pub async fn finish_with_code(
     state: &AppState,
     pending: code_step::Pending,
     code: &str,
     origin: &Origin,
     client: &ClientAddr,
-) -> ApiResult<(String, User)> {
+    browser: Option<&BrowserToken>,
+) -> ApiResult<(String, User, Option<Cookie<'static>>)> {
     let code_step::Pending {
         session,
         user,
@@ -336,7 +334,7 @@ pub async fn finish_with_code(
     let (mut tx, _) = code_step::verify_device(state, check, device, code, now).await?;
     // A new token for the signed-in session: the pending one is never promoted, and is
     // used once (a second right code on the same pending session finds it gone).
-    if !sessions::delete(&mut **tx, &session.token_hash).await? {
+    if !sessions::delete(&mut tx, &session.token_hash).await? {
         return Err(CodeError::Replayed.into());
     }
     let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now).await?;
@@ -344,8 +342,16 @@ pub async fn finish_with_code(
     let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
     event.detail = detail.as_deref();
     audit::write(&mut **tx, event, now).await?;
+    let browser_cookie = known_browsers::issue(
+        &mut tx,
+        browser,
+        user.id,
+        now,
+        state.settings.secure_cookies,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");
     let status = crate::two_step::status(&state.db, user.id).await?;
-    Ok((token, user.to_api(Some(status))))
+    Ok((token, user.to_api(Some(status)), browser_cookie))
 }

@@ -2,13 +2,14 @@
 //! (a replacement confirmed the same way), new recovery codes, unlock and removal. Checking
 //! a code is [`crate::code_step`]'s.
 
+use crate::accounts::By;
+use crate::accounts::apply;
+use crate::accounts::changes::{self, Change, Plan};
 use crate::app::AppState;
 use crate::code_step::{self, CodeCheck, CodeError};
-use crate::device_cookie::DeviceCookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ClientAddr;
-use crate::revocation::{Revocations, RevokingTx};
-use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
+use crate::revocation::RevokingTx;
 use crate::totp::{self, Authenticator, PairError};
 use crate::users::UserRecord;
 use crate::{audit, guards, recovery};
@@ -21,7 +22,7 @@ use twostep_shared::ErrorCode;
 use twostep_shared::api::{
     AuditEventKind, ConfirmRequest, RecoveryCodes, SetupResponse, TwoStepStatus,
 };
-use twostep_shared::input::{RecoveryCode, TotpCode, Username};
+use twostep_shared::input::{RecoveryCode, TotpCode};
 use twostep_shared::otpauth;
 
 /// How long a setup stays open.
@@ -143,24 +144,52 @@ pub enum SetupKind {
     Replacement,
 }
 
-/// Refuses a setup of `kind` for the account as it is now.
-async fn check_kind(state: &AppState, user: &UserRecord, kind: SetupKind) -> ApiResult<()> {
+/// The change a setup of `kind` is.
+fn change_of(kind: SetupKind) -> Change {
+    match kind {
+        SetupKind::New => Change::SetUpApp,
+        SetupKind::Replacement => Change::ReplaceApp,
+    }
+}
+
+/// Asks the account-changes table whether `by` may make `change` to `subject` as it is now;
+/// with whether 2-step verification is on.
+async fn plan(
+    state: &AppState,
+    by: By<'_>,
+    subject: &UserRecord,
+    change: Change,
+) -> ApiResult<(Plan, bool)> {
+    let on = is_enabled(&state.db, subject.id).await?;
+    Ok((changes::decide(change, by.facts(subject, on)?)?, on))
+}
+
+/// Refuses a setup of `kind` for the account as it is now; the plan otherwise.
+async fn check_kind(
+    state: &AppState,
+    by: By<'_>,
+    user: &UserRecord,
+    kind: SetupKind,
+) -> ApiResult<Plan> {
+    let (plan, on) = plan(state, by, user, change_of(kind)).await?;
     organizational_refusal(user)?;
-    match (kind, is_enabled(&state.db, user.id).await?) {
+    match (kind, on) {
         (SetupKind::New, true) => Err(already_set_up()),
         (SetupKind::Replacement, false) => Err(not_set_up()),
-        _ => Ok(()),
+        _ => Ok(plan),
     }
 }
 
 /// Starts (or restarts) a setup for the signed-in user: a fresh 160-bit secret, kept sealed
-/// as a pending setup for [`SETUP_SECONDS`].
+/// as a pending setup for [`SETUP_SECONDS`]. A replacement's proof of the current phone comes
+/// with its confirm, where it is spent with the change.
 pub async fn start_setup(
     state: &AppState,
+    by: By<'_>,
     user: &UserRecord,
     kind: SetupKind,
 ) -> ApiResult<SetupResponse> {
-    check_kind(state, user, kind).await?;
+    check_kind(state, by, user, kind).await?;
     let mut secret = [0u8; totp::SECRET_BYTES];
     OsRng.fill_bytes(&mut secret);
     let sealed = state
@@ -278,11 +307,12 @@ async fn checked_pair(
 /// returns the recovery codes (shown once).
 pub async fn confirm(
     state: &AppState,
+    by: By<'_>,
     user: &UserRecord,
     request: ConfirmRequest,
     client_addr: Option<&str>,
 ) -> ApiResult<RecoveryCodes> {
-    check_kind(state, user, SetupKind::New).await?;
+    let plan = check_kind(state, by, user, SetupKind::New).await?;
     let now = state.clock.now();
     let (secret, last_step) = checked_pair(state, user, &request, now).await?;
 
@@ -292,7 +322,6 @@ pub async fn confirm(
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
 
-    // Revoking: the account's 2-step status changes.
     let mut tx = RevokingTx::begin(&state.db).await?;
     let inserted = sqlx::query(
         "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4)",
@@ -301,7 +330,7 @@ pub async fn confirm(
     .bind(device_secret)
     .bind(last_step as i64)
     .bind(now as i64)
-    .execute(&mut **tx)
+    .execute(tx.revoking().await?)
     .await;
     match inserted {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(already_set_up()),
@@ -314,6 +343,7 @@ pub async fn confirm(
         .bind(user.id)
         .execute(&mut **tx)
         .await?;
+    apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
     let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
     audit::write(&mut **tx, event, now).await?;
     tx.commit(&state.revocations).await?;
@@ -324,25 +354,34 @@ pub async fn confirm(
     })
 }
 
-/// Confirms a replacement with two consecutive codes of the new phone: in one transaction
-/// the device row takes the new secret (the old phone's codes stop working at once), its
-/// last accepted step becomes the later of the old one and the new pair's (so no step at or
-/// below one already accepted works on either phone), and the setup ends. The recovery codes
-/// are kept.
+/// Confirms a replacement with two consecutive codes of the new phone and a proof of the
+/// current second factor (`request.proof`: a current code of the current phone or an unused
+/// recovery code; a code of the new phone is no proof, as its secret is not the device's yet).
+/// The pair is checked first (no side effects), then the proof is checked and spent in the
+/// transaction where the device row takes the new secret (the old phone's codes stop working
+/// at once) and its last accepted step becomes the later of the old one and the new pair's.
+/// The recovery codes are kept.
 pub async fn confirm_replacement(
     state: &AppState,
+    by: By<'_>,
     user: &UserRecord,
     request: ConfirmRequest,
-    client_addr: Option<&str>,
+    client: &ClientAddr,
 ) -> ApiResult<()> {
-    check_kind(state, user, SetupKind::Replacement).await?;
+    let plan = check_kind(state, by, user, SetupKind::Replacement).await?;
+    let proof = plan.second_factor_proof(request.proof.as_deref())?;
     let now = state.clock.now();
     let (secret, last_step) = checked_pair(state, user, &request, now).await?;
     let device_secret = state
         .seal
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = match proof {
+        Some(proof) => {
+            second_factor(state, user, proof, client, "moving to a new phone", now).await?
+        }
+        None => RevokingTx::begin(&state.db).await?,
+    };
     let replaced = sqlx::query(
         "UPDATE two_step_devices SET sealed_secret = $2,
                 last_step = CASE WHEN last_step > $3 THEN last_step ELSE $3 END
@@ -351,19 +390,20 @@ pub async fn confirm_replacement(
     .bind(user.id)
     .bind(device_secret)
     .bind(last_step as i64)
-    .execute(&mut *tx)
+    .execute(tx.revoking().await?)
     .await?;
     if replaced.rows_affected() != 1 {
         return Err(not_set_up());
     }
     sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
         .bind(user.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let event = audit::Event::own(AuditEventKind::DeviceReplaced, user, client_addr)
+    apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
+    let event = audit::Event::own(AuditEventKind::DeviceReplaced, user, client.as_deref())
         .with_detail("moved to a new phone; recovery codes kept");
-    audit::write(&mut *tx, event, now).await?;
-    tx.commit().await?;
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
     tracing::info!(
         user_id = user.id,
         "2-step verification moved to a new phone"
@@ -376,10 +416,16 @@ pub async fn confirm_replacement(
 /// working, in the same transaction.
 pub async fn regenerate_recovery_codes(
     state: &AppState,
+    by: By<'_>,
     user: &UserRecord,
     code: &str,
     client_addr: Option<&str>,
 ) -> ApiResult<RecoveryCodes> {
+    let (plan, on) = plan(state, by, user, Change::NewRecoveryCodes).await?;
+    if !on {
+        return Err(not_set_up());
+    }
+    let code = plan.second_factor_proof(Some(code))?.unwrap_or_default();
     TotpCode::parse(code).map_err(|e| ApiError::invalid("code", e))?;
     let now = state.clock.now();
     let check = CodeCheck {
@@ -396,6 +442,7 @@ pub async fn regenerate_recovery_codes(
         })?;
     let (codes, stored) = recovery::generate(&state.macs);
     recovery::replace(&mut tx, user.id, stored).await?;
+    apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
     let event = audit::Event::own(AuditEventKind::RecoveryCodesRegenerated, user, client_addr);
     audit::write(&mut **tx, event, now).await?;
     tx.commit(&state.revocations).await?;
@@ -404,54 +451,51 @@ pub async fn regenerate_recovery_codes(
     })
 }
 
-/// Unlocks the code step (administrator or CLI); false if the account has no device.
-/// Revoking: the account's 2-step status changes.
+/// Unlocks the code step (an administrator, or the operator through the CLI).
 pub async fn unlock(
-    db: &AnyPool,
-    revocations: &Revocations,
-    actor: audit::Actor<'_>,
+    state: &AppState,
+    by: By<'_>,
     subject: &UserRecord,
     client_addr: Option<&str>,
-    now: u64,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = RevokingTx::begin(db).await?;
-    if !guards::clear_codes(&mut **tx, subject.id).await? {
-        return Ok(false);
+) -> ApiResult<()> {
+    let (plan, on) = plan(state, by, subject, Change::UnlockCodeStep).await?;
+    if !on {
+        return Err(not_set_up());
     }
+    let now = state.clock.now();
+    let mut tx = RevokingTx::begin(&state.db).await?;
+    if !guards::clear_codes(tx.revoking().await?, subject.id).await? {
+        return Err(not_set_up());
+    }
+    apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
     let event = audit::Event {
         kind: AuditEventKind::CodeStepUnlocked,
-        actor,
+        actor: by.audit_actor(),
         subject: audit::Subject::User(subject),
         client_addr,
         detail: None,
     };
     audit::write(&mut **tx, event, now).await?;
-    tx.commit(revocations).await?;
-    Ok(true)
-}
-
-/// Who removes a device, for [`delete_device`].
-#[derive(Debug, Clone, Copy)]
-pub struct Removal<'a> {
-    pub actor: audit::Actor<'a>,
-    pub subject: &'a UserRecord,
-    pub client_addr: Option<&'a str>,
-    /// Also end every session of the subject (an administrator's or the CLI's removal).
-    pub end_sessions: bool,
+    tx.commit(&state.revocations).await?;
+    Ok(())
 }
 
 /// Deletes the device, its secret, last step, counters and recovery codes, and any setup in
-/// progress; ends the subject's sessions when asked; records who did it. All inside `tx`.
-/// False if there was no device (then nothing is written).
-pub async fn delete_device(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    removal: Removal<'_>,
+/// progress, applies the plan's revocations (the known browsers; an administrator's or the
+/// operator's removal ends every session of the account too) and records who did it. All
+/// inside `tx`. False if there was no device (then nothing is written).
+async fn delete_device(
+    tx: &mut RevokingTx,
+    plan: &Plan,
+    by: By<'_>,
+    subject: &UserRecord,
+    client_addr: Option<&str>,
     now: u64,
-) -> Result<bool, sqlx::Error> {
-    let user_id = removal.subject.id;
+) -> ApiResult<bool> {
+    let user_id = subject.id;
     let done = sqlx::query("DELETE FROM two_step_devices WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut **tx)
+        .execute(tx.revoking().await?)
         .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
@@ -460,25 +504,22 @@ pub async fn delete_device(
         "DELETE FROM recovery_codes WHERE user_id = $1",
         "DELETE FROM two_step_setups WHERE user_id = $1",
     ] {
-        sqlx::query(sql).bind(user_id).execute(&mut **tx).await?;
+        sqlx::query(sql).bind(user_id).execute(&mut ***tx).await?;
     }
-    if removal.end_sessions {
-        crate::sessions::delete_for_user(&mut **tx, user_id).await?;
-    }
-    let detail = match removal.actor {
-        audit::Actor::User(actor) if actor.id == user_id => "removed by the user".to_owned(),
-        audit::Actor::User(actor) => format!("removed by administrator {}", actor.username),
-        audit::Actor::Cli => "removed with the server CLI".to_owned(),
-        audit::Actor::Anonymous => "removed".to_owned(),
+    apply::revoke(tx, plan, user_id, by.session(), now).await?;
+    let detail = match by {
+        By::User { user, .. } if user.id == user_id => "removed by the user".to_owned(),
+        By::User { user, .. } => format!("removed by administrator {}", user.username),
+        By::Operator => "removed with the server CLI".to_owned(),
     };
     let event = audit::Event {
         kind: AuditEventKind::DeviceRemoved,
-        actor: removal.actor,
-        subject: audit::Subject::User(removal.subject),
-        client_addr: removal.client_addr,
+        actor: by.audit_actor(),
+        subject: audit::Subject::User(subject),
+        client_addr,
         detail: Some(&detail),
     };
-    audit::write(&mut **tx, event, now).await?;
+    audit::write(&mut ***tx, event, now).await?;
     tracing::info!(user_id, "2-step verification device removed");
     Ok(true)
 }
@@ -488,47 +529,28 @@ pub fn not_set_up() -> ApiError {
     crate::guards::Refused::NoDevice.into()
 }
 
-/// Removes `subject`'s device on behalf of `actor`. Removing one's own device needs a fresh
-/// proof: a current code (or recovery code), or the password; the proof is spent in the
-/// transaction that removes the device. An administrator removes another user's device
-/// without one, and that user's sessions end in the same transaction.
+/// Removes `subject`'s 2-step verification on behalf of `by`, as the account-changes table
+/// says: the holder with a fresh proof of the second factor (a current code or an unused
+/// recovery code, never the password alone), spent in the transaction that removes the
+/// device; an administrator (recent sign-in) or the operator without one, and then every
+/// session of the account ends in the same transaction.
 pub async fn remove_device(
     state: &AppState,
-    actor: &UserRecord,
+    by: By<'_>,
     subject: &UserRecord,
     proof: Option<&str>,
-    device: Option<DeviceCookie>,
     client: &ClientAddr,
 ) -> ApiResult<()> {
-    let own = actor.id == subject.id;
-    if !own && !actor.is_admin() {
-        return Err(ApiError::forbidden());
-    }
-    if !is_enabled(&state.db, subject.id).await? {
+    let (plan, on) = plan(state, by, subject, Change::RemoveTwoStep).await?;
+    if !on {
         return Err(not_set_up());
     }
     let now = state.clock.now();
-    let removal = Removal {
-        actor: audit::Actor::User(actor),
-        subject,
-        client_addr: client.as_deref(),
-        end_sessions: !own,
+    let mut tx = match plan.second_factor_proof(proof)? {
+        Some(proof) => second_factor(state, subject, proof, client, "removal proof", now).await?,
+        None => RevokingTx::begin(&state.db).await?,
     };
-    // Revoking: the subject's 2-step status changes (and an administrator's removal ends
-    // the subject's sessions).
-    let mut tx = if own {
-        let proof = proof.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
-            ApiError::client(
-                StatusCode::FORBIDDEN,
-                ErrorCode::ProofRequired,
-                "To remove your device, confirm with a current verification code or your password.",
-            )
-        })?;
-        removal_proof(state, subject, proof, device, client, now).await?
-    } else {
-        RevokingTx::begin(&state.db).await?
-    };
-    if !delete_device(&mut tx, removal, now).await? {
+    if !delete_device(&mut tx, &plan, by, subject, client.as_deref(), now).await? {
         return Err(not_set_up());
     }
     tx.commit(&state.revocations).await?;
@@ -536,58 +558,35 @@ pub async fn remove_device(
     Ok(())
 }
 
-/// A 6-digit proof is checked as an app code (counted like the code step); anything else as
-/// the password (counted like the password step, before any work), where a right unused
-/// recovery code is accepted too. Returns the transaction the removal joins.
-async fn removal_proof(
+/// Checks a proof of the second factor (a current app code, or an unused recovery code),
+/// counted like the code step, and spends it in the transaction it returns, which the change
+/// joins.
+async fn second_factor(
     state: &AppState,
     user: &UserRecord,
     proof: &str,
-    device: Option<DeviceCookie>,
     client: &ClientAddr,
+    purpose: &'static str,
     now: u64,
 ) -> ApiResult<RevokingTx> {
-    if TotpCode::parse(proof).is_ok() {
-        let check = CodeCheck {
-            user,
-            client_addr: client.as_deref(),
-            purpose: "removal proof",
-            recovery_allowed: false,
-        };
-        let (tx, _) = code_step::verify(state, check, proof, now).await?;
-        return Ok(tx);
-    }
-    let username =
-        Username::parse(&user.username).map_err(|e| ApiError::internal(e.to_string()))?;
-    let attempt = PasswordAttempt {
-        username: &username,
-        password: proof,
-        device,
-        client,
-        purpose: Purpose::RemovalProof,
+    let check = CodeCheck {
+        user,
+        client_addr: client.as_deref(),
+        purpose,
+        recovery_allowed: true,
     };
-    match sign_in::check_password(state, &attempt, now).await {
-        Ok(accepted) => {
-            let mut tx = RevokingTx::begin(&state.db).await?;
-            accepted.clear(&mut **tx).await?;
-            if let Some(id) = accepted.recovery_code {
-                if !recovery::spend(&mut **tx, id, now).await? {
-                    return Err(CodeError::RecoveryWrong.into());
-                }
-                let event =
-                    audit::Event::own(AuditEventKind::RecoveryCodeUsed, user, client.as_deref())
-                        .with_detail("removal proof");
-                audit::write(&mut **tx, event, now).await?;
-            }
-            Ok(tx)
-        }
-        Err(PasswordError::BadCredentials | PasswordError::Organizational { .. }) => {
+    match code_step::verify(state, check, proof, now).await {
+        Ok((tx, _)) => Ok(tx),
+        Err(CodeError::Wrong | CodeError::RecoveryWrong | CodeError::Invalid(_)) => {
             Err(ApiError::client(
                 StatusCode::FORBIDDEN,
                 ErrorCode::ProofWrong,
-                "That is not your current verification code or your password.",
-            ))
+                "That is not a current verification code from your authenticator app or an \
+                 unused recovery code.",
+            )
+            .about("proof"))
         }
+        Err(CodeError::NoDevice) => Err(not_set_up()),
         Err(other) => Err(other.into()),
     }
 }

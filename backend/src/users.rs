@@ -1,6 +1,7 @@
 //! Accounts in the database: lookup, listing, creation.
 
 use crate::policy::Counter;
+use crate::revocation::RevokingTx;
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
 
@@ -308,8 +309,8 @@ pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, s
 }
 
 /// Sets a Team Server account's password hash; false if no such account.
-pub async fn set_password_hash<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+pub async fn set_password_hash(
+    tx: &mut RevokingTx,
     username: &str,
     hash: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -318,7 +319,7 @@ pub async fn set_password_hash<'c>(
     )
     .bind(hash)
     .bind(username)
-    .execute(db)
+    .execute(tx.revoking().await?)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -330,11 +331,25 @@ pub async fn administrator_exists(db: &AnyPool) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-pub async fn set_role(db: &AnyPool, user_id: i64, role: Role) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
-        .bind(role_to_db(role))
-        .bind(user_id)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Sets the account's role; false if it had it already, or if it is the last administrator
+/// and `role` would leave none. On PostgreSQL the administrators' rows are locked first, so
+/// two removals at once (on two instances) cannot leave none: the second counts after the
+/// first one's commit; SQLite has one writer.
+pub async fn set_role(tx: &mut RevokingTx, user_id: i64, role: Role) -> Result<bool, sqlx::Error> {
+    let conn = tx.revoking().await?;
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM users WHERE role = 'administrator' FOR UPDATE")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let done = sqlx::query(
+        "UPDATE users SET role = $1 WHERE id = $2 AND role <> $1
+           AND ($1 = 'administrator'
+                OR (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1)",
+    )
+    .bind(role_to_db(role))
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

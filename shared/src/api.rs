@@ -268,18 +268,23 @@ impl fmt::Debug for SetupResponse {
     }
 }
 
-/// `POST /api/me/two-step/confirm`: two consecutive codes from the app.
+/// `POST /api/me/two-step/confirm` (and `…/replacement/confirm`): two consecutive codes
+/// from the app.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmRequest {
     /// A code the app showed.
     pub code1: String,
     /// The code the app showed next, one 30-second step after `code1`.
     pub code2: String,
+    /// Moving to a new phone only: proof of the current second factor, a current code of the
+    /// current phone or an unused recovery code (never a code of the new phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 impl fmt::Debug for ConfirmRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ConfirmRequest { code1: ***, code2: *** }")
+        f.write_str("ConfirmRequest { code1: ***, code2: ***, proof: *** }")
     }
 }
 
@@ -637,6 +642,7 @@ mod tests {
         let confirm = ConfirmRequest {
             code1: "123456".into(),
             code2: "654321".into(),
+            proof: Some("111111".into()),
         };
         assert!(!format!("{confirm:?}").contains("123456"));
     }

@@ -1,18 +1,20 @@
 //! The signed-in user's own account: `GET /api/me`, 2-step verification setup, new recovery
-//! codes, the password, and "Where you're signed in". Everything that changes one of these
-//! needs a recent sign-in ([`Recent`]).
+//! codes, the password, and "Where you're signed in". What each change needs is the
+//! account-changes table's to say ([`crate::accounts::changes`]): each handler passes who
+//! acts ([`SignedIn::by`]) to one operation.
 
 use crate::app::AppState;
-use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ClientAddr, Recent, SignedIn, TrustedBrowser};
+use crate::extract::{ApiJson, BrowserCookie, ClientAddr, SignedIn};
 use crate::password_change::{self, Change};
 use crate::session_list::{self, Ending};
+use crate::sessions;
 use crate::two_step::{self, SetupKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
 use twostep_shared::account::{ActivityPage, ChangePasswordRequest, SessionList, SessionsEnded};
 use twostep_shared::api::{
     ConfirmRequest, NewRecoveryCodesRequest, RecoveryCodes, SetupResponse, User,
@@ -49,10 +51,10 @@ async fn me(
 /// one needs a JSON content type, which a cross-site form cannot send.
 async fn setup(
     State(state): State<AppState>,
-    Recent(SignedIn { user, .. }): Recent,
+    me: SignedIn,
     ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<Json<SetupResponse>> {
-    two_step::start_setup(&state, &user, SetupKind::New)
+    two_step::start_setup(&state, me.by(&state), &me.user, SetupKind::New)
         .await
         .map(Json)
 }
@@ -60,67 +62,83 @@ async fn setup(
 /// Move to a new phone: a setup for the replacement (the old phone keeps working).
 async fn replacement_setup(
     State(state): State<AppState>,
-    Recent(SignedIn { user, .. }): Recent,
+    me: SignedIn,
     ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<Json<SetupResponse>> {
-    two_step::start_setup(&state, &user, SetupKind::Replacement)
+    two_step::start_setup(&state, me.by(&state), &me.user, SetupKind::Replacement)
         .await
         .map(Json)
 }
 
-/// The replacement's two codes: from now on only the new phone works (204).
+/// The replacement's two codes and the proof of the current phone: from now on only the new
+/// phone works (204).
 async fn replacement_confirm(
     State(state): State<AppState>,
-    Recent(SignedIn { user, .. }): Recent,
-    addr: ClientAddr,
+    me: SignedIn,
+    client: ClientAddr,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<StatusCode> {
-    two_step::confirm_replacement(&state, &user, request, addr.as_deref()).await?;
+    two_step::confirm_replacement(&state, me.by(&state), &me.user, request, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn confirm(
     State(state): State<AppState>,
-    Recent(SignedIn { user, .. }): Recent,
+    me: SignedIn,
     addr: ClientAddr,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    two_step::confirm(&state, &user, request, addr.as_deref())
+    two_step::confirm(&state, me.by(&state), &me.user, request, addr.as_deref())
         .await
         .map(Json)
 }
 
 async fn new_recovery_codes(
     State(state): State<AppState>,
-    Recent(SignedIn { user, .. }): Recent,
+    me: SignedIn,
     addr: ClientAddr,
     ApiJson(request): ApiJson<NewRecoveryCodesRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    two_step::regenerate_recovery_codes(&state, &user, &request.code, addr.as_deref())
-        .await
-        .map(Json)
+    two_step::regenerate_recovery_codes(
+        &state,
+        me.by(&state),
+        &me.user,
+        &request.code,
+        addr.as_deref(),
+    )
+    .await
+    .map(Json)
 }
 
-/// Other sessions end; this one stays, counted as having just proved who it is.
+/// Other sessions and known browsers end; this session stays, with a new token that counts
+/// as having just proved who it is.
 async fn change_password(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session, .. }): Recent,
+    me: SignedIn,
     client: ClientAddr,
-    TrustedBrowser(device): TrustedBrowser,
+    BrowserCookie(browser): BrowserCookie,
+    jar: CookieJar,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
-) -> ApiResult<Json<SessionsEnded>> {
+) -> ApiResult<(CookieJar, Json<SessionsEnded>)> {
     let change = Change {
-        user: &user,
-        session: &session,
+        user: &me.user,
+        session: &me.session,
+        recent: me.is_recent(&state),
         current_password: &request.current_password,
         new_password: &request.new_password,
-        device,
+        browser,
         client: &client,
     };
-    let ended = password_change::change_password(&state, change, state.clock.now()).await?;
-    Ok(Json(SessionsEnded {
-        sessions_ended: ended,
-    }))
+    let changed = password_change::change_password(&state, change, state.clock.now()).await?;
+    Ok((
+        jar.add(sessions::cookie(
+            changed.token,
+            state.settings.secure_cookies,
+        )),
+        Json(SessionsEnded {
+            sessions_ended: changed.sessions_ended,
+        }),
+    ))
 }
 
 async fn sessions(
@@ -134,13 +152,12 @@ async fn sessions(
 
 async fn end_other_sessions(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session, .. }): Recent,
+    me: SignedIn,
     client: ClientAddr,
 ) -> ApiResult<Json<SessionsEnded>> {
     let ending = Ending {
-        actor: &user,
-        subject: &user,
-        asking: &session,
+        by: me.by(&state),
+        subject: &me.user,
         client_addr: client.as_deref(),
     };
     let ended = session_list::end_others(&state, ending).await?;
@@ -151,19 +168,16 @@ async fn end_other_sessions(
 
 async fn end_session(
     State(state): State<AppState>,
-    Recent(SignedIn { user, session, .. }): Recent,
+    me: SignedIn,
     client: ClientAddr,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let ending = Ending {
-        actor: &user,
-        subject: &user,
-        asking: &session,
+        by: me.by(&state),
+        subject: &me.user,
         client_addr: client.as_deref(),
     };
-    if !session_list::end_one(&state, ending, &id).await? {
-        return Err(ApiError::not_found());
-    }
+    session_list::end_one(&state, ending, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

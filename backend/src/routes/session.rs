@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr, SignedIn, TrustedBrowser, Verifying};
+use crate::extract::{ApiJson, BrowserCookie, ClientAddr, SignedIn, Verifying};
 use crate::reauthentication::{self, Confirming, Proof, ReauthError};
 use crate::sessions::{self, Origin, Stage};
 use crate::sign_in::{self, PasswordAttempt, Purpose};
@@ -25,13 +25,15 @@ pub fn router() -> Router<AppState> {
         .route("/session/reauthenticate", post(reauthenticate))
 }
 
+/// "Confirm it's you": the session gets a new token (the old one stops working).
 async fn reauthenticate(
     State(state): State<AppState>,
     SignedIn { user, session, .. }: SignedIn,
     client: ClientAddr,
-    TrustedBrowser(device): TrustedBrowser,
+    BrowserCookie(browser): BrowserCookie,
+    jar: CookieJar,
     ApiJson(request): ApiJson<ReauthenticateRequest>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(CookieJar, StatusCode)> {
     let proof = match (&request.password, &request.code) {
         (Some(password), None) => Proof::Password(password),
         (None, Some(code)) => Proof::Code(code),
@@ -40,18 +42,21 @@ async fn reauthenticate(
     let who = Confirming {
         user: &user,
         session: &session,
-        device,
+        browser,
         client: &client,
     };
-    reauthentication::reauthenticate(&state, who, proof, state.clock.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let token = reauthentication::reauthenticate(&state, who, proof, state.clock.now()).await?;
+    Ok((
+        jar.add(sessions::cookie(token, state.settings.secure_cookies)),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 async fn sign_in(
     State(state): State<AppState>,
     client: ClientAddr,
     origin: Origin,
-    TrustedBrowser(device): TrustedBrowser,
+    BrowserCookie(browser): BrowserCookie,
     jar: CookieJar,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
@@ -62,7 +67,7 @@ async fn sign_in(
     let attempt = PasswordAttempt {
         username: &username,
         password: password.expose(),
-        device,
+        browser,
         client: &client,
         purpose: Purpose::SignIn,
     };
@@ -71,12 +76,13 @@ async fn sign_in(
     let now = state.clock.now();
     let started =
         sign_in::password_step(&state, attempt, previous.as_deref(), &origin, now).await?;
-    let jar = jar
-        .add(sessions::cookie(
-            started.token,
-            state.settings.secure_cookies,
-        ))
-        .add(started.device_cookie);
+    let mut jar = jar.add(sessions::cookie(
+        started.token,
+        state.settings.secure_cookies,
+    ));
+    if let Some(cookie) = started.browser_cookie {
+        jar = jar.add(cookie);
+    }
     let response = match started.stage {
         Stage::Verifying => SignInResponse::VerificationRequired {
             expires_in_seconds: sessions::VERIFYING_SECONDS,
@@ -95,15 +101,24 @@ async fn verify(
     Verifying(pending): Verifying,
     client: ClientAddr,
     origin: Origin,
+    BrowserCookie(browser): BrowserCookie,
     jar: CookieJar,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
-    let (token, user) =
-        sign_in::finish_with_code(&state, pending, &request.code, &origin, &client).await?;
-    Ok((
-        jar.add(sessions::cookie(token, state.settings.secure_cookies)),
-        Json(SignInResponse::SignedIn { user }),
-    ))
+    let (token, user, browser_cookie) = sign_in::finish_with_code(
+        &state,
+        pending,
+        &request.code,
+        &origin,
+        &client,
+        browser.as_ref(),
+    )
+    .await?;
+    let mut jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
+    if let Some(cookie) = browser_cookie {
+        jar = jar.add(cookie);
+    }
+    Ok((jar, Json(SignInResponse::SignedIn { user })))
 }
 
 async fn sign_out(

@@ -3,12 +3,12 @@
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
 //! only to administrators and to the user themself. One user's page is for the user
-//! themself and administrators, and so is removing its 2-step verification device (the user
-//! themself with a fresh proof). Only administrators unlock a locked code step.
+//! themself and administrators. What a change to it needs (removing its 2-step verification,
+//! unlocking, ending sessions) is the account-changes table's to say.
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn, TrustedBrowser};
+use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn};
 use crate::session_list::{self, Ending};
 use crate::{two_step, users};
 use axum::extract::{Path, State};
@@ -149,26 +149,20 @@ async fn target(
         .ok_or_else(ApiError::not_found)
 }
 
-/// Removing one's own device needs a recent sign-in besides its proof.
+/// The holder (with a proof of the second factor) or an administrator.
 async fn remove_device(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    me: SignedIn,
     client: ClientAddr,
-    TrustedBrowser(device): TrustedBrowser,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<RemoveDeviceRequest>,
 ) -> ApiResult<StatusCode> {
-    let me = &signed_in.user;
-    let subject = target(&state, me, &raw_id).await?;
-    if subject.id == me.id && !signed_in.is_recent(&state) {
-        return Err(ApiError::reauthentication_required());
-    }
+    let subject = target(&state, &me.user, &raw_id).await?;
     two_step::remove_device(
         &state,
-        me,
+        me.by(&state),
         &subject,
         request.proof.as_deref(),
-        device,
         &client,
     )
     .await?;
@@ -191,17 +185,14 @@ async fn sessions(
 /// An administrator ends every session of a user (but their own asking session).
 async fn end_sessions(
     State(state): State<AppState>,
-    Admin(SignedIn {
-        user: me, session, ..
-    }): Admin,
+    Admin(me): Admin,
     client: ClientAddr,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<SessionsEnded>> {
-    let subject = target(&state, &me, &raw_id).await?;
+    let subject = target(&state, &me.user, &raw_id).await?;
     let ending = Ending {
-        actor: &me,
+        by: me.by(&state),
         subject: &subject,
-        asking: &session,
         client_addr: client.as_deref(),
     };
     let ended = session_list::end_others(&state, ending).await?;
@@ -212,45 +203,28 @@ async fn end_sessions(
 
 async fn end_session(
     State(state): State<AppState>,
-    Admin(SignedIn {
-        user: me, session, ..
-    }): Admin,
+    Admin(me): Admin,
     client: ClientAddr,
     Path((raw_id, session_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let subject = target(&state, &me, &raw_id).await?;
+    let subject = target(&state, &me.user, &raw_id).await?;
     let ending = Ending {
-        actor: &me,
+        by: me.by(&state),
         subject: &subject,
-        asking: &session,
         client_addr: client.as_deref(),
     };
-    if !session_list::end_one(&state, ending, &session_id).await? {
-        return Err(ApiError::not_found());
-    }
+    session_list::end_one(&state, ending, &session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn unlock(
     State(state): State<AppState>,
-    Admin(SignedIn { user: me, .. }): Admin,
+    Admin(me): Admin,
     addr: ClientAddr,
     Path(raw_id): Path<String>,
     ApiJson(_): ApiJson<serde::de::IgnoredAny>,
 ) -> ApiResult<StatusCode> {
-    let subject = target(&state, &me, &raw_id).await?;
-    let now = state.clock.now();
-    if !two_step::unlock(
-        &state.db,
-        &state.revocations,
-        crate::audit::Actor::User(&me),
-        &subject,
-        addr.as_deref(),
-        now,
-    )
-    .await?
-    {
-        return Err(two_step::not_set_up());
-    }
+    let subject = target(&state, &me.user, &raw_id).await?;
+    two_step::unlock(&state, me.by(&state), &subject, addr.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -441,6 +441,7 @@ impl TestApp {
             .json(&ConfirmRequest {
                 code1: code1.to_owned(),
                 code2: code2.to_owned(),
+                proof: None,
             })
             .send()
             .await

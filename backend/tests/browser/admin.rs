@@ -39,6 +39,7 @@ pub(crate) async fn enroll_over_api(server: &Server, name: &str, password: &str)
         .json(&ConfirmRequest {
             code1: totp::code(&secret, step - 1),
             code2: totp::code(&secret, step),
+            proof: None,
         })
         .send()
         .await

@@ -1,5 +1,5 @@
 //! Remove: the button and its confirmation dialog. The holder confirms with a current code
-//! or their password; an administrator removing someone else's device just confirms.
+//! or a recovery code (not the password alone); an administrator removing someone else's device just confirms.
 
 use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
@@ -58,7 +58,7 @@ impl Remove {
                 (props.user_id, props.is_self, props.on_removed.clone());
             Callback::from(move |()| {
                 if is_self && proof.trim().is_empty() {
-                    submit.fail("Enter a current verification code or your password.");
+                    submit.fail("Enter a current verification code or a recovery code.");
                     return;
                 }
                 let request = RemoveDeviceRequest {
@@ -75,7 +75,7 @@ impl Remove {
             Callback::from(move |v: String| proof.set(v))
         };
         let text = if props.is_self {
-            "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or your password.".to_owned()
+            "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or a recovery code.".to_owned()
         } else {
             format!(
                 "Remove the authentication device of {}? Their sign-in will no longer ask for a verification code, their recovery codes stop working, and they are signed out everywhere.",
@@ -88,7 +88,9 @@ impl Remove {
                 dialog: dialog.clone(),
                 title: "Remove authentication device",
                 text: text.into(),
-                proof_label: props.is_self.then_some("Verification code or password"),
+                proof_label: props
+                    .is_self
+                    .then_some("Verification code or recovery code"),
                 proof: (**proof).clone().into(),
                 on_proof,
                 error: submit

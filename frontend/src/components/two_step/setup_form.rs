@@ -41,6 +41,8 @@ fn next_code_hint(seconds: u64) -> String {
 pub fn setup_form(props: &SetupFormProps) -> Html {
     let code1 = use_state(String::new);
     let code2 = use_state(String::new);
+    // Moving to a new phone: a code of the current phone (or a recovery code) proves it.
+    let proof = use_state(String::new);
     let feedback = use_state(String::new);
     let code1_ref = use_node_ref();
     let submit = use_submit();
@@ -60,10 +62,13 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             submit.clear_error();
         })
     };
-    let can_apply =
-        TotpCode::parse(&code1).is_ok() && TotpCode::parse(&code2).is_ok() && !submit.busy();
+    let can_apply = TotpCode::parse(&code1).is_ok()
+        && TotpCode::parse(&code2).is_ok()
+        && !(props.replacement && proof.trim().is_empty())
+        && !submit.busy();
     let apply = {
         let (code1, code2, submit) = (code1.clone(), code2.clone(), submit.clone());
+        let proof = proof.clone();
         let on_confirmed = props.on_confirmed.clone();
         let (replacement, on_replaced) = (props.replacement, props.on_replaced.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -71,6 +76,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
             let request = ConfirmRequest {
                 code1: (*code1).clone(),
                 code2: (*code2).clone(),
+                proof: replacement.then(|| (*proof).clone()),
             };
             if replacement {
                 let on_replaced = on_replaced.clone();
@@ -97,7 +103,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     };
     fragment(vec![
         when(props.replacement, || {
-            el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work.")
+            el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work. To show it's you, Apply also asks for a code from your current phone (or a recovery code).")
         }),
         el("ol")
             .class("steps")
@@ -155,6 +161,22 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                 }
                 .view(),
             )
+            .child(when(props.replacement, || {
+                let proof_error = submit.field_error("proof");
+                el("div")
+                    .class("field")
+                    .child(el("label").attr("for", "proof").text("Code from your current phone, or a recovery code"))
+                    .child(
+                        el("input")
+                            .id("proof")
+                            .attr("autocomplete", "one-time-code")
+                            .attr("aria-invalid", proof_error.is_some().to_string())
+                            .attr_opt("aria-describedby", proof_error.is_some().then_some("proof-error"))
+                            .value((*proof).clone())
+                            .bind_text(&proof),
+                    )
+                    .child(maybe(proof_error.map(|e| el("p").id("proof-error").class("field-error").text(e))))
+            }))
             .child(
                 el("div")
                     .class("actions")
