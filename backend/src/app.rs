@@ -53,6 +53,9 @@ pub struct Settings {
     pub session_limits: crate::session_policy::SessionLimits,
     /// Whether signed-in requests may use the in-process session cache (`--session-cache`).
     pub session_cache: crate::config::SessionCacheMode,
+    /// Password checks queued or running at most; more are answered 503 (256; tests make it
+    /// smaller to fill it).
+    pub hashing_queue: usize,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             metrics_route: false,
             session_limits: Default::default(),
             session_cache: Default::default(),
+            hashing_queue: 256,
         }
     }
 }
@@ -162,7 +166,7 @@ impl AppState {
             last_seen: Default::default(),
             db,
             clock,
-            hasher: Hasher::new(cores, 256),
+            hasher: Hasher::new(cores, settings.hashing_queue),
             macs: Arc::new(Macs::new(&seal)),
             seal,
             settings: Arc::new(settings),
@@ -381,6 +385,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
             recent_seconds: args.recent_sign_in_seconds,
         },
         session_cache: args.session_cache,
+        ..Settings::default()
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
     ensure_administrator(&state, &common.data_dir).await?;

@@ -245,9 +245,84 @@ pub fn actor_for(acting_id: i64, acting_is_admin: bool, subject_id: i64) -> Opti
     }
 }
 
+impl Change {
+    /// As the docs' table names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SetUpApp => "Set up 2-step verification (authenticator app)",
+            ReplaceApp => "Move 2-step verification to a new phone",
+            RemoveTwoStep => "Remove 2-step verification",
+            NewRecoveryCodes => "New recovery codes",
+            ChangePassword => "Change one's password",
+            ResetPassword => "Set a new password for someone (reset)",
+            EndSessions => "End sessions",
+            UnlockCodeStep => "Unlock the code step",
+            SetRole => "Make administrator / remove administrator",
+            CreateAccount => "Create an account",
+            LinkIdentity => "Link an organizational account",
+            ConfirmItsYou => "Confirm it's you",
+        }
+    }
+}
+
+/// The table in Markdown, as `docs/account-changes.md` prints it (a test keeps the two the
+/// same).
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "| change | who | proof | revokes (besides every session cache) |\n| --- | --- | --- | --- |\n",
+    );
+    for rule in TABLE {
+        let who = match rule.actor {
+            Holder => "the holder",
+            Administrator => "an administrator (another account)",
+            Operator => "the operator (CLI)",
+        };
+        let proof = match rule.proof {
+            Proof::None => "none (access to the server)",
+            Proof::RecentSignIn => "recent sign-in",
+            Proof::SecondFactor => {
+                "recent sign-in + a current code of the current phone or a recovery code (with 2-step on)"
+            }
+            Proof::CurrentPassword => "recent sign-in + the current password",
+            Proof::PasswordOrCode => "the password or a current code",
+        };
+        let revokes: Vec<&str> = rule
+            .revokes
+            .iter()
+            .map(|what| match what {
+                OtherSessions => "the account's other sessions",
+                AllSessions => "all the account's sessions",
+                NamedSessions => "the sessions named",
+                KnownBrowsers => "the account's known browsers",
+                AskingToken => "the asking session's token (a new one is given)",
+            })
+            .collect();
+        let revokes = if revokes.is_empty() {
+            "—".to_owned()
+        } else {
+            revokes.join("; ")
+        };
+        out.push_str(&format!(
+            "| {} | {who} | {proof} | {revokes} |\n",
+            rule.change.describe()
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_docs_print_this_table() {
+        let docs = include_str!("../../../docs/account-changes.md");
+        assert!(
+            docs.contains(&markdown()),
+            "docs/account-changes.md must contain, as it is:\n{}",
+            markdown()
+        );
+    }
 
     fn facts(actor: Actor, recent: bool, two_step_on: bool) -> Facts {
         Facts {

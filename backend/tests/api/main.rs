@@ -3,6 +3,9 @@
 //! database is SQLite, or PostgreSQL when `TWOSTEP_TEST_DB=postgres` (the second pass of
 //! `cargo xtask test`, on the cluster at `TWOSTEP_TEST_POSTGRES_URL`).
 //!
+//! - `account_changes`: the account-changes table as one table of cases over HTTP, and the
+//!   attacks it closes (a stolen session moving 2-step to another phone, an administrator's
+//!   stale session, collected known-browser cookies, a full queue counted, old tokens).
 //! - `session`: the password step, cookies and sign-out, authorization of the user pages.
 //! - `bad_input`: malformed, oversized or non-ASCII requests get a 4xx JSON error, change
 //!   nothing, and every response carries the security headers.
@@ -41,6 +44,7 @@
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
 //!   in-test provider of `fake_provider`), and every way that can fail.
 
+mod account_changes;
 mod admin;
 mod audit;
 mod authorization;
