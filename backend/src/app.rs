@@ -242,6 +242,13 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     if state.settings.metrics_route {
         crate::metrics::handle();
         app = app.merge(crate::metrics::router());
+    } else {
+        // Not the browser app's index.html through the fallback: without `--metrics` there is
+        // nothing at `/metrics` here (with `--metrics-addr` they are on their own address).
+        app = app.route(
+            "/metrics",
+            axum::routing::any(|| async { (StatusCode::NOT_FOUND, "Not found.") }),
+        );
     }
     let mut app = app.with_state(state);
     match (dist_dir, &index_html) {

@@ -50,17 +50,19 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return canonical(peer);
         }
-        // All X-Forwarded-For headers, in order, as one list; read from the right.
-        let forwarded: Vec<&str> = headers
+        // All X-Forwarded-For headers, in order, as one list of entries; read from the right.
+        // Read as bytes and split on commas first, so that a bad entry (a byte that is not
+        // ASCII, garbage) is only that entry: a proxy appends the real client to whatever line
+        // the client sent, so dropping the whole line would give the client away.
+        let forwarded: Vec<&[u8]> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
             .collect();
         let mut client = canonical(peer);
         for entry in forwarded.iter().rev() {
-            let Ok(ip) = entry.parse::<IpAddr>() else {
+            let Some(ip) = parse_entry(entry) else {
                 // Not an address (a proxy that writes something else): stop at the last
                 // hop known.
                 break;
@@ -72,6 +74,11 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// One `X-Forwarded-For` entry as an address (`None` for anything else).
+fn parse_entry(entry: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(entry).ok()?.parse().ok()
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) as the IPv4 address they are.
@@ -151,6 +158,36 @@ mod tests {
         assert_eq!(trusted.client_ip(ip("10.0.0.1"), &garbage), ip("10.0.0.1"));
         let mapped = headers(&["::ffff:192.0.2.7"]);
         assert_eq!(trusted.client_ip(ip("10.0.0.1"), &mapped), ip("192.0.2.7"));
+    }
+
+    #[test]
+    fn a_bad_entry_is_only_that_entry_not_the_whole_line() {
+        let trusted: TrustedProxies = "10.0.0.0/8".parse().unwrap();
+        let line = |bytes: &[u8]| {
+            let mut map = HeaderMap::new();
+            map.append(
+                "x-forwarded-for",
+                axum::http::HeaderValue::from_bytes(bytes).unwrap(),
+            );
+            map
+        };
+        // The client wrote a byte that is not ASCII; the proxy appended the real address.
+        for written in [&b"\xff"[..], b"caf\xc3\xa9, 198.51.100.1", b"\x80garbage\t"] {
+            let mut bytes = written.to_vec();
+            bytes.extend_from_slice(b", 203.0.113.7");
+            assert_eq!(
+                trusted.client_ip(ip("10.0.0.1"), &line(&bytes)),
+                ip("203.0.113.7"),
+                "{bytes:?}"
+            );
+        }
+        // Behind a second trusted proxy, on another line.
+        let mut two = line(b"\xfe\xff, 203.0.113.7, 10.0.0.3");
+        two.append("x-forwarded-for", "10.0.0.2".parse().unwrap());
+        assert_eq!(trusted.client_ip(ip("10.0.0.1"), &two), ip("203.0.113.7"));
+        // A bad entry where the proxy's own entry should be still stops the walk there.
+        let bad_last = line(b"203.0.113.7, \xff");
+        assert_eq!(trusted.client_ip(ip("10.0.0.1"), &bad_last), ip("10.0.0.1"));
     }
 
     #[test]

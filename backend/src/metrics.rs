@@ -2,13 +2,15 @@
 //! address of their own with `--metrics-addr`): request counts and latency by route, sign-in
 //! and code-check outcomes, enrollments and removals, the hashing queue and open sessions.
 //!
-//! Labels hold route templates (axum's `MatchedPath`, never the raw path), methods, statuses
-//! and outcomes only: never user names, addresses or anything a client typed.
+//! Labels hold route templates (axum's `MatchedPath`, never the raw path), standard methods
+//! (any other is `other`), statuses and outcomes only: never user names, addresses or anything
+//! a client typed, so a client cannot add series.
 
 use crate::app::AppState;
 use crate::error::ApiResult;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -116,16 +118,34 @@ pub fn removal() {
     ::metrics::counter!("twostep_removals_total").increment(1);
 }
 
+/// The method as a label: one of the standard methods, or `other` for any method a client
+/// made up (each would otherwise be a new series in every scrape, without bound).
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Middleware: counts each request and its latency by method, route template and status.
-/// Requests no route matched (the browser app's files, unknown paths) share one label.
+/// Requests no route matched (the browser app's files, unknown paths) share one label, and
+/// so do methods that are not standard ([`method_label`]): the labels are bounded.
 /// Added to the router only when metrics are on ([`is_on`]).
 pub async fn track_request(route: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let route = route.map_or_else(|| "unmatched".to_owned(), |r| r.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    ::metrics::histogram!(LATENCY, "method" => method.clone(), "route" => route.clone())
+    ::metrics::histogram!(LATENCY, "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
     ::metrics::counter!(REQUESTS, "method" => method, "route" => route, "status" => status)
         .increment(1);

@@ -11,6 +11,11 @@
 //! refused, so nobody can finish in someone else's browser a sign-in they started themselves
 //! (login CSRF). Nothing is created until every check has passed; then only the session
 //! (and, for an account linked by e-mail, its subject).
+//!
+//! Every refusal is logged; it is audited only when a sign-in in progress (a flow row, spent by
+//! the refusal) is behind it, so at most once per flow. Anyone can send a callback without one
+//! (no state cookie, an unknown state, no provider configured) or a start that fails, as
+//! often as they like: those write no audit row.
 
 use crate::app::AppState;
 use crate::audit;
@@ -109,7 +114,6 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
-    addr: ClientAddr,
     jar: CookieJar,
     query: Result<Query<StartQuery>, QueryRejection>,
 ) -> Response {
@@ -127,7 +131,8 @@ async fn start(
             (jar.add(cookie), Redirect::to(&authorization.url)).into_response()
         }
         Err(failure) => {
-            record_failure(&state, Some(&provider.name), None, &failure, &addr, now).await;
+            // No flow was stored: logged, not audited (anyone can start, as often as they like).
+            log_failure(Some(&provider.name), &failure);
             sign_in_error(jar, failure.error)
         }
     }
@@ -167,7 +172,8 @@ struct CallbackQuery {
     iss: Option<String>,
 }
 
-/// A refused answer: why, and at which provider (when the flow was found).
+/// A refused answer: why, and at which provider (when the flow was found: only then is it
+/// audited).
 struct Refusal {
     failure: Failure,
     provider: Option<String>,
@@ -209,15 +215,15 @@ async fn callback(
         match finish(&state, cookie_state.as_deref(), query, now).await {
             Ok(found) => found,
             Err(refusal) => {
-                record_failure(
-                    &state,
-                    refusal.provider.as_deref(),
-                    None,
-                    &refusal.failure,
-                    &addr,
-                    now,
-                )
-                .await;
+                match refusal.provider.as_deref() {
+                    // A flow was behind it (and is now spent): audited, once per flow.
+                    Some(provider) => {
+                        let failure = &refusal.failure;
+                        record_failure(&state, provider, None, failure, &addr, now).await;
+                    }
+                    // Nothing was: anyone can send these without limit, so only logged.
+                    None => log_failure(None, &refusal.failure),
+                }
                 return sign_in_error(jar, refusal.failure.error);
             }
         };
@@ -229,7 +235,7 @@ async fn callback(
         }
         Err(error) => {
             let failure = Failure::new(ProviderSignInError::Unavailable, error);
-            record_failure(&state, Some(&provider), Some(&user), &failure, &addr, now).await;
+            record_failure(&state, &provider, Some(&user), &failure, &addr, now).await;
             sign_in_error(jar, failure.error)
         }
     }
@@ -367,14 +373,8 @@ async fn start_session(
     Ok(token)
 }
 
-async fn record_failure(
-    state: &AppState,
-    provider: Option<&str>,
-    user: Option<&UserRecord>,
-    failure: &Failure,
-    addr: &ClientAddr,
-    now: u64,
-) {
+/// Logs a refused sign-in (every refusal is).
+fn log_failure(provider: Option<&str>, failure: &Failure) {
     let provider_text = provider.unwrap_or("unknown provider");
     // What people do (cancel, take too long, sign in as somebody unknown) is news; what
     // points at a broken provider, configuration or attack is a warning.
@@ -395,7 +395,19 @@ async fn record_failure(
             "sign-in through an identity provider refused"
         ),
     }
-    let detail = format!("{provider_text}: {}", failure.detail);
+}
+
+/// Logs a refused sign-in that had a flow behind it, and audits it.
+async fn record_failure(
+    state: &AppState,
+    provider: &str,
+    user: Option<&UserRecord>,
+    failure: &Failure,
+    addr: &ClientAddr,
+    now: u64,
+) {
+    log_failure(Some(provider), failure);
+    let detail = format!("{provider}: {}", failure.detail);
     let event = audit::Event {
         kind: AuditEventKind::SignInFailedProvider,
         actor: audit::Actor::Anonymous,

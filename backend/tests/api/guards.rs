@@ -1,7 +1,8 @@
 //! The limits under attack: bursts of simultaneous requests (a barrier releases them at once,
 //! each on its own connection, spread over two instances of the same database) get no more
 //! tries than the rules allow; the owner's browser is not locked out by someone else's
-//! guesses; the client address behind a trusted proxy; recovery codes cost no Argon2; the
+//! guesses; the client address behind a trusted proxy (also when the client's part of the
+//! forwarded line is not ASCII); recovery codes cost no Argon2; the
 //! sweep; typed names that are not accounts are never stored.
 
 use crate::helpers::{TestApp, client, expect_error, ok_json, spawn_app, spawn_app_with, totp};
@@ -326,6 +327,52 @@ async fn behind_a_trusted_proxy_the_forwarded_address_counts_and_a_64_shares_the
         .await
         .unwrap();
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_forwarded_line_with_a_bad_byte_still_names_the_client_the_proxy_saw() {
+    let settings = Settings {
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..Settings::default()
+    };
+    let app = spawn_app_with(settings).await;
+    let client = client();
+    // What nginx's `$proxy_add_x_forwarded_for` makes of a line the client wrote with a byte
+    // that is not ASCII: the real address appended after a comma.
+    let wrong = |name: String, from: &str| {
+        let mut line = b"\xff\xfegarbage, 198.51.100.1".to_vec();
+        line.extend_from_slice(format!(", {from}").as_bytes());
+        client
+            .post(app.url("/api/session"))
+            .header(
+                "x-forwarded-for",
+                reqwest::header::HeaderValue::from_bytes(&line).unwrap(),
+            )
+            .json(&SignInRequest {
+                username: name,
+                password: "wrong password".to_owned(),
+            })
+            .send()
+    };
+    for i in 0..ADDRESS.max_failures {
+        let status = wrong(format!("guess{i}"), "203.0.113.7")
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let entries = audit_rows(&app).await;
+        assert_eq!(
+            entries[0].client_address.as_deref(),
+            Some("203.0.113.7"),
+            "the address the proxy appended, not the proxy's own"
+        );
+    }
+    // The failures were charged to that client: it waits, another one behind the same proxy
+    // does not.
+    let again = wrong("someone".to_owned(), "203.0.113.7").await.unwrap();
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = wrong("someone".to_owned(), "192.0.2.44").await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

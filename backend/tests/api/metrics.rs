@@ -1,5 +1,6 @@
-//! `GET /metrics`: absent unless asked for; with `--metrics`, request counts and latency by
-//! route template (never a raw path), the hashing queue and open sessions; with
+//! `GET /metrics`: absent unless asked for (404, also where the built app is served); with
+//! `--metrics`, request counts and latency by route template (never a raw path) and standard
+//! method (made-up methods and paths add no series), the hashing queue and open sessions; with
 //! `--metrics-addr` (real binary) only on that address; outcome counters exactly as a scripted
 //! sequence caused them (real binary).
 
@@ -52,6 +53,132 @@ async fn metrics_count_requests_and_their_latency_by_route() {
         !text.contains("mallory"),
         "a user name in the metrics:\n{text}"
     );
+}
+
+/// A built frontend (just an `index.html`), as `--dist-dir` would serve it.
+fn built_frontend() -> tempfile::TempDir {
+    let dist = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>twostep</title>",
+    )
+    .unwrap();
+    dist
+}
+
+/// Without `--metrics`, `/metrics` is not the browser app's `index.html` (the fallback for
+/// every other path): 404.
+#[tokio::test]
+async fn metrics_are_absent_unless_asked_for_also_with_the_built_frontend() {
+    use std::sync::Arc;
+    use twostep::app::{AppState, router};
+    let dist = built_frontend();
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
+    let db = twostep::db::connect(&url).await.unwrap();
+    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
+    let state = AppState::new(
+        db,
+        clock,
+        twostep::seal::SealKey::generate(),
+        Settings::default(),
+    );
+    let app = router(state, Some(dist.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let browser = client();
+    let page = browser.get(format!("{base}/users/1")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the app is served");
+    let metrics = browser.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::NOT_FOUND);
+    let body = metrics.text().await.unwrap();
+    assert!(!body.contains("<title>"), "index.html at /metrics: {body}");
+    server.abort();
+}
+
+/// The series of the request metrics in a scrape: each line without its value.
+fn request_series(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|line| line.starts_with("twostep_http_"))
+        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect()
+}
+
+/// The values a label takes in these series.
+fn label_values(series: &std::collections::BTreeSet<String>, label: &str) -> Vec<String> {
+    let key = format!("{label}=\"");
+    let mut values: Vec<String> = series
+        .iter()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(&key)?;
+            rest.split_once('"').map(|(value, _)| value.to_owned())
+        })
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+/// Methods a client makes up, and paths nothing routes, add no series: they are counted as
+/// method `other` and route `unmatched` (real binary, so that no other test's requests count).
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_series() {
+    use reqwest::Method;
+    let data = tempfile::tempdir().expect("temporary folder");
+    let dist = built_frontend();
+    let dist_dir = dist.path().to_str().unwrap();
+    let server = crate::process::ServerProcess::start(
+        data.path(),
+        &[],
+        &["--metrics", "--dist-dir", dist_dir],
+    )
+    .await;
+    let browser = client();
+    let paths = |i: usize| {
+        [
+            "/api/health".to_owned(),
+            format!("/app/page-{i}"),
+            format!("/api/no-such-endpoint-{i}"),
+            "/metrics".to_owned(),
+        ]
+    };
+    let send = async |method: &str, i: usize| {
+        for path in paths(i) {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            browser
+                .request(method, server.url(&path))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let scrape = async || {
+        let response = browser.get(server.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        request_series(&response.text().await.unwrap())
+    };
+    // One made-up method on each kind of path, then the scrape itself, makes the series
+    // there are.
+    send("WARMUP", 0).await;
+    scrape().await;
+    let before = scrape().await;
+    for i in 1..=50 {
+        send(&format!("MADEUP{i}"), i).await;
+    }
+    let after = scrape().await;
+    let added: Vec<&String> = after.difference(&before).collect();
+    assert!(added.is_empty(), "new series: {added:#?}");
+    let methods = label_values(&after, "method");
+    assert_eq!(methods, ["GET", "other"], "{after:#?}");
+    let routes = label_values(&after, "route");
+    assert!(
+        routes
+            .iter()
+            .all(|r| !r.contains("page-") && !r.contains("no-such")),
+        "a raw path as a label: {routes:?}"
+    );
+    assert!(routes.contains(&"unmatched".to_owned()), "{routes:?}");
 }
 
 /// Kills the server when the test ends, however it ends.

@@ -1,9 +1,11 @@
 //! Sign-in through an OpenID Connect identity provider, against the in-test provider of
 //! [`crate::fake_provider`]: an organizational account signs in by its subject or by a verified
 //! e-mail; every way it can fail ends on the Sign in page with its own error code, creates
-//! nothing and is audited: unknown identity, forged or replayed `state`, a sign-in started in
-//! another browser, expiry, cancellation and other provider errors, an unreachable provider,
-//! and ID tokens with a wrong nonce, audience, issuer, expiry, signing key or algorithm. The
+//! nothing and is audited when a sign-in in progress was behind it: unknown identity, forged
+//! or replayed `state`, a sign-in started in another browser, expiry, cancellation and other
+//! provider errors, an unreachable provider, and ID tokens with a wrong nonce, audience,
+//! issuer, expiry, signing key or algorithm. Anonymous callbacks with no sign-in behind them
+//! and failed starts, however many, write no audit row (with or without a provider). The
 //! flows live in the database, so one instance can finish what another started. The password
 //! form refuses organizational accounts and points to their provider. The logs, even at
 //! the most detailed level, hold no code, state, nonce or token.
@@ -517,8 +519,10 @@ async fn a_forged_replayed_or_foreign_state_is_refused() {
     // The browser that started it finishes it...
     assert_eq!(w.callback(&client, &good_query).await, "/");
     // ...once: replaying the answer signs nobody in, whether the browser's state cookie is
-    // gone (as it is after use) or is sent again by hand.
+    // gone (as it is after use) or is sent again by hand; with no flow behind it any more, it
+    // is not audited either.
     let sessions = w.app.count("sessions").await;
+    let audited = w.app.count("audit_events").await;
     assert_eq!(
         w.callback(&client, &good_query).await,
         error_page(E::StateMismatch)
@@ -532,9 +536,8 @@ async fn a_forged_replayed_or_foreign_state_is_refused() {
     assert_eq!(see_other(&response), error_page(E::StateMismatch));
     assert_eq!(w.app.count("sessions").await, sessions);
     assert_eq!(w.provider.tokens_issued(), 1);
-    let (event, detail) = w.last_event().await;
-    assert_eq!(event, "sign_in_failed_provider");
-    assert!(detail.contains("already used"), "{detail}");
+    assert_eq!(w.app.count("audit_events").await, audited);
+    assert_eq!(w.last_event().await.0, "signed_in");
 }
 
 #[tokio::test]
@@ -645,7 +648,14 @@ async fn an_unreachable_provider_is_reported() {
             .await,
         error_page(E::ProviderUnreachable)
     );
-    // Down at the start: no flow is stored.
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(
+        detail.starts_with("Fake ID: ") && detail.contains("connect"),
+        "{detail}"
+    );
+    // Down at the start: no flow is stored, and (anyone can start) no audit row is written.
+    let audited = w.app.count("audit_events").await;
     let response = client
         .get(w.app.url(&twostep::routes::start_url(fake_provider::NAME)))
         .send()
@@ -658,12 +668,86 @@ async fn an_unreachable_provider_is_reported() {
     );
     assert_eq!(w.app.count("oidc_flows").await, 0);
     assert_eq!(w.app.count("sessions").await, 0);
+    assert_eq!(w.app.count("audit_events").await, audited);
+}
+
+/// Callbacks anyone can send, with no sign-in in progress behind them.
+fn callbacks_without_a_flow(i: usize) -> Vec<(String, Option<String>)> {
+    let state = format!("made-up-state-{i}-0123456789abcdef");
+    vec![
+        ("".to_owned(), None),
+        (format!("code=c{i}&state={state}"), None),
+        // A state cookie that matches, but no flow has that state.
+        (format!("code=c{i}&state={state}"), Some(state.clone())),
+        (
+            format!("error=access_denied&state={state}"),
+            Some(state.clone()),
+        ),
+        (
+            format!("state={state}&iss=http%3A%2F%2Fevil.example"),
+            Some(state),
+        ),
+        (format!("code=c{i}&code=twice"), None),
+    ]
+}
+
+/// Anonymous requests cannot fill the audit log: callbacks with no flow behind them and
+/// failed starts are refused as usual and write no row, without a provider configured and
+/// with one; a callback with a real flow behind it is still audited, once.
+#[tokio::test]
+async fn anonymous_callbacks_without_a_flow_write_no_audit_row() {
+    const ROUNDS: usize = 20;
+    let no_provider = crate::helpers::spawn_app().await;
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let anonymous = crate::helpers::bare_no_redirect_client();
+    for app in [&no_provider, &w.app] {
+        let before = app.count("audit_events").await;
+        for i in 0..ROUNDS {
+            for (query, cookie) in callbacks_without_a_flow(i) {
+                let mut request = anonymous.get(app.url(&format!("/api/oidc/callback?{query}")));
+                if let Some(state) = cookie {
+                    request = request.header(COOKIE, format!("twostep_oidc_state={state}"));
+                }
+                let response = request.send().await.unwrap();
+                assert_eq!(
+                    see_other(&response),
+                    error_page(E::StateMismatch),
+                    "{query}"
+                );
+            }
+            for path in [
+                format!("/api/oidc/start?provider=Nope{i}"),
+                "/api/oidc/start".to_owned(),
+            ] {
+                let response = anonymous.get(app.url(&path)).send().await.unwrap();
+                assert_eq!(see_other(&response), error_page(E::UnknownProvider));
+            }
+        }
+        assert_eq!(app.count("audit_events").await, before, "{}", app.base);
+        assert_eq!(app.count("oidc_flows").await, 0);
+    }
+    // A real flow, refused at the callback (cancelled), is audited once, and its replay is
+    // not.
+    let (client, _) = no_redirect_client();
+    let before = w.app.count("audit_events").await;
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let query = format!("error=access_denied&state={}", request.state);
+    assert_eq!(w.callback(&client, &query).await, error_page(E::Cancelled));
+    assert_eq!(w.app.count("audit_events").await, before + 1);
     let (event, detail) = w.last_event().await;
     assert_eq!(event, "sign_in_failed_provider");
-    assert!(
-        detail.starts_with("Fake ID: ") && detail.contains("connect"),
-        "{detail}"
-    );
+    assert!(detail.starts_with("Fake ID: "), "{detail}");
+    let replay = anonymous
+        .get(w.app.url(&format!("/api/oidc/callback?{query}")))
+        .header(COOKIE, format!("twostep_oidc_state={}", request.state))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&replay), error_page(E::StateMismatch));
+    assert_eq!(w.app.count("audit_events").await, before + 1);
 }
 
 #[tokio::test]
