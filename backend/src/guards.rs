@@ -292,12 +292,33 @@ impl AddressLimiter {
 /// 16 of the hashing queue's 256 places, so no address fills it.
 pub const PER_ADDRESS_HASHING: usize = 16;
 
-/// Password checks in progress on this instance: one at a time per account (however many
-/// known browsers a client shows), at most [`PER_ADDRESS_HASHING`] per client address.
+/// Password attempts in progress on this instance: one at a time per key (the counter it is
+/// counted under, or the cookie it shows: refused before any database work), and of those,
+/// one hashing at a time per account (however many known browsers a client shows) and at
+/// most [`PER_ADDRESS_HASHING`] hashing per client address.
 #[derive(Debug, Default)]
 pub struct InFlight {
+    keys: Mutex<HashSet<String>>,
     accounts: Mutex<HashSet<String>>,
     addresses: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A key's turn; the key is free again when this is dropped.
+#[must_use]
+pub struct KeyTurn {
+    in_flight: Arc<InFlight>,
+    key: String,
+}
+
+impl Drop for KeyTurn {
+    fn drop(&mut self) {
+        let mut keys = self
+            .in_flight
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        keys.remove(&self.key);
+    }
 }
 
 /// An attempt's turns; they are free again when this is dropped.
@@ -333,7 +354,19 @@ impl Drop for Turn {
 }
 
 impl InFlight {
-    /// The turn of `account` (its name key) from `ip`, or `InProgress` while another check of
+    /// The turn of `key`, or `InProgress` while another attempt with it is in progress.
+    pub fn enter_key(self: &Arc<Self>, key: &str) -> Result<KeyTurn, Refused> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if !keys.insert(key.to_owned()) {
+            return Err(Refused::InProgress);
+        }
+        Ok(KeyTurn {
+            in_flight: self.clone(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// The hashing turn of `account` (its name key) from `ip`, or `InProgress` while another check of
     /// the account, or [`PER_ADDRESS_HASHING`] checks from the address, are in progress.
     pub fn enter(self: &Arc<Self>, account: &str, ip: Option<IpAddr>) -> Result<Turn, Refused> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
@@ -387,6 +420,19 @@ mod tests {
             limiter.reserve(same_64, 1000).is_err(),
             "one /64, one limit"
         );
+    }
+
+    #[test]
+    fn one_turn_per_key() {
+        let in_flight = Arc::new(InFlight::default());
+        let turn = in_flight.enter_key("name:a").unwrap();
+        assert!(matches!(
+            in_flight.enter_key("name:a"),
+            Err(Refused::InProgress)
+        ));
+        let other = in_flight.enter_key("name:b").unwrap();
+        drop(turn);
+        drop((other, in_flight.enter_key("name:a").unwrap()));
     }
 
     #[test]

@@ -112,15 +112,26 @@ pub async fn check_password(
     now: u64,
 ) -> Result<Accepted, PasswordError> {
     let username = attempt.username.as_str();
+    let account_key = state.macs.name_key(username);
+    // One attempt at a time per cookie shown, then per counter: refused before any database
+    // work, so a flood of the same cookie or name costs nothing.
+    let mut turn = match &attempt.browser {
+        Some(token) => state.in_flight.enter_key(&token.turn_key())?,
+        None => state.in_flight.enter_key(&account_key)?,
+    };
     let known = match &attempt.browser {
         Some(token) => known_browsers::find(&state.db, token, username, now).await?,
         None => None,
     };
-    let account_key = state.macs.name_key(username);
     let counter_key = match &known {
         Some(browser) => browser.counter_key(),
         None => account_key.clone(),
     };
+    if attempt.browser.is_some() && known.is_none() {
+        // A cookie that is not one of this account's known browsers counts for nothing.
+        turn = state.in_flight.enter_key(&account_key)?;
+    }
+    let _turn = turn;
     let address = match (&known, attempt.client.ip()) {
         (None, Some(ip)) => state.addresses.reserve(ip, now).map_err(Refused::Wait)?,
         _ => AddressReservation::none(),

@@ -577,15 +577,15 @@ async fn second_factor(
     };
     match code_step::verify(state, check, proof, now).await {
         Ok((tx, _)) => Ok(tx),
-        Err(CodeError::Wrong | CodeError::RecoveryWrong | CodeError::Invalid(_)) => {
-            Err(ApiError::client(
-                StatusCode::FORBIDDEN,
-                ErrorCode::ProofWrong,
-                "That is not a current verification code from your authenticator app or an \
+        // Not a code at all (a password, say): no proof of the second factor. A wrong code
+        // is answered as at the code step.
+        Err(CodeError::Invalid(_)) => Err(ApiError::client(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ProofWrong,
+            "That is not a current verification code from your authenticator app or an \
                  unused recovery code.",
-            )
-            .about("proof"))
-        }
+        )
+        .about("proof")),
         Err(CodeError::NoDevice) => Err(not_set_up()),
         Err(other) => Err(other.into()),
     }

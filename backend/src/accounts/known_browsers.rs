@@ -53,6 +53,11 @@ impl BrowserToken {
     fn hash(&self) -> String {
         crate::sessions::hash_token(&self.0)
     }
+
+    /// The key of this cookie's turn ([`crate::guards::InFlight::enter_key`]).
+    pub fn turn_key(&self) -> String {
+        format!("cookie:{}", self.hash())
+    }
 }
 
 /// A browser the server knows for the account an attempt names.

@@ -76,8 +76,9 @@ enum Body {
     /// Two consecutive codes of the caller's setup in progress (alice's device's when the
     /// caller has none).
     SetupCodes,
-    /// The caller's password as the proof for removing a device.
-    PasswordProof,
+    /// alice's current verification code as the proof for removing a device (the proof of
+    /// the second factor the account-changes table asks of the holder).
+    CodeProof,
     /// The caller's password, to confirm it's you.
     Reauth,
     /// The caller's password and a new one.
@@ -101,13 +102,12 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
     }
 }
 
-use Body::{
-    AliceCode, AliceSignIn, Empty, NewPassword, Nothing, PasswordProof, Reauth, SetupCodes,
-};
+use Body::{AliceCode, AliceSignIn, CodeProof, Empty, NewPassword, Nothing, Reauth, SetupCodes};
 
 const NOT_FOUND: Expect = Refused(404, E::NotFound);
 /// Confirming a replacement that was not started: 410 `setup_expired`.
-const NO_SETUP: Expect = Refused(410, E::SetupExpired);
+/// Moving to a new phone without a proof of the current one: 403 `proof_required`.
+const NO_PROOF: Expect = Refused(403, E::ProofRequired);
 
 #[rustfmt::skip]
 const TABLE: [Row; 35] = [
@@ -120,7 +120,7 @@ const TABLE: [Row; 35] = [
     row("POST",   "/api/session/reauthenticate",       Reauth,         [SIGN_IN,     CODE_FIRST,  DONE,       DONE,       DONE]),
     row("GET",    "/api/me",                           Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("POST",   "/api/me/two-step/replacement/setup",   Empty,    [SIGN_IN,     CODE_FIRST,  OK,         NO_DEVICE,  NO_DEVICE]),
-    row("POST",   "/api/me/two-step/replacement/confirm", SetupCodes,[SIGN_IN,    CODE_FIRST,  NO_SETUP,   NO_DEVICE,  NO_DEVICE]),
+    row("POST",   "/api/me/two-step/replacement/confirm", SetupCodes,[SIGN_IN,    CODE_FIRST,  NO_PROOF,   NO_DEVICE,  NO_DEVICE]),
     row("POST",   "/api/me/password",                  NewPassword,    [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/me/activity",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/me/sessions",                  Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
@@ -132,9 +132,9 @@ const TABLE: [Row; 35] = [
     row("GET",    "/api/users",                        Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/users/{self}",                 Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("GET",    "/api/users/{alice}",                Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         FORBIDDEN,  OK]),
-    row("DELETE", "/api/users/{self}/two-step",        PasswordProof,  [SIGN_IN,     CODE_FIRST,  DONE,       NO_DEVICE,  NO_DEVICE]),
-    row("DELETE", "/api/users/{alice}/two-step",       PasswordProof,  [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
-    row("POST",   "/api/users/{self}/two-step/unlock", Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NO_DEVICE]),
+    row("DELETE", "/api/users/{self}/two-step",        CodeProof,      [SIGN_IN,     CODE_FIRST,  DONE,       NO_DEVICE,  NO_DEVICE]),
+    row("DELETE", "/api/users/{alice}/two-step",       CodeProof,      [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
+    row("POST",   "/api/users/{self}/two-step/unlock", Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
     row("GET",    "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
@@ -245,7 +245,7 @@ impl World {
                 let secret = caller.setup_secret.as_ref().unwrap_or(&self.alice_secret);
                 Some(json!({"code1": totp(secret, step - 1), "code2": totp(secret, step)}))
             }
-            Body::PasswordProof => Some(json!({"proof": caller.password})),
+            Body::CodeProof => Some(json!({"proof": totp(&self.alice_secret, step)})),
             Body::Reauth => Some(json!({"password": caller.password})),
             Body::NewPassword => Some(json!({
                 "current_password": caller.password,

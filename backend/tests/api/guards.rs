@@ -539,16 +539,16 @@ async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
 }
 
 #[tokio::test]
-async fn a_password_shaped_like_a_recovery_code_is_counted_as_a_removal_proof() {
+async fn a_wrong_recovery_code_as_removal_proof_is_counted_like_one() {
     let app = spawn_app().await;
     let browser = client();
     app.enrolled_user(&browser, "alice", PASSWORD_TEXT).await;
     let id = app.user_id("alice").await;
-    for _ in 0..PASSWORD.free {
+    for _ in 0..twostep::policy::RECOVERY.free {
         expect_error(
             app.remove_device(&browser, id, Some("abcde-fghjk")).await,
-            StatusCode::FORBIDDEN,
-            ErrorCode::ProofWrong,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::CodeWrong,
         )
         .await;
     }

@@ -71,7 +71,7 @@ async fn an_https_public_url_gives_host_prefixed_secure_cookies_and_hsts() {
         .map(|v| v.to_str().unwrap())
         .collect();
     let mut session = None;
-    for name in ["__Host-twostep_session=", "__Host-twostep_device="] {
+    for name in ["__Host-twostep_session=", "__Host-twostep_browser="] {
         let cookie = cookies
             .iter()
             .find(|c| c.starts_with(name))

@@ -311,7 +311,7 @@ async fn secure_cookies_are_marked_secure_only_when_configured() {
         assert_eq!(response.status(), StatusCode::OK);
         // Secure cookies carry the `__Host-` prefix, which needs `Path=/`.
         let prefix = if secure { "__Host-" } else { "" };
-        for name in ["twostep_session", "twostep_device"] {
+        for name in ["twostep_session", "twostep_browser"] {
             let header = set_cookie(&response, &format!("{prefix}{name}"));
             assert_eq!(has_attribute(header, "Secure"), secure, "{header}");
             assert!(has_attribute(header, "HttpOnly"), "{header}");

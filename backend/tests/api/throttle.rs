@@ -71,24 +71,31 @@ async fn one_address_cannot_guess_across_many_usernames() {
 }
 
 #[tokio::test]
-async fn a_wrong_password_as_removal_proof_is_recorded_and_throttled() {
+async fn a_wrong_code_as_removal_proof_is_recorded_and_throttled() {
     let app = spawn_app().await;
     let client = client();
-    app.enrolled_user(&client, "alice", PASSWORD).await;
+    let secret = app.enrolled_user(&client, "alice", PASSWORD).await.secret;
     let id = app.user_id("alice").await;
-    for _ in 0..i64::from(policy::PASSWORD.free) {
+    let wrong = crate::helpers::wrong_code(&secret, app.now_step(), 40);
+    for _ in 0..i64::from(policy::CODE.free) {
         expect_error(
-            app.remove_device(&client, id, Some("not the password"))
-                .await,
-            StatusCode::FORBIDDEN,
-            ErrorCode::ProofWrong,
+            app.remove_device(&client, id, Some(&wrong)).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::CodeWrong,
         )
         .await;
     }
     expect_error(
-        app.remove_device(&client, id, Some(PASSWORD)).await,
+        app.remove_device(&client, id, Some(&wrong)).await,
         StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::TooManyAttempts,
+    )
+    .await;
+    // The password is no proof of the second factor at all (and costs no try).
+    expect_error(
+        app.remove_device(&client, id, Some(PASSWORD)).await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ProofWrong,
     )
     .await;
     assert_eq!(
@@ -98,10 +105,10 @@ async fn a_wrong_password_as_removal_proof_is_recorded_and_throttled() {
     );
     // Each wrong proof is in the audit log.
     let recorded: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in_failed_password' AND detail = 'removal proof'",
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in_failed_code' AND detail = 'removal proof'",
     )
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert_eq!(recorded, i64::from(policy::PASSWORD.free));
+    assert_eq!(recorded, i64::from(policy::CODE.free));
 }
