@@ -1,5 +1,5 @@
-//! Keyed hashes (HMAC-SHA256) under keys derived from the server key: recovery codes, the
-//! device cookie's signature, and the key a typed username is counted under.
+//! Keyed hashes (HMAC-SHA256) under keys derived from the server key: recovery codes and the
+//! key a typed username is counted under.
 //!
 //! Recovery codes carry 50 random bits, so they need no slow hash: an HMAC under a key the
 //! database does not hold is as safe to store, and costs the server nothing an attacker could
@@ -23,7 +23,6 @@ pub const RECOVERY_MAC_PREFIX: &str = "hmac-sha256$";
 #[derive(Clone)]
 pub struct Macs {
     recovery: [u8; 32],
-    device: [u8; 32],
     names: [u8; 32],
 }
 
@@ -47,7 +46,6 @@ impl Macs {
     pub fn new(seal: &SealKey) -> Self {
         Self {
             recovery: seal.derive("twostep recovery codes v1"),
-            device: seal.derive("twostep device cookies v1"),
             names: seal.derive("twostep typed usernames v1"),
         }
     }
@@ -61,11 +59,6 @@ impl Macs {
     /// Whether `stored` (a [`Macs::recovery_code`] string) is `code`'s, in constant time.
     pub fn recovery_code_matches(&self, code: &RecoveryCode, stored: &str) -> bool {
         bool::from(self.recovery_code(code).as_bytes().ct_eq(stored.as_bytes()))
-    }
-
-    /// The signature of a device cookie's fields.
-    pub fn device_cookie(&self, fields: &[&[u8]]) -> [u8; 32] {
-        mac(&self.device, fields)
     }
 
     /// The key a typed username's wrong passwords are counted under.

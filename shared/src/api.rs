@@ -307,8 +307,9 @@ impl fmt::Debug for RecoveryCodes {
 /// password. An administrator removing another user's device sends no proof.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveDeviceRequest {
-    /// A current verification code, a recovery code or the password, as typed; `None` when
-    /// an administrator removes another user's device.
+    /// A current verification code or an unused recovery code, as typed (the password is no
+    /// proof of the second factor); `None` when an administrator removes another user's
+    /// device.
     #[serde(default)]
     pub proof: Option<String>,
 }

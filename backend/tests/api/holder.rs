@@ -611,8 +611,9 @@ async fn confirm_replacement(
     client: &Client,
     code1: &str,
     code2: &str,
+    proof: &str,
 ) -> reqwest::Response {
-    let body = json!({ "code1": code1, "code2": code2 });
+    let body = json!({ "code1": code1, "code2": code2, "proof": proof });
     app.send_json(
         client,
         Method::POST,
@@ -626,7 +627,8 @@ async fn confirm_replacement(
 async fn moving_to_a_new_phone_keeps_the_old_one_until_apply_and_carries_the_replay_state() {
     let app = spawn_app().await;
     let holder = client();
-    let old = app.enrolled_user(&holder, "alice", PASSWORD).await.secret;
+    let enrolled = app.enrolled_user(&holder, "alice", PASSWORD).await;
+    let (old, proof) = (enrolled.secret, enrolled.recovery_codes[0].clone());
     let t = app.now_step();
     app.clock.advance(STEP);
     let new = replacement_setup(&app, &holder).await;
@@ -641,7 +643,14 @@ async fn moving_to_a_new_phone_keeps_the_old_one_until_apply_and_carries_the_rep
     app.me(&holder).await;
     let before = app.snapshot().await;
     expect_error(
-        confirm_replacement(&app, &holder, &totp(&old, t + 1), &totp(&old, t + 2)).await,
+        confirm_replacement(
+            &app,
+            &holder,
+            &totp(&old, t + 1),
+            &totp(&old, t + 2),
+            &proof,
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         ErrorCode::CodeWrong,
     )
@@ -649,13 +658,15 @@ async fn moving_to_a_new_phone_keeps_the_old_one_until_apply_and_carries_the_rep
     app.assert_unchanged_since(&before).await;
 
     // Apply with the new phone's codes of steps t and t+1 (still within the window).
-    let response = confirm_replacement(&app, &holder, &totp(&new, t), &totp(&new, t + 1)).await;
+    // Apply, with a recovery code as the proof of the current second factor.
+    let response =
+        confirm_replacement(&app, &holder, &totp(&new, t), &totp(&new, t + 1), &proof).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count("two_step_setups").await, 0);
-    // The recovery codes are kept.
+    // The recovery codes are kept (but the one spent as the proof).
     assert_eq!(
         app.me(&holder).await.two_step.unwrap().recovery_codes_left,
-        10
+        9
     );
 
     // The last step accepted (t+2, by the old phone) carries over: the new phone's code of
