@@ -134,7 +134,7 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     harness::wait_text(
         c,
         "dialog",
-        "Enter a current verification code or your password",
+        "Enter a current verification code or a recovery code",
     )
     .await;
     check("the Remove dialog with an error").await;
