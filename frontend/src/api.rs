@@ -236,11 +236,13 @@ pub fn start_replacement() -> Call<SetupResponse> {
     )
 }
 
-/// The replacement's two codes: from then on only the new phone works.
+/// The replacement's two codes and the proof of the current phone: from then on only the
+/// new phone works.
 pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
     let body = wire::object(&[
         ("code1", Some(request.code1.as_str())),
         ("code2", Some(request.code2.as_str())),
+        ("proof", request.proof.as_deref()),
     ]);
     no_answer(
         POST,
