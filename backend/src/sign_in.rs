@@ -2,12 +2,14 @@
 //! the password step as one use case: every limit is reserved before the hash, and a right
 //! password commits its writes in one transaction.
 //!
-//! Order of the guards (cheapest first, each refusing before any work): the per-address
-//! window (skipped from a known browser of the typed name), the counter in the database
-//! (reserved by compare-and-set), then this instance's hashing turns: one per account however
+//! Order of the guards (cheapest first, each refusing before any work): one attempt at a
+//! time on this instance per cookie shown or, without a known browser, per typed name (in
+//! memory); whether the cookie names one of the typed account's known browsers (one indexed
+//! read); the per-address window (skipped from a known browser); the counter in the database
+//! (reserved by compare-and-set); then this instance's hashing turns: one per account however
 //! many known browsers a client shows, and at most [`guards::PER_ADDRESS_HASHING`] per client
-//! address; only then Argon2. A refusal that is not a wrong answer (a busy turn, a full
-//! hashing queue, a database error) hands the counter's reservation back.
+//! address; only then Argon2. A refusal after the reservation that is not a wrong answer (a
+//! busy hashing turn, a full hashing queue, a database error) hands the reservation back.
 
 use crate::accounts::known_browsers::{self, BrowserToken};
 use crate::app::AppState;

@@ -181,6 +181,59 @@ async fn simultaneous_reservations_in_the_database_get_exactly_the_free_tries() 
     );
 }
 
+/// A reservation handed back (an attempt refused for a busy turn or a full queue, not checked)
+/// frees its place, under a burst on two instances too: of 100 simultaneous attempts, every
+/// third is handed back and the others stay counted as failures; no more than the free tries
+/// ever stay counted, and the counter holds exactly those that did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let now = a.now();
+    let barrier = Arc::new(Barrier::new(100));
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let db = if i % 2 == 0 {
+            a.db.clone()
+        } else {
+            b.db.clone()
+        };
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let counter = twostep::guards::password_counter(&db, "name:handback")
+                .await
+                .unwrap();
+            match twostep::guards::reserve_password(&db, "name:handback", counter, now).await {
+                Ok(()) if i % 3 == 0 => {
+                    twostep::guards::release_password(&db, "name:handback")
+                        .await
+                        .unwrap();
+                    "handed back"
+                }
+                Ok(()) => "kept",
+                Err(twostep::guards::Refused::Wait(_)) => "refused",
+                Err(other) => panic!("unexpected refusal: {other}"),
+            }
+        }));
+    }
+    let mut kept = 0;
+    for task in tasks {
+        if task.await.unwrap() == "kept" {
+            kept += 1;
+        }
+    }
+    assert!(kept >= 1 && kept <= PASSWORD.free, "{kept} kept");
+    let stored = twostep::guards::password_counter(&a.db, "name:handback")
+        .await
+        .unwrap()
+        .expect("a counter");
+    assert_eq!(
+        stored.failures, kept,
+        "the counter holds exactly the kept failures"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_wrong_codes_on_one_waiting_session_is_checked_at_most_five_times() {
     let a = spawn_app().await;
