@@ -203,13 +203,18 @@ async fn answer(response: reqwest::Response) -> (u16, Option<String>) {
     (status, code)
 }
 
-const DONE: (u16, Option<&str>) = (204, None);
-const OK: (u16, Option<&str>) = (200, None);
-const CONFIRM: (u16, Option<&str>) = (403, Some("reauthentication_required"));
-const PROOF: (u16, Option<&str>) = (403, Some("proof_required"));
-const WRONG_PROOF: (u16, Option<&str>) = (403, Some("proof_wrong"));
+/// An answer: the status, and the error code for a refusal.
+type Answer = (u16, Option<&'static str>);
+/// One case of the table: (change, actor, recent?, proof, answer).
+type Case = (Op, Actor, bool, Proof, Answer);
+
+const DONE: Answer = (204, None);
+const OK: Answer = (200, None);
+const CONFIRM: Answer = (403, Some("reauthentication_required"));
+const PROOF: Answer = (403, Some("proof_required"));
+const WRONG_PROOF: Answer = (403, Some("proof_wrong"));
 /// A code that is not one of the current phone: answered as at the code step.
-const WRONG_CODE: (u16, Option<&str>) = (401, Some("code_wrong"));
+const WRONG_CODE: Answer = (401, Some("code_wrong"));
 
 /// The table, as cases: (change, actor, recent?, proof, answer).
 #[tokio::test]
@@ -217,7 +222,7 @@ async fn every_change_answers_as_the_table_says() {
     use Actor::*;
     use Op::*;
     #[rustfmt::skip]
-    let cases: &[(Op, Actor, bool, Proof, (u16, Option<&str>))] = &[
+    let cases: &[Case] = &[
         // Moving to a new phone: proof of the current phone, not of the new one.
         (ReplaceApp,       Holder,        true,  Proof::None,         PROOF),
         (ReplaceApp,       Holder,        true,  Proof::NewPhone,     WRONG_CODE),

@@ -223,7 +223,7 @@ async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries()
             kept += 1;
         }
     }
-    assert!(kept >= 1 && kept <= PASSWORD.free, "{kept} kept");
+    assert!((1..=PASSWORD.free).contains(&kept), "{kept} kept");
     let stored = twostep::guards::password_counter(&a.db, "name:handback")
         .await
         .unwrap()

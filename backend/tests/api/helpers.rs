@@ -947,3 +947,25 @@ fn sqlite_file_bytes(path: &std::path::Path) -> Vec<u8> {
     assert!(!bytes.is_empty(), "no database files in {dir:?}");
     bytes
 }
+
+/// The whole app (the API and the built frontend in `dist`) on a fresh SQLite database, on
+/// `127.0.0.1:0`; returns its base URL, the server task and the folder holding the database
+/// (kept while the test runs).
+pub async fn serve_with_frontend(dist: &std::path::Path) -> (String, JoinHandle<()>, TempDir) {
+    let data = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
+    let db = twostep::db::connect(&url).await.expect("database");
+    let state = AppState::new(
+        db,
+        Arc::new(ManualClock::new(START)),
+        SealKey::generate(),
+        Settings::default(),
+    );
+    let app = router(state, Some(dist));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (base, server, data)
+}

@@ -70,23 +70,8 @@ fn built_frontend() -> tempfile::TempDir {
 /// every other path): 404.
 #[tokio::test]
 async fn metrics_are_absent_unless_asked_for_also_with_the_built_frontend() {
-    use std::sync::Arc;
-    use twostep::app::{AppState, router};
     let dist = built_frontend();
-    let data = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
-    let db = twostep::db::connect(&url).await.unwrap();
-    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
-    let state = AppState::new(
-        db,
-        clock,
-        twostep::seal::SealKey::generate(),
-        Settings::default(),
-    );
-    let app = router(state, Some(dist.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (base, server, _data) = crate::helpers::serve_with_frontend(dist.path()).await;
     let browser = client();
     let page = browser.get(format!("{base}/users/1")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK, "the app is served");

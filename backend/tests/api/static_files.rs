@@ -2,8 +2,6 @@
 //! it, with `index.html` for the browser's own routes; API answers are never compressed.
 
 use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY};
-use std::sync::Arc;
-use twostep::app::{AppState, Settings, router};
 
 #[tokio::test]
 async fn app_files_are_compressed_and_the_csp_allows_the_loader_script_by_hash() {
@@ -17,20 +15,7 @@ async fn app_files_are_compressed_and_the_csp_allows_the_loader_script_by_hash()
     )
     .unwrap();
     std::fs::write(dist.path().join("app.wasm"), vec![b'a'; 64 * 1024]).unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
-    let db = twostep::db::connect(&url).await.unwrap();
-    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
-    let state = AppState::new(
-        db,
-        clock,
-        twostep::seal::SealKey::generate(),
-        Settings::default(),
-    );
-    let app = router(state, Some(dist.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (base, server, _data) = crate::helpers::serve_with_frontend(dist.path()).await;
     let client = reqwest::Client::new();
 
     let wasm = client
@@ -95,20 +80,7 @@ async fn hashed_app_files_are_cached_for_a_year_and_index_html_is_always_checked
     ] {
         std::fs::write(dist.path().join(name), b"x").unwrap();
     }
-    let data = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
-    let db = twostep::db::connect(&url).await.unwrap();
-    let clock = Arc::new(twostep::clock::ManualClock::new(1_700_000_000));
-    let state = AppState::new(
-        db,
-        clock,
-        twostep::seal::SealKey::generate(),
-        Settings::default(),
-    );
-    let app = router(state, Some(dist.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (base, server, _data) = crate::helpers::serve_with_frontend(dist.path()).await;
     let client = reqwest::Client::new();
     let cache_control = async |path: &str| {
         let response = client.get(format!("{base}{path}")).send().await.unwrap();
