@@ -356,6 +356,17 @@ async fn an_administrators_stale_session_cannot_act_on_another_account() {
     );
 }
 
+/// `GET /api/me` with exactly this `Cookie` header.
+async fn me_with(app: &TestApp, cookie: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/api/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
 /// The session token changes at "Confirm it's you" and at a password change: the old one
 /// stops working.
 #[tokio::test]
@@ -368,13 +379,7 @@ async fn the_token_changes_at_every_step_up() {
     app.reauthenticate_ok(&bob, PASSWORD).await;
     let second = app.cookie_in(&jar);
     assert_ne!(first, second, "Confirm it's you gives a new token");
-    let old = reqwest::Client::new()
-        .get(app.url("/api/me"))
-        .header("cookie", first.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_with(&app, &first).await, StatusCode::UNAUTHORIZED);
     assert_eq!(app.me(&bob).await.username, "bob");
 
     let body = json!({ "current_password": PASSWORD, "new_password": "a new long password 2" });
@@ -384,13 +389,7 @@ async fn the_token_changes_at_every_step_up() {
     assert_eq!(changed.status(), StatusCode::OK);
     let third = app.cookie_in(&jar);
     assert_ne!(second, third, "a password change gives a new token");
-    let old = reqwest::Client::new()
-        .get(app.url("/api/me"))
-        .header("cookie", second.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_with(&app, &second).await, StatusCode::UNAUTHORIZED);
     assert_eq!(app.me(&bob).await.username, "bob");
 }
 

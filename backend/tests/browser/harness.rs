@@ -86,6 +86,17 @@ impl Server {
         twostep::db::connect(&url).await.unwrap()
     }
 
+    /// Sets the account's last accepted step (for every account: the tests have one with a
+    /// device), so that the codes after it are unused again, and tells the running server.
+    pub async fn set_last_step(&self, step: u64) {
+        sqlx::query("UPDATE two_step_devices SET last_step = $1")
+            .bind(step as i64)
+            .execute(&self.database().await)
+            .await
+            .unwrap();
+        self.revoked();
+    }
+
     /// After changing sessions, roles or devices through [`Server::database`]: tells the
     /// server, as every writer must (its session cache forgets what it held).
     pub fn revoked(&self) {

@@ -284,13 +284,7 @@ async fn moving_to_a_new_phone_by_its_qr_code() {
 
     // The proof of the current phone: its code of step S (made unused again here, as the
     // sign-ins above used up the steps the window allows).
-    let db = server.database().await;
-    sqlx::query("UPDATE two_step_devices SET last_step = $1")
-        .bind((s - 1) as i64)
-        .execute(&db)
-        .await
-        .unwrap();
-    server.revoked();
+    server.set_last_step(s - 1).await;
     harness::field(c, "Code from your current phone, or a recovery code")
         .await
         .send_keys(&crate::totp::code(&old, s))
