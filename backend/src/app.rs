@@ -1,14 +1,12 @@
-//! The application: shared state, the router (API + built frontend + security layers) and
-//! `serve`, which opens the database, makes sure an administrator exists and listens.
+//! The composition root: the router (API + built frontend + security layers) and `serve`,
+//! which opens the database, makes sure an administrator exists and listens. It wires the
+//! state of [`crate::state`] (re-exported here for callers outside the crate) and no module
+//! imports it.
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, ServeArgs};
-use crate::guards::{AddressLimiter, InFlight};
-use crate::macs::Macs;
-use crate::oidc::IdentityProvider;
-use crate::oidc::relying_party::HttpClient;
-use crate::passwords::Hasher;
 use crate::seal::SealKey;
+pub use crate::state::{AppState, Background, Settings};
 use crate::{db, headers, routes, users};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -16,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use sqlx::AnyPool;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -28,170 +26,6 @@ use twostep_shared::api::Role;
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 /// Requests taking longer than this are answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Settings that handlers read.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Issuer shown in authenticator apps.
-    pub issuer: String,
-    /// Whether the session and device cookies are `Secure`, with the `__Host-` prefix
-    /// (`--public-url https://…`, or `--secure-cookies`).
-    pub secure_cookies: bool,
-    /// The identity providers organizational accounts sign in through (none by default).
-    pub identity_providers: Vec<IdentityProvider>,
-    /// How people reach this server, without a trailing slash; providers send people back to
-    /// `{public_url}/api/oidc/callback`.
-    pub public_url: String,
-    /// Proxies whose `X-Forwarded-For` names the client (none: the header is ignored).
-    pub trusted_proxies: crate::client_addr::TrustedProxies,
-    /// Days the audit log keeps an event.
-    pub audit_retention_days: u32,
-    /// Whether `GET /metrics` is served by this router (`--metrics`).
-    pub metrics_route: bool,
-    /// The idle limit and the recent-sign-in window (`--session-idle-minutes`,
-    /// `--recent-sign-in-seconds`).
-    pub session_limits: crate::session_policy::SessionLimits,
-    /// Whether signed-in requests may use the in-process session cache (`--session-cache`).
-    pub session_cache: crate::config::SessionCacheMode,
-    /// Password checks queued or running at most; more are answered 503 (256; tests make it
-    /// smaller to fill it).
-    pub hashing_queue: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            issuer: twostep_shared::otpauth::DEFAULT_ISSUER.to_owned(),
-            secure_cookies: false,
-            identity_providers: Vec::new(),
-            public_url: "http://127.0.0.1:8080".to_owned(),
-            trusted_proxies: Default::default(),
-            audit_retention_days: 365,
-            metrics_route: false,
-            session_limits: Default::default(),
-            session_cache: Default::default(),
-            hashing_queue: 256,
-        }
-    }
-}
-
-impl Settings {
-    /// The configured identity provider called `name`.
-    pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
-        self.identity_providers.iter().find(|p| p.name == name)
-    }
-}
-
-/// What every handler can reach. Cloning it (axum does, per request and extractor) is one
-/// reference count.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The parts of [`AppState`].
-pub struct Shared {
-    pub db: AnyPool,
-    pub clock: Arc<dyn Clock>,
-    pub hasher: Hasher,
-    pub seal: SealKey,
-    pub settings: Arc<Settings>,
-    /// Keyed hashes under keys derived from the server key.
-    pub macs: Arc<Macs>,
-    /// Wrong passwords per client address (this instance).
-    pub addresses: Arc<AddressLimiter>,
-    /// Counter keys with a password being hashed (this instance): one at a time each.
-    pub in_flight: Arc<InFlight>,
-    /// The HTTP client for identity providers (`None` without providers, which saves its
-    /// memory, or if it could not be built: then every sign-in through a provider fails as
-    /// "provider unreachable", and the log says why).
-    pub oidc_http: Option<HttpClient>,
-    /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
-    pub shutting_down: Arc<AtomicBool>,
-    /// The session cache and how revocations reach it ([`crate::revocation`]).
-    pub revocations: crate::revocation::Revocations,
-    /// "Last seen" times waiting to be written.
-    pub last_seen: crate::last_seen::LastSeen,
-}
-
-/// The server's background tasks (the last-seen writer; on PostgreSQL the revocation
-/// listener), stopped when this is dropped.
-pub struct Background(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
-    }
-}
-
-impl AppState {
-    pub fn new(db: AnyPool, clock: Arc<dyn Clock>, seal: SealKey, settings: Settings) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let url = db.connect_options().database_url.to_string();
-        let sqlite_file = crate::db::sqlite_file(&url);
-        // SQLite: every other writer bumps the revocation counter, so the cache hears them
-        // from the start; PostgreSQL: only once the listener is connected.
-        let on_sqlite = url.starts_with("sqlite:");
-        // Without it, caches cannot hear this process's revocations: logged as an error.
-        let counter = sqlite_file
-            .as_deref()
-            .map(crate::revocation::open_counter)
-            .transpose()
-            .inspect_err(|error| tracing::error!(%error, "revocations not shared"))
-            .ok()
-            .flatten();
-        // SQLite: without its revocation counter the cache could not hear the CLI: off.
-        let enabled = settings.session_cache != crate::config::SessionCacheMode::Off
-            && (counter.is_some() || !on_sqlite);
-        let cache = crate::session_cache::SessionCache::new(enabled, on_sqlite, counter.clone());
-        let oidc_http = (!settings.identity_providers.is_empty())
-            .then(crate::oidc::relying_party::http_client)
-            .and_then(|client| {
-                client
-                    .inspect_err(
-                        |e| tracing::error!(error = %e, "identity providers cannot be used"),
-                    )
-                    .ok()
-            });
-        Self(Arc::new(Shared {
-            revocations: crate::revocation::Revocations::new(cache, counter),
-            last_seen: Default::default(),
-            db,
-            clock,
-            hasher: Hasher::new(cores, settings.hashing_queue),
-            macs: Arc::new(Macs::new(&seal)),
-            seal,
-            settings: Arc::new(settings),
-            addresses: Arc::default(),
-            in_flight: Arc::default(),
-            oidc_http,
-            shutting_down: Arc::default(),
-        }))
-    }
-
-    /// Starts the background tasks; they stop when the returned value is dropped.
-    pub fn start_background(&self) -> Background {
-        let mut tasks = vec![tokio::spawn(self.last_seen.clone().run(self.db.clone()))];
-        let url = self.db.connect_options().database_url.to_string();
-        if url.starts_with("postgres")
-            && self.settings.session_cache != crate::config::SessionCacheMode::Off
-        {
-            tasks.push(tokio::spawn(crate::revocation::listen(
-                url,
-                self.revocations.cache.clone(),
-            )));
-        }
-        Background(tasks)
-    }
-}
 
 /// Whether `path` names one of trunk's hashed files (`NAME-<16 hex digits>.js`, `_bg.wasm`,
 /// `.css`): its content never changes under that name.
@@ -241,7 +75,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let mut app = Router::new().nest("/api", routes::api_router());
     if state.settings.metrics_route {
         crate::metrics::handle();
-        app = app.merge(crate::metrics::router());
+        app = app.merge(crate::routes::metrics::router());
     } else {
         // Not the browser app's index.html through the fallback: without `--metrics` there is
         // nothing at `/metrics` here (with `--metrics-addr` they are on their own address).
@@ -405,7 +239,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     );
     let shutting_down = state.shutting_down.clone();
     if let Some(listener) = metrics_listener {
-        let metrics_app = crate::metrics::router().with_state(state.clone());
+        let metrics_app = crate::routes::metrics::router().with_state(state.clone());
         // Stops with the process.
         tokio::spawn(crate::serve::run(
             listener,

@@ -2,12 +2,12 @@
 //! There is deliberately no command that sets up 2-step verification for someone.
 
 use crate::accounts::{By, operations};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
 use crate::error::ApiError;
 use crate::oidc::{link, providers};
+use crate::state::AppState;
 use crate::{passwords, two_step, users};
 use std::io::{IsTerminal, Read};
 use twostep_shared::api::{AuditEventKind, Role};
@@ -177,7 +177,7 @@ fn operator_state(db: sqlx::AnyPool, seal: crate::seal::SealKey) -> AppState {
         db,
         std::sync::Arc::new(SystemClock),
         seal,
-        crate::app::Settings::default(),
+        crate::state::Settings::default(),
     )
 }
 

@@ -100,6 +100,27 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The client's address (IP only) for the audit log and the per-address limit, when the
+/// server knows it: the peer, or behind `--trusted-proxies` the address they forwarded. The
+/// HTTP extractor is in `extract.rs`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAddr(pub Option<IpAddr>, Option<String>);
+
+impl ClientAddr {
+    pub fn new(ip: Option<IpAddr>) -> Self {
+        Self(ip, ip.map(|ip| ip.to_string()))
+    }
+
+    /// The address as text.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

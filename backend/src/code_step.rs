@@ -7,20 +7,25 @@
 //! code marked used) inside a transaction that [`verify`] hands back, so the caller's own
 //! writes (the new session, the removal, the new codes) commit together with it.
 
-use crate::app::AppState;
 use crate::guards::{self, CodeCounter, Refused};
 use crate::passwords::HashError;
 use crate::policy::{self, Counter};
 use crate::recovery;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::session_policy::SessionLimits;
 use crate::sessions::{self, SessionRecord};
+use crate::state::AppState;
 use crate::totp::{self, Authenticator, SignInCheck};
 use crate::users::UserRecord;
 use crate::{audit, metrics};
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::{RecoveryCode, TotpCode};
+
+/// What a device's sealed secret is for (its associated data).
+pub(crate) fn device_purpose(user_id: i64) -> String {
+    format!("device:{user_id}")
+}
 
 /// A code check: whose code, from where, and what for (recorded in the audit log).
 #[derive(Debug, Clone, Copy)]
@@ -252,10 +257,7 @@ async fn verify_app_code(
     }
     let secret = state
         .seal
-        .open(
-            &crate::two_step::device_purpose(user_id),
-            &device.sealed_secret,
-        )
+        .open(&device_purpose(user_id), &device.sealed_secret)
         .map_err(CodeError::Internal)?;
     let auth = Authenticator::new(&secret).map_err(CodeError::Internal)?;
     let failure = match totp::check_sign_in(&auth, code, now, device.last_step) {

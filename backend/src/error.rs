@@ -81,7 +81,8 @@ impl ApiError {
         )
     }
 
-    /// The session must confirm it's you before this action ([`crate::extract::Recent`]).
+    /// The session must confirm it's you before this action (the account-changes table asks a
+    /// recent sign-in).
     pub fn reauthentication_required() -> Self {
         Self::client(
             StatusCode::FORBIDDEN,

@@ -5,10 +5,11 @@
 
 use crate::accounts::By;
 use crate::accounts::known_browsers::BrowserToken;
-use crate::app::AppState;
+pub use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::session_policy::needs_seen_write;
 use crate::sessions::{self, Origin, SessionRecord, Stage};
+use crate::state::AppState;
 use crate::users::UserRecord;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::StatusCode;
@@ -28,23 +29,6 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The client's address (IP only) for the audit log and the per-address limit, when the
-/// server knows it: the peer, or behind `--trusted-proxies` the address they forwarded
-/// ([`crate::client_addr`]).
-#[derive(Debug, Clone, Default)]
-pub struct ClientAddr(pub Option<std::net::IpAddr>, Option<String>);
-
-impl ClientAddr {
-    /// The address as text.
-    pub fn as_deref(&self) -> Option<&str> {
-        self.1.as_deref()
-    }
-
-    pub fn ip(&self) -> Option<std::net::IpAddr> {
-        self.0
-    }
-}
-
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
@@ -61,7 +45,7 @@ impl FromRequestParts<AppState> for ClientAddr {
                     .trusted_proxies
                     .client_ip(addr.ip(), &parts.headers)
             });
-        Ok(Self(ip, ip.map(|ip| ip.to_string())))
+        Ok(Self::new(ip))
     }
 }
 

@@ -6,15 +6,11 @@
 //! (any other is `other`), statuses and outcomes only: never user names, addresses or anything
 //! a client typed, so a client cannot add series.
 
-use crate::app::AppState;
-use crate::error::ApiResult;
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::Row;
 use std::sync::OnceLock;
@@ -150,16 +146,6 @@ pub async fn track_request(route: Option<MatchedPath>, request: Request, next: N
     ::metrics::counter!(REQUESTS, "method" => method, "route" => route, "status" => status)
         .increment(1);
     response
-}
-
-/// `GET /metrics`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(scrape))
-}
-
-async fn scrape(State(state): State<AppState>) -> ApiResult<Response> {
-    let text = render(&state).await?;
-    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 /// The gauges read at scrape time, then everything in the Prometheus text format.

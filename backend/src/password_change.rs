@@ -7,12 +7,12 @@
 
 use crate::accounts::changes::{self, Refusal};
 use crate::accounts::{By, apply, known_browsers::BrowserToken};
-use crate::app::AppState;
-use crate::extract::ClientAddr;
+use crate::client_addr::ClientAddr;
 use crate::passwords::HashError;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::sessions::SessionRecord;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
+use crate::state::AppState;
 use crate::users::{self, UserRecord};
 use crate::{audit, common_passwords};
 use twostep_shared::api::AuditEventKind;

@@ -7,12 +7,12 @@
 
 use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::{By, apply, known_browsers::BrowserToken};
-use crate::app::AppState;
+use crate::client_addr::ClientAddr;
 use crate::code_step::{self, CodeCheck, CodeError};
-use crate::extract::ClientAddr;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::sessions::SessionRecord;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
+use crate::state::AppState;
 use crate::users::UserRecord;
 use twostep_shared::input::{TotpCode, Username};
 

@@ -30,7 +30,7 @@ pub fn generate(macs: &Macs) -> (Vec<RecoveryCode>, Vec<String>) {
 
 /// Replaces a user's codes with `stored`, inside `tx` (revoking: the count shown changes).
 pub async fn replace(
-    tx: &mut crate::revocation::RevokingTx,
+    tx: &mut crate::revoking_tx::RevokingTx,
     user_id: i64,
     stored: Vec<String>,
 ) -> Result<(), sqlx::Error> {

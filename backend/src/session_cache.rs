@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use twostep_shared::api::TwoStepStatus;
 
+/// How long a revoking request waits for its notification to go round before answering.
+pub const ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The start of a read barrier's notification ([`SessionCache::barrier`]): heard, it revokes
 /// nothing.
 const BARRIER_PREFIX: &str = "barrier:";
@@ -261,11 +264,9 @@ impl SessionCache {
             return Ok(true);
         }
         let number = inner.barriers_started.fetch_add(1, Ordering::SeqCst) + 1;
-        let payload = crate::revocation::new_payload(BARRIER_PREFIX);
-        crate::revocation::notify(db, &payload).await?;
-        let heard = self
-            .wait_heard(&payload, crate::revocation::ECHO_WAIT)
-            .await;
+        let payload = crate::revoking_tx::new_payload(BARRIER_PREFIX);
+        crate::revoking_tx::notify(db, &payload).await?;
+        let heard = self.wait_heard(&payload, ECHO_WAIT).await;
         if heard {
             inner.barriers_done.store(number, Ordering::SeqCst);
         }

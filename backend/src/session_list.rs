@@ -4,27 +4,13 @@
 
 use crate::accounts::By;
 use crate::accounts::changes::{self, Change, Plan, Refusal};
-use crate::app::AppState;
 use crate::audit;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::sessions::{self, SessionRecord};
+use crate::state::AppState;
 use crate::users::UserRecord;
 use twostep_shared::account::{SessionInfo, SessionList};
 use twostep_shared::api::AuditEventKind;
-
-/// A readable name for a browser from its `User-Agent`, e.g. "Chrome on Linux", by
-/// `woothee` (a maintained parser with its own test set).
-pub fn device_name(user_agent: Option<&str>) -> String {
-    let known = |text: &str| !text.is_empty() && text != woothee::woothee::VALUE_UNKNOWN;
-    let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
-    match parsed {
-        Some(result) if known(result.name) && known(result.os) => {
-            format!("{} on {}", result.name, result.os)
-        }
-        Some(result) if known(result.name) => result.name.to_owned(),
-        _ => "Unknown browser".to_owned(),
-    }
-}
 
 /// The user's live sessions; `current` marks the asking session (if it is one of them).
 pub async fn list(
@@ -44,7 +30,7 @@ pub async fn list(
         .into_iter()
         .map(|session| SessionInfo {
             current: asking.is_some_and(|asking| session.is(asking)),
-            device: device_name(session.user_agent.as_deref()),
+            device: sessions::browser_name(session.user_agent.as_deref()),
             id: session.id,
             client_addr: session.client_addr,
             started_at: session.started_at,
@@ -103,7 +89,7 @@ pub async fn end_one(state: &AppState, ending: Ending<'_>, id: &str) -> Result<(
     let asking = ending.by.session().is_some_and(|asking| session.is(asking));
     let detail = format!(
         "{} ({})",
-        device_name(session.user_agent.as_deref()),
+        sessions::browser_name(session.user_agent.as_deref()),
         if asking {
             "this session"
         } else {
@@ -160,20 +146,4 @@ async fn record(
         "sessions ended from the sessions list"
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::device_name;
-
-    #[test]
-    fn devices_are_named_from_the_user_agent() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-        assert_eq!(device_name(Some(chrome)), "Chrome on Linux");
-        let firefox =
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
-        assert_eq!(device_name(Some(firefox)), "Firefox on Windows 10");
-        assert_eq!(device_name(Some("x")), "Unknown browser");
-        assert_eq!(device_name(None), "Unknown browser");
-    }
 }

@@ -5,7 +5,7 @@
 //! When it ends, whether it is recent, and when "last seen" is written are the pure rules
 //! of [`crate::session_policy`]; this module stores and reads.
 
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::session_policy::{SessionLimits, SessionTimes};
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
@@ -100,10 +100,7 @@ impl Origin {
     /// The sign-in's detail for the audit log: `what` (may be empty) and the browser, when
     /// it sent a `User-Agent`, e.g. "with 2-step verification; Chrome on Linux".
     pub fn sign_in_detail(&self, what: &str) -> Option<String> {
-        let device = self
-            .user_agent
-            .as_deref()
-            .map(|ua| crate::session_list::device_name(Some(ua)));
+        let device = self.user_agent.as_deref().map(|ua| browser_name(Some(ua)));
         match (what.is_empty(), device) {
             (true, None) => None,
             (true, Some(device)) => Some(device),
@@ -419,4 +416,34 @@ pub fn removal_cookie(secure: bool) -> Cookie<'static> {
         .secure(secure)
         .path("/")
         .build()
+}
+
+/// A readable name for a browser from its `User-Agent`, e.g. "Chrome on Linux", by
+/// `woothee` (a maintained parser with its own test set).
+pub fn browser_name(user_agent: Option<&str>) -> String {
+    let known = |text: &str| !text.is_empty() && text != woothee::woothee::VALUE_UNKNOWN;
+    let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
+    match parsed {
+        Some(result) if known(result.name) && known(result.os) => {
+            format!("{} on {}", result.name, result.os)
+        }
+        Some(result) if known(result.name) => result.name.to_owned(),
+        _ => "Unknown browser".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_name;
+
+    #[test]
+    fn browsers_are_named_from_the_user_agent() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(Some(chrome)), "Chrome on Linux");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(browser_name(Some(firefox)), "Firefox on Windows 10");
+        assert_eq!(browser_name(Some("x")), "Unknown browser");
+        assert_eq!(browser_name(None), "Unknown browser");
+    }
 }

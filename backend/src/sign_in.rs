@@ -12,14 +12,13 @@
 //! busy hashing turn, a full hashing queue, a database error) hands the reservation back.
 
 use crate::accounts::known_browsers::{self, BrowserToken};
-use crate::app::AppState;
+use crate::client_addr::ClientAddr;
 use crate::code_step::{self, CodeCheck, CodeError};
-use crate::error::ApiResult;
-use crate::extract::ClientAddr;
 use crate::guards::{self, AddressReservation, Refused};
 use crate::passwords::HashError;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use crate::sessions::{self, Origin, Stage};
+use crate::state::AppState;
 use crate::users::{self, UserRecord};
 use crate::{audit, metrics};
 use axum_extra::extract::cookie::Cookie;
@@ -331,7 +330,7 @@ pub async fn finish_with_code(
     origin: &Origin,
     client: &ClientAddr,
     browser: Option<&BrowserToken>,
-) -> ApiResult<(String, User, Option<Cookie<'static>>)> {
+) -> Result<(String, User, Option<Cookie<'static>>), CodeError> {
     let code_step::Pending {
         session,
         user,
@@ -348,7 +347,7 @@ pub async fn finish_with_code(
     // A new token for the signed-in session: the pending one is never promoted, and is
     // used once (a second right code on the same pending session finds it gone).
     if !sessions::delete(&mut tx, &session.token_hash).await? {
-        return Err(CodeError::Replayed.into());
+        return Err(CodeError::Replayed);
     }
     let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now).await?;
     let detail = origin.sign_in_detail("with 2-step verification");
@@ -365,6 +364,6 @@ pub async fn finish_with_code(
     .await?;
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");
-    let status = crate::two_step::status(&state.db, user.id).await?;
+    let status = crate::two_step_status::status(&state.db, user.id).await?;
     Ok((token, user.to_api(Some(status)), browser_cookie))
 }

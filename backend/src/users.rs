@@ -1,7 +1,7 @@
 //! Accounts in the database: lookup, listing, creation.
 
 use crate::policy::Counter;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
 
@@ -190,8 +190,8 @@ pub struct NewUser<'a> {
     pub link: IdentityLink,
 }
 
-/// Which identity at its provider an organizational account belongs to (see
-/// [`crate::oidc::link`]): the subject, or a verified e-mail until the subject is known.
+/// Which identity at its provider an organizational account belongs to (see `oidc/link.rs`):
+/// the subject, or a verified e-mail until the subject is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentityLink {
     pub subject: Option<String>,

@@ -10,7 +10,7 @@
 //!   password change / reset / 2-step removed ──► end_all (every row of the account)
 //! ```
 
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use sqlx::AnyPool;

@@ -5,10 +5,10 @@
 use crate::accounts::By;
 use crate::accounts::apply::{self, RevokeError};
 use crate::accounts::changes::{self, Change, Refusal};
-use crate::app::AppState;
 use crate::audit;
 use crate::passwords::HashError;
-use crate::revocation::RevokingTx;
+use crate::revoking_tx::RevokingTx;
+use crate::state::AppState;
 use crate::users::{self, UserRecord};
 use twostep_shared::api::{AuditEventKind, Role};
 

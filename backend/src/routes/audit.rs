@@ -2,11 +2,11 @@
 //! account: `GET /api/audit?page=N&q=NAME&event=KIND&user=ID` (50 a page) and
 //! `GET /api/audit.csv?q=NAME&event=KIND&user=ID` (every matching event, as a download).
 
-use crate::app::AppState;
 use crate::audit::{self, Filter};
 use crate::audit_csv;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiQuery};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};

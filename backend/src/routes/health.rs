@@ -1,8 +1,8 @@
 //! `GET /api/health`: 200 when the server can reach its database. `GET /api/ready`: 200 when
 //! it should get traffic, 503 while its database is unreachable or it is shutting down.
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;

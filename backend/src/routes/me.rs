@@ -3,12 +3,12 @@
 //! account-changes table's to say ([`crate::accounts::changes`]): each handler passes who
 //! acts ([`SignedIn::by`]) to one operation.
 
-use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, BrowserCookie, ClientAddr, SignedIn};
 use crate::password_change::{self, Change};
 use crate::session_list::{self, Ending};
 use crate::sessions;
+use crate::state::AppState;
 use crate::two_step::{self, SetupKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

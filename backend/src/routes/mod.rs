@@ -1,7 +1,7 @@
 //! The `/api` routes, one module per area, each with its own `router()`.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::Router;
 use axum::http::StatusCode;
 use twostep_shared::ErrorCode;
@@ -9,6 +9,7 @@ use twostep_shared::ErrorCode;
 mod audit;
 mod health;
 mod me;
+pub mod metrics;
 mod oidc;
 mod session;
 mod users;

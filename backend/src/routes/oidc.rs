@@ -17,13 +17,13 @@
 //! (no state cookie, an unknown state, no provider configured) or a start that fails, as
 //! often as they like: those write no audit row.
 
-use crate::app::AppState;
 use crate::audit;
 use crate::extract::ClientAddr;
 use crate::oidc::flows::{self, FlowSecrets};
 use crate::oidc::link::{self, LinkedBy};
 use crate::oidc::{Failure, IdentityProvider, relying_party};
 use crate::sessions::{self, Stage};
+use crate::state::AppState;
 use crate::users::UserRecord;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

@@ -2,12 +2,12 @@
 //! (code step), `DELETE /api/session`, and `POST /api/session/reauthenticate` ("Confirm it's
 //! you" before a sensitive action).
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, BrowserCookie, ClientAddr, SignedIn, Verifying};
 use crate::reauthentication::{self, Confirming, Proof, ReauthError};
 use crate::sessions::{self, Origin, Stage};
 use crate::sign_in::{self, PasswordAttempt, Purpose};
+use crate::state::AppState;
 use crate::two_step;
 use axum::extract::State;
 use axum::http::StatusCode;

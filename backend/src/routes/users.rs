@@ -6,10 +6,10 @@
 //! themself and administrators. What a change to it needs (removing its 2-step verification,
 //! unlocking, ending sessions) is the account-changes table's to say.
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn};
 use crate::session_list::{self, Ending};
+use crate::state::AppState;
 use crate::{two_step, users};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
