@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use twostep::totp::{Authenticator, check_pair, check_sign_in, step_at};
+use twostep::factors::totp::{Authenticator, check_pair, check_sign_in, step_at};
 use twostep_shared::input::TotpCode;
 
 const NOW: u64 = 1_700_000_000;

@@ -1,5 +1,5 @@
 //! The Argon2 bound for `cargo xtask bench`: how many password checks per second this machine
-//! can do on all its cores, with the server's own parameters (`twostep::passwords`).
+//! can do on all its cores, with the server's own parameters (`twostep::accounts::passwords`).
 //!
 //! `cargo run --release -p twostep --example argon2_rate -- [SECONDS]` runs one thread per core
 //! (`available_parallelism`), each verifying a password against an Argon2id hash (what the
@@ -8,7 +8,7 @@
 //! `argon2_rate threads=N seconds=S hashes=H hashes_per_second=X`.
 
 use std::time::{Duration, Instant};
-use twostep::passwords::{Workspace, hash_blocking};
+use twostep::accounts::passwords::{Workspace, hash_blocking};
 
 const PASSWORD: &str = "argon2 rate benchmark password";
 

@@ -1,5 +1,5 @@
 //! The baseline for `cargo xtask bench`: the cheapest possible axum handler, served the way
-//! `twostep serve` serves (`twostep::serve::run`: the same hyper connection loop and limits, on
+//! `twostep serve` serves (`twostep::web::serve::run`: the same hyper connection loop and limits, on
 //! `#[tokio::main]` with one worker per core), so a ratio to it isolates what the app adds.
 //!
 //! `cargo run --release -p twostep --example bare_axum -- [ADDR]` serves `GET /` → `ok` on ADDR
@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use twostep::serve::{ConnectionLimits, run};
+use twostep::web::serve::{ConnectionLimits, run};
 
 #[tokio::main]
 async fn main() -> Result<(), String> {

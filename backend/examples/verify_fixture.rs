@@ -17,9 +17,9 @@ use sqlx::AnyPool;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
+use twostep::accounts::users::{self, NewUser};
+use twostep::factors::totp::{self, Authenticator};
 use twostep::sessions::{self, Stage};
-use twostep::totp::{self, Authenticator};
-use twostep::users::{self, NewUser};
 use twostep_shared::api::Role;
 
 #[derive(Parser)]
@@ -57,7 +57,7 @@ fn now() -> u64 {
 /// Creates one account with a device and a verifying session.
 async fn create_pending(
     db: &AnyPool,
-    seal: &twostep::seal::SealKey,
+    seal: &twostep::storage::seal::SealKey,
     username: &str,
     now: u64,
 ) -> Result<Pending, String> {

@@ -5,9 +5,9 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, ServeArgs};
-use crate::seal::SealKey;
 pub use crate::state::{AppState, Background, Settings};
-use crate::{db, headers, routes, users};
+use crate::storage::seal::SealKey;
+use crate::{accounts::users, storage::db, web::headers, web::routes};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -75,7 +75,7 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     let mut app = Router::new().nest("/api", routes::api_router());
     if state.settings.metrics_route {
         crate::metrics::handle();
-        app = app.merge(crate::routes::metrics::router());
+        app = app.merge(crate::web::routes::metrics::router());
     } else {
         // Not the browser app's index.html through the fallback: without `--metrics` there is
         // nothing at `/metrics` here (with `--metrics-addr` they are on their own address).
@@ -165,10 +165,10 @@ pub async fn open(common: &CommonArgs) -> Result<(AnyPool, SealKey), String> {
 
 /// The data folder (0700), and an existing SQLite database narrowed to 0600.
 fn create_data_dir(common: &CommonArgs) -> Result<(), String> {
-    crate::private_files::restrict_new_files();
-    crate::private_files::create_folder(&common.data_dir)?;
-    if let Some(database) = crate::db::sqlite_file(&common.database_url()) {
-        crate::private_files::narrow_database(&database)?;
+    crate::storage::private_files::restrict_new_files();
+    crate::storage::private_files::create_folder(&common.data_dir)?;
+    if let Some(database) = crate::storage::db::sqlite_file(&common.database_url()) {
+        crate::storage::private_files::narrow_database(&database)?;
     }
     Ok(())
 }
@@ -181,8 +181,8 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     };
     create_data_dir(common)?;
     // Held until the server has stopped: `twostep restore` refuses meanwhile.
-    let _in_use = crate::db::sqlite_file(&common.database_url())
-        .map(|database| crate::in_use::by_server(&database))
+    let _in_use = crate::storage::db::sqlite_file(&common.database_url())
+        .map(|database| crate::storage::in_use::by_server(&database))
         .transpose()?;
     let (db, seal) = open(common).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -209,7 +209,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         tracing::info!(
             provider = %provider.name,
             issuer = provider.issuer.as_str(),
-            redirect_uri = %format!("{public_url}{}", crate::routes::OIDC_CALLBACK_PATH),
+            redirect_uri = %format!("{public_url}{}", crate::web::routes::OIDC_CALLBACK_PATH),
             "identity provider configured"
         );
     }
@@ -221,7 +221,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         trusted_proxies: args.trusted_proxies.clone(),
         audit_retention_days: args.audit_retention_days,
         metrics_route: args.metrics,
-        session_limits: crate::session_policy::SessionLimits {
+        session_limits: crate::sessions::policy::SessionLimits {
             idle_seconds: args.session_idle_minutes * 60,
             recent_seconds: args.recent_sign_in_seconds,
         },
@@ -231,7 +231,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);
     ensure_administrator(&state, &common.data_dir).await?;
     let _background = state.start_background();
-    crate::sweep::spawn(
+    crate::storage::sweep::spawn(
         state.db.clone(),
         state.clock.clone(),
         args.audit_retention_days,
@@ -239,18 +239,18 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
     );
     let shutting_down = state.shutting_down.clone();
     if let Some(listener) = metrics_listener {
-        let metrics_app = crate::routes::metrics::router().with_state(state.clone());
+        let metrics_app = crate::web::routes::metrics::router().with_state(state.clone());
         // Stops with the process.
-        tokio::spawn(crate::serve::run(
+        tokio::spawn(crate::web::serve::run(
             listener,
             metrics_app,
-            crate::serve::ConnectionLimits::default(),
+            crate::web::serve::ConnectionLimits::default(),
             std::future::pending(),
         ));
     }
     let app = router(state, Some(&args.dist_dir));
     println!("twostep listening on http://{addr}");
-    let limits = crate::serve::ConnectionLimits {
+    let limits = crate::web::serve::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         ..Default::default()
     };
@@ -258,7 +258,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
         shutdown_signal().await;
         shutting_down.store(true, Ordering::SeqCst);
     };
-    crate::serve::run(listener, app, limits, shutdown).await;
+    crate::web::serve::run(listener, app, limits, shutdown).await;
     Ok(())
 }
 
@@ -339,7 +339,7 @@ async fn ensure_administrator(state: &AppState, data_dir: &Path) -> Result<(), S
         return Ok(());
     }
     let file = data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
-    crate::private_files::write(&file, &format!("{password}\n"))
+    crate::storage::private_files::write(&file, &format!("{password}\n"))
         .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     tracing::info!(
         file = %file.display(),

@@ -5,10 +5,10 @@ use crate::accounts::{By, operations};
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
-use crate::error::ApiError;
 use crate::oidc::{link, providers};
 use crate::state::AppState;
-use crate::{passwords, two_step, users};
+use crate::web::error::ApiError;
+use crate::{accounts::passwords, accounts::users, factors::two_step};
 use std::io::{IsTerminal, Read};
 use twostep_shared::api::{AuditEventKind, Role};
 use twostep_shared::input::{Password, Username};
@@ -172,7 +172,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
 /// What the operations need, for the operator: the same state a server has (its hashing
 /// thread, its revocations: on SQLite the counter running servers read, on PostgreSQL a
 /// notification), with default settings and no session cache of its own to speak of.
-fn operator_state(db: sqlx::AnyPool, seal: crate::seal::SealKey) -> AppState {
+fn operator_state(db: sqlx::AnyPool, seal: crate::storage::seal::SealKey) -> AppState {
     AppState::new(
         db,
         std::sync::Arc::new(SystemClock),
@@ -261,7 +261,7 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
 }
 
 /// After a change to sessions, roles or accounts: every running server forgets its cached
-/// sessions ([`crate::revocation`]): a notification on PostgreSQL, the revocation counter on
+/// sessions ([`crate::sessions::revocation`]): a notification on PostgreSQL, the revocation counter on
 /// SQLite.
 async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
     let not_told = |e: String| {
@@ -276,11 +276,13 @@ async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<()
 
 /// The CLI's side of revocations (it caches nothing): on SQLite the database's revocation
 /// counter, which running servers read.
-fn revocations(common: &CommonArgs) -> Result<crate::revocation::Revocations, String> {
-    let counter = crate::db::sqlite_file(&common.database_url())
-        .map(|database| crate::revocation::open_counter(&database))
+fn revocations(common: &CommonArgs) -> Result<crate::sessions::revocation::Revocations, String> {
+    let counter = crate::storage::db::sqlite_file(&common.database_url())
+        .map(|database| crate::sessions::revocation::open_counter(&database))
         .transpose()?;
-    Ok(crate::revocation::Revocations::without_cache(counter))
+    Ok(crate::sessions::revocation::Revocations::without_cache(
+        counter,
+    ))
 }
 
 /// Reads a new password: from standard input when it is not a terminal (first line), else
@@ -300,5 +302,5 @@ fn read_new_password() -> Result<Password, String> {
             .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         all.lines().next().unwrap_or_default().to_owned()
     };
-    crate::common_passwords::parse_new(&text)
+    crate::accounts::common_passwords::parse_new(&text)
 }

@@ -41,9 +41,9 @@ pub struct CommonArgs {
         env = "TWOSTEP_SQLITE_SYNCHRONOUS",
         global = true,
         value_enum,
-        default_value_t = crate::db::SqliteSynchronous::Normal
+        default_value_t = crate::storage::db::SqliteSynchronous::Normal
     )]
-    pub sqlite_synchronous: crate::db::SqliteSynchronous,
+    pub sqlite_synchronous: crate::storage::db::SqliteSynchronous,
     /// Server key for sealing TOTP secrets: 32 bytes in base64. Default: the key file
     /// `secret.key` in the data folder, created (mode 0600) on first start.
     #[arg(
@@ -163,7 +163,7 @@ pub struct ServeArgs {
         value_name = "CIDR[,CIDR…]",
         default_value = ""
     )]
-    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
     /// Days the audit log keeps an event; older ones are deleted by the periodic sweep.
     #[arg(
         long,
@@ -185,7 +185,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "TWOSTEP_RECENT_SIGN_IN_SECONDS",
-        default_value_t = crate::session_policy::DEFAULT_RECENT_SECONDS,
+        default_value_t = crate::sessions::policy::DEFAULT_RECENT_SECONDS,
         value_parser = clap::value_parser!(u64).range(30..=86_400)
     )]
     pub recent_sign_in_seconds: u64,
@@ -193,7 +193,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "TWOSTEP_SESSION_IDLE_MINUTES",
-        default_value_t = crate::session_policy::DEFAULT_IDLE_MINUTES,
+        default_value_t = crate::sessions::policy::DEFAULT_IDLE_MINUTES,
         value_parser = clap::value_parser!(u64).range(5..=720)
     )]
     pub session_idle_minutes: u64,

@@ -10,8 +10,8 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or_default() {
         Command::Serve(args) => twostep::app::serve(&cli.common, args).await,
         Command::User(command) => twostep::cli::run(&cli.common, command).await,
-        Command::Backup { file } => twostep::backup::backup(&cli.common, &file).await,
-        Command::Restore { file } => twostep::backup::restore(&cli.common, &file).await,
+        Command::Backup { file } => twostep::storage::backup::backup(&cli.common, &file).await,
+        Command::Restore { file } => twostep::storage::backup::restore(&cli.common, &file).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

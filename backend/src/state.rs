@@ -2,13 +2,13 @@
 //! the hashing threads, the limits kept in memory and the session cache. Modules import it
 //! from here; the composition root (`app.rs`) only wires it into the router.
 
+use crate::accounts::passwords::Hasher;
 use crate::clock::Clock;
-use crate::guards::{AddressLimiter, InFlight};
-use crate::macs::Macs;
+use crate::limits::guards::{AddressLimiter, InFlight};
 use crate::oidc::IdentityProvider;
 use crate::oidc::relying_party::HttpClient;
-use crate::passwords::Hasher;
-use crate::seal::SealKey;
+use crate::storage::macs::Macs;
+use crate::storage::seal::SealKey;
 use sqlx::AnyPool;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -27,14 +27,14 @@ pub struct Settings {
     /// `{public_url}/api/oidc/callback`.
     pub public_url: String,
     /// Proxies whose `X-Forwarded-For` names the client (none: the header is ignored).
-    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
     /// Days the audit log keeps an event.
     pub audit_retention_days: u32,
     /// Whether `GET /metrics` is served by this router (`--metrics`).
     pub metrics_route: bool,
     /// The idle limit and the recent-sign-in window (`--session-idle-minutes`,
     /// `--recent-sign-in-seconds`).
-    pub session_limits: crate::session_policy::SessionLimits,
+    pub session_limits: crate::sessions::policy::SessionLimits,
     /// Whether signed-in requests may use the in-process session cache (`--session-cache`).
     pub session_cache: crate::config::SessionCacheMode,
     /// Password checks queued or running at most; more are answered 503 (256; tests make it
@@ -98,10 +98,10 @@ pub struct Shared {
     pub oidc_http: Option<HttpClient>,
     /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
     pub shutting_down: Arc<AtomicBool>,
-    /// The session cache and how revocations reach it ([`crate::revocation`]).
-    pub revocations: crate::revocation::Revocations,
+    /// The session cache and how revocations reach it ([`crate::sessions::revocation`]).
+    pub revocations: crate::sessions::revocation::Revocations,
     /// "Last seen" times waiting to be written.
-    pub last_seen: crate::last_seen::LastSeen,
+    pub last_seen: crate::sessions::last_seen::LastSeen,
 }
 
 /// The server's background tasks (the last-seen writer; on PostgreSQL the revocation
@@ -120,14 +120,14 @@ impl AppState {
     pub fn new(db: AnyPool, clock: Arc<dyn Clock>, seal: SealKey, settings: Settings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let url = db.connect_options().database_url.to_string();
-        let sqlite_file = crate::db::sqlite_file(&url);
+        let sqlite_file = crate::storage::db::sqlite_file(&url);
         // SQLite: every other writer bumps the revocation counter, so the cache hears them
         // from the start; PostgreSQL: only once the listener is connected.
         let on_sqlite = url.starts_with("sqlite:");
         // Without it, caches cannot hear this process's revocations: logged as an error.
         let counter = sqlite_file
             .as_deref()
-            .map(crate::revocation::open_counter)
+            .map(crate::sessions::revocation::open_counter)
             .transpose()
             .inspect_err(|error| tracing::error!(%error, "revocations not shared"))
             .ok()
@@ -135,7 +135,7 @@ impl AppState {
         // SQLite: without its revocation counter the cache could not hear the CLI: off.
         let enabled = settings.session_cache != crate::config::SessionCacheMode::Off
             && (counter.is_some() || !on_sqlite);
-        let cache = crate::session_cache::SessionCache::new(enabled, on_sqlite, counter.clone());
+        let cache = crate::sessions::cache::SessionCache::new(enabled, on_sqlite, counter.clone());
         let oidc_http = (!settings.identity_providers.is_empty())
             .then(crate::oidc::relying_party::http_client)
             .and_then(|client| {
@@ -146,7 +146,7 @@ impl AppState {
                     .ok()
             });
         Self(Arc::new(Shared {
-            revocations: crate::revocation::Revocations::new(cache, counter),
+            revocations: crate::sessions::revocation::Revocations::new(cache, counter),
             last_seen: Default::default(),
             db,
             clock,
@@ -168,7 +168,7 @@ impl AppState {
         if url.starts_with("postgres")
             && self.settings.session_cache != crate::config::SessionCacheMode::Off
         {
-            tasks.push(tokio::spawn(crate::revocation::listen(
+            tasks.push(tokio::spawn(crate::sessions::revocation::listen(
                 url,
                 self.revocations.cache.clone(),
             )));

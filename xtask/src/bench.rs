@@ -1541,7 +1541,7 @@ impl Report {
     fn add_baseline(&mut self, wrk: &WrkResult, bare: &Server) {
         self.check_errors("bare axum", wrk);
         self.server_rows.push(Row::from_wrk(
-            "bare axum `GET /` → `ok` (`bare_axum`, served by `twostep::serve::run` like the \
+            "bare axum `GET /` → `ok` (`bare_axum`, served by `twostep::web::serve::run` like the \
              server; memory: its own process)",
             wrk,
             wrk.rate,
@@ -1913,7 +1913,7 @@ impl Report {
             w,
             "## Code checks alone (criterion)\n\n`cargo bench -p twostep --bench totp -- \
              --warm-up-time 1 --measurement-time 3`: the pure TOTP computations of \
-             `backend/src/totp.rs`, one core, no HTTP, no database.\n"
+             `backend/src/factors/totp.rs`, one core, no HTTP, no database.\n"
         );
         let _ = writeln!(
             w,

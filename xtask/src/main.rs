@@ -15,6 +15,8 @@
 
 mod bench;
 mod browser;
+#[cfg(test)]
+mod imports;
 mod postgres;
 mod precompress;
 mod shrink;

@@ -4,7 +4,7 @@
 
 use crate::accounts::changes::{Plan, Revoke};
 use crate::accounts::known_browsers;
-use crate::revoking_tx::RevokingTx;
+use crate::sessions::revoking_tx::RevokingTx;
 use crate::sessions::{self, SessionRecord};
 
 /// What the revocations did.

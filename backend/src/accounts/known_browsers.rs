@@ -10,7 +10,7 @@
 //!   password change / reset / 2-step removed ──► end_all (every row of the account)
 //! ```
 
-use crate::revoking_tx::RevokingTx;
+use crate::sessions::revoking_tx::RevokingTx;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use sqlx::AnyPool;
@@ -54,7 +54,7 @@ impl BrowserToken {
         crate::sessions::hash_token(&self.0)
     }
 
-    /// The key of this cookie's turn ([`crate::guards::InFlight::enter_key`]).
+    /// The key of this cookie's turn ([`crate::limits::guards::InFlight::enter_key`]).
     pub fn turn_key(&self) -> String {
         format!("cookie:{}", self.hash())
     }

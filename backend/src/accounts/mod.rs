@@ -1,15 +1,20 @@
-//! Accounts and the changes made to them: the account-changes table ([`changes`], pure), who
+//! Accounts and the changes made to them: the accounts themselves ([`users`]), their
+//! passwords ([`passwords`], [`password_change`], [`common_passwords`]), the account-changes table ([`changes`], pure), who
 //! is acting ([`By`]), the revocations a change causes ([`apply`]), the operations on an
 //! account itself ([`operations`]: password reset, role) and the known browsers
 //! ([`known_browsers`]).
 
 pub mod apply;
 pub mod changes;
+pub mod common_passwords;
 pub mod known_browsers;
 pub mod operations;
+pub mod password_change;
+pub mod passwords;
+pub mod users;
 
+use crate::accounts::users::UserRecord;
 use crate::sessions::SessionRecord;
-use crate::users::UserRecord;
 use changes::{Actor, Facts, Refusal};
 
 /// Who makes a change: a signed-in user (with the session they act from), or the operator

@@ -5,11 +5,11 @@
 use crate::accounts::By;
 use crate::accounts::apply::{self, RevokeError};
 use crate::accounts::changes::{self, Change, Refusal};
+use crate::accounts::passwords::HashError;
+use crate::accounts::users::{self, UserRecord};
 use crate::audit;
-use crate::passwords::HashError;
-use crate::revoking_tx::RevokingTx;
+use crate::sessions::revoking_tx::RevokingTx;
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
 use twostep_shared::api::{AuditEventKind, Role};
 
 /// Why an account operation did not happen.
@@ -56,7 +56,7 @@ pub async fn reset_password(
     if subject.identity_provider.is_some() {
         return Err(AccountError::Organizational);
     }
-    let new_password = crate::common_passwords::parse_new(new_password)
+    let new_password = crate::accounts::common_passwords::parse_new(new_password)
         .map_err(AccountError::NewPasswordRefused)?;
     let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
     let now = state.clock.now();

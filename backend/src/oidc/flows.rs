@@ -6,8 +6,8 @@
 //! PKCE code verifier. It is taken (deleted and returned in one statement) when the answer
 //! comes back, so each one is used at most once, even by two instances at the same moment.
 
-use crate::seal::SealKey;
 use crate::sessions::hash_token;
+use crate::storage::seal::SealKey;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 

@@ -6,8 +6,8 @@
 //! first sign-in, which records the subject; from then on only that subject signs in to the
 //! account, even if the e-mail address later moves to somebody else at the provider.
 
+use crate::accounts::users::{self, UserRecord};
 use crate::oidc::relying_party::VerifiedIdentity;
-use crate::users::{self, UserRecord};
 
 /// The longest subject identifier OpenID Connect allows (Core §2: at most 255 ASCII characters).
 pub const MAX_SUBJECT_CHARS: usize = 255;

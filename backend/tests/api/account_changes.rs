@@ -25,7 +25,7 @@ const RECENT: u64 = 60;
 
 fn settings() -> Settings {
     Settings {
-        session_limits: twostep::session_policy::SessionLimits {
+        session_limits: twostep::sessions::policy::SessionLimits {
             recent_seconds: RECENT,
             ..Default::default()
         },
@@ -490,7 +490,7 @@ async fn old_browser_cookies_give_no_guesses_after_a_password_change() {
     }
     let checked = app.hasher.jobs_run() - before;
     // The name's free tries, then it waits (the manual clock does not move).
-    let free = u64::from(twostep::policy::PASSWORD.free);
+    let free = u64::from(twostep::limits::policy::PASSWORD.free);
     assert!(
         checked <= free,
         "{checked} guesses checked with old cookies"

@@ -8,7 +8,7 @@ use sqlx::{AnyPool, Row};
 use std::path::Path;
 use std::process::{Output, Stdio};
 use tokio::io::AsyncWriteExt;
-use twostep::seal::SealKey;
+use twostep::storage::seal::SealKey;
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{AuditEventKind, SignInResponse};
 
@@ -59,7 +59,7 @@ async fn open(data_dir: &Path) -> AnyPool {
         "sqlite://{}?mode=rwc",
         data_dir.join("twostep.db").display()
     );
-    twostep::db::connect(&url)
+    twostep::storage::db::connect(&url)
         .await
         .expect("open the CLI's database")
 }
@@ -439,7 +439,7 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
         "created user cat",
     );
     let db = open(data).await;
-    let ann = twostep::users::find_by_name(&db, "ann")
+    let ann = twostep::accounts::users::find_by_name(&db, "ann")
         .await
         .unwrap()
         .unwrap();
@@ -489,7 +489,7 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
         &twostep(data, &["user", "remove-admin", "ann"], "").await,
         "ann is the last Administrator",
     );
-    let ann = twostep::users::find_by_name(&db, "ann")
+    let ann = twostep::accounts::users::find_by_name(&db, "ann")
         .await
         .unwrap()
         .unwrap();

@@ -394,7 +394,7 @@ pub async fn start(
     provider: &FakeProvider,
 ) -> AuthRequest {
     let response = client
-        .get(app.url(&twostep::routes::start_url(NAME)))
+        .get(app.url(&twostep::web::routes::start_url(NAME)))
         .send()
         .await
         .expect("request");

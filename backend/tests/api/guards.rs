@@ -10,7 +10,7 @@ use reqwest::{Client, StatusCode};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 use twostep::app::Settings;
-use twostep::policy::{ADDRESS, CODE, Counter, PASSWORD, RECOVERY};
+use twostep::limits::policy::{ADDRESS, CODE, Counter, PASSWORD, RECOVERY};
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{SignInRequest, SignInResponse, VerifyRequest};
 
@@ -157,19 +157,19 @@ async fn simultaneous_reservations_in_the_database_get_exactly_the_free_tries() 
         let (db, barrier) = (app.db.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            twostep::guards::reserve_password(&db, "name:burst", None, now).await
+            twostep::limits::guards::reserve_password(&db, "name:burst", None, now).await
         }));
     }
     let mut allowed = 0;
     for task in tasks {
         match task.await.unwrap() {
             Ok(()) => allowed += 1,
-            Err(twostep::guards::Refused::Wait(seconds)) => assert!(seconds >= 1),
+            Err(twostep::limits::guards::Refused::Wait(seconds)) => assert!(seconds >= 1),
             Err(other) => panic!("unexpected refusal: {other}"),
         }
     }
     assert_eq!(allowed, PASSWORD.free, "exactly the free tries, not more");
-    let stored = twostep::guards::password_counter(&app.db, "name:burst")
+    let stored = twostep::limits::guards::password_counter(&app.db, "name:burst")
         .await
         .unwrap();
     assert_eq!(
@@ -201,18 +201,20 @@ async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries()
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            let counter = twostep::guards::password_counter(&db, "name:handback")
+            let counter = twostep::limits::guards::password_counter(&db, "name:handback")
                 .await
                 .unwrap();
-            match twostep::guards::reserve_password(&db, "name:handback", counter, now).await {
+            match twostep::limits::guards::reserve_password(&db, "name:handback", counter, now)
+                .await
+            {
                 Ok(()) if i % 3 == 0 => {
-                    twostep::guards::release_password(&db, "name:handback")
+                    twostep::limits::guards::release_password(&db, "name:handback")
                         .await
                         .unwrap();
                     "handed back"
                 }
                 Ok(()) => "kept",
-                Err(twostep::guards::Refused::Wait(_)) => "refused",
+                Err(twostep::limits::guards::Refused::Wait(_)) => "refused",
                 Err(other) => panic!("unexpected refusal: {other}"),
             }
         }));
@@ -224,7 +226,7 @@ async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries()
         }
     }
     assert!((1..=PASSWORD.free).contains(&kept), "{kept} kept");
-    let stored = twostep::guards::password_counter(&a.db, "name:handback")
+    let stored = twostep::limits::guards::password_counter(&a.db, "name:handback")
         .await
         .unwrap()
         .expect("a counter");
@@ -512,7 +514,7 @@ async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
     // Expired; live; unseen for the idle limit (one hour here) plus the margin; and unseen
     // just under that.
     let idle = 60 * 60;
-    let margin = twostep::sweep::IDLE_MARGIN as i64;
+    let margin = twostep::storage::sweep::IDLE_MARGIN as i64;
     for (token, expires, seen) in [
         ("old", now - 1, now - 100),
         ("live", now + 60, now - 100),
@@ -563,12 +565,12 @@ async fn the_sweep_deletes_what_is_past_its_window_and_keeps_the_rest() {
         )
         .await;
     }
-    let swept = twostep::sweep::sweep(&app.db, app.now(), 30, idle as u64)
+    let swept = twostep::storage::sweep::sweep(&app.db, app.now(), 30, idle as u64)
         .await
         .unwrap();
     assert_eq!(
         swept,
-        twostep::sweep::Swept {
+        twostep::storage::sweep::Swept {
             sessions: 2,
             setups: 1,
             oidc_flows: 1,
@@ -597,7 +599,7 @@ async fn a_wrong_recovery_code_as_removal_proof_is_counted_like_one() {
     let browser = client();
     app.enrolled_user(&browser, "alice", PASSWORD_TEXT).await;
     let id = app.user_id("alice").await;
-    for _ in 0..twostep::policy::RECOVERY.free {
+    for _ in 0..twostep::limits::policy::RECOVERY.free {
         expect_error(
             app.remove_device(&browser, id, Some("abcde-fghjk")).await,
             StatusCode::UNAUTHORIZED,

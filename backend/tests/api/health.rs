@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use tower::ServiceExt;
 use twostep::app::{AppState, Settings, router};
 use twostep::clock::ManualClock;
-use twostep::seal::SealKey;
+use twostep::storage::seal::SealKey;
 use twostep_shared::api::Health;
 use twostep_shared::{ErrorBody, ErrorCode};
 

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
+use twostep::accounts::users::{IdentityLink, NewUser, create};
 use twostep::app::{AppState, Settings, router};
 use twostep::clock::ManualClock;
-use twostep::seal::SealKey;
 use twostep::sessions::Stage;
-use twostep::users::{IdentityLink, NewUser, create};
+use twostep::storage::seal::SealKey;
 use twostep_shared::api::{
     AuditEntry, AuditPage, ConfirmRequest, RecoveryCodes, RemoveDeviceRequest, Role, SetupResponse,
     SignInRequest, SignInResponse, User, VerifyRequest,
@@ -38,7 +38,7 @@ pub struct TestApp {
     /// The settings it was started with (forks and other instances get the same).
     settings: Settings,
     /// Its hashing threads, to see how much Argon2 work requests caused.
-    pub hasher: twostep::passwords::Hasher,
+    pub hasher: twostep::accounts::passwords::Hasher,
     /// Its state (the session cache, the "last seen" times waiting to be written).
     pub state: twostep::app::AppState,
     server: JoinHandle<()>,
@@ -175,7 +175,7 @@ async fn start(
     now: u64,
     settings: Settings,
 ) -> TestApp {
-    let db = twostep::db::connect(&storage.url())
+    let db = twostep::storage::db::connect(&storage.url())
         .await
         .expect("open the database");
     let clock = ManualClock::new(now);
@@ -281,14 +281,14 @@ impl TestApp {
 
     /// The key a typed name's wrong passwords are counted under in `attempt_counters`.
     pub fn name_key(&self, name: &str) -> String {
-        twostep::macs::Macs::new(&self.seal).name_key(name)
+        twostep::storage::macs::Macs::new(&self.seal).name_key(name)
     }
 
     /// The audit log's reference to a typed name that is not an account.
     pub fn name_ref(&self, name: &str) -> String {
         format!(
             "typed name ref {}",
-            twostep::macs::Macs::new(&self.seal).name_ref(name)
+            twostep::storage::macs::Macs::new(&self.seal).name_ref(name)
         )
     }
 
@@ -306,7 +306,7 @@ impl TestApp {
     pub async fn create_user(&self, name: &str, password: &str, admin: bool) -> i64 {
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || {
-            twostep::passwords::hash_blocking(&password).expect("hash")
+            twostep::accounts::passwords::hash_blocking(&password).expect("hash")
         })
         .await
         .expect("hashing task");
@@ -954,7 +954,7 @@ fn sqlite_file_bytes(path: &std::path::Path) -> Vec<u8> {
 pub async fn serve_with_frontend(dist: &std::path::Path) -> (String, JoinHandle<()>, TempDir) {
     let data = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
-    let db = twostep::db::connect(&url).await.expect("database");
+    let db = twostep::storage::db::connect(&url).await.expect("database");
     let state = AppState::new(
         db,
         Arc::new(ManualClock::new(START)),

@@ -35,7 +35,7 @@ async fn events_about(
     name: &str,
     kind: AuditEventKind,
 ) -> Vec<twostep_shared::api::AuditEntry> {
-    if twostep::users::find_by_name(&app.db, "root")
+    if twostep::accounts::users::find_by_name(&app.db, "root")
         .await
         .unwrap()
         .is_none()
@@ -169,7 +169,7 @@ async fn sensitive_actions_need_a_recent_sign_in_and_re_authentication_renews_it
 #[tokio::test]
 async fn the_window_is_the_configured_one() {
     let app = spawn_app_with(Settings {
-        session_limits: twostep::session_policy::SessionLimits {
+        session_limits: twostep::sessions::policy::SessionLimits {
             recent_seconds: 60,
             ..Default::default()
         },
@@ -776,7 +776,7 @@ async fn the_holder_sees_their_own_activity_and_the_warnings_since_their_previou
     let warnings = page.entries[..kinds.len()]
         .iter()
         .take_while(|e| e.event != AuditEventKind::DeviceAssociated)
-        .filter(|e| twostep::activity::WARNINGS.contains(&e.event))
+        .filter(|e| twostep::audit::activity::WARNINGS.contains(&e.event))
         .count() as u64;
     assert!(warnings >= 3, "{kinds:?}");
     assert_eq!(page.warnings_since_previous_sign_in, warnings);

@@ -16,8 +16,8 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Row;
+use twostep::accounts::users::IdentityLink;
 use twostep::app::Settings;
-use twostep::users::IdentityLink;
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{AccountKind, IdentityProviders, ProviderSignInError, User};
 
@@ -255,7 +255,7 @@ async fn a_verified_email_links_the_account_and_records_its_subject() {
     assert_eq!(to, "/");
     let user: User = crate::helpers::ok_json(me(&w.app, &client).await).await;
     assert_eq!(user.id, frank);
-    let link = twostep::users::identity_link(&w.app.db, frank)
+    let link = twostep::accounts::users::identity_link(&w.app.db, frank)
         .await
         .unwrap();
     assert_eq!(
@@ -351,7 +351,7 @@ async fn the_email_may_come_from_userinfo_but_must_be_verified() {
         .await;
     assert_eq!(to, error_page(E::TokenInvalid));
     assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
-    let link = twostep::users::identity_link(&w.app.db, w.app.user_id("henry").await)
+    let link = twostep::accounts::users::identity_link(&w.app.db, w.app.user_id("henry").await)
         .await
         .unwrap();
     assert_eq!(link.subject, None, "nothing recorded for henry");
@@ -657,7 +657,10 @@ async fn an_unreachable_provider_is_reported() {
     // Down at the start: no flow is stored, and (anyone can start) no audit row is written.
     let audited = w.app.count("audit_events").await;
     let response = client
-        .get(w.app.url(&twostep::routes::start_url(fake_provider::NAME)))
+        .get(
+            w.app
+                .url(&twostep::web::routes::start_url(fake_provider::NAME)),
+        )
         .send()
         .await
         .unwrap();

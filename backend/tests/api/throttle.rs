@@ -3,7 +3,7 @@
 
 use crate::helpers::{client, expect_error, ok_json, spawn_app};
 use reqwest::StatusCode;
-use twostep::policy::{self, ADDRESS};
+use twostep::limits::policy::{self, ADDRESS};
 use twostep_shared::ErrorCode;
 use twostep_shared::api::SignInResponse;
 

@@ -83,7 +83,7 @@ impl Server {
             "sqlite://{}?mode=rw",
             self.data.path().join("twostep.db").display()
         );
-        twostep::db::connect(&url).await.unwrap()
+        twostep::storage::db::connect(&url).await.unwrap()
     }
 
     /// Sets the account's last accepted step (for every account: the tests have one with a
@@ -101,7 +101,9 @@ impl Server {
     /// server, as every writer must (its session cache forgets what it held).
     pub fn revoked(&self) {
         let database = self.data.path().join("twostep.db");
-        twostep::revocation::open_counter(&database).unwrap().bump();
+        twostep::sessions::revocation::open_counter(&database)
+            .unwrap()
+            .bump();
     }
 }
 

@@ -202,11 +202,13 @@ async fn organizational_account_signs_in_through_a_real_openid_connect_provider(
     harness::wait_text(c, "h1", "Welcome, erin").await;
     // Her subject at the provider is recorded: from now on it decides.
     let db = server.database().await;
-    let erin = twostep::users::find_by_name(&db, "erin")
+    let erin = twostep::accounts::users::find_by_name(&db, "erin")
         .await
         .unwrap()
         .expect("erin");
-    let link = twostep::users::identity_link(&db, erin.id).await.unwrap();
+    let link = twostep::accounts::users::identity_link(&db, erin.id)
+        .await
+        .unwrap();
     assert_eq!(link.subject.as_deref(), Some("erin"));
 
     // Manage profile → 2-Step verification: the explanation, no QR code.

@@ -119,7 +119,7 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
         "sqlite://{}?mode=rw",
         data.path().join("twostep.db").display()
     );
-    let db = twostep::db::connect(&url).await.unwrap();
+    let db = twostep::storage::db::connect(&url).await.unwrap();
     let last_step = |name: String| {
         let db = db.clone();
         async move {

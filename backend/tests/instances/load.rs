@@ -28,7 +28,7 @@ fn argon2_bound() -> f64 {
             std::thread::spawn(move || {
                 let mut done = 0u32;
                 while started.elapsed() < Duration::from_secs(2) {
-                    twostep::passwords::hash_blocking("benchmark password").unwrap();
+                    twostep::accounts::passwords::hash_blocking("benchmark password").unwrap();
                     done += 1;
                 }
                 done
@@ -56,8 +56,8 @@ const ACCOUNTS: usize = 2000;
 /// (one hash computed here, not 2000).
 async fn create_accounts(data: &std::path::Path) {
     let url = format!("sqlite://{}?mode=rw", data.join("twostep.db").display());
-    let db = twostep::db::connect(&url).await.unwrap();
-    let hash = twostep::passwords::hash_blocking(PASSWORD).unwrap();
+    let db = twostep::storage::db::connect(&url).await.unwrap();
+    let hash = twostep::accounts::passwords::hash_blocking(PASSWORD).unwrap();
     let mut tx = db.begin().await.unwrap();
     for i in 0..ACCOUNTS {
         sqlx::query(

@@ -28,7 +28,7 @@ pub async fn fresh_database() -> (String, AnyPool) {
         Some((server, _)) => format!("{server}/{name}"),
         None => panic!("TWOSTEP_TEST_POSTGRES_URL needs a database name"),
     };
-    let pool = twostep::db::connect(&url)
+    let pool = twostep::storage::db::connect(&url)
         .await
         .expect("migrate the database");
     (url, pool)

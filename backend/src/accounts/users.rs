@@ -1,0 +1,355 @@
+//! Accounts in the database: lookup, listing, creation.
+
+use crate::limits::policy::Counter;
+use crate::sessions::revoking_tx::RevokingTx;
+use sqlx::{AnyPool, Row};
+use twostep_shared::api::{AccountKind, Role, TwoStepStatus, User};
+
+/// An account as the server works with it. The password hash is kept apart
+/// ([`lookup_for_password`]) so it cannot be printed by accident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub identity_provider: Option<String>,
+}
+
+impl UserRecord {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Administrator
+    }
+
+    pub fn account(&self) -> AccountKind {
+        match &self.identity_provider {
+            None => AccountKind::TeamServer,
+            Some(idp) => AccountKind::Organizational {
+                identity_provider: idp.clone(),
+            },
+        }
+    }
+
+    /// The wire form; `two_step` only for the user themself and administrators.
+    pub fn to_api(&self, two_step: Option<TwoStepStatus>) -> User {
+        User {
+            id: self.id,
+            username: self.username.clone(),
+            role: self.role,
+            account: self.account(),
+            two_step,
+        }
+    }
+}
+
+fn role_from_db(text: &str) -> Role {
+    if text == "administrator" {
+        Role::Administrator
+    } else {
+        Role::User
+    }
+}
+
+pub fn role_to_db(role: Role) -> &'static str {
+    match role {
+        Role::Administrator => "administrator",
+        Role::User => "user",
+    }
+}
+
+/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`.
+pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role: role_from_db(&row.try_get::<String, _>("role")?),
+        identity_provider: row.try_get("identity_provider")?,
+    })
+}
+
+/// `SELECT` of the columns [`record`] reads `FROM users`, followed by the rest of the query
+/// (a static string, so no SQL is ever built from data).
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, role, identity_provider FROM users ",
+            $rest
+        )
+    };
+}
+
+/// Runs a query for at most one account (a [`select_users!`] query).
+async fn fetch_user(
+    db: &AnyPool,
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    query
+        .fetch_optional(db)
+        .await?
+        .map(|row| record(&row))
+        .transpose()
+}
+
+pub async fn find(db: &AnyPool, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
+    let query = sqlx::query(select_users!("WHERE id = $1")).bind(id);
+    fetch_user(db, query).await
+}
+
+pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    let query = sqlx::query(select_users!("WHERE username = $1")).bind(username);
+    fetch_user(db, query).await
+}
+
+/// What a password check needs to know about a typed username.
+pub struct PasswordLookup {
+    /// The account and its password hash (none for organizational accounts).
+    pub account: Option<(UserRecord, Option<String>)>,
+    /// The attempt counter on record under the attempt's key (`None`: no row).
+    pub counter: Option<Counter>,
+}
+
+/// The account, its password hash and the counter under `counter_key`, in one query whether
+/// or not the name has an account (so both take the same path and time).
+pub async fn lookup_for_password(
+    db: &AnyPool,
+    username: &str,
+    counter_key: &str,
+) -> Result<PasswordLookup, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
+                c.failures, c.last_at
+         FROM (SELECT $1 AS name, $2 AS counter_key) AS typed
+         LEFT JOIN users u ON u.username = typed.name
+         LEFT JOIN attempt_counters c ON c.counter_key = typed.counter_key",
+    )
+    .bind(username)
+    .bind(counter_key)
+    .fetch_one(db)
+    .await?;
+    let failures: Option<i64> = row.try_get("failures")?;
+    let last_at: Option<i64> = row.try_get("last_at")?;
+    let id: Option<i64> = row.try_get("id")?;
+    let account = match id {
+        Some(_) => Some((record(&row)?, row.try_get("password_hash")?)),
+        None => None,
+    };
+    Ok(PasswordLookup {
+        account,
+        counter: failures.zip(last_at).map(|(failures, last_at)| Counter {
+            failures: u32::try_from(failures).unwrap_or(u32::MAX),
+            last_at: u64::try_from(last_at).unwrap_or(0),
+        }),
+    })
+}
+
+/// The accounts whose username contains `search` (any case; `%`, `_` and `\` match
+/// themselves), by username.
+pub async fn search(db: &AnyPool, search: &str) -> Result<Vec<UserRecord>, sqlx::Error> {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    sqlx::query(select_users!(
+        "WHERE lower(username) LIKE $1 ESCAPE '\\' ORDER BY username"
+    ))
+    .bind(pattern)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(record)
+    .collect()
+}
+
+/// How many accounts there are.
+pub async fn count(db: &AnyPool) -> Result<u64, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(db)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+}
+
+pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {
+    sqlx::query(select_users!("ORDER BY username"))
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(record)
+        .collect()
+}
+
+/// What a new account is.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub identity_provider: Option<&'a str>,
+    /// For an organizational account: who it is at its provider.
+    pub link: IdentityLink,
+}
+
+/// Which identity at its provider an organizational account belongs to (see `oidc/link.rs`):
+/// the subject, or a verified e-mail until the subject is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityLink {
+    pub subject: Option<String>,
+    /// Lower-case.
+    pub email: Option<String>,
+}
+
+/// Creates an account; `Ok(None)` when the username is taken, or the identity is already
+/// linked to another account of the same provider.
+pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i64>, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO users (username, password_hash, role, identity_provider, idp_subject, idp_email, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.username)
+    .bind(new.password_hash)
+    .bind(role_to_db(new.role))
+    .bind(new.identity_provider)
+    .bind(new.link.subject)
+    .bind(new.link.email)
+    .bind(now as i64)
+    .fetch_one(db)
+    .await;
+    match result {
+        Ok(row) => Ok(Some(row.try_get("id")?)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The organizational account of `provider` linked to `subject`.
+pub async fn find_by_subject(
+    db: &AnyPool,
+    provider: &str,
+    subject: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    let query = sqlx::query(select_users!(
+        "WHERE identity_provider = $1 AND idp_subject = $2"
+    ))
+    .bind(provider)
+    .bind(subject);
+    fetch_user(db, query).await
+}
+
+/// The organizational account of `provider` waiting to be linked by this (lower-case,
+/// verified) e-mail: one whose subject is not known yet.
+pub async fn find_by_email_to_link(
+    db: &AnyPool,
+    provider: &str,
+    email: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    let query = sqlx::query(select_users!(
+        "WHERE identity_provider = $1 AND idp_email = $2 AND idp_subject IS NULL"
+    ))
+    .bind(provider)
+    .bind(email);
+    fetch_user(db, query).await
+}
+
+/// Records the subject of an account linked by e-mail, if it has none yet; false if another
+/// sign-in got there first or another account has that subject.
+pub async fn record_subject(
+    db: &AnyPool,
+    user_id: i64,
+    subject: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE users SET idp_subject = $1 WHERE id = $2 AND idp_subject IS NULL")
+            .bind(subject)
+            .bind(user_id)
+            .execute(db)
+            .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces the link of an organizational account. `Ok(false)` when another account of the
+/// same provider has that subject or e-mail.
+pub async fn set_identity_link(
+    db: &AnyPool,
+    user_id: i64,
+    link: &IdentityLink,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET idp_subject = $1, idp_email = $2 WHERE id = $3 AND identity_provider IS NOT NULL",
+    )
+    .bind(link.subject.as_deref())
+    .bind(link.email.as_deref())
+    .bind(user_id)
+    .execute(db)
+    .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The link of an account, as stored.
+pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, sqlx::Error> {
+    let row = sqlx::query("SELECT idp_subject, idp_email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(match row {
+        None => IdentityLink::default(),
+        Some(row) => IdentityLink {
+            subject: row.try_get("idp_subject")?,
+            email: row.try_get("idp_email")?,
+        },
+    })
+}
+
+/// Sets a Team Server account's password hash; false if no such account.
+pub async fn set_password_hash(
+    tx: &mut RevokingTx,
+    username: &str,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE username = $2 AND identity_provider IS NULL",
+    )
+    .bind(hash)
+    .bind(username)
+    .execute(tx.revoking().await?)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn administrator_exists(db: &AnyPool) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'administrator'")
+        .fetch_one(db)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// Sets the account's role; false if it had it already, or if it is the last administrator
+/// and `role` would leave none. On PostgreSQL the administrators' rows are locked first, so
+/// two removals at once (on two instances) cannot leave none: the second counts after the
+/// first one's commit; SQLite has one writer.
+pub async fn set_role(tx: &mut RevokingTx, user_id: i64, role: Role) -> Result<bool, sqlx::Error> {
+    let conn = tx.revoking().await?;
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM users WHERE role = 'administrator' FOR UPDATE")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let done = sqlx::query(
+        "UPDATE users SET role = $1 WHERE id = $2 AND role <> $1
+           AND ($1 = 'administrator'
+                OR (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1)",
+    )
+    .bind(role_to_db(role))
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

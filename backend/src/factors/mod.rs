@@ -1,0 +1,9 @@
+//! Second factors: 2-step verification with an authenticator app (setup, moving to a new
+//! phone, removal), its status, checking and spending a code, the TOTP rules and recovery
+//! codes.
+
+pub mod code_step;
+pub mod recovery;
+pub mod status;
+pub mod totp;
+pub mod two_step;

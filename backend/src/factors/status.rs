@@ -1,0 +1,83 @@
+//! What an account's 2-step verification is, as `GET /api/me` and the Users list show it: on
+//! or off, recovery codes left, locked. Read here; changed by [`crate::factors::two_step`] and the code
+//! step.
+
+use crate::state::AppState;
+use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
+use twostep_shared::api::TwoStepStatus;
+
+/// Whether an account has a device (the password step then asks for a code).
+pub async fn is_enabled(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM two_step_devices WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// The status of an account without a device.
+pub const OFF: TwoStepStatus = TwoStepStatus {
+    enabled: false,
+    recovery_codes_left: 0,
+    locked: false,
+};
+
+/// The device facts the status is made of; `d` is the device row.
+const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked,
+    (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes";
+
+/// The status of an account that has a device, from a row of [`STATUS_COLUMNS`].
+fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Error> {
+    Ok(TwoStepStatus {
+        enabled: true,
+        recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
+        locked: row.try_get::<i64, _>("locked")? != 0,
+    })
+}
+
+pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::Error> {
+    let sql = format!("SELECT {STATUS_COLUMNS} FROM two_step_devices d WHERE d.user_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    match row {
+        None => Ok(OFF),
+        Some(row) => status_of_device(&row),
+    }
+}
+
+/// The account's status for `GET /api/me`: from the session cache when it holds it and the
+/// request's session came from the cache too (then checked against revocations for this
+/// request; every write that changes a status revokes, see [`crate::sessions::revocation`]), else read
+/// and cached.
+pub async fn own_status(
+    state: &AppState,
+    user_id: i64,
+    session_from_cache: bool,
+) -> Result<TwoStepStatus, sqlx::Error> {
+    let cache = &state.revocations.cache;
+    if session_from_cache && let Some(status) = cache.status(user_id) {
+        return Ok(status);
+    }
+    // Taken before the read, so what is read is not cached after a revocation.
+    let generation = cache.generation();
+    let status = status(&state.db, user_id).await?;
+    cache.insert_status(user_id, status.clone(), generation);
+    Ok(status)
+}
+
+/// The status of every account that has a device, by user id (the others are [`OFF`]), in
+/// one query: for the administrator's Users list.
+pub async fn statuses(db: &AnyPool) -> Result<HashMap<i64, TwoStepStatus>, sqlx::Error> {
+    let sql = format!("SELECT {STATUS_COLUMNS} FROM two_step_devices d");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("user_id")?, status_of_device(row)?)))
+        .collect()
+}
