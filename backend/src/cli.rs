@@ -1,6 +1,7 @@
 //! `twostep user …`: account commands for the server's shell, for when nobody can sign in.
 //! There is deliberately no command that sets up 2-step verification for someone.
 
+use crate::accounts::changes::{self, Change};
 use crate::accounts::{By, operations};
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
@@ -22,6 +23,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             organizational,
             link,
         } => {
+            operator_may(Change::CreateAccount)?;
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
             let link = match &organizational {
                 Some(idp) => {
@@ -72,6 +74,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             }
         }
         UserCommand::Link { name, link } => {
+            operator_may(Change::LinkIdentity)?;
             let user = existing_user(&db, &name).await?;
             let Some(idp) = user.identity_provider.clone() else {
                 return Err(format!(
@@ -179,6 +182,19 @@ fn operator_state(db: sqlx::AnyPool, seal: crate::storage::seal::SealKey) -> App
         seal,
         crate::state::Settings::default(),
     )
+}
+
+/// The account-changes table's word on a change the operator makes here directly (the
+/// operations above ask it themselves).
+fn operator_may(change: Change) -> Result<(), String> {
+    let facts = changes::Facts {
+        actor: changes::Actor::Operator,
+        recent: true,
+        two_step_on: false,
+    };
+    changes::decide(change, facts)
+        .map(drop)
+        .map_err(|refusal| format!("the operator may not do this: {refusal}"))
 }
 
 /// An operation's error as the CLI prints it.
