@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: measures the performance budgets (README, "Benchmarks") on this machine and
+//! `cargo xtask bench`: measures the performance budgets (docs/development.md, "Benchmarks") on this machine and
 //! writes the results to `BENCHMARKS.md` (and prints them).
 //!
 //! Everything runs over loopback (127.0.0.1) on this machine, in one run, so the numbers can be
@@ -1806,7 +1806,7 @@ impl Report {
                 w,
                 "Measured by `cargo xtask bench` (which rewrites this file) on {}. Reproduce with \
                  `cargo xtask bench` on the same machine; numbers from another machine are not \
-                 comparable. The budgets are listed in the README's \"Benchmarks\" section.\n",
+                 comparable. The budgets are listed in docs/development.md, \"Benchmarks\".\n",
                 machine.date
             );
         } else {

@@ -1,5 +1,5 @@
 //! The backend's floor plan, checked: which of `backend/src`'s files import which (`crate::…`
-//! paths in code, not in comments), and the circles those imports make. The README promises
+//! paths in code, not in comments), and the circles those imports make. docs/architecture.md promises
 //! that no circle spans more than two files; the test below keeps it so (`cargo xtask test`
 //! runs it with the workspace's tests).
 //!

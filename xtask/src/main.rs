@@ -7,7 +7,8 @@
 //! - `test`: build the frontend, install headless Chromium, the test identity provider
 //!   (npm `oidc-provider`, in `xtask/oidc-provider`) and the accessibility checker (npm
 //!   `axe-core`, its `axe.min.js` passed to the browser tests as `TWOSTEP_AXE_JS`) if missing,
-//!   and run every test.
+//!   and run every test. First it checks the docs against the tests (`rules.rs`): every rule in
+//!   `docs/rules.md` names a test, and every test the docs name exists.
 //! - `build-frontend`: only build the frontend into `dist/`.
 //! - `setup`: only install the tools.
 //! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`);
@@ -19,6 +20,7 @@ mod browser;
 mod imports;
 mod postgres;
 mod precompress;
+mod rules;
 mod shrink;
 mod tools;
 
@@ -146,6 +148,10 @@ fn serve_addr(args: &[String]) -> String {
 const LOAD_TEST: &str = "load::";
 
 fn test(extra: &[String]) -> Result<(), String> {
+    step(
+        "Checking that every rule in docs/rules.md names a test, and that every test the docs name exists",
+    );
+    rules::check(&root())?;
     let env = tools::ensure_frontend_tools()?;
     tools::ensure_chromium()?;
     tools::ensure_test_identity_provider()?;

@@ -1,5 +1,5 @@
-//! `docs/twostep.service`: the unit has the keys `docs/deploy.md` promises, `deploy.md`
-//! shows it as it is, and `systemd-analyze verify` accepts it (when systemd-analyze is
+//! `docs/twostep.service`: the unit has the keys `docs/operations.md` promises,
+//! `operations.md` shows it as it is, and `systemd-analyze verify` accepts it (when systemd-analyze is
 //! installed) with `ExecStart` pointed at the binary just built.
 
 use std::collections::HashMap;
@@ -80,18 +80,22 @@ fn the_unit_runs_the_server_hardened_in_its_state_folder() {
 }
 
 #[test]
-fn deploy_md_shows_the_unit_file_as_it_is() {
-    let guide = std::fs::read_to_string(Path::new(DOCS).join("deploy.md")).expect("deploy.md");
+fn operations_md_shows_the_unit_file_as_it_is() {
+    let guide =
+        std::fs::read_to_string(Path::new(DOCS).join("operations.md")).expect("operations.md");
     assert!(
         guide.contains(&unit_text()),
-        "deploy.md differs from twostep.service"
+        "operations.md differs from twostep.service"
     );
     for name in [
         "TWOSTEP_TRUSTED_PROXIES",
         "TWOSTEP_PUBLIC_URL",
         "/api/ready",
     ] {
-        assert!(guide.contains(name), "deploy.md does not mention {name}");
+        assert!(
+            guide.contains(name),
+            "operations.md does not mention {name}"
+        );
     }
 }
 

@@ -24,7 +24,7 @@
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
 //!   the restored copy.
-//! - `deploy_files`: `docs/twostep.service` has the promised keys, matches `docs/deploy.md`
+//! - `deploy_files`: `docs/twostep.service` has the promised keys, matches `docs/operations.md`
 //!   and passes `systemd-analyze verify`.
 //! - `hardening`: `Cache-Control: no-store` on API answers; https public URL → `__Host-`
 //!   `Secure` cookies and HSTS; private data folder and files; a readable key refused; the
