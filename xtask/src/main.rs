@@ -10,6 +10,9 @@
 //!   and run every test. First it checks the docs against the tests (`rules.rs`): every rule in
 //!   `docs/rules.md` names a test, and every test the docs name exists.
 //! - `build-frontend`: only build the frontend into `dist/`.
+//! - `screenshots`: build the frontend and write the README's screenshot,
+//!   `docs/screenshot-two-step.png`, with the browser tests' harness (the test
+//!   `backend/tests/browser/screenshots.rs`), so that no screenshot is made by hand.
 //! - `setup`: only install the tools.
 //! - `bench`: measure the performance budgets and write `BENCHMARKS.md` (see `bench.rs`);
 //!   `bench --only size,browser` measures and prints only those parts.
@@ -30,7 +33,7 @@ use std::process::{Command, ExitCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(task) = args.first() else {
-        eprintln!("usage: cargo xtask <run|test|build-frontend|setup|bench> [args…]");
+        eprintln!("usage: cargo xtask <run|test|build-frontend|screenshots|setup|bench> [args…]");
         return ExitCode::FAILURE;
     };
     let rest = &args[1..];
@@ -43,8 +46,9 @@ fn main() -> ExitCode {
             .and_then(|()| tools::ensure_test_identity_provider())
             .and_then(|()| tools::ensure_axe_core().map(drop)),
         "bench" => bench::bench(rest),
+        "screenshots" => screenshots(rest),
         other => Err(format!(
-            "unknown task `{other}`; try run, test, build-frontend, setup or bench"
+            "unknown task `{other}`; try run, test, build-frontend, screenshots, setup or bench"
         )),
     };
     match result {
@@ -126,6 +130,21 @@ fn run(extra: &[String]) -> Result<(), String> {
         .args(extra)
         .env("TWOSTEP_DIST_DIR", root().join("dist"));
     run_command(&mut serve)
+}
+
+/// Writes the README's screenshot into `docs/` by running the browser test that makes it.
+fn screenshots(extra: &[String]) -> Result<(), String> {
+    let env = tools::ensure_frontend_tools()?;
+    tools::ensure_chromium()?;
+    build_frontend(&env)?;
+    step("Making docs/screenshot-two-step.png in headless Chromium (the browser tests' harness)");
+    let mut test = cargo();
+    test.args(["test", "--package", "twostep", "--test", "browser"])
+        .args(extra)
+        .args(["--", "screenshots::", "--nocapture"])
+        .env("TWOSTEP_E2E_DIST", root().join("dist"))
+        .env("TWOSTEP_README_SCREENSHOTS", root().join("docs"));
+    run_command(&mut test)
 }
 
 /// The address `twostep serve` will listen on, from `--addr` among `args` (or
