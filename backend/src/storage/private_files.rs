@@ -1,5 +1,5 @@
 //! The data folder and its files are the server's alone: the folder is created with mode
-//! 0700, the files the server creates get 0600 (the process's umask is 077), an existing
+//! 0700 (an existing one open to others is narrowed to 0700), the files the server creates get 0600 (the process's umask is 077), an existing
 //! SQLite database is narrowed to 0600 at start, and a key file that other users can read
 //! is refused with a message that says how to fix it.
 
@@ -14,7 +14,8 @@ pub fn restrict_new_files() {
     }
 }
 
-/// Creates the data folder (and any missing parents) with mode 0700.
+/// Creates the data folder (and any missing parents) with mode 0700, or narrows an existing
+/// one that its group or other users may enter to 0700.
 pub fn create_folder(path: &Path) -> Result<(), String> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -25,7 +26,22 @@ pub fn create_folder(path: &Path) -> Result<(), String> {
     }
     builder
         .create(path)
-        .map_err(|e| format!("cannot create the data folder {}: {e}", path.display()))
+        .map_err(|e| format!("cannot create the data folder {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    if let Some(mode) = mode(path)
+        && mode & 0o077 != 0
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            format!(
+                "the data folder {} has mode {mode:o}, open to other users, and cannot be made \
+                 private ({e}): make it so with `chmod 700 {}`, then start again",
+                path.display(),
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The permission bits of `path`, if it exists.
@@ -100,6 +116,10 @@ mod tests {
     fn folders_and_files_are_private_and_a_shared_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("a/data");
+        create_folder(&data).unwrap();
+        assert_eq!(mode(&data), Some(0o700));
+        // A folder that already exists open to others is narrowed.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
         create_folder(&data).unwrap();
         assert_eq!(mode(&data), Some(0o700));
         let key = data.join("secret.key");

@@ -160,6 +160,19 @@ async fn the_first_start_keeps_its_files_private_and_the_admin_password_off_stdo
 }
 
 #[tokio::test]
+async fn an_existing_data_folder_open_to_others_is_narrowed_to_its_owner() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    create_user(&data, &[], "alice", "correct horse", &[]);
+    assert_eq!(mode(&data), 0o700);
+    for file in ["secret.key", "twostep.db"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+}
+
+#[tokio::test]
 async fn a_key_file_others_can_read_is_refused_at_start() {
     let data = tempfile::tempdir().unwrap();
     create_user(data.path(), &[], "alice", "correct horse", &[]);
