@@ -26,10 +26,10 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             operator_may(Change::CreateAccount)?;
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
             let link = match &organizational {
-                Some(idp) => {
-                    check_provider_name(common, idp)?;
-                    identity_link(&link)?
-                }
+                Some(idp) => users::IdentityLink {
+                    issuer: provider_issuer(common, idp)?,
+                    ..identity_link(&link)?
+                },
                 None if link.subject.is_some() || link.email.is_some() => {
                     return Err(
                         "--subject and --email link an organizational account: add --organizational IDP"
@@ -82,8 +82,10 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                     user.username
                 ));
             };
-            check_provider_name(common, &idp)?;
-            let link = identity_link(&link)?;
+            let link = users::IdentityLink {
+                issuer: provider_issuer(common, &idp)?,
+                ..identity_link(&link)?
+            };
             if !users::set_identity_link(&db, user.id, &link)
                 .await
                 .map_err(|e| e.to_string())?
@@ -104,6 +106,29 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             audit::record(&db, event, SystemClock.now()).await;
             revoke_everywhere(&db, common).await?;
             println!("{} is linked to {detail}", user.username);
+        }
+        UserCommand::ConfirmIssuer { provider } => {
+            operator_may(Change::ConfirmIssuer)?;
+            if common.identity_providers.is_none() {
+                return Err(
+                    "confirm-issuer reads the provider's issuer from the identity providers file: give --identity-providers FILE"
+                        .to_owned(),
+                );
+            }
+            let issuer = provider_issuer(common, &provider)?.unwrap_or_default();
+            let moved = users::confirm_issuer(&db, &provider, &issuer)
+                .await
+                .map_err(|e| e.to_string())?;
+            let detail = format!("{provider}: {moved} account(s) now follow issuer {issuer}");
+            let event = audit::Event {
+                kind: AuditEventKind::IdentityLinked,
+                actor: Actor::Cli,
+                subject: audit::Subject::Nobody,
+                client_addr: None,
+                detail: Some(&detail),
+            };
+            audit::record(&db, event, SystemClock.now()).await;
+            println!("{detail}");
         }
         UserCommand::SetPassword { name } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
@@ -232,7 +257,11 @@ fn identity_link(args: &IdentityLinkArgs) -> Result<users::IdentityLink, String>
                 .to_owned(),
         );
     }
-    Ok(users::IdentityLink { subject, email })
+    Ok(users::IdentityLink {
+        issuer: None,
+        subject,
+        email,
+    })
 }
 
 fn describe_link(idp: &str, link: &users::IdentityLink) -> String {
@@ -243,19 +272,24 @@ fn describe_link(idp: &str, link: &users::IdentityLink) -> String {
     if let Some(email) = &link.email {
         parts.push(format!("e-mail {email}"));
     }
-    format!("{} at {idp}", parts.join(" and "))
+    match &link.issuer {
+        Some(issuer) => format!("{} at {idp} (issuer {issuer})", parts.join(" and ")),
+        None => format!("{} at {idp}", parts.join(" and ")),
+    }
 }
 
 /// When the identity providers file is given, the provider must be named in it (a typo would
-/// leave the account unable to sign in). Without the file the name is taken as typed.
-fn check_provider_name(common: &CommonArgs, idp: &str) -> Result<(), String> {
+/// leave the account unable to sign in), and a link records its issuer. Without the file the
+/// name is taken as typed, and the issuer is recorded at the account's next sign-in.
+fn provider_issuer(common: &CommonArgs, idp: &str) -> Result<Option<String>, String> {
     let Some(path) = &common.identity_providers else {
-        return Ok(());
+        return Ok(None);
     };
-    let names = providers::names(path)?;
-    if names.iter().any(|n| n == idp) {
-        Ok(())
+    let issuers = providers::issuers(path)?;
+    if let Some((_, issuer)) = issuers.iter().find(|(n, _)| n == idp) {
+        Ok(Some(issuer.clone()))
     } else {
+        let names: Vec<&str> = issuers.iter().map(|(n, _)| n.as_str()).collect();
         Err(format!(
             "no identity provider named {idp:?} in {}; configured: {}",
             path.display(),

@@ -106,13 +106,59 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<IdentityProvider>, String> {
-    entries(text)?
+    let providers = entries(text)?
         .into_iter()
         .map(|entry| {
             let name = entry.name.clone();
             resolve(entry, env).map_err(|e| format!("provider {name:?}: {e}"))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let issuers: Vec<(&str, &str)> = providers
+        .iter()
+        .map(|p| (p.name.as_str(), p.issuer.as_str()))
+        .collect();
+    one_provider_per_issuer(&issuers)?;
+    Ok(providers)
+}
+
+/// Each issuer is configured once: accounts are linked to an identity at an issuer, and two
+/// names for one issuer would let either sign in to the other's accounts' identities.
+fn one_provider_per_issuer(issuers: &[(&str, &str)]) -> Result<(), String> {
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    for (i, (name, issuer)) in issuers.iter().enumerate() {
+        if let Some((other, _)) = issuers[..i].iter().find(|(_, o)| same(o, issuer)) {
+            return Err(format!(
+                "providers {other:?} and {name:?} have the same issuer {issuer}: configure each issuer once"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The providers' names and issuers in the file, without reading any secret (for the account
+/// commands, which record the issuer a link is made with).
+pub fn issuers(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the identity providers file {}: {e}",
+            path.display()
+        )
+    })?;
+    let entries = entries(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let issuers = entries
+        .into_iter()
+        .map(|e| {
+            let issuer = check_issuer(&e.issuer)
+                .map_err(|error| format!("{}: provider {:?}: {error}", path.display(), e.name))?;
+            Ok((e.name, issuer.as_str().to_owned()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let pairs: Vec<(&str, &str)> = issuers
+        .iter()
+        .map(|(n, i)| (n.as_str(), i.as_str()))
+        .collect();
+    one_provider_per_issuer(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(issuers)
 }
 
 fn resolve(entry: Entry, env: &dyn Fn(&str) -> Option<String>) -> Result<IdentityProvider, String> {
@@ -285,6 +331,10 @@ mod tests {
         let twice = "[[provider]]\nname = \"A\"\nissuer = \"https://a.example\"\nclient_id = \"c\"\n\
                      [[provider]]\nname = \"A\"\nissuer = \"https://b.example\"\nclient_id = \"c\"\n";
         assert!(parse(twice, &no_env).unwrap_err().contains("two providers"));
+        let same_issuer = "[[provider]]\nname = \"A\"\nissuer = \"https://a.example\"\nclient_id = \"c\"\n\
+                           [[provider]]\nname = \"B\"\nissuer = \"https://a.example/\"\nclient_id = \"d\"\n";
+        let error = parse(same_issuer, &no_env).unwrap_err();
+        assert!(error.contains("the same issuer"), "{error}");
     }
 
     #[test]

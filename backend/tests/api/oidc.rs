@@ -243,6 +243,7 @@ async fn a_verified_email_links_the_account_and_records_its_subject() {
             "frank",
             fake_provider::NAME,
             IdentityLink {
+                issuer: None,
                 subject: None,
                 email: Some("frank@example.test".to_owned()),
             },
@@ -293,6 +294,7 @@ async fn a_verified_email_links_the_account_and_records_its_subject() {
 async fn the_email_may_come_from_userinfo_but_must_be_verified() {
     let w = world().await;
     let email_link = |email: &str| IdentityLink {
+        issuer: None,
         subject: None,
         email: Some(email.to_owned()),
     };
@@ -1119,4 +1121,88 @@ async fn one_address_holds_a_bounded_number_of_flows_on_all_instances() {
     other.clock.advance(10 * 60);
     let location = see_other(&start(&w.app).await.unwrap());
     assert!(location.starts_with(&w.provider.issuer), "{location}");
+}
+
+/// Links follow the issuer: when the providers file gives the provider's name another issuer,
+/// its accounts' links (made at the old issuer) sign in to nothing until the operator
+/// confirms the new issuer (or links each account again).
+#[tokio::test]
+async fn a_changed_issuer_refuses_the_old_links() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+    let old_issuer = w.provider.config().issuer.as_str().to_owned();
+    let link = twostep::accounts::users::identity_link(&w.app.db, erin)
+        .await
+        .unwrap();
+    assert_eq!(
+        link.issuer.as_deref(),
+        Some(old_issuer.as_str()),
+        "recorded"
+    );
+
+    // The file now names another issuer under the same name; the server restarts with it.
+    let moved = FakeProvider::start().await;
+    let new_issuer = moved.config().issuer.as_str().to_owned();
+    let app = w
+        .app
+        .another_instance_with(Settings {
+            identity_providers: vec![moved.config()],
+            ..Settings::default()
+        })
+        .await;
+    let w = World {
+        provider: moved,
+        app,
+    };
+    let sessions = w.app.count("sessions").await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&client, |r| w.good(r, "sub-erin")).await,
+        error_page(E::LinkStale)
+    );
+    assert_eq!(w.app.count("sessions").await, sessions, "nobody signed in");
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(
+        detail.contains(&old_issuer) && detail.contains("confirm-issuer"),
+        "{detail}"
+    );
+
+    // The operator confirms the new issuer: the link signs in again.
+    let moved_links =
+        twostep::accounts::users::confirm_issuer(&w.app.db, fake_provider::NAME, &new_issuer)
+            .await
+            .unwrap();
+    assert_eq!(moved_links, 1);
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+}
+
+/// RFC 9207: a provider whose discovery document says it sends `iss` with every answer must
+/// send it; an answer without it is refused, one with the right issuer is accepted.
+#[tokio::test]
+async fn iss_is_required_when_the_provider_advertises_it() {
+    let w = world().await;
+    w.provider.set_sends_iss(true);
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&client, |r| w.good(r, "sub-erin")).await,
+        error_page(E::TokenInvalid)
+    );
+    assert!(w.last_event().await.1.contains("RFC 9207"));
+    assert_eq!(w.provider.tokens_issued(), 0, "no code was exchanged");
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let iss: String =
+        openidconnect::url::form_urlencoded::byte_serialize(w.provider.issuer.as_bytes()).collect();
+    let query = format!("code={code}&state={}&iss={iss}", request.state);
+    assert_eq!(w.callback(&client, &query).await, "/");
 }

@@ -416,9 +416,23 @@ async fn finish(
         relying_party::finish(http, &state.oidc_metadata, metadata, &provider, answer, now)
             .await
             .map_err(|f| Refusal::from(f).at(&name))?;
-    match link::find_account(&state.db, &name, &identity).await {
-        Ok(Some((user, linked_by))) => Ok((user, name, linked_by)),
-        Ok(None) => Err(Refusal::new(
+    match link::find_account(&state.db, &provider, &identity).await {
+        Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by)),
+        Ok(link::Found::Stale {
+            user,
+            linked_issuer,
+        }) => Err(Refusal::new(
+            E::LinkStale,
+            format!(
+                "{} is linked at issuer {linked_issuer}, but the provider's issuer is now {}: \
+                 link the account again (twostep user link) or confirm the new issuer \
+                 (twostep user confirm-issuer)",
+                user.username,
+                provider.issuer.as_str()
+            ),
+        )
+        .at(&name)),
+        Ok(link::Found::Nobody) => Err(Refusal::new(
             E::UnknownAccount,
             format!(
                 "no account is linked to subject {:?} (verified e-mail: {})",
