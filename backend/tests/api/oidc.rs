@@ -1206,3 +1206,50 @@ async fn iss_is_required_when_the_provider_advertises_it() {
     let query = format!("code={code}&state={}&iss={iss}", request.state);
     assert_eq!(w.callback(&client, &query).await, "/");
 }
+
+/// A browser signed in as alice starts a sign-in through the provider; the provider's answer
+/// comes from its own site, so the `SameSite=Strict` session cookie stays home and only the
+/// state cookie comes along (as in a real browser). alice's session ends all the same: the
+/// flow remembers the session it was started from. The new session and its audit row are
+/// written together.
+#[tokio::test]
+async fn the_previous_session_ends_at_a_sign_in_started_from_a_signed_in_browser() {
+    let w = world().await;
+    w.app.create_user("alice", "alice password", false).await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, jar) = no_redirect_client();
+    w.app.sign_in(&client, "alice", "alice password").await;
+    let alice_cookie = w.app.cookie_in(&jar);
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::OK);
+
+    // The start is same-site: the browser sends its session cookie with it.
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    // The callback, from the provider's site: the state cookie only.
+    let response = crate::helpers::bare_no_redirect_client()
+        .get(w.app.url(&format!(
+            "/api/oidc/callback?code={code}&state={}",
+            request.state
+        )))
+        .header(COOKIE, format!("twostep_oidc_state={}", request.state))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), "/");
+
+    // alice's session is over; erin's is the only one, and it is recorded.
+    let alice = crate::helpers::bare_client()
+        .get(w.app.url("/api/me"))
+        .header(COOKIE, alice_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alice.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(w.app.count("sessions").await, 1);
+    assert_eq!(w.app.count_for("sessions", erin).await, 1);
+    let (event, _) = w.last_event().await;
+    assert_eq!(event, "signed_in");
+}

@@ -11,8 +11,16 @@
 //! finish in someone else's browser a sign-in they started themselves (login CSRF). Over https
 //! the cookie is `Secure` with the `__Host-` prefix, like the session cookie: a neighbour that
 //! can set cookies for the parent domain (or plain http) cannot plant the state of a flow it
-//! started, since the callback reads only the prefixed name. Nothing is created until every check has passed; then only the session
-//! (and, for an account linked by e-mail, its subject).
+//! started, since the callback reads only the prefixed name.
+//!
+//! Nothing is created until every check has passed; then only the session (and, for an
+//! account linked by e-mail, its subject).
+//!
+//! The browser's previous session ends at the sign-in, as at the password step. The callback
+//! comes from the provider's site, so the `SameSite=Strict` session cookie is not sent with
+//! it: the start (same-site) records the hash of the session it finds in the flow, and the
+//! callback ends that session, starts the new one and writes the audit row in one
+//! transaction.
 //!
 //! Every refusal is logged; it is audited only when a sign-in in progress (a flow row, spent by
 //! the refusal) is behind it, so at most once per flow. Anyone can send a callback without one
@@ -25,6 +33,7 @@ use crate::limits::guards::AddressReservation;
 use crate::oidc::flows::{self, FlowSecrets};
 use crate::oidc::link::{self, LinkedBy};
 use crate::oidc::{Failure, IdentityProvider, relying_party};
+use crate::sessions::revoking_tx::RevokingTx;
 use crate::sessions::{self, Stage};
 use crate::state::AppState;
 use crate::web::client_addr;
@@ -304,7 +313,7 @@ async fn callback(
     // The state cookie is spent whatever happens.
     let jar = jar.remove(state_cookie_removal(secure));
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (user, provider, linked_by) =
+    let (user, provider, linked_by, started_by) =
         match finish(&state, cookie_state.as_deref(), query, now).await {
             Ok(found) => found,
             Err(refusal) => {
@@ -328,7 +337,13 @@ async fn callback(
                 return sign_in_error(jar, refusal.failure.error);
             }
         };
-    let started = start_session(&state, &jar, &user, &provider, linked_by, &origin, now).await;
+    let signed_in = SignedIn {
+        user: &user,
+        provider: &provider,
+        linked_by,
+        started_by: started_by.as_deref(),
+    };
+    let started = start_session(&state, &jar, signed_in, &origin, now).await;
     match started {
         Ok(token) => {
             let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
@@ -342,13 +357,14 @@ async fn callback(
     }
 }
 
-/// Every check on the answer, in order; on success, the account to sign in to.
+/// Every check on the answer, in order; on success, the account to sign in to (and the
+/// session the flow was started from, to end).
 async fn finish(
     state: &AppState,
     cookie_state: Option<&str>,
     query: CallbackQuery,
     now: u64,
-) -> Result<(UserRecord, String, LinkedBy), Refusal> {
+) -> Result<(UserRecord, String, LinkedBy, Option<String>), Refusal> {
     use ProviderSignInError as E;
     let answer_state = query
         .state
@@ -417,7 +433,7 @@ async fn finish(
             .await
             .map_err(|f| Refusal::from(f).at(&name))?;
     match link::find_account(&state.db, &provider, &identity).await {
-        Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by)),
+        Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by, flow.started_by)),
         Ok(link::Found::Stale {
             user,
             linked_issuer,
@@ -453,25 +469,46 @@ fn sanitize(code: &str) -> String {
         .collect()
 }
 
-/// Starts the session (ending the browser's previous one); returns its token.
+/// A sign-in through a provider that passed every check.
+struct SignedIn<'a> {
+    user: &'a UserRecord,
+    provider: &'a str,
+    linked_by: LinkedBy,
+    /// The hash of the session token the flow was started from.
+    started_by: Option<&'a str>,
+}
+
+/// In one transaction: ends the browser's previous session (the one the flow was started
+/// from, and the one whose cookie came with the callback, if any), starts the new one and
+/// records the sign-in; returns the new session's token.
 async fn start_session(
     state: &AppState,
     jar: &CookieJar,
-    user: &UserRecord,
-    provider: &str,
-    linked_by: LinkedBy,
+    signed_in: SignedIn<'_>,
     origin: &sessions::Origin,
     now: u64,
 ) -> Result<String, String> {
+    let SignedIn {
+        user,
+        provider,
+        linked_by,
+        started_by,
+    } = signed_in;
     let database = |e: sqlx::Error| format!("database: {e}");
-    let previous = sessions::current_token(jar, state.settings.secure_cookies);
-    crate::sign_in::sign_out(state, previous)
+    let mut tx = RevokingTx::begin_quiet(&state.db).await.map_err(database)?;
+    let with_cookie =
+        sessions::current_token(jar, state.settings.secure_cookies).map(sessions::hash_token);
+    for previous in [started_by.map(str::to_owned), with_cookie]
+        .into_iter()
+        .flatten()
+    {
+        sessions::delete(&mut tx, &previous)
+            .await
+            .map_err(database)?;
+    }
+    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now)
         .await
         .map_err(database)?;
-    let token = sessions::create(&state.db, user.id, Stage::SignedIn, origin, now)
-        .await
-        .map_err(database)?;
-    tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
     let detail = match linked_by {
         LinkedBy::Subject => format!("via {provider}"),
         LinkedBy::Email => format!("via {provider} (first sign-in: linked by verified e-mail)"),
@@ -483,7 +520,11 @@ async fn start_session(
         origin.client_addr.as_deref(),
     );
     event.detail = detail.as_deref();
-    audit::record(&state.db, event, now).await;
+    audit::write(&mut **tx, event, now)
+        .await
+        .map_err(database)?;
+    tx.commit(&state.revocations).await.map_err(database)?;
+    tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
     Ok(token)
 }
 
