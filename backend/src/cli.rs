@@ -27,7 +27,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
             let link = match &organizational {
                 Some(idp) => users::IdentityLink {
-                    issuer: provider_issuer(common, idp)?,
+                    issuer: provider_issuer(common, idp, link.email.is_some())?,
                     ..identity_link(&link)?
                 },
                 None if link.subject.is_some() || link.email.is_some() => {
@@ -73,39 +73,25 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 }
             }
         }
-        UserCommand::Link { name, link } => {
-            operator_may(Change::LinkIdentity)?;
+        UserCommand::Link { name, link: typed } => {
             let user = existing_user(&db, &name).await?;
-            let Some(idp) = user.identity_provider.clone() else {
-                return Err(format!(
-                    "{} is a Team Server account; only organizational accounts are linked to an identity provider",
-                    user.username
-                ));
+            let idp = user.identity_provider.clone().unwrap_or_default();
+            let link = match &user.identity_provider {
+                Some(idp) => users::IdentityLink {
+                    issuer: provider_issuer(common, idp, typed.email.is_some())?,
+                    ..identity_link(&typed)?
+                },
+                None => users::IdentityLink::default(),
             };
-            let link = users::IdentityLink {
-                issuer: provider_issuer(common, &idp)?,
-                ..identity_link(&link)?
-            };
-            if !users::set_identity_link(&db, user.id, &link)
+            let state = operator_state(db, seal);
+            let ended = operations::link_identity(&state, By::Operator, &user, &link)
                 .await
-                .map_err(|e| e.to_string())?
-            {
-                return Err(
-                    "another account of that identity provider is already linked to this subject or e-mail"
-                        .to_owned(),
-                );
-            }
-            let detail = describe_link(&idp, &link);
-            let event = audit::Event {
-                kind: AuditEventKind::IdentityLinked,
-                actor: Actor::Cli,
-                subject: audit::Subject::User(&user),
-                client_addr: None,
-                detail: Some(&detail),
-            };
-            audit::record(&db, event, SystemClock.now()).await;
-            revoke_everywhere(&db, common).await?;
-            println!("{} is linked to {detail}", user.username);
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{} is linked to {}; {ended} session(s) ended",
+                user.username,
+                link::describe(&idp, &link)
+            );
         }
         UserCommand::ConfirmIssuer { provider } => {
             operator_may(Change::ConfirmIssuer)?;
@@ -115,7 +101,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                         .to_owned(),
                 );
             }
-            let issuer = provider_issuer(common, &provider)?.unwrap_or_default();
+            let issuer = provider_issuer(common, &provider, false)?.unwrap_or_default();
             let moved = users::confirm_issuer(&db, &provider, &issuer)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -264,32 +250,30 @@ fn identity_link(args: &IdentityLinkArgs) -> Result<users::IdentityLink, String>
     })
 }
 
-fn describe_link(idp: &str, link: &users::IdentityLink) -> String {
-    let mut parts = Vec::new();
-    if let Some(subject) = &link.subject {
-        parts.push(format!("subject {subject}"));
-    }
-    if let Some(email) = &link.email {
-        parts.push(format!("e-mail {email}"));
-    }
-    match &link.issuer {
-        Some(issuer) => format!("{} at {idp} (issuer {issuer})", parts.join(" and ")),
-        None => format!("{} at {idp}", parts.join(" and ")),
-    }
-}
-
 /// When the identity providers file is given, the provider must be named in it (a typo would
-/// leave the account unable to sign in), and a link records its issuer. Without the file the
-/// name is taken as typed, and the issuer is recorded at the account's next sign-in.
-fn provider_issuer(common: &CommonArgs, idp: &str) -> Result<Option<String>, String> {
+/// leave the account unable to sign in), a link by e-mail needs the provider's
+/// `link_by_email`, and a link records its issuer. Without the file the name is taken as
+/// typed, and the issuer is recorded at the account's next sign-in.
+fn provider_issuer(
+    common: &CommonArgs,
+    idp: &str,
+    by_email: bool,
+) -> Result<Option<String>, String> {
     let Some(path) = &common.identity_providers else {
         return Ok(None);
     };
-    let issuers = providers::issuers(path)?;
-    if let Some((_, issuer)) = issuers.iter().find(|(n, _)| n == idp) {
-        Ok(Some(issuer.clone()))
+    let summaries = providers::summaries(path)?;
+    if let Some(found) = summaries.iter().find(|s| s.name == idp) {
+        if by_email && !found.link_by_email {
+            return Err(format!(
+                "{idp:?} does not link accounts by e-mail (link_by_email is off in {}): give --subject, \
+                 or turn link_by_email on after reading what it risks (docs/identity-providers.md)",
+                path.display()
+            ));
+        }
+        Ok(Some(found.issuer.clone()))
     } else {
-        let names: Vec<&str> = issuers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = summaries.iter().map(|s| s.name.as_str()).collect();
         Err(format!(
             "no identity provider named {idp:?} in {}; configured: {}",
             path.display(),
@@ -308,31 +292,6 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user named {username}"))
-}
-
-/// After a change to sessions, roles or accounts: every running server forgets its cached
-/// sessions ([`crate::sessions::revocation`]): a notification on PostgreSQL, the revocation counter on
-/// SQLite.
-async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
-    let not_told = |e: String| {
-        format!("the change is saved, but running servers were not told ({e}): restart them")
-    };
-    revocations(common)
-        .map_err(not_told)?
-        .revoke_now(db)
-        .await
-        .map_err(|e| not_told(e.to_string()))
-}
-
-/// The CLI's side of revocations (it caches nothing): on SQLite the database's revocation
-/// counter, which running servers read.
-fn revocations(common: &CommonArgs) -> Result<crate::sessions::revocation::Revocations, String> {
-    let counter = crate::storage::db::sqlite_file(&common.database_url())
-        .map(|database| crate::sessions::revocation::open_counter(&database))
-        .transpose()?;
-    Ok(crate::sessions::revocation::Revocations::without_cache(
-        counter,
-    ))
 }
 
 /// Reads a new password: from standard input when it is not a terminal (first line), else

@@ -156,7 +156,7 @@ pub const TABLE: &[Rule] = &[
     row(UnlockCodeStep, Operator, Proof::None, &[]),
     row(SetRole, Operator, Proof::None, &[]),
     row(CreateAccount, Operator, Proof::None, &[]),
-    row(LinkIdentity, Operator, Proof::None, &[]),
+    row(LinkIdentity, Operator, Proof::None, &[AllSessions]),
     row(ConfirmIssuer, Operator, Proof::None, &[]),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
 ];

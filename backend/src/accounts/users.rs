@@ -282,8 +282,8 @@ pub async fn record_subject(
 
 /// Replaces the link of an organizational account. `Ok(false)` when another account of the
 /// same provider has that subject or e-mail.
-pub async fn set_identity_link(
-    db: &AnyPool,
+pub async fn set_identity_link<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     user_id: i64,
     link: &IdentityLink,
 ) -> Result<bool, sqlx::Error> {

@@ -13,7 +13,7 @@
 //! link with no issuer recorded (made before issuers were, or by a CLI not given the
 //! providers file) takes the provider's current issuer at its next sign-in.
 
-use crate::accounts::users::{self, UserRecord};
+use crate::accounts::users::{self, IdentityLink, UserRecord};
 use crate::oidc::IdentityProvider;
 use crate::oidc::relying_party::VerifiedIdentity;
 
@@ -93,7 +93,11 @@ pub async fn find_account(
             }
         };
     }
-    let Some(email) = &identity.verified_email else {
+    let Some(email) = identity
+        .verified_email
+        .as_ref()
+        .filter(|_| provider.link_by_email)
+    else {
         return Ok(Found::Nobody);
     };
     let Some(user) = users::find_by_email_to_link(db, &provider.name, email).await? else {
@@ -111,6 +115,21 @@ pub async fn find_account(
         Ok(Found::Account(user, LinkedBy::Email))
     } else {
         Ok(Found::Nobody)
+    }
+}
+
+/// A link in words: "subject S and e-mail E at PROVIDER (issuer I)".
+pub fn describe(idp: &str, link: &IdentityLink) -> String {
+    let mut parts = Vec::new();
+    if let Some(subject) = &link.subject {
+        parts.push(format!("subject {subject}"));
+    }
+    if let Some(email) = &link.email {
+        parts.push(format!("e-mail {email}"));
+    }
+    match &link.issuer {
+        Some(issuer) => format!("{} at {idp} (issuer {issuer})", parts.join(" and ")),
+        None => format!("{} at {idp}", parts.join(" and ")),
     }
 }
 

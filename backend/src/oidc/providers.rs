@@ -32,6 +32,9 @@ pub struct IdentityProvider {
     pub client_secret: Option<ClientSecret>,
     /// Scopes requested besides `openid`.
     pub scopes: Vec<String>,
+    /// Whether an account waiting with an e-mail address (`--email`) is linked to the first
+    /// identity the provider calls verified for it (`link_by_email`, off by default).
+    pub link_by_email: bool,
 }
 
 impl std::fmt::Debug for IdentityProvider {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for IdentityProvider {
             .field("client_id", &self.client_id.as_str())
             .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
             .field("scopes", &self.scopes)
+            .field("link_by_email", &self.link_by_email)
             .finish()
     }
 }
@@ -64,6 +68,8 @@ struct Entry {
     client_secret_file: Option<PathBuf>,
     client_secret_env: Option<String>,
     scopes: Option<Vec<String>>,
+    #[serde(default)]
+    link_by_email: bool,
 }
 
 /// Reads and checks the file, and reads each provider's client secret.
@@ -135,9 +141,17 @@ fn one_provider_per_issuer(issuers: &[(&str, &str)]) -> Result<(), String> {
     Ok(())
 }
 
-/// The providers' names and issuers in the file, without reading any secret (for the account
-/// commands, which record the issuer a link is made with).
-pub fn issuers(path: &Path) -> Result<Vec<(String, String)>, String> {
+/// What the account commands need to know of a provider.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub name: String,
+    pub issuer: String,
+    pub link_by_email: bool,
+}
+
+/// The providers in the file, without reading any secret (for the account commands, which
+/// record the issuer a link is made with).
+pub fn summaries(path: &Path) -> Result<Vec<Summary>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read the identity providers file {}: {e}",
@@ -150,12 +164,16 @@ pub fn issuers(path: &Path) -> Result<Vec<(String, String)>, String> {
         .map(|e| {
             let issuer = check_issuer(&e.issuer)
                 .map_err(|error| format!("{}: provider {:?}: {error}", path.display(), e.name))?;
-            Ok((e.name, issuer.as_str().to_owned()))
+            Ok(Summary {
+                issuer: issuer.as_str().to_owned(),
+                name: e.name,
+                link_by_email: e.link_by_email,
+            })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let pairs: Vec<(&str, &str)> = issuers
         .iter()
-        .map(|(n, i)| (n.as_str(), i.as_str()))
+        .map(|s| (s.name.as_str(), s.issuer.as_str()))
         .collect();
     one_provider_per_issuer(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(issuers)
@@ -207,6 +225,7 @@ fn resolve(entry: Entry, env: &dyn Fn(&str) -> Option<String>) -> Result<Identit
         client_id: ClientId::new(entry.client_id),
         client_secret: secret.map(ClientSecret::new),
         scopes,
+        link_by_email: entry.link_by_email,
     })
 }
 
@@ -289,6 +308,7 @@ mod tests {
         let debug = format!("{providers:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
         assert!(debug.contains("***"));
+        assert!(!providers[0].link_by_email, "off unless turned on");
     }
 
     #[test]

@@ -376,6 +376,13 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
         &twostep(data, &["user", "link", "carol"], "").await,
         "--subject SUB",
     );
+    // The provider does not link by e-mail unless its entry says so.
+    let args = with_file(&["user", "link", "carol", "--email", "carol@contoso.example"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    failed(
+        &twostep(data, &args, "").await,
+        "does not link accounts by e-mail",
+    );
     succeeded(
         &twostep(data, &["user", "create", "x"], "x's password\n").await,
         "created user x",
@@ -415,7 +422,8 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
             Some("cli".to_owned()),
             Some("carol".to_owned()),
             Some(
-                "subject 248289761001 at Contoso (issuer https://login.contoso.example)".to_owned()
+                "subject 248289761001 at Contoso (issuer https://login.contoso.example); 0 session(s) ended"
+                    .to_owned()
             )
         )]
     );

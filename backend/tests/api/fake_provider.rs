@@ -183,8 +183,14 @@ impl FakeProvider {
 
     /// The server's configuration for this provider.
     pub fn config(&self) -> IdentityProvider {
+        self.config_with("")
+    }
+
+    /// The server's configuration for this provider, with `extra` lines of TOML in its entry
+    /// (e.g. `link_by_email = true`).
+    pub fn config_with(&self, extra: &str) -> IdentityProvider {
         let text = format!(
-            "[[provider]]\nname = \"{NAME}\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"SECRET\"\n",
+            "[[provider]]\nname = \"{NAME}\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"SECRET\"\n{extra}\n",
             self.issuer
         );
         let env = |_: &str| Some(CLIENT_SECRET.to_owned());

@@ -33,6 +33,18 @@ async fn world() -> World {
     world_with(Settings::default()).await
 }
 
+/// A server that knows the fake provider, which links accounts waiting with an e-mail address
+/// (`link_by_email = true`).
+async fn world_linking_by_email() -> World {
+    let provider = FakeProvider::start().await;
+    let settings = Settings {
+        identity_providers: vec![provider.config_with("link_by_email = true")],
+        ..Settings::default()
+    };
+    let app = spawn_app_with(settings).await;
+    World { provider, app }
+}
+
 /// A server with these settings that knows the fake provider.
 async fn world_with(settings: Settings) -> World {
     let provider = FakeProvider::start().await;
@@ -236,7 +248,7 @@ async fn an_organizational_account_signs_in_through_its_provider() {
 
 #[tokio::test]
 async fn a_verified_email_links_the_account_and_records_its_subject() {
-    let w = world().await;
+    let w = world_linking_by_email().await;
     let frank = w
         .app
         .create_linked_user(
@@ -292,7 +304,7 @@ async fn a_verified_email_links_the_account_and_records_its_subject() {
 
 #[tokio::test]
 async fn the_email_may_come_from_userinfo_but_must_be_verified() {
-    let w = world().await;
+    let w = world_linking_by_email().await;
     let email_link = |email: &str| IdentityLink {
         issuer: None,
         subject: None,
@@ -1252,4 +1264,103 @@ async fn the_previous_session_ends_at_a_sign_in_started_from_a_signed_in_browser
     assert_eq!(w.app.count_for("sessions", erin).await, 1);
     let (event, _) = w.last_event().await;
     assert_eq!(event, "signed_in");
+}
+
+/// Linking by e-mail is off unless the provider's entry turns it on: a verified e-mail then
+/// links nobody.
+#[tokio::test]
+async fn a_verified_email_links_nobody_unless_the_provider_links_by_email() {
+    let w = world().await;
+    let frank = w
+        .app
+        .create_linked_user(
+            "frank",
+            fake_provider::NAME,
+            IdentityLink {
+                issuer: None,
+                subject: None,
+                email: Some("frank@example.test".to_owned()),
+            },
+        )
+        .await;
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| {
+            w.altered(r, "sub-frank", |c| {
+                c["email"] = json!("frank@example.test");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    let link = twostep::accounts::users::identity_link(&w.app.db, frank)
+        .await
+        .unwrap();
+    assert_eq!(link.subject, None, "no subject recorded");
+}
+
+/// With linking by e-mail on, the first identity the provider calls verified for the address
+/// takes the account (the risk the docs describe). The operator links the account to the
+/// right subject: the sessions the first identity holds in it end with the link.
+#[tokio::test]
+async fn linking_again_ends_the_sessions_of_the_identity_the_account_is_taken_from() {
+    let w = world_linking_by_email().await;
+    let erin = w
+        .app
+        .create_linked_user(
+            "erin",
+            fake_provider::NAME,
+            IdentityLink {
+                issuer: None,
+                subject: None,
+                email: Some("erin@example.test".to_owned()),
+            },
+        )
+        .await;
+    // Someone else at the provider with that verified address signs in first.
+    let (mallory, _) = no_redirect_client();
+    let to = w
+        .sign_in(&mallory, |r| {
+            w.altered(r, "sub-mallory", |c| {
+                c["email"] = json!("erin@example.test");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, "/");
+    let user: User = crate::helpers::ok_json(me(&w.app, &mallory).await).await;
+    assert_eq!(user.id, erin);
+
+    // The operator links erin's account to erin's subject (`twostep user link`).
+    let record = twostep::accounts::users::find(&w.app.db, erin)
+        .await
+        .unwrap()
+        .unwrap();
+    let link = IdentityLink {
+        issuer: Some(w.provider.config().issuer.as_str().to_owned()),
+        subject: Some("sub-erin".to_owned()),
+        email: None,
+    };
+    let ended = twostep::accounts::operations::link_identity(
+        &w.app.state,
+        twostep::accounts::By::Operator,
+        &record,
+        &link,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(
+        me(&w.app, &mallory).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the first identity's session ended"
+    );
+    // mallory's identity links nobody now; erin's signs in.
+    let (again, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&again, |r| w.good(r, "sub-mallory")).await,
+        error_page(E::UnknownAccount)
+    );
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
 }
