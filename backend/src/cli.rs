@@ -26,10 +26,10 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             operator_may(Change::CreateAccount)?;
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
             let link = match &organizational {
-                Some(idp) => {
-                    check_provider_name(common, idp)?;
-                    identity_link(&link)?
-                }
+                Some(idp) => users::IdentityLink {
+                    issuer: provider_issuer(common, idp, link.email.is_some())?,
+                    ..identity_link(&link)?
+                },
                 None if link.subject.is_some() || link.email.is_some() => {
                     return Err(
                         "--subject and --email link an organizational account: add --organizational IDP"
@@ -73,37 +73,48 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 }
             }
         }
-        UserCommand::Link { name, link } => {
-            operator_may(Change::LinkIdentity)?;
+        UserCommand::Link { name, link: typed } => {
             let user = existing_user(&db, &name).await?;
-            let Some(idp) = user.identity_provider.clone() else {
-                return Err(format!(
-                    "{} is a Team Server account; only organizational accounts are linked to an identity provider",
-                    user.username
-                ));
+            let idp = user.identity_provider.clone().unwrap_or_default();
+            let link = match &user.identity_provider {
+                Some(idp) => users::IdentityLink {
+                    issuer: provider_issuer(common, idp, typed.email.is_some())?,
+                    ..identity_link(&typed)?
+                },
+                None => users::IdentityLink::default(),
             };
-            check_provider_name(common, &idp)?;
-            let link = identity_link(&link)?;
-            if !users::set_identity_link(&db, user.id, &link)
+            let state = operator_state(db, seal);
+            let ended = operations::link_identity(&state, By::Operator, &user, &link)
                 .await
-                .map_err(|e| e.to_string())?
-            {
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{} is linked to {}; {ended} session(s) ended",
+                user.username,
+                link::describe(&idp, &link)
+            );
+        }
+        UserCommand::ConfirmIssuer { provider } => {
+            operator_may(Change::ConfirmIssuer)?;
+            if common.identity_providers.is_none() {
                 return Err(
-                    "another account of that identity provider is already linked to this subject or e-mail"
+                    "confirm-issuer reads the provider's issuer from the identity providers file: give --identity-providers FILE"
                         .to_owned(),
                 );
             }
-            let detail = describe_link(&idp, &link);
+            let issuer = provider_issuer(common, &provider, false)?.unwrap_or_default();
+            let moved = users::confirm_issuer(&db, &provider, &issuer)
+                .await
+                .map_err(|e| e.to_string())?;
+            let detail = format!("{provider}: {moved} account(s) now follow issuer {issuer}");
             let event = audit::Event {
                 kind: AuditEventKind::IdentityLinked,
                 actor: Actor::Cli,
-                subject: audit::Subject::User(&user),
+                subject: audit::Subject::Nobody,
                 client_addr: None,
                 detail: Some(&detail),
             };
             audit::record(&db, event, SystemClock.now()).await;
-            revoke_everywhere(&db, common).await?;
-            println!("{} is linked to {detail}", user.username);
+            println!("{detail}");
         }
         UserCommand::SetPassword { name } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
@@ -232,30 +243,37 @@ fn identity_link(args: &IdentityLinkArgs) -> Result<users::IdentityLink, String>
                 .to_owned(),
         );
     }
-    Ok(users::IdentityLink { subject, email })
-}
-
-fn describe_link(idp: &str, link: &users::IdentityLink) -> String {
-    let mut parts = Vec::new();
-    if let Some(subject) = &link.subject {
-        parts.push(format!("subject {subject}"));
-    }
-    if let Some(email) = &link.email {
-        parts.push(format!("e-mail {email}"));
-    }
-    format!("{} at {idp}", parts.join(" and "))
+    Ok(users::IdentityLink {
+        issuer: None,
+        subject,
+        email,
+    })
 }
 
 /// When the identity providers file is given, the provider must be named in it (a typo would
-/// leave the account unable to sign in). Without the file the name is taken as typed.
-fn check_provider_name(common: &CommonArgs, idp: &str) -> Result<(), String> {
+/// leave the account unable to sign in), a link by e-mail needs the provider's
+/// `link_by_email`, and a link records its issuer. Without the file the name is taken as
+/// typed, and the issuer is recorded at the account's next sign-in.
+fn provider_issuer(
+    common: &CommonArgs,
+    idp: &str,
+    by_email: bool,
+) -> Result<Option<String>, String> {
     let Some(path) = &common.identity_providers else {
-        return Ok(());
+        return Ok(None);
     };
-    let names = providers::names(path)?;
-    if names.iter().any(|n| n == idp) {
-        Ok(())
+    let summaries = providers::summaries(path)?;
+    if let Some(found) = summaries.iter().find(|s| s.name == idp) {
+        if by_email && !found.link_by_email {
+            return Err(format!(
+                "{idp:?} does not link accounts by e-mail (link_by_email is off in {}): give --subject, \
+                 or turn link_by_email on after reading what it risks (docs/identity-providers.md)",
+                path.display()
+            ));
+        }
+        Ok(Some(found.issuer.clone()))
     } else {
+        let names: Vec<&str> = summaries.iter().map(|s| s.name.as_str()).collect();
         Err(format!(
             "no identity provider named {idp:?} in {}; configured: {}",
             path.display(),
@@ -274,31 +292,6 @@ async fn existing_user(db: &sqlx::AnyPool, name: &str) -> Result<users::UserReco
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user named {username}"))
-}
-
-/// After a change to sessions, roles or accounts: every running server forgets its cached
-/// sessions ([`crate::sessions::revocation`]): a notification on PostgreSQL, the revocation counter on
-/// SQLite.
-async fn revoke_everywhere(db: &sqlx::AnyPool, common: &CommonArgs) -> Result<(), String> {
-    let not_told = |e: String| {
-        format!("the change is saved, but running servers were not told ({e}): restart them")
-    };
-    revocations(common)
-        .map_err(not_told)?
-        .revoke_now(db)
-        .await
-        .map_err(|e| not_told(e.to_string()))
-}
-
-/// The CLI's side of revocations (it caches nothing): on SQLite the database's revocation
-/// counter, which running servers read.
-fn revocations(common: &CommonArgs) -> Result<crate::sessions::revocation::Revocations, String> {
-    let counter = crate::storage::db::sqlite_file(&common.database_url())
-        .map(|database| crate::sessions::revocation::open_counter(&database))
-        .transpose()?;
-    Ok(crate::sessions::revocation::Revocations::without_cache(
-        counter,
-    ))
 }
 
 /// Reads a new password: from standard input when it is not a terminal (first line), else

@@ -245,6 +245,9 @@ pub enum UserCommand {
         #[command(flatten)]
         link: IdentityLinkArgs,
     },
+    /// Confirm that a provider's accounts follow its new issuer (after its `issuer` changed in
+    /// the identity providers file): their links at the old issuer sign in again.
+    ConfirmIssuer { provider: String },
     /// Set a Team Server account's password (read like `create`).
     SetPassword { name: String },
     /// Unlock an account's code step after too many wrong codes.

@@ -96,6 +96,10 @@ pub struct Shared {
     /// memory, or if it could not be built: then every sign-in through a provider fails as
     /// "provider unreachable", and the log says why).
     pub oidc_http: Option<HttpClient>,
+    /// The providers' discovery documents and keys ([`crate::oidc::discovery`]).
+    pub oidc_metadata: crate::oidc::discovery::MetadataCache,
+    /// Sign-ins through identity providers per client address (this instance).
+    pub oidc_addresses: Arc<AddressLimiter>,
     /// Set once a shutdown has begun (requests in flight still finish): `/api/ready` says 503.
     pub shutting_down: Arc<AtomicBool>,
     /// The session cache and how revocations reach it ([`crate::sessions::revocation`]).
@@ -145,6 +149,8 @@ impl AppState {
                     )
                     .ok()
             });
+        let oidc_metadata =
+            crate::oidc::discovery::MetadataCache::new(&settings.identity_providers);
         Self(Arc::new(Shared {
             revocations: crate::sessions::revocation::Revocations::new(cache, counter),
             last_seen: Default::default(),
@@ -157,6 +163,10 @@ impl AppState {
             addresses: Arc::default(),
             in_flight: Arc::default(),
             oidc_http,
+            oidc_metadata,
+            oidc_addresses: Arc::new(AddressLimiter::new(
+                crate::limits::policy::PROVIDER_SIGN_INS,
+            )),
             shutting_down: Arc::default(),
         }))
     }

@@ -373,11 +373,16 @@ pub enum ProviderSignInError {
     UnknownAccount,
     /// The Team Server itself failed (e.g. its database is unavailable).
     Unavailable,
+    /// Too many sign-ins through providers from this client address lately.
+    TooMany,
+    /// The account is linked to an identity at an issuer the provider no longer has: an
+    /// administrator must link it again or confirm the new issuer.
+    LinkStale,
 }
 
 impl ProviderSignInError {
     /// Every error, for tests and documentation.
-    pub const ALL: [ProviderSignInError; 9] = [
+    pub const ALL: [ProviderSignInError; 11] = [
         Self::UnknownProvider,
         Self::ProviderUnreachable,
         Self::Cancelled,
@@ -387,6 +392,8 @@ impl ProviderSignInError {
         Self::TokenInvalid,
         Self::UnknownAccount,
         Self::Unavailable,
+        Self::TooMany,
+        Self::LinkStale,
     ];
 
     /// The code in the query parameter (`provider_unreachable`, …).
@@ -401,6 +408,8 @@ impl ProviderSignInError {
             Self::TokenInvalid => "token_invalid",
             Self::UnknownAccount => "unknown_account",
             Self::Unavailable => "unavailable",
+            Self::TooMany => "too_many",
+            Self::LinkStale => "link_stale",
         }
     }
 
@@ -439,6 +448,12 @@ impl ProviderSignInError {
             }
             Self::Unavailable => {
                 "The Team Server could not finish signing you in. Try again shortly."
+            }
+            Self::TooMany => {
+                "Too many sign-ins were started from your network. Wait a few minutes, then try again."
+            }
+            Self::LinkStale => {
+                "Your organization's identity provider has changed, so your account must be linked to it again. Ask your administrator."
             }
         }
     }

@@ -41,6 +41,8 @@ pub enum Change {
     CreateAccount,
     /// Link an organizational account to its identity at the provider.
     LinkIdentity,
+    /// Confirm that a provider's organizational accounts follow its new issuer.
+    ConfirmIssuer,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
 }
@@ -154,7 +156,8 @@ pub const TABLE: &[Rule] = &[
     row(UnlockCodeStep, Operator, Proof::None, &[]),
     row(SetRole, Operator, Proof::None, &[]),
     row(CreateAccount, Operator, Proof::None, &[]),
-    row(LinkIdentity, Operator, Proof::None, &[]),
+    row(LinkIdentity, Operator, Proof::None, &[AllSessions]),
+    row(ConfirmIssuer, Operator, Proof::None, &[]),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
 ];
 
@@ -260,6 +263,7 @@ impl Change {
             SetRole => "Make administrator / remove administrator",
             CreateAccount => "Create an account",
             LinkIdentity => "Link an organizational account",
+            ConfirmIssuer => "Confirm a provider's new issuer for its accounts",
             ConfirmItsYou => "Confirm it's you",
         }
     }

@@ -1,12 +1,12 @@
 //! Operations on an account itself that every front end calls (the CLI today; the admin page
-//! next): reset a password, set the role. Each asks [`changes::decide`], then writes, revokes
+//! next): reset a password, set the role, link an organizational account. Each asks [`changes::decide`], then writes, revokes
 //! and records in one transaction.
 
 use crate::accounts::By;
 use crate::accounts::apply::{self, RevokeError};
 use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::passwords::HashError;
-use crate::accounts::users::{self, UserRecord};
+use crate::accounts::users::{self, IdentityLink, UserRecord};
 use crate::audit;
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::state::AppState;
@@ -117,4 +117,67 @@ pub async fn set_role(
     audit::write(&mut **tx, event, now).await?;
     tx.commit(&state.revocations).await?;
     Ok(())
+}
+
+/// Why an account was not linked.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(
+        "{0} is a Team Server account; only organizational accounts are linked to an identity provider"
+    )]
+    TeamServerAccount(String),
+    #[error(
+        "another account of that identity provider is already linked to this subject or e-mail"
+    )]
+    Taken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<RevokeError> for LinkError {
+    fn from(error: RevokeError) -> Self {
+        match error {
+            RevokeError::SessionEnded => Self::Refused(Refusal::NotAllowed),
+            RevokeError::Database(e) => Self::Database(e),
+        }
+    }
+}
+
+/// Links `subject` (an organizational account) to another identity at its provider, in one
+/// transaction with what the account-changes table says it revokes: every session of the
+/// account ends, since they were started by the identity the account is taken from (which
+/// may be someone who got it by an e-mail address). Returns how many sessions ended.
+pub async fn link_identity(
+    state: &AppState,
+    by: By<'_>,
+    subject: &UserRecord,
+    link: &IdentityLink,
+) -> Result<u64, LinkError> {
+    let plan = changes::decide(Change::LinkIdentity, by.facts(subject, false)?)?;
+    let Some(idp) = &subject.identity_provider else {
+        return Err(LinkError::TeamServerAccount(subject.username.clone()));
+    };
+    let now = state.clock.now();
+    let mut tx = RevokingTx::begin(&state.db).await?;
+    if !users::set_identity_link(&mut **tx, subject.id, link).await? {
+        return Err(LinkError::Taken);
+    }
+    let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
+    let detail = format!(
+        "{}; {} session(s) ended",
+        crate::oidc::link::describe(idp, link),
+        revoked.sessions_ended
+    );
+    let event = audit::Event {
+        kind: AuditEventKind::IdentityLinked,
+        actor: by.audit_actor(),
+        subject: audit::Subject::User(subject),
+        client_addr: None,
+        detail: Some(&detail),
+    };
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
+    Ok(revoked.sessions_ended)
 }

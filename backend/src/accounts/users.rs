@@ -191,9 +191,13 @@ pub struct NewUser<'a> {
 }
 
 /// Which identity at its provider an organizational account belongs to (see `oidc/link.rs`):
-/// the subject, or a verified e-mail until the subject is known.
+/// the subject, or a verified e-mail until the subject is known, at the issuer the link was
+/// made with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentityLink {
+    /// The provider's issuer when the link was made (`None`: not known yet; recorded at the
+    /// next sign-in).
+    pub issuer: Option<String>,
     pub subject: Option<String>,
     /// Lower-case.
     pub email: Option<String>,
@@ -203,8 +207,8 @@ pub struct IdentityLink {
 /// linked to another account of the same provider.
 pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i64>, sqlx::Error> {
     let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, role, identity_provider, idp_subject, idp_email, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO users (username, password_hash, role, identity_provider, idp_subject, idp_email, created_at, idp_issuer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(new.username)
     .bind(new.password_hash)
@@ -213,6 +217,7 @@ pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i
     .bind(new.link.subject)
     .bind(new.link.email)
     .bind(now as i64)
+    .bind(new.link.issuer)
     .fetch_one(db)
     .await;
     match result {
@@ -251,39 +256,21 @@ pub async fn find_by_email_to_link(
     fetch_user(db, query).await
 }
 
-/// Records the subject of an account linked by e-mail, if it has none yet; false if another
-/// sign-in got there first or another account has that subject.
+/// Records the subject (and the issuer) of an account linked by e-mail, if it has none yet;
+/// false if another sign-in got there first or another account has that subject.
 pub async fn record_subject(
     db: &AnyPool,
     user_id: i64,
     subject: &str,
-) -> Result<bool, sqlx::Error> {
-    let result =
-        sqlx::query("UPDATE users SET idp_subject = $1 WHERE id = $2 AND idp_subject IS NULL")
-            .bind(subject)
-            .bind(user_id)
-            .execute(db)
-            .await;
-    match result {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Replaces the link of an organizational account. `Ok(false)` when another account of the
-/// same provider has that subject or e-mail.
-pub async fn set_identity_link(
-    db: &AnyPool,
-    user_id: i64,
-    link: &IdentityLink,
+    issuer: &str,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE users SET idp_subject = $1, idp_email = $2 WHERE id = $3 AND identity_provider IS NOT NULL",
+        "UPDATE users SET idp_subject = $1, idp_issuer = COALESCE(idp_issuer, $3)
+         WHERE id = $2 AND idp_subject IS NULL",
     )
-    .bind(link.subject.as_deref())
-    .bind(link.email.as_deref())
+    .bind(subject)
     .bind(user_id)
+    .bind(issuer)
     .execute(db)
     .await;
     match result {
@@ -293,15 +280,69 @@ pub async fn set_identity_link(
     }
 }
 
+/// Replaces the link of an organizational account. `Ok(false)` when another account of the
+/// same provider has that subject or e-mail.
+pub async fn set_identity_link<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+    link: &IdentityLink,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET idp_subject = $1, idp_email = $2, idp_issuer = $4
+         WHERE id = $3 AND identity_provider IS NOT NULL",
+    )
+    .bind(link.subject.as_deref())
+    .bind(link.email.as_deref())
+    .bind(user_id)
+    .bind(link.issuer.as_deref())
+    .execute(db)
+    .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records the issuer of a link made before issuers were recorded (or by a CLI without the
+/// providers file); a recorded issuer is left alone.
+pub async fn record_issuer(db: &AnyPool, user_id: i64, issuer: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET idp_issuer = $1 WHERE id = $2 AND idp_issuer IS NULL")
+        .bind(issuer)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The operator confirms that `provider`'s accounts follow its new `issuer`: every link of
+/// the provider made with another issuer is moved to it. Returns how many were.
+pub async fn confirm_issuer(
+    db: &AnyPool,
+    provider: &str,
+    issuer: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET idp_issuer = $1
+         WHERE identity_provider = $2 AND idp_issuer IS NOT NULL AND idp_issuer <> $1",
+    )
+    .bind(issuer)
+    .bind(provider)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The link of an account, as stored.
 pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, sqlx::Error> {
-    let row = sqlx::query("SELECT idp_subject, idp_email FROM users WHERE id = $1")
+    let row = sqlx::query("SELECT idp_issuer, idp_subject, idp_email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db)
         .await?;
     Ok(match row {
         None => IdentityLink::default(),
         Some(row) => IdentityLink {
+            issuer: row.try_get("idp_issuer")?,
             subject: row.try_get("idp_subject")?,
             email: row.try_get("idp_email")?,
         },

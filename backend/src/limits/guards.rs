@@ -235,10 +235,19 @@ pub async fn clear_codes<'c>(
 // ---------------------------------------------------------------------------------------------
 // In memory, per instance.
 
-/// Wrong passwords per client address (IPv6: per /64) in a fixed window, this instance only.
-#[derive(Debug, Default)]
+/// Attempts per client address (IPv6: per /64) in a fixed window, this instance only: wrong
+/// passwords ([`policy::ADDRESS`], the default), or sign-ins through identity providers
+/// ([`policy::PROVIDER_SIGN_INS`]).
+#[derive(Debug)]
 pub struct AddressLimiter {
+    window: policy::AddressWindow,
     windows: Mutex<HashMap<IpAddr, Window>>,
+}
+
+impl Default for AddressLimiter {
+    fn default() -> Self {
+        Self::new(policy::ADDRESS)
+    }
 }
 
 /// An address's reserved attempt: handed back (the count lowered) when dropped, unless
@@ -272,15 +281,22 @@ impl Drop for AddressReservation {
 }
 
 impl AddressLimiter {
+    pub fn new(window: policy::AddressWindow) -> Self {
+        Self {
+            window,
+            windows: Mutex::default(),
+        }
+    }
+
     /// Reserves an attempt for `ip` at `now`, or says how long to wait.
     pub fn reserve(self: &Arc<Self>, ip: IpAddr, now: u64) -> Result<AddressReservation, u64> {
         let key = client_addr::limit_key(ip);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > 100_000 {
-            windows.retain(|_, window| !policy::ADDRESS.is_over(*window, now));
+            windows.retain(|_, window| !self.window.is_over(*window, now));
         }
         let on_record = windows.get(&key).copied().unwrap_or_default();
-        let next = policy::ADDRESS.reserve(on_record, now)?;
+        let next = self.window.reserve(on_record, now)?;
         windows.insert(key, next);
         Ok(AddressReservation {
             limiter: Some((self.clone(), key)),

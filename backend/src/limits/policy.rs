@@ -162,6 +162,15 @@ pub const ADDRESS: AddressWindow = AddressWindow {
     window_seconds: 10 * 60,
 };
 
+/// Sign-ins through identity providers per client address, on top of [`ADDRESS`]: every
+/// start and every refused answer counts (a start costs the provider work, and an answer
+/// with a flow behind it a token request). Kept in memory per instance; the flows an address
+/// holds are also capped in the database, for all instances together.
+pub const PROVIDER_SIGN_INS: AddressWindow = AddressWindow {
+    max_failures: 30,
+    window_seconds: 10 * 60,
+};
+
 /// One address's window: when it started and how many attempts it has counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {

@@ -5,8 +5,16 @@
 //! provider), or by a **verified e-mail** (`email` claim with `email_verified: true`) until its
 //! first sign-in, which records the subject; from then on only that subject signs in to the
 //! account, even if the e-mail address later moves to somebody else at the provider.
+//!
+//! A link holds the **issuer** it was made with: a subject is unique only at its issuer. When
+//! a provider's configured issuer changes under the same name, its accounts' links are
+//! refused ([`Found::Stale`]) until the operator links each account again (`twostep user
+//! link`) or confirms the new issuer for all of them (`twostep user confirm-issuer`). A
+//! link with no issuer recorded (made before issuers were, or by a CLI not given the
+//! providers file) takes the provider's current issuer at its next sign-in.
 
-use crate::accounts::users::{self, UserRecord};
+use crate::accounts::users::{self, IdentityLink, UserRecord};
+use crate::oidc::IdentityProvider;
 use crate::oidc::relying_party::VerifiedIdentity;
 
 /// The longest subject identifier OpenID Connect allows (Core §2: at most 255 ASCII characters).
@@ -50,27 +58,78 @@ pub enum LinkedBy {
     Email,
 }
 
+/// What a verified identity signs in to.
+#[derive(Debug)]
+pub enum Found {
+    Account(UserRecord, LinkedBy),
+    /// Nobody is linked to this identity.
+    Nobody,
+    /// The account linked to this subject was linked at another issuer than the provider's.
+    Stale {
+        user: UserRecord,
+        linked_issuer: String,
+    },
+}
+
 /// The organizational account of `provider` that `identity` signs in to: the one linked to
-/// its subject, else the one waiting for its verified e-mail (whose subject is then
-/// recorded). `None`: nobody is linked to this identity.
+/// its subject at the provider's issuer, else the one waiting for its verified e-mail (whose
+/// subject and issuer are then recorded).
 pub async fn find_account(
     db: &sqlx::AnyPool,
-    provider: &str,
+    provider: &IdentityProvider,
     identity: &VerifiedIdentity,
-) -> Result<Option<(UserRecord, LinkedBy)>, sqlx::Error> {
-    if let Some(user) = users::find_by_subject(db, provider, &identity.subject).await? {
-        return Ok(Some((user, LinkedBy::Subject)));
+) -> Result<Found, sqlx::Error> {
+    let issuer = provider.issuer.as_str();
+    if let Some(user) = users::find_by_subject(db, &provider.name, &identity.subject).await? {
+        return match users::identity_link(db, user.id).await?.issuer {
+            Some(linked_issuer) if linked_issuer != issuer => Ok(Found::Stale {
+                user,
+                linked_issuer,
+            }),
+            Some(_) => Ok(Found::Account(user, LinkedBy::Subject)),
+            None => {
+                users::record_issuer(db, user.id, issuer).await?;
+                Ok(Found::Account(user, LinkedBy::Subject))
+            }
+        };
     }
-    let Some(email) = &identity.verified_email else {
-        return Ok(None);
+    let Some(email) = identity
+        .verified_email
+        .as_ref()
+        .filter(|_| provider.link_by_email)
+    else {
+        return Ok(Found::Nobody);
     };
-    let Some(user) = users::find_by_email_to_link(db, provider, email).await? else {
-        return Ok(None);
+    let Some(user) = users::find_by_email_to_link(db, &provider.name, email).await? else {
+        return Ok(Found::Nobody);
     };
-    if users::record_subject(db, user.id, &identity.subject).await? {
-        Ok(Some((user, LinkedBy::Email)))
+    if let Some(linked_issuer) = users::identity_link(db, user.id).await?.issuer
+        && linked_issuer != issuer
+    {
+        return Ok(Found::Stale {
+            user,
+            linked_issuer,
+        });
+    }
+    if users::record_subject(db, user.id, &identity.subject, issuer).await? {
+        Ok(Found::Account(user, LinkedBy::Email))
     } else {
-        Ok(None)
+        Ok(Found::Nobody)
+    }
+}
+
+/// A link in words: "subject S and e-mail E at PROVIDER (issuer I)".
+pub fn describe(idp: &str, link: &IdentityLink) -> String {
+    let mut parts = Vec::new();
+    if let Some(subject) = &link.subject {
+        parts.push(format!("subject {subject}"));
+    }
+    if let Some(email) = &link.email {
+        parts.push(format!("e-mail {email}"));
+    }
+    match &link.issuer {
+        Some(issuer) => format!("{} at {idp} (issuer {issuer})", parts.join(" and ")),
+        None => format!("{} at {idp}", parts.join(" and ")),
     }
 }
 

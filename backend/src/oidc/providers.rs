@@ -32,6 +32,9 @@ pub struct IdentityProvider {
     pub client_secret: Option<ClientSecret>,
     /// Scopes requested besides `openid`.
     pub scopes: Vec<String>,
+    /// Whether an account waiting with an e-mail address (`--email`) is linked to the first
+    /// identity the provider calls verified for it (`link_by_email`, off by default).
+    pub link_by_email: bool,
 }
 
 impl std::fmt::Debug for IdentityProvider {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for IdentityProvider {
             .field("client_id", &self.client_id.as_str())
             .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
             .field("scopes", &self.scopes)
+            .field("link_by_email", &self.link_by_email)
             .finish()
     }
 }
@@ -64,6 +68,8 @@ struct Entry {
     client_secret_file: Option<PathBuf>,
     client_secret_env: Option<String>,
     scopes: Option<Vec<String>>,
+    #[serde(default)]
+    link_by_email: bool,
 }
 
 /// Reads and checks the file, and reads each provider's client secret.
@@ -106,13 +112,71 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<IdentityProvider>, String> {
-    entries(text)?
+    let providers = entries(text)?
         .into_iter()
         .map(|entry| {
             let name = entry.name.clone();
             resolve(entry, env).map_err(|e| format!("provider {name:?}: {e}"))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let issuers: Vec<(&str, &str)> = providers
+        .iter()
+        .map(|p| (p.name.as_str(), p.issuer.as_str()))
+        .collect();
+    one_provider_per_issuer(&issuers)?;
+    Ok(providers)
+}
+
+/// Each issuer is configured once: accounts are linked to an identity at an issuer, and two
+/// names for one issuer would let either sign in to the other's accounts' identities.
+fn one_provider_per_issuer(issuers: &[(&str, &str)]) -> Result<(), String> {
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    for (i, (name, issuer)) in issuers.iter().enumerate() {
+        if let Some((other, _)) = issuers[..i].iter().find(|(_, o)| same(o, issuer)) {
+            return Err(format!(
+                "providers {other:?} and {name:?} have the same issuer {issuer}: configure each issuer once"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the account commands need to know of a provider.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub name: String,
+    pub issuer: String,
+    pub link_by_email: bool,
+}
+
+/// The providers in the file, without reading any secret (for the account commands, which
+/// record the issuer a link is made with).
+pub fn summaries(path: &Path) -> Result<Vec<Summary>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the identity providers file {}: {e}",
+            path.display()
+        )
+    })?;
+    let entries = entries(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let issuers = entries
+        .into_iter()
+        .map(|e| {
+            let issuer = check_issuer(&e.issuer)
+                .map_err(|error| format!("{}: provider {:?}: {error}", path.display(), e.name))?;
+            Ok(Summary {
+                issuer: issuer.as_str().to_owned(),
+                name: e.name,
+                link_by_email: e.link_by_email,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let pairs: Vec<(&str, &str)> = issuers
+        .iter()
+        .map(|s| (s.name.as_str(), s.issuer.as_str()))
+        .collect();
+    one_provider_per_issuer(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(issuers)
 }
 
 fn resolve(entry: Entry, env: &dyn Fn(&str) -> Option<String>) -> Result<IdentityProvider, String> {
@@ -161,6 +225,7 @@ fn resolve(entry: Entry, env: &dyn Fn(&str) -> Option<String>) -> Result<Identit
         client_id: ClientId::new(entry.client_id),
         client_secret: secret.map(ClientSecret::new),
         scopes,
+        link_by_email: entry.link_by_email,
     })
 }
 
@@ -243,6 +308,7 @@ mod tests {
         let debug = format!("{providers:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
         assert!(debug.contains("***"));
+        assert!(!providers[0].link_by_email, "off unless turned on");
     }
 
     #[test]
@@ -285,6 +351,10 @@ mod tests {
         let twice = "[[provider]]\nname = \"A\"\nissuer = \"https://a.example\"\nclient_id = \"c\"\n\
                      [[provider]]\nname = \"A\"\nissuer = \"https://b.example\"\nclient_id = \"c\"\n";
         assert!(parse(twice, &no_env).unwrap_err().contains("two providers"));
+        let same_issuer = "[[provider]]\nname = \"A\"\nissuer = \"https://a.example\"\nclient_id = \"c\"\n\
+                           [[provider]]\nname = \"B\"\nissuer = \"https://a.example/\"\nclient_id = \"d\"\n";
+        let error = parse(same_issuer, &no_env).unwrap_err();
+        assert!(error.contains("the same issuer"), "{error}");
     }
 
     #[test]

@@ -1,19 +1,21 @@
 //! The OpenID Connect relying party (the `openidconnect` crate): the authorization code flow
 //! with PKCE (S256), `state` and `nonce`.
 //!
-//! Each sign-in reads the provider's discovery document and JSON Web Key Set afresh (so a
-//! rotated key is picked up at once), once to build the authorization URL and once to
-//! exchange the code and check the ID token: issuer, audience (this client only), signature
-//! with an asymmetric algorithm the provider announces and a key from its JWKS, expiry against
-//! the server's clock, the nonce, and the access token hash when there is one.
+//! The provider's discovery document and JSON Web Key Set come from the cache of
+//! [`crate::oidc::discovery`] (fetched again on expiry, and the keys when a token names one
+//! the cache does not have), once to build the authorization URL and once to exchange the
+//! code and check the ID token: issuer, audience (this client only), signature with an
+//! asymmetric algorithm the provider announces and a key from its JWKS, expiry against the
+//! server's clock, the nonce, and the access token hash when there is one.
 //!
 //! Failures come back as a [`Failure`]: the [`ProviderSignInError`] a person sees, and a
 //! detail for the log and the audit log that never holds a code, token, nonce or verifier.
 
 use crate::oidc::IdentityProvider;
+use crate::oidc::discovery::{Metadata, MetadataCache};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreUserInfoClaims,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthType, AuthorizationCode, ClaimsVerificationError, CsrfToken,
@@ -58,7 +60,7 @@ impl Failure {
         }
     }
 
-    fn unreachable(detail: impl Into<String>) -> Self {
+    pub(crate) fn unreachable(detail: impl Into<String>) -> Self {
         Self::new(ProviderSignInError::ProviderUnreachable, detail)
     }
 
@@ -81,33 +83,25 @@ impl std::fmt::Debug for Authorization {
     }
 }
 
-/// The provider's discovery document and keys.
-async fn discover(
-    http: &HttpClient,
-    provider: &IdentityProvider,
-) -> Result<CoreProviderMetadata, Failure> {
-    CoreProviderMetadata::discover_async(provider.issuer.clone(), http)
-        .await
-        .map_err(|error| {
-            let detail = match &error {
-                openidconnect::DiscoveryError::Request(e) => {
-                    format!(
-                        "cannot fetch the discovery document or keys: {}",
-                        describe_http(e)
-                    )
-                }
-                openidconnect::DiscoveryError::Response(status, _, _) => {
-                    format!("the discovery document or keys answered HTTP {status}")
-                }
-                openidconnect::DiscoveryError::Validation(message) => {
-                    format!(
-                        "the discovery document does not match the configured issuer: {message}"
-                    )
-                }
-                other => format!("the discovery document or keys cannot be used: {other}"),
-            };
-            Failure::unreachable(detail)
-        })
+/// What went wrong reading a discovery document or keys, in words.
+pub(crate) fn describe_discovery_error(
+    error: &openidconnect::DiscoveryError<HttpClientError<openidconnect::reqwest::Error>>,
+) -> String {
+    match error {
+        openidconnect::DiscoveryError::Request(e) => {
+            format!(
+                "cannot fetch the discovery document or keys: {}",
+                describe_http(e)
+            )
+        }
+        openidconnect::DiscoveryError::Response(status, _, _) => {
+            format!("the discovery document or keys answered HTTP {status}")
+        }
+        openidconnect::DiscoveryError::Validation(message) => {
+            format!("the discovery document does not match the configured issuer: {message}")
+        }
+        other => format!("the discovery document or keys cannot be used: {other}"),
+    }
 }
 
 fn describe_http(error: &HttpClientError<openidconnect::reqwest::Error>) -> String {
@@ -131,7 +125,7 @@ fn describe_http(error: &HttpClientError<openidconnect::reqwest::Error>) -> Stri
 /// The signature algorithms accepted for ID tokens: those the provider announces, without
 /// shared-secret (HS…) ones and `none`, so every signature is checked with a key from the
 /// provider's JWKS. RS256 if the provider names none of them (every provider supports it).
-fn asymmetric_algorithms(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorithm> {
+fn asymmetric_algorithms(metadata: &Metadata) -> Vec<CoreJwsSigningAlgorithm> {
     use CoreJwsSigningAlgorithm as A;
     let algorithms: Vec<_> = metadata
         .id_token_signing_alg_values_supported()
@@ -148,7 +142,7 @@ fn asymmetric_algorithms(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningA
 
 /// Client authentication at the token endpoint: HTTP Basic unless the provider only takes
 /// the secret in the request body.
-fn auth_type(metadata: &CoreProviderMetadata) -> AuthType {
+fn auth_type(metadata: &Metadata) -> AuthType {
     match metadata.token_endpoint_auth_methods_supported() {
         Some(methods)
             if !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
@@ -169,14 +163,13 @@ fn redirect_url(redirect_uri: &str) -> Result<RedirectUrl, Failure> {
     })
 }
 
-/// Step 1: reads the provider's metadata and builds the authorization URL with a fresh
-/// `state`, `nonce` and PKCE challenge.
-pub async fn begin(
-    http: &HttpClient,
+/// Step 1: builds the authorization URL from the provider's metadata with a fresh `state`,
+/// `nonce` and PKCE challenge.
+pub fn begin(
+    metadata: Metadata,
     provider: &IdentityProvider,
     redirect_uri: &str,
 ) -> Result<Authorization, Failure> {
-    let metadata = discover(http, provider).await?;
     let client = CoreClient::from_provider_metadata(
         metadata,
         provider.client_id.clone(),
@@ -211,18 +204,52 @@ pub struct VerifiedIdentity {
     pub verified_email: Option<String>,
 }
 
-/// Step 2: exchanges the code (with the PKCE verifier) and checks the ID token against
-/// `nonce` at the time `now` (Unix seconds).
-pub async fn finish(
-    http: &HttpClient,
+/// The `iss` parameter of an answer (RFC 9207): when present it must be the provider's
+/// issuer, and it must be present when the provider's discovery document says it sends it
+/// (`authorization_response_iss_parameter_supported`).
+pub fn check_iss(
+    metadata: &Metadata,
+    provider: &IdentityProvider,
+    iss: Option<&str>,
+) -> Result<(), Failure> {
+    match iss {
+        Some(iss) if iss != provider.issuer.as_str() => Err(Failure::token_invalid(
+            "the answer names another issuer (iss)",
+        )),
+        None if crate::oidc::discovery::sends_iss(metadata) => Err(Failure::token_invalid(
+            "the answer has no iss, which the provider says it always sends (RFC 9207)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What a sign-in's answer is checked against.
+pub struct Answer<'a> {
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub nonce: &'a str,
+    pub pkce_verifier: &'a str,
+}
+
+/// The client for `metadata`.
+fn client_for(
+    metadata: Metadata,
     provider: &IdentityProvider,
     redirect_uri: &str,
-    code: &str,
-    nonce: &str,
-    pkce_verifier: &str,
-    now: u64,
-) -> Result<VerifiedIdentity, Failure> {
-    let metadata = discover(http, provider).await?;
+) -> Result<
+    (
+        Vec<CoreJwsSigningAlgorithm>,
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+    ),
+    Failure,
+> {
     let algorithms = asymmetric_algorithms(&metadata);
     let auth_type = auth_type(&metadata);
     let client = CoreClient::from_provider_metadata(
@@ -232,6 +259,27 @@ pub async fn finish(
     )
     .set_redirect_uri(redirect_url(redirect_uri)?)
     .set_auth_type(auth_type);
+    Ok((algorithms, client))
+}
+
+/// Step 2: exchanges the code (with the PKCE verifier) and checks the ID token against
+/// `nonce` at the time `now` (Unix seconds). A token signed with a key the cached JWKS does
+/// not have makes the cache fetch the keys again (at most once a minute) and check again.
+pub async fn finish(
+    http: &HttpClient,
+    cache: &MetadataCache,
+    metadata: Metadata,
+    provider: &IdentityProvider,
+    answer: Answer<'_>,
+    now: u64,
+) -> Result<VerifiedIdentity, Failure> {
+    let Answer {
+        redirect_uri,
+        code,
+        nonce,
+        pkce_verifier,
+    } = answer;
+    let (algorithms, client) = client_for(metadata, provider, redirect_uri)?;
 
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -270,11 +318,24 @@ pub async fn finish(
             "the clock is out of range",
         )
     })?;
+    let expected_nonce = Nonce::new(nonce.to_owned());
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(algorithms.clone())
+        .set_time_fn(move || now_time);
+    let mut refreshed = None;
+    if let Err(ClaimsVerificationError::SignatureVerification(
+        openidconnect::SignatureVerificationError::NoMatchingKey,
+    )) = id_token.claims(&verifier, &expected_nonce)
+        && let Some(metadata) = cache.refresh_keys(http, provider, now).await?
+    {
+        refreshed = Some(client_for(metadata, provider, redirect_uri)?.1);
+    }
+    let client = refreshed.as_ref().unwrap_or(&client);
     let verifier = client
         .id_token_verifier()
         .set_allowed_algs(algorithms)
         .set_time_fn(move || now_time);
-    let expected_nonce = Nonce::new(nonce.to_owned());
     let claims = id_token
         .claims(&verifier, &expected_nonce)
         .map_err(|e| Failure::token_invalid(describe_claims_error(&e)))?;

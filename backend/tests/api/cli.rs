@@ -376,6 +376,13 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
         &twostep(data, &["user", "link", "carol"], "").await,
         "--subject SUB",
     );
+    // The provider does not link by e-mail unless its entry says so.
+    let args = with_file(&["user", "link", "carol", "--email", "carol@contoso.example"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    failed(
+        &twostep(data, &args, "").await,
+        "does not link accounts by e-mail",
+    );
     succeeded(
         &twostep(data, &["user", "create", "x"], "x's password\n").await,
         "created user x",
@@ -414,9 +421,41 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
             "identity_linked".to_owned(),
             Some("cli".to_owned()),
             Some("carol".to_owned()),
-            Some("subject 248289761001 at Contoso".to_owned())
+            Some(
+                "subject 248289761001 at Contoso (issuer https://login.contoso.example); 0 session(s) ended"
+                    .to_owned()
+            )
         )]
     );
+    let issuer: Option<String> =
+        sqlx::query_scalar("SELECT idp_issuer FROM users WHERE username = 'carol'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(issuer.as_deref(), Some("https://login.contoso.example"));
+
+    // The provider moves to another issuer under the same name: the operator confirms it.
+    std::fs::write(
+        &file,
+        "[[provider]]\nname = \"Contoso\"\nissuer = \"https://id.contoso.example\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    failed(
+        &twostep(data, &["user", "confirm-issuer", "Contoso"], "").await,
+        "--identity-providers",
+    );
+    let args = with_file(&["user", "confirm-issuer", "Contoso"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    succeeded(
+        &twostep(data, &args, "").await,
+        "Contoso: 1 account(s) now follow issuer https://id.contoso.example",
+    );
+    let issuer: Option<String> =
+        sqlx::query_scalar("SELECT idp_issuer FROM users WHERE username = 'carol'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(issuer.as_deref(), Some("https://id.contoso.example"));
 }
 
 #[tokio::test]

@@ -125,6 +125,10 @@ struct Inner {
     tokens_issued: usize,
     /// Every access token and ID token handed out.
     secrets_issued: Vec<String>,
+    /// Every request received, of any kind.
+    requests: usize,
+    /// Whether the discovery document says `iss` comes with every answer (RFC 9207).
+    sends_iss: bool,
 }
 
 #[derive(Clone)]
@@ -162,6 +166,10 @@ impl FakeProvider {
             .route("/jwks", get(jwks))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                count_requests,
+            ))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -175,8 +183,14 @@ impl FakeProvider {
 
     /// The server's configuration for this provider.
     pub fn config(&self) -> IdentityProvider {
+        self.config_with("")
+    }
+
+    /// The server's configuration for this provider, with `extra` lines of TOML in its entry
+    /// (e.g. `link_by_email = true`).
+    pub fn config_with(&self, extra: &str) -> IdentityProvider {
         let text = format!(
-            "[[provider]]\nname = \"{NAME}\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"SECRET\"\n",
+            "[[provider]]\nname = \"{NAME}\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"SECRET\"\n{extra}\n",
             self.issuer
         );
         let env = |_: &str| Some(CLIENT_SECRET.to_owned());
@@ -227,6 +241,17 @@ impl FakeProvider {
             .clone()
     }
 
+    /// How many requests the provider received (discovery, keys, token, UserInfo).
+    pub fn requests(&self) -> usize {
+        self.shared.inner.lock().expect("lock").requests
+    }
+
+    /// From now on the discovery document says whether `iss` comes with every answer
+    /// (`authorization_response_iss_parameter_supported`).
+    pub fn set_sends_iss(&self, sends: bool) {
+        self.shared.inner.lock().expect("lock").sends_iss = sends;
+    }
+
     /// How many codes were exchanged for tokens.
     pub fn tokens_issued(&self) -> usize {
         self.shared.inner.lock().expect("lock").tokens_issued
@@ -273,9 +298,20 @@ fn rs256(key: &RsaPrivateKey, signing_input: &str) -> Vec<u8> {
         .to_vec()
 }
 
+async fn count_requests(
+    State(shared): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    shared.inner.lock().expect("lock").requests += 1;
+    next.run(request).await
+}
+
 async fn discovery(State(shared): State<Shared>) -> Json<Value> {
     let issuer = &shared.issuer;
+    let sends_iss = shared.inner.lock().expect("lock").sends_iss;
     Json(json!({
+        "authorization_response_iss_parameter_supported": sends_iss,
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),

@@ -652,6 +652,19 @@ impl TestApp {
         .await
     }
 
+    /// A second server on the same database with other settings (e.g. the identity providers
+    /// file changed and the server restarted).
+    pub async fn another_instance_with(&self, settings: Settings) -> TestApp {
+        start(
+            self.storage.clone(),
+            None,
+            self.seal.clone(),
+            self.now(),
+            settings,
+        )
+        .await
+    }
+
     /// Everything the database stores, as bytes: the SQLite files (main, WAL, shared
     /// memory), or on PostgreSQL every row of every table as text.
     pub async fn stored_bytes(&self) -> Vec<u8> {
@@ -686,6 +699,7 @@ impl TestApp {
     /// to the subject `sub-NAME` at its provider.
     pub async fn create_organizational_user(&self, name: &str, idp: &str) -> i64 {
         let link = IdentityLink {
+            issuer: None,
             subject: Some(format!("sub-{name}")),
             email: None,
         };

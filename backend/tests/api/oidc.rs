@@ -30,10 +30,27 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Settings::default()).await
+}
+
+/// A server that knows the fake provider, which links accounts waiting with an e-mail address
+/// (`link_by_email = true`).
+async fn world_linking_by_email() -> World {
+    let provider = FakeProvider::start().await;
+    let settings = Settings {
+        identity_providers: vec![provider.config_with("link_by_email = true")],
+        ..Settings::default()
+    };
+    let app = spawn_app_with(settings).await;
+    World { provider, app }
+}
+
+/// A server with these settings that knows the fake provider.
+async fn world_with(settings: Settings) -> World {
     let provider = FakeProvider::start().await;
     let settings = Settings {
         identity_providers: vec![provider.config()],
-        ..Settings::default()
+        ..settings
     };
     let app = spawn_app_with(settings).await;
     World { provider, app }
@@ -157,7 +174,7 @@ async fn an_organizational_account_signs_in_through_its_provider() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("twostep_oidc_state="))
         .expect("the state cookie");
-    for part in ["HttpOnly", "SameSite=Lax", "Path=/api/oidc"] {
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(state_cookie.contains(part), "{state_cookie}");
     }
     let request = AuthRequest::from_location(&w.provider, &see_other(&response));
@@ -231,13 +248,14 @@ async fn an_organizational_account_signs_in_through_its_provider() {
 
 #[tokio::test]
 async fn a_verified_email_links_the_account_and_records_its_subject() {
-    let w = world().await;
+    let w = world_linking_by_email().await;
     let frank = w
         .app
         .create_linked_user(
             "frank",
             fake_provider::NAME,
             IdentityLink {
+                issuer: None,
                 subject: None,
                 email: Some("frank@example.test".to_owned()),
             },
@@ -286,8 +304,9 @@ async fn a_verified_email_links_the_account_and_records_its_subject() {
 
 #[tokio::test]
 async fn the_email_may_come_from_userinfo_but_must_be_verified() {
-    let w = world().await;
+    let w = world_linking_by_email().await;
     let email_link = |email: &str| IdentityLink {
+        issuer: None,
         subject: None,
         email: Some(email.to_owned()),
     };
@@ -503,7 +522,7 @@ async fn a_forged_replayed_or_foreign_state_is_refused() {
             "{query}"
         );
         // The refused answer spent the browser's cookie; put it back for the next case.
-        let cookie = format!("twostep_oidc_state={}; Path=/api/oidc", request.state);
+        let cookie = format!("twostep_oidc_state={}; Path=/", request.state);
         jar.add_cookie_str(&cookie, &w.app.base.parse().unwrap());
     }
     // The right answer in another browser (login CSRF: an attacker's sign-in finished in
@@ -654,7 +673,11 @@ async fn an_unreachable_provider_is_reported() {
         detail.starts_with("Fake ID: ") && detail.contains("connect"),
         "{detail}"
     );
-    // Down at the start: no flow is stored, and (anyone can start) no audit row is written.
+    // Down at the start (once the cached discovery document has expired): no flow is
+    // stored, and (anyone can start) no audit row is written.
+    w.app
+        .clock
+        .advance(twostep::oidc::discovery::DISCOVERY_SECONDS);
     let audited = w.app.count("audit_events").await;
     let response = client
         .get(
@@ -696,10 +719,11 @@ fn callbacks_without_a_flow(i: usize) -> Vec<(String, Option<String>)> {
 
 /// Anonymous requests cannot fill the audit log: callbacks with no flow behind them and
 /// failed starts are refused as usual and write no row, without a provider configured and
-/// with one; a callback with a real flow behind it is still audited, once.
+/// with one; a callback with a real flow behind it is still audited, once. (Rounds within
+/// the per-address window; what lies beyond it is `…::anonymous_start_and_callback_loops_…`.)
 #[tokio::test]
 async fn anonymous_callbacks_without_a_flow_write_no_audit_row() {
-    const ROUNDS: usize = 20;
+    const ROUNDS: usize = 4;
     let no_provider = crate::helpers::spawn_app().await;
     let w = world().await;
     w.app
@@ -954,4 +978,389 @@ async fn the_logs_hold_no_code_state_nonce_or_token() {
             "{secret} is in the logs:\n{logs}"
         );
     }
+}
+
+/// Over https the state cookie is `__Host-` prefixed like the session cookie, and the callback
+/// reads only that name: a cookie without the prefix (which a sibling subdomain or plain http
+/// can set) planting the state of the attacker's own sign-in is refused (login CSRF).
+#[tokio::test]
+async fn a_planted_state_cookie_without_the_prefix_is_refused_over_https() {
+    let w = world_with(Settings {
+        secure_cookies: true,
+        public_url: "https://team.example.com".to_owned(),
+        ..Settings::default()
+    })
+    .await;
+    w.app
+        .create_organizational_user("mallory", fake_provider::NAME)
+        .await;
+    // The attacker starts a sign-in and signs in at the provider as themself.
+    let attacker = crate::helpers::bare_no_redirect_client();
+    let response = attacker
+        .get(
+            w.app
+                .url(&twostep::web::routes::start_url(fake_provider::NAME)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let state_cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.contains("twostep_oidc_state="))
+        .expect("the state cookie");
+    assert!(
+        state_cookie.starts_with("__Host-twostep_oidc_state="),
+        "{state_cookie}"
+    );
+    for part in ["Secure", "HttpOnly", "Path=/;", "SameSite=Lax"] {
+        assert!(
+            format!("{state_cookie};").contains(part),
+            "{part}: {state_cookie}"
+        );
+    }
+    assert!(!state_cookie.contains("Domain"), "{state_cookie}");
+    let request = AuthRequest::from_location(&w.provider, &see_other(&response));
+    let code = w.provider.grant(&request, w.good(&request, "sub-mallory"));
+    let query = format!("code={code}&state={}", request.state);
+    let callback = |cookie: String| {
+        crate::helpers::bare_no_redirect_client()
+            .get(w.app.url(&format!("/api/oidc/callback?{query}")))
+            .header(COOKIE, cookie)
+            .send()
+    };
+
+    // The victim's browser carries the planted cookie without the prefix: refused.
+    let planted = callback(format!("twostep_oidc_state={}", request.state))
+        .await
+        .unwrap();
+    assert_eq!(see_other(&planted), error_page(E::StateMismatch));
+    assert_eq!(w.app.count("sessions").await, 0, "nobody signed in");
+    assert_eq!(w.provider.tokens_issued(), 0, "no code was exchanged");
+
+    // The prefixed cookie, which only this server can have set, finishes it.
+    let own = callback(format!("__Host-twostep_oidc_state={}", request.state))
+        .await
+        .unwrap();
+    assert_eq!(see_other(&own), "/");
+    assert_eq!(w.app.count("sessions").await, 1);
+}
+
+/// One address sends 200 anonymous start + callback pairs, each callback with the state of
+/// its own start and a made-up code: the provider's discovery document and keys are read
+/// once (cached), and the per-address window stops the pairs long before 200, so the
+/// provider sees a bounded number of requests. Callbacks with no sign-in behind them write
+/// no audit row.
+#[tokio::test]
+async fn anonymous_start_and_callback_loops_make_few_requests_to_the_provider() {
+    let w = world().await;
+    let client = crate::helpers::bare_no_redirect_client();
+    let mut flows_answered = 0;
+    let mut refused = 0;
+    for i in 0..200 {
+        let response = client
+            .get(
+                w.app
+                    .url(&twostep::web::routes::start_url(fake_provider::NAME)),
+            )
+            .send()
+            .await
+            .unwrap();
+        let location = see_other(&response);
+        let state = if location.starts_with(&w.provider.issuer) {
+            flows_answered += 1;
+            AuthRequest::from_location(&w.provider, &location).state
+        } else {
+            assert_eq!(location, error_page(E::TooMany));
+            refused += 1;
+            format!("made-up-state-{i:04}-0123456789")
+        };
+        let response = client
+            .get(w.app.url(&format!(
+                "/api/oidc/callback?code=made-up-code-{i}&state={state}"
+            )))
+            .header(COOKIE, format!("twostep_oidc_state={state}"))
+            .send()
+            .await
+            .unwrap();
+        see_other(&response);
+    }
+    let window = twostep::limits::policy::PROVIDER_SIGN_INS.max_failures as usize;
+    assert!(
+        flows_answered > 0 && refused > 0,
+        "{flows_answered} {refused}"
+    );
+    assert!(flows_answered <= window, "{flows_answered} flows");
+    // The discovery document and the keys once, then one token request per flow at most.
+    let requests = w.provider.requests();
+    assert!(
+        requests <= 2 + flows_answered,
+        "{requests} requests to the provider for {flows_answered} flows"
+    );
+    // Only the callbacks that spent a flow are audited.
+    let audited = w.app.count("audit_events").await as usize;
+    assert_eq!(audited, flows_answered, "audit rows");
+}
+
+/// The flows one client address holds are capped in the database, for every instance
+/// together; a flow whose time is up gives its place back.
+#[tokio::test]
+async fn one_address_holds_a_bounded_number_of_flows_on_all_instances() {
+    let w = world().await;
+    let other = w.app.another_instance().await;
+    let cap = twostep::oidc::flows::FLOWS_PER_ADDRESS;
+    let client = crate::helpers::bare_no_redirect_client();
+    let start = |app: &TestApp| {
+        client
+            .get(app.url(&twostep::web::routes::start_url(fake_provider::NAME)))
+            .send()
+    };
+    for i in 0..cap {
+        let app = if i % 2 == 0 { &w.app } else { &other };
+        let location = see_other(&start(app).await.unwrap());
+        assert!(location.starts_with(&w.provider.issuer), "{i}: {location}");
+    }
+    assert_eq!(w.app.count("oidc_flows").await as usize, cap);
+    for app in [&w.app, &other] {
+        let location = see_other(&start(app).await.unwrap());
+        assert_eq!(location, error_page(E::TooMany));
+    }
+    assert_eq!(w.app.count("oidc_flows").await as usize, cap);
+    // Ten minutes on, the flows have expired (kept to say so) and the window is over.
+    w.app.clock.advance(10 * 60);
+    other.clock.advance(10 * 60);
+    let location = see_other(&start(&w.app).await.unwrap());
+    assert!(location.starts_with(&w.provider.issuer), "{location}");
+}
+
+/// Links follow the issuer: when the providers file gives the provider's name another issuer,
+/// its accounts' links (made at the old issuer) sign in to nothing until the operator
+/// confirms the new issuer (or links each account again).
+#[tokio::test]
+async fn a_changed_issuer_refuses_the_old_links() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+    let old_issuer = w.provider.config().issuer.as_str().to_owned();
+    let link = twostep::accounts::users::identity_link(&w.app.db, erin)
+        .await
+        .unwrap();
+    assert_eq!(
+        link.issuer.as_deref(),
+        Some(old_issuer.as_str()),
+        "recorded"
+    );
+
+    // The file now names another issuer under the same name; the server restarts with it.
+    let moved = FakeProvider::start().await;
+    let new_issuer = moved.config().issuer.as_str().to_owned();
+    let app = w
+        .app
+        .another_instance_with(Settings {
+            identity_providers: vec![moved.config()],
+            ..Settings::default()
+        })
+        .await;
+    let w = World {
+        provider: moved,
+        app,
+    };
+    let sessions = w.app.count("sessions").await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&client, |r| w.good(r, "sub-erin")).await,
+        error_page(E::LinkStale)
+    );
+    assert_eq!(w.app.count("sessions").await, sessions, "nobody signed in");
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(
+        detail.contains(&old_issuer) && detail.contains("confirm-issuer"),
+        "{detail}"
+    );
+
+    // The operator confirms the new issuer: the link signs in again.
+    let moved_links =
+        twostep::accounts::users::confirm_issuer(&w.app.db, fake_provider::NAME, &new_issuer)
+            .await
+            .unwrap();
+    assert_eq!(moved_links, 1);
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+}
+
+/// RFC 9207: a provider whose discovery document says it sends `iss` with every answer must
+/// send it; an answer without it is refused, one with the right issuer is accepted.
+#[tokio::test]
+async fn iss_is_required_when_the_provider_advertises_it() {
+    let w = world().await;
+    w.provider.set_sends_iss(true);
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&client, |r| w.good(r, "sub-erin")).await,
+        error_page(E::TokenInvalid)
+    );
+    assert!(w.last_event().await.1.contains("RFC 9207"));
+    assert_eq!(w.provider.tokens_issued(), 0, "no code was exchanged");
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    let iss: String =
+        openidconnect::url::form_urlencoded::byte_serialize(w.provider.issuer.as_bytes()).collect();
+    let query = format!("code={code}&state={}&iss={iss}", request.state);
+    assert_eq!(w.callback(&client, &query).await, "/");
+}
+
+/// A browser signed in as alice starts a sign-in through the provider; the provider's answer
+/// comes from its own site, so the `SameSite=Strict` session cookie stays home and only the
+/// state cookie comes along (as in a real browser). alice's session ends all the same: the
+/// flow remembers the session it was started from. The new session and its audit row are
+/// written together.
+#[tokio::test]
+async fn the_previous_session_ends_at_a_sign_in_started_from_a_signed_in_browser() {
+    let w = world().await;
+    w.app.create_user("alice", "alice password", false).await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let (client, jar) = no_redirect_client();
+    w.app.sign_in(&client, "alice", "alice password").await;
+    let alice_cookie = w.app.cookie_in(&jar);
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::OK);
+
+    // The start is same-site: the browser sends its session cookie with it.
+    let request = fake_provider::start(&w.app, &client, &w.provider).await;
+    let code = w.provider.grant(&request, w.good(&request, "sub-erin"));
+    // The callback, from the provider's site: the state cookie only.
+    let response = crate::helpers::bare_no_redirect_client()
+        .get(w.app.url(&format!(
+            "/api/oidc/callback?code={code}&state={}",
+            request.state
+        )))
+        .header(COOKIE, format!("twostep_oidc_state={}", request.state))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(see_other(&response), "/");
+
+    // alice's session is over; erin's is the only one, and it is recorded.
+    let alice = crate::helpers::bare_client()
+        .get(w.app.url("/api/me"))
+        .header(COOKIE, alice_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alice.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(w.app.count("sessions").await, 1);
+    assert_eq!(w.app.count_for("sessions", erin).await, 1);
+    let (event, _) = w.last_event().await;
+    assert_eq!(event, "signed_in");
+}
+
+/// Linking by e-mail is off unless the provider's entry turns it on: a verified e-mail then
+/// links nobody.
+#[tokio::test]
+async fn a_verified_email_links_nobody_unless_the_provider_links_by_email() {
+    let w = world().await;
+    let frank = w
+        .app
+        .create_linked_user(
+            "frank",
+            fake_provider::NAME,
+            IdentityLink {
+                issuer: None,
+                subject: None,
+                email: Some("frank@example.test".to_owned()),
+            },
+        )
+        .await;
+    let (client, _) = no_redirect_client();
+    let to = w
+        .sign_in(&client, |r| {
+            w.altered(r, "sub-frank", |c| {
+                c["email"] = json!("frank@example.test");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, error_page(E::UnknownAccount));
+    let link = twostep::accounts::users::identity_link(&w.app.db, frank)
+        .await
+        .unwrap();
+    assert_eq!(link.subject, None, "no subject recorded");
+}
+
+/// With linking by e-mail on, the first identity the provider calls verified for the address
+/// takes the account (the risk the docs describe). The operator links the account to the
+/// right subject: the sessions the first identity holds in it end with the link.
+#[tokio::test]
+async fn linking_again_ends_the_sessions_of_the_identity_the_account_is_taken_from() {
+    let w = world_linking_by_email().await;
+    let erin = w
+        .app
+        .create_linked_user(
+            "erin",
+            fake_provider::NAME,
+            IdentityLink {
+                issuer: None,
+                subject: None,
+                email: Some("erin@example.test".to_owned()),
+            },
+        )
+        .await;
+    // Someone else at the provider with that verified address signs in first.
+    let (mallory, _) = no_redirect_client();
+    let to = w
+        .sign_in(&mallory, |r| {
+            w.altered(r, "sub-mallory", |c| {
+                c["email"] = json!("erin@example.test");
+                c["email_verified"] = json!(true);
+            })
+        })
+        .await;
+    assert_eq!(to, "/");
+    let user: User = crate::helpers::ok_json(me(&w.app, &mallory).await).await;
+    assert_eq!(user.id, erin);
+
+    // The operator links erin's account to erin's subject (`twostep user link`).
+    let record = twostep::accounts::users::find(&w.app.db, erin)
+        .await
+        .unwrap()
+        .unwrap();
+    let link = IdentityLink {
+        issuer: Some(w.provider.config().issuer.as_str().to_owned()),
+        subject: Some("sub-erin".to_owned()),
+        email: None,
+    };
+    let ended = twostep::accounts::operations::link_identity(
+        &w.app.state,
+        twostep::accounts::By::Operator,
+        &record,
+        &link,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(
+        me(&w.app, &mallory).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the first identity's session ended"
+    );
+    // mallory's identity links nobody now; erin's signs in.
+    let (again, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&again, |r| w.good(r, "sub-mallory")).await,
+        error_page(E::UnknownAccount)
+    );
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
 }

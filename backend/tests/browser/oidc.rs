@@ -93,7 +93,7 @@ fn providers_file(dir: &std::path::Path, issuer: &str) -> PathBuf {
         &file,
         format!(
             "[[provider]]\nname = \"{PROVIDER_NAME}\"\nissuer = \"{issuer}\"\nclient_id = \"{CLIENT_ID}\"\n\
-             client_secret_file = \"{}\"\n",
+             client_secret_file = \"{}\"\nlink_by_email = true\n",
             secret.display()
         ),
     )

@@ -7,10 +7,20 @@
 //!
 //! The browser carries the flow's `state` twice: in the provider's redirect, and in an
 //! HttpOnly cookie set at the start (`SameSite=Lax` so that it comes back with the provider's
-//! top-level redirect; sent only to `/api/oidc`). An answer whose state is not the cookie's is
-//! refused, so nobody can finish in someone else's browser a sign-in they started themselves
-//! (login CSRF). Nothing is created until every check has passed; then only the session
-//! (and, for an account linked by e-mail, its subject).
+//! top-level redirect). An answer whose state is not the cookie's is refused, so nobody can
+//! finish in someone else's browser a sign-in they started themselves (login CSRF). Over https
+//! the cookie is `Secure` with the `__Host-` prefix, like the session cookie: a neighbour that
+//! can set cookies for the parent domain (or plain http) cannot plant the state of a flow it
+//! started, since the callback reads only the prefixed name.
+//!
+//! Nothing is created until every check has passed; then only the session (and, for an
+//! account linked by e-mail, its subject).
+//!
+//! The browser's previous session ends at the sign-in, as at the password step. The callback
+//! comes from the provider's site, so the `SameSite=Strict` session cookie is not sent with
+//! it: the start (same-site) records the hash of the session it finds in the flow, and the
+//! callback ends that session, starts the new one and writes the audit row in one
+//! transaction.
 //!
 //! Every refusal is logged; it is audited only when a sign-in in progress (a flow row, spent by
 //! the refusal) is behind it, so at most once per flow. Anyone can send a callback without one
@@ -19,11 +29,14 @@
 
 use crate::accounts::users::UserRecord;
 use crate::audit;
+use crate::limits::guards::AddressReservation;
 use crate::oidc::flows::{self, FlowSecrets};
 use crate::oidc::link::{self, LinkedBy};
 use crate::oidc::{Failure, IdentityProvider, relying_party};
+use crate::sessions::revoking_tx::RevokingTx;
 use crate::sessions::{self, Stage};
 use crate::state::AppState;
+use crate::web::client_addr;
 use crate::web::extract::ClientAddr;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -41,9 +54,20 @@ use twostep_shared::api::{
 
 /// Where providers send people back to (after the public URL).
 pub const CALLBACK_PATH: &str = "/api/oidc/callback";
-/// The cookie that binds a sign-in to the browser that started it.
+/// The cookie that binds a sign-in to the browser that started it (over http).
 pub const STATE_COOKIE: &str = "twostep_oidc_state";
-const STATE_COOKIE_PATH: &str = "/api/oidc";
+/// Its name when cookies are `Secure` (https): the `__Host-` prefix makes the browser refuse
+/// it unless it is `Secure`, has `Path=/` and names no domain, so nobody else can plant it.
+pub const SECURE_STATE_COOKIE: &str = "__Host-twostep_oidc_state";
+
+/// The state cookie's name: [`SECURE_STATE_COOKIE`] when cookies are `Secure`.
+pub fn state_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_STATE_COOKIE
+    } else {
+        STATE_COOKIE
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,17 +102,18 @@ fn redirect_uri(state: &AppState) -> String {
 }
 
 fn state_cookie(value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((STATE_COOKIE, value))
+    Cookie::build((state_cookie_name(secure), value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .path(STATE_COOKIE_PATH)
+        .path("/")
         .build()
 }
 
-fn state_cookie_removal() -> Cookie<'static> {
-    Cookie::build((STATE_COOKIE, ""))
-        .path(STATE_COOKIE_PATH)
+fn state_cookie_removal(secure: bool) -> Cookie<'static> {
+    Cookie::build((state_cookie_name(secure), ""))
+        .secure(secure)
+        .path("/")
         .build()
 }
 
@@ -114,6 +139,7 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
+    addr: ClientAddr,
     jar: CookieJar,
     query: Result<Query<StartQuery>, QueryRejection>,
 ) -> Response {
@@ -125,7 +151,20 @@ async fn start(
         return sign_in_error(jar, ProviderSignInError::UnknownProvider);
     };
     let now = state.clock.now();
-    match begin(&state, &provider, now).await {
+    // A start counts in the address's window whatever comes of it (it may cost the
+    // provider work); it must also be within the password path's window.
+    let result = match reserve(&state, &addr, now) {
+        Ok(turn) => {
+            turn.keep_provider_sign_in();
+            // The session of this browser, if signed in: the start is a same-site request,
+            // so its SameSite=Strict cookie is here (it is not at the callback).
+            let started_by = sessions::current_token(&jar, state.settings.secure_cookies)
+                .map(sessions::hash_token);
+            begin(&state, &provider, &addr, started_by, now).await
+        }
+        Err(failure) => Err(failure),
+    };
+    match result {
         Ok(authorization) => {
             let cookie = state_cookie(authorization.state, state.settings.secure_cookies);
             (jar.add(cookie), Redirect::to(&authorization.url)).into_response()
@@ -138,27 +177,80 @@ async fn start(
     }
 }
 
+/// A request's places in its address's windows: the one for sign-ins through providers and
+/// the password path's. Handed back when dropped, unless kept.
+struct Turn {
+    provider_sign_ins: AddressReservation,
+    passwords: AddressReservation,
+}
+
+impl Turn {
+    /// It counts in the provider sign-ins' window; the password window's is handed back.
+    fn keep_provider_sign_in(self) {
+        self.provider_sign_ins.keep();
+    }
+
+    /// A refusal: it counts in both windows, as a wrong password does.
+    fn keep(self) {
+        self.provider_sign_ins.keep();
+        self.passwords.keep();
+    }
+}
+
+/// Reserves a place for this request in its client address's windows (none without an
+/// address), before any work.
+fn reserve(state: &AppState, addr: &ClientAddr, now: u64) -> Result<Turn, Failure> {
+    let Some(ip) = addr.ip() else {
+        return Ok(Turn {
+            provider_sign_ins: AddressReservation::none(),
+            passwords: AddressReservation::none(),
+        });
+    };
+    let too_many = |wait: u64| {
+        Failure::new(
+            ProviderSignInError::TooMany,
+            format!("too many sign-ins through providers from this address: wait {wait} s"),
+        )
+    };
+    let provider_sign_ins = state.oidc_addresses.reserve(ip, now).map_err(too_many)?;
+    let passwords = state.addresses.reserve(ip, now).map_err(too_many)?;
+    Ok(Turn {
+        provider_sign_ins,
+        passwords,
+    })
+}
+
 async fn begin(
     state: &AppState,
     provider: &IdentityProvider,
+    addr: &ClientAddr,
+    started_by: Option<String>,
     now: u64,
 ) -> Result<relying_party::Authorization, Failure> {
-    let authorization =
-        relying_party::begin(http_client(state)?, provider, &redirect_uri(state)).await?;
+    let http = http_client(state)?;
+    let metadata = state.oidc_metadata.get(http, provider, now).await?;
+    let authorization = relying_party::begin(metadata, provider, &redirect_uri(state))?;
     let secrets = FlowSecrets {
         nonce: authorization.nonce.clone(),
         pkce_verifier: authorization.pkce_verifier.clone(),
     };
-    flows::create(
-        &state.db,
-        &state.seal,
-        &authorization.state,
-        &provider.name,
-        &secrets,
-        now,
-    )
-    .await
-    .map_err(|e| Failure::new(ProviderSignInError::Unavailable, e))?;
+    let flow = flows::NewFlow {
+        state: &authorization.state,
+        provider: &provider.name,
+        secrets: &secrets,
+        client_key: addr.ip().map(|ip| client_addr::limit_key(ip).to_string()),
+        started_by,
+    };
+    flows::create(&state.db, &state.seal, flow, now)
+        .await
+        .map_err(|e| match e {
+            flows::CreateError::AddressFull => {
+                Failure::new(ProviderSignInError::TooMany, e.to_string())
+            }
+            flows::CreateError::Storage(detail) => {
+                Failure::new(ProviderSignInError::Unavailable, detail)
+            }
+        })?;
     Ok(authorization)
 }
 
@@ -207,14 +299,32 @@ async fn callback(
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
     let now = state.clock.now();
-    let cookie_state = jar.get(STATE_COOKIE).map(|c| c.value().to_owned());
+    let secure = state.settings.secure_cookies;
+    let turn = match reserve(&state, &addr, now) {
+        Ok(turn) => turn,
+        Err(failure) => {
+            log_failure(None, &failure);
+            return sign_in_error(jar.remove(state_cookie_removal(secure)), failure.error);
+        }
+    };
+    let cookie_state = jar
+        .get(state_cookie_name(secure))
+        .map(|c| c.value().to_owned());
     // The state cookie is spent whatever happens.
-    let jar = jar.remove(state_cookie_removal());
+    let jar = jar.remove(state_cookie_removal(secure));
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (user, provider, linked_by) =
+    let (user, provider, linked_by, started_by) =
         match finish(&state, cookie_state.as_deref(), query, now).await {
             Ok(found) => found,
             Err(refusal) => {
+                // A refusal counts in the address's windows (unless the fault is ours or the
+                // provider's).
+                if !matches!(
+                    refusal.failure.error,
+                    ProviderSignInError::Unavailable | ProviderSignInError::ProviderUnreachable
+                ) {
+                    turn.keep();
+                }
                 match refusal.provider.as_deref() {
                     // A flow was behind it (and is now spent): audited, once per flow.
                     Some(provider) => {
@@ -227,7 +337,13 @@ async fn callback(
                 return sign_in_error(jar, refusal.failure.error);
             }
         };
-    let started = start_session(&state, &jar, &user, &provider, linked_by, &origin, now).await;
+    let signed_in = SignedIn {
+        user: &user,
+        provider: &provider,
+        linked_by,
+        started_by: started_by.as_deref(),
+    };
+    let started = start_session(&state, &jar, signed_in, &origin, now).await;
     match started {
         Ok(token) => {
             let jar = jar.add(sessions::cookie(token, state.settings.secure_cookies));
@@ -241,13 +357,14 @@ async fn callback(
     }
 }
 
-/// Every check on the answer, in order; on success, the account to sign in to.
+/// Every check on the answer, in order; on success, the account to sign in to (and the
+/// session the flow was started from, to end).
 async fn finish(
     state: &AppState,
     cookie_state: Option<&str>,
     query: CallbackQuery,
     now: u64,
-) -> Result<(UserRecord, String, LinkedBy), Refusal> {
+) -> Result<(UserRecord, String, LinkedBy, Option<String>), Refusal> {
     use ProviderSignInError as E;
     let answer_state = query
         .state
@@ -284,13 +401,14 @@ async fn finish(
         .ok_or_else(|| {
             Refusal::new(E::UnknownProvider, "the provider is no longer configured").at(&name)
         })?;
-    if let Some(iss) = &query.iss
-        && iss != provider.issuer.as_str()
-    {
-        return Err(
-            Refusal::new(E::TokenInvalid, "the answer names another issuer (iss)").at(&name),
-        );
-    }
+    let http = http_client(state).map_err(|f| Refusal::from(f).at(&name))?;
+    let metadata = state
+        .oidc_metadata
+        .get(http, &provider, now)
+        .await
+        .map_err(|f| Refusal::from(f).at(&name))?;
+    relying_party::check_iss(&metadata, &provider, query.iss.as_deref())
+        .map_err(|f| Refusal::from(f).at(&name))?;
     if let Some(error) = &query.error {
         let code = sanitize(error);
         let kind = if error == "access_denied" {
@@ -304,21 +422,33 @@ async fn finish(
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Refusal::new(E::ProviderError, "the answer has no code").at(&name))?;
-    let http = http_client(state).map_err(|f| Refusal::from(f).at(&name))?;
-    let identity = relying_party::finish(
-        http,
-        &provider,
-        &redirect_uri(state),
-        &code,
-        &flow.secrets.nonce,
-        &flow.secrets.pkce_verifier,
-        now,
-    )
-    .await
-    .map_err(|f| Refusal::from(f).at(&name))?;
-    match link::find_account(&state.db, &name, &identity).await {
-        Ok(Some((user, linked_by))) => Ok((user, name, linked_by)),
-        Ok(None) => Err(Refusal::new(
+    let answer = relying_party::Answer {
+        redirect_uri: &redirect_uri(state),
+        code: &code,
+        nonce: &flow.secrets.nonce,
+        pkce_verifier: &flow.secrets.pkce_verifier,
+    };
+    let identity =
+        relying_party::finish(http, &state.oidc_metadata, metadata, &provider, answer, now)
+            .await
+            .map_err(|f| Refusal::from(f).at(&name))?;
+    match link::find_account(&state.db, &provider, &identity).await {
+        Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by, flow.started_by)),
+        Ok(link::Found::Stale {
+            user,
+            linked_issuer,
+        }) => Err(Refusal::new(
+            E::LinkStale,
+            format!(
+                "{} is linked at issuer {linked_issuer}, but the provider's issuer is now {}: \
+                 link the account again (twostep user link) or confirm the new issuer \
+                 (twostep user confirm-issuer)",
+                user.username,
+                provider.issuer.as_str()
+            ),
+        )
+        .at(&name)),
+        Ok(link::Found::Nobody) => Err(Refusal::new(
             E::UnknownAccount,
             format!(
                 "no account is linked to subject {:?} (verified e-mail: {})",
@@ -339,25 +469,46 @@ fn sanitize(code: &str) -> String {
         .collect()
 }
 
-/// Starts the session (ending the browser's previous one); returns its token.
+/// A sign-in through a provider that passed every check.
+struct SignedIn<'a> {
+    user: &'a UserRecord,
+    provider: &'a str,
+    linked_by: LinkedBy,
+    /// The hash of the session token the flow was started from.
+    started_by: Option<&'a str>,
+}
+
+/// In one transaction: ends the browser's previous session (the one the flow was started
+/// from, and the one whose cookie came with the callback, if any), starts the new one and
+/// records the sign-in; returns the new session's token.
 async fn start_session(
     state: &AppState,
     jar: &CookieJar,
-    user: &UserRecord,
-    provider: &str,
-    linked_by: LinkedBy,
+    signed_in: SignedIn<'_>,
     origin: &sessions::Origin,
     now: u64,
 ) -> Result<String, String> {
+    let SignedIn {
+        user,
+        provider,
+        linked_by,
+        started_by,
+    } = signed_in;
     let database = |e: sqlx::Error| format!("database: {e}");
-    let previous = sessions::current_token(jar, state.settings.secure_cookies);
-    crate::sign_in::sign_out(state, previous)
+    let mut tx = RevokingTx::begin_quiet(&state.db).await.map_err(database)?;
+    let with_cookie =
+        sessions::current_token(jar, state.settings.secure_cookies).map(sessions::hash_token);
+    for previous in [started_by.map(str::to_owned), with_cookie]
+        .into_iter()
+        .flatten()
+    {
+        sessions::delete(&mut tx, &previous)
+            .await
+            .map_err(database)?;
+    }
+    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now)
         .await
         .map_err(database)?;
-    let token = sessions::create(&state.db, user.id, Stage::SignedIn, origin, now)
-        .await
-        .map_err(database)?;
-    tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
     let detail = match linked_by {
         LinkedBy::Subject => format!("via {provider}"),
         LinkedBy::Email => format!("via {provider} (first sign-in: linked by verified e-mail)"),
@@ -369,7 +520,11 @@ async fn start_session(
         origin.client_addr.as_deref(),
     );
     event.detail = detail.as_deref();
-    audit::record(&state.db, event, now).await;
+    audit::write(&mut **tx, event, now)
+        .await
+        .map_err(database)?;
+    tx.commit(&state.revocations).await.map_err(database)?;
+    tracing::info!(user_id = user.id, %provider, "signed in through an identity provider");
     Ok(token)
 }
 
