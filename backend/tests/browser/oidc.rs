@@ -253,3 +253,65 @@ async fn organizational_account_signs_in_through_a_real_openid_connect_provider(
     .await;
     browser.close().await;
 }
+
+/// A browser signed in as alice goes to the provider's sign-in (a same-site start) and signs
+/// in there as erin; the provider's redirect back comes from its own site, so the browser
+/// does not send the `SameSite=Strict` session cookie with it. alice's session ends all the
+/// same: the start recorded it in the flow.
+#[tokio::test]
+async fn an_organizational_sign_in_ends_the_session_the_browser_had() {
+    let provider_port = free_port();
+    let config = tempfile::tempdir().unwrap();
+    let file = providers_file(config.path(), &format!("http://localhost:{provider_port}"));
+    let file = file.to_str().unwrap();
+    let server = Server::start_with(
+        &[("alice", "alice-password", false)],
+        &[&[
+            "erin",
+            "--organizational",
+            PROVIDER_NAME,
+            "--subject",
+            "erin",
+        ]],
+        &["--identity-providers", file],
+    )
+    .await;
+    let _provider = TestIdentityProvider::start(
+        provider_port,
+        &server.url("/api/oidc/callback"),
+        "contoso.test",
+    )
+    .await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    crate::sign_in(c, &server, "alice", "alice-password").await;
+    harness::wait_text(c, "h1", "Welcome, alice").await;
+    let alice = c
+        .get_named_cookie("twostep_session")
+        .await
+        .expect("alice's session cookie")
+        .value()
+        .to_owned();
+    let me = |token: String| {
+        reqwest::Client::new()
+            .get(server.url("/api/me"))
+            .header("Cookie", format!("twostep_session={token}"))
+            .send()
+    };
+    assert_eq!(me(alice.clone()).await.unwrap().status(), 200);
+
+    // Straight to the provider's sign-in from the signed-in app.
+    c.goto(&server.url(&twostep::web::routes::start_url(PROVIDER_NAME)))
+        .await
+        .unwrap();
+    sign_in_at_provider(c, "erin").await;
+    harness::wait_text(c, "h1", "Welcome, erin").await;
+
+    assert_eq!(
+        me(alice).await.unwrap().status(),
+        401,
+        "alice's session ended"
+    );
+    browser.close().await;
+}
