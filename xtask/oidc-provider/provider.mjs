@@ -13,8 +13,10 @@
 //   OIDC_REDIRECT_URI   its one redirect URI (twostep's /api/oidc/callback) required
 //   OIDC_EMAIL_DOMAIN   accounts get the verified e-mail LOGIN@DOMAIN  default example.test
 //
-// It prints "oidc-provider listening on <issuer>" once it accepts connections, and exits
-// when its standard input closes (so it never outlives the test that started it).
+// It prints "oidc-provider listening on <issuer>" once it accepts connections, then
+// "request <METHOD> <path>" for every request it receives (so a test can count the load
+// twostep puts on it), and exits when its standard input closes (so it never outlives the
+// test that started it).
 
 import Provider from 'oidc-provider';
 
@@ -59,6 +61,11 @@ const provider = new Provider(issuer, {
   },
   cookies: { keys: ['twostep test identity provider cookie key'] },
   features: { devInteractions: { enabled: true } },
+});
+
+provider.use(async (ctx, next) => {
+  console.log(`request ${ctx.method} ${ctx.path}`);
+  await next();
 });
 
 const server = provider.listen(port, '127.0.0.1', () => {

@@ -13,7 +13,7 @@
 //! makes one fetch, not one each. Each instance keeps its own copy.
 
 use crate::oidc::IdentityProvider;
-use crate::oidc::relying_party::{Failure, HttpClient, describe_discovery_error};
+use crate::oidc::http::{Failure, HttpClient, describe_discovery_error};
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,

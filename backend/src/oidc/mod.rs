@@ -2,6 +2,7 @@
 //!
 //! - [`providers`]: the configured providers (a TOML file) and the rules their settings follow;
 //! - [`discovery`]: the providers' discovery documents and keys, cached per provider;
+//! - [`http`]: the HTTP client for providers and how a failure is told;
 //! - [`flows`]: sign-ins in progress, kept in the database (so any instance can finish one),
 //!   single use, 10 minutes, a few per client address;
 //! - [`relying_party`]: the authorization code flow with PKCE, `state` and `nonce` (the
@@ -14,9 +15,10 @@
 
 pub mod discovery;
 pub mod flows;
+pub mod http;
 pub mod link;
 pub mod providers;
 pub mod relying_party;
 
+pub use http::Failure;
 pub use providers::IdentityProvider;
-pub use relying_party::Failure;

@@ -13,6 +13,8 @@
 
 use crate::oidc::IdentityProvider;
 use crate::oidc::discovery::{Metadata, MetadataCache};
+use crate::oidc::http::describe_http;
+pub use crate::oidc::http::{Failure, HttpClient, http_client};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
     CoreUserInfoClaims,
@@ -22,52 +24,7 @@ use openidconnect::{
     HttpClientError, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
     RequestTokenError, Scope, TokenResponse,
 };
-use std::time::Duration;
 use twostep_shared::api::ProviderSignInError;
-
-/// The HTTP client used to talk to providers.
-pub type HttpClient = openidconnect::reqwest::Client;
-
-/// Time allowed to connect to a provider, and for a whole request.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// An HTTP client for providers: no redirects (they would open the door to server-side
-/// request forgery), short timeouts, TLS with the system's trust store.
-pub fn http_client() -> Result<HttpClient, String> {
-    openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client for identity providers: {e}"))
-}
-
-/// Why a sign-in through a provider failed.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    /// What the person is told.
-    pub error: ProviderSignInError,
-    /// What happened, for the log and the audit log (no secrets).
-    pub detail: String,
-}
-
-impl Failure {
-    pub fn new(error: ProviderSignInError, detail: impl Into<String>) -> Self {
-        Self {
-            error,
-            detail: detail.into(),
-        }
-    }
-
-    pub(crate) fn unreachable(detail: impl Into<String>) -> Self {
-        Self::new(ProviderSignInError::ProviderUnreachable, detail)
-    }
-
-    fn token_invalid(detail: impl Into<String>) -> Self {
-        Self::new(ProviderSignInError::TokenInvalid, detail)
-    }
-}
 
 /// Where to send the person, and what to keep for the callback.
 pub struct Authorization {
@@ -80,45 +37,6 @@ pub struct Authorization {
 impl std::fmt::Debug for Authorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Authorization(***)")
-    }
-}
-
-/// What went wrong reading a discovery document or keys, in words.
-pub(crate) fn describe_discovery_error(
-    error: &openidconnect::DiscoveryError<HttpClientError<openidconnect::reqwest::Error>>,
-) -> String {
-    match error {
-        openidconnect::DiscoveryError::Request(e) => {
-            format!(
-                "cannot fetch the discovery document or keys: {}",
-                describe_http(e)
-            )
-        }
-        openidconnect::DiscoveryError::Response(status, _, _) => {
-            format!("the discovery document or keys answered HTTP {status}")
-        }
-        openidconnect::DiscoveryError::Validation(message) => {
-            format!("the discovery document does not match the configured issuer: {message}")
-        }
-        other => format!("the discovery document or keys cannot be used: {other}"),
-    }
-}
-
-fn describe_http(error: &HttpClientError<openidconnect::reqwest::Error>) -> String {
-    match error {
-        HttpClientError::Reqwest(e) if e.is_timeout() => "timed out".to_owned(),
-        HttpClientError::Reqwest(e) if e.is_connect() => "cannot connect".to_owned(),
-        HttpClientError::Reqwest(e) => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e.as_ref());
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            text
-        }
-        other => other.to_string(),
     }
 }
 
@@ -231,25 +149,23 @@ pub struct Answer<'a> {
     pub pkce_verifier: &'a str,
 }
 
-/// The client for `metadata`.
+/// A client made from a provider's metadata (authorization endpoint set; token and UserInfo
+/// endpoints as the metadata has them).
+type ProviderClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The client for `metadata`, and the signature algorithms its ID tokens may use.
 fn client_for(
     metadata: Metadata,
     provider: &IdentityProvider,
     redirect_uri: &str,
-) -> Result<
-    (
-        Vec<CoreJwsSigningAlgorithm>,
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-    ),
-    Failure,
-> {
+) -> Result<(Vec<CoreJwsSigningAlgorithm>, ProviderClient), Failure> {
     let algorithms = asymmetric_algorithms(&metadata);
     let auth_type = auth_type(&metadata);
     let client = CoreClient::from_provider_metadata(

@@ -34,6 +34,8 @@ pub const CLIENT_SECRET: &str = "fake-provider-client-secret";
 pub const AT_HASH_OF_ACCESS_TOKEN: &str = "(the hash of the access token)";
 /// The key id of the provider's signing key in its JWKS.
 const KID: &str = "fake-key-1";
+/// The key id of its second key, published after a rotation.
+const NEW_KID: &str = "fake-key-2";
 
 /// Two RSA keys, made once per test run: the provider's, and a stranger's.
 fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
@@ -55,6 +57,11 @@ pub enum SignedBy {
     Unsigned,
     /// HS256 with the client secret (a shared-secret algorithm the server does not accept).
     ClientSecret,
+    /// RS256 with the second key, under its own key id: in the JWKS once the provider has
+    /// rotated its keys ([`FakeProvider::rotate_keys`]).
+    NewKey,
+    /// RS256 with the second key under a key id the provider never publishes.
+    UnknownKey,
 }
 
 /// What the person's sign-in at the provider yields: the ID token's claims (as JSON, so a
@@ -129,6 +136,10 @@ struct Inner {
     requests: usize,
     /// Whether the discovery document says `iss` comes with every answer (RFC 9207).
     sends_iss: bool,
+    /// Whether the JWKS also has the second key ([`SignedBy::NewKey`]).
+    rotated: bool,
+    /// Requests for the JWKS.
+    jwks_requests: usize,
 }
 
 #[derive(Clone)]
@@ -252,6 +263,16 @@ impl FakeProvider {
         self.shared.inner.lock().expect("lock").sends_iss = sends;
     }
 
+    /// From now on the JWKS also publishes the second key (a key rotation).
+    pub fn rotate_keys(&self) {
+        self.shared.inner.lock().expect("lock").rotated = true;
+    }
+
+    /// How many times the JWKS was read.
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.inner.lock().expect("lock").jwks_requests
+    }
+
     /// How many codes were exchanged for tokens.
     pub fn tokens_issued(&self) -> usize {
         self.shared.inner.lock().expect("lock").tokens_issued
@@ -268,11 +289,18 @@ fn random_text() -> String {
 pub fn sign(claims: &Value, signed_by: SignedBy) -> String {
     let (provider, stranger) = keys();
     let alg = match signed_by {
-        SignedBy::Provider | SignedBy::Stranger => "RS256",
+        SignedBy::Provider | SignedBy::Stranger | SignedBy::NewKey | SignedBy::UnknownKey => {
+            "RS256"
+        }
         SignedBy::Unsigned => "none",
         SignedBy::ClientSecret => "HS256",
     };
-    let header = json!({"alg": alg, "typ": "JWT", "kid": KID});
+    let kid = match signed_by {
+        SignedBy::NewKey => NEW_KID,
+        SignedBy::UnknownKey => "fake-key-never-published",
+        _ => KID,
+    };
+    let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
     let signing_input = format!(
         "{}.{}",
         B64URL.encode(header.to_string()),
@@ -280,7 +308,9 @@ pub fn sign(claims: &Value, signed_by: SignedBy) -> String {
     );
     let signature = match signed_by {
         SignedBy::Provider => rs256(provider, &signing_input),
-        SignedBy::Stranger => rs256(stranger, &signing_input),
+        SignedBy::Stranger | SignedBy::NewKey | SignedBy::UnknownKey => {
+            rs256(stranger, &signing_input)
+        }
         SignedBy::Unsigned => Vec::new(),
         SignedBy::ClientSecret => {
             use hmac::{Hmac, Mac};
@@ -325,16 +355,29 @@ async fn discovery(State(shared): State<Shared>) -> Json<Value> {
     }))
 }
 
-async fn jwks() -> Json<Value> {
-    let key = keys().0.to_public_key();
-    Json(json!({"keys": [{
-        "kty": "RSA",
-        "use": "sig",
-        "alg": "RS256",
-        "kid": KID,
-        "n": B64URL.encode(key.n().to_bytes_be()),
-        "e": B64URL.encode(key.e().to_bytes_be()),
-    }]}))
+async fn jwks(State(shared): State<Shared>) -> Json<Value> {
+    let rotated = {
+        let mut inner = shared.inner.lock().expect("lock");
+        inner.jwks_requests += 1;
+        inner.rotated
+    };
+    let jwk = |key: &RsaPrivateKey, kid: &str| {
+        let key = key.to_public_key();
+        json!({
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": kid,
+            "n": B64URL.encode(key.n().to_bytes_be()),
+            "e": B64URL.encode(key.e().to_bytes_be()),
+        })
+    };
+    let (provider, second) = keys();
+    let mut published = vec![jwk(provider, KID)];
+    if rotated {
+        published.push(jwk(second, NEW_KID));
+    }
+    Json(json!({ "keys": published }))
 }
 
 #[derive(Debug, Deserialize)]

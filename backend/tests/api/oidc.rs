@@ -1364,3 +1364,49 @@ async fn linking_again_ends_the_sessions_of_the_identity_the_account_is_taken_fr
     let (client, _) = no_redirect_client();
     assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
 }
+
+/// The cached keys follow a key rotation: a token signed with a key the cache does not have
+/// makes the JWKS be read again and the token checked again. A key id nobody publishes is
+/// refused, and makes the JWKS be read at most once a minute.
+#[tokio::test]
+async fn the_cached_keys_are_read_again_for_an_unknown_key_at_most_once_a_minute() {
+    let w = world().await;
+    w.app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let w = &w;
+    let signed_by = |signed_by| {
+        move |r: &AuthRequest| Grant {
+            signed_by,
+            ..w.good(r, "sub-erin")
+        }
+    };
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, signed_by(SignedBy::Provider)).await, "/");
+    assert_eq!(w.provider.jwks_requests(), 1);
+
+    // The provider rotates its keys: the new key's token is accepted after one more read.
+    w.provider.rotate_keys();
+    w.app.clock.advance(twostep::oidc::discovery::KEYS_SECONDS);
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, signed_by(SignedBy::NewKey)).await, "/");
+    assert_eq!(w.provider.jwks_requests(), 2);
+
+    // Tokens naming a key nobody publishes: refused; the JWKS is not read again within the
+    // minute, however many come.
+    for _ in 0..5 {
+        let (client, _) = no_redirect_client();
+        assert_eq!(
+            w.sign_in(&client, signed_by(SignedBy::UnknownKey)).await,
+            error_page(E::TokenInvalid)
+        );
+    }
+    assert_eq!(w.provider.jwks_requests(), 2);
+    w.app.clock.advance(twostep::oidc::discovery::KEYS_SECONDS);
+    let (client, _) = no_redirect_client();
+    assert_eq!(
+        w.sign_in(&client, signed_by(SignedBy::UnknownKey)).await,
+        error_page(E::TokenInvalid)
+    );
+    assert_eq!(w.provider.jwks_requests(), 3);
+}

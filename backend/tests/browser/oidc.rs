@@ -22,6 +22,8 @@ const CLIENT_SECRET: &str = "twostep-e2e-client-secret";
 struct TestIdentityProvider {
     child: Child,
     issuer: String,
+    /// Requests it has received (it prints a line for each).
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TestIdentityProvider {
@@ -57,11 +59,19 @@ impl TestIdentityProvider {
             .expect("start `node provider.mjs` (Node.js is needed for the tests)");
         let stdout = child.stdout.take().expect("stdout");
         let mut stderr = child.stderr.take().expect("stderr");
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = requests.clone();
         let listening = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
             let found =
                 lines.any(|line| line.is_ok_and(|l| l.starts_with("oidc-provider listening on ")));
-            std::thread::spawn(move || lines.for_each(drop));
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    if line.starts_with("request ") {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
             found
         })
         .await
@@ -73,7 +83,16 @@ impl TestIdentityProvider {
         }
         // Keep draining its warnings so it never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Self { child, issuer }
+        Self {
+            child,
+            issuer,
+            requests,
+        }
+    }
+
+    /// How many requests it has received so far.
+    fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -252,4 +271,140 @@ async fn organizational_account_signs_in_through_a_real_openid_connect_provider(
     )
     .await;
     browser.close().await;
+}
+
+/// A browser signed in as alice goes to the provider's sign-in (a same-site start) and signs
+/// in there as erin; the provider's redirect back comes from its own site, so the browser
+/// does not send the `SameSite=Strict` session cookie with it. alice's session ends all the
+/// same: the start recorded it in the flow.
+#[tokio::test]
+async fn an_organizational_sign_in_ends_the_session_the_browser_had() {
+    let provider_port = free_port();
+    let config = tempfile::tempdir().unwrap();
+    let file = providers_file(config.path(), &format!("http://localhost:{provider_port}"));
+    let file = file.to_str().unwrap();
+    let server = Server::start_with(
+        &[("alice", "alice-password", false)],
+        &[&[
+            "erin",
+            "--organizational",
+            PROVIDER_NAME,
+            "--subject",
+            "erin",
+        ]],
+        &["--identity-providers", file],
+    )
+    .await;
+    let _provider = TestIdentityProvider::start(
+        provider_port,
+        &server.url("/api/oidc/callback"),
+        "contoso.test",
+    )
+    .await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    crate::sign_in(c, &server, "alice", "alice-password").await;
+    harness::wait_text(c, "h1", "Welcome, alice").await;
+    let alice = c
+        .get_named_cookie("twostep_session")
+        .await
+        .expect("alice's session cookie")
+        .value()
+        .to_owned();
+    let me = |token: String| {
+        reqwest::Client::new()
+            .get(server.url("/api/me"))
+            .header("Cookie", format!("twostep_session={token}"))
+            .send()
+    };
+    assert_eq!(me(alice.clone()).await.unwrap().status(), 200);
+
+    // Straight to the provider's sign-in from the signed-in app.
+    c.goto(&server.url(&twostep::web::routes::start_url(PROVIDER_NAME)))
+        .await
+        .unwrap();
+    sign_in_at_provider(c, "erin").await;
+    harness::wait_text(c, "h1", "Welcome, erin").await;
+
+    assert_eq!(
+        me(alice).await.unwrap().status(),
+        401,
+        "alice's session ended"
+    );
+    browser.close().await;
+}
+
+/// 200 anonymous start + callback pairs from one address against the real `twostep` binary
+/// and the real provider, each callback with the state of its own start (cookie and query),
+/// the provider's `iss` and a made-up code. The provider counts what reaches it: the discovery document and keys
+/// once, then at most one token request per flow the per-address limits let through. Only
+/// callbacks with a flow behind them are audited.
+#[tokio::test]
+async fn anonymous_start_and_callback_loops_put_a_bounded_load_on_the_real_provider() {
+    let provider_port = free_port();
+    let config = tempfile::tempdir().unwrap();
+    let file = providers_file(config.path(), &format!("http://localhost:{provider_port}"));
+    let file = file.to_str().unwrap();
+    let server = Server::start_with(&[], &[], &["--identity-providers", file]).await;
+    let provider = TestIdentityProvider::start(
+        provider_port,
+        &server.url("/api/oidc/callback"),
+        "contoso.test",
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |response: &reqwest::Response| {
+        assert_eq!(response.status(), 303, "{response:?}");
+        response.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let iss: String =
+        openidconnect::url::form_urlencoded::byte_serialize(provider.issuer.as_bytes()).collect();
+    let mut flows = 0;
+    for i in 0..200 {
+        let start = client
+            .get(server.url(&twostep::web::routes::start_url(PROVIDER_NAME)))
+            .send()
+            .await
+            .unwrap();
+        let to = location(&start);
+        let state = if to.starts_with(&provider.issuer) {
+            flows += 1;
+            reqwest::Url::parse(&to)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .expect("a state")
+                .1
+                .into_owned()
+        } else {
+            assert_eq!(to, "/?sign_in_error=too_many");
+            format!("made-up-state-{i:04}-0123456789")
+        };
+        // With the issuer, as the provider says it always sends it (RFC 9207).
+        let callback = client
+            .get(server.url(&format!(
+                "/api/oidc/callback?code=made-up-code-{i}&state={state}&iss={iss}"
+            )))
+            .header("Cookie", format!("twostep_oidc_state={state}"))
+            .send()
+            .await
+            .unwrap();
+        location(&callback);
+    }
+    let window = twostep::limits::policy::PROVIDER_SIGN_INS.max_failures as usize;
+    let requests = provider.requests();
+    assert!(requests >= 2, "the provider counts: {requests}");
+    assert!(
+        requests <= 2 + flows && flows <= window,
+        "{requests} requests reached the provider for {flows} flows"
+    );
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(&server.database().await)
+        .await
+        .unwrap();
+    assert_eq!(audited as usize, flows, "audit rows");
 }
