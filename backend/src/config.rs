@@ -311,4 +311,55 @@ mod tests {
             .to_string();
         assert!(error.contains("must not contain ':'"), "{error}");
     }
+
+    /// Every range of docs/configuration.md, at both edges: the edge is taken, one past it
+    /// refused with a message naming the setting.
+    #[test]
+    fn every_range_in_the_configuration_table_is_refused_one_past_its_edges() {
+        let serve = |args: &[&str]| {
+            Cli::try_parse_from(["twostep", "serve"].iter().chain(args))
+                .map(|cli| match cli.command {
+                    Some(Command::Serve(args)) => args,
+                    _ => panic!("serve"),
+                })
+                .map_err(|e| e.to_string())
+        };
+        for (flag, below, low, high, above) in [
+            ("--recent-sign-in-seconds", "29", "30", "86400", "86401"),
+            ("--session-idle-minutes", "4", "5", "720", "721"),
+            ("--audit-retention-days", "0", "1", "36500", "36501"),
+        ] {
+            for taken in [low, high] {
+                let args = serve(&[flag, taken]).unwrap_or_else(|e| panic!("{flag} {taken}: {e}"));
+                let value = match flag {
+                    "--recent-sign-in-seconds" => args.recent_sign_in_seconds,
+                    "--session-idle-minutes" => args.session_idle_minutes,
+                    _ => u64::from(args.audit_retention_days),
+                };
+                assert_eq!(value.to_string(), taken, "{flag}");
+            }
+            for refused in [below, above] {
+                let error = serve(&[flag, refused]).unwrap_err();
+                assert!(error.contains(flag), "{flag} {refused}: {error}");
+            }
+        }
+        let error = serve(&["--metrics", "--metrics-addr", "127.0.0.1:9100"]).unwrap_err();
+        assert!(error.contains("--metrics-addr"), "{error}");
+        for (flag, value) in [
+            ("--issuer", ""),
+            ("--issuer", "Acme:"),
+            ("--session-cache", "sometimes"),
+            ("--addr", "localhost"),
+            ("--header-read-timeout", "ten"),
+        ] {
+            let error = serve(&[flag, value]).unwrap_err();
+            assert!(error.contains(flag), "{flag} {value:?}: {error}");
+        }
+        for (flag, value) in [("--sqlite-synchronous", "off"), ("--log-format", "xml")] {
+            let error = Cli::try_parse_from(["twostep", flag, value, "serve"])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(flag), "{flag} {value:?}: {error}");
+        }
+    }
 }

@@ -84,8 +84,9 @@ fn unproven_rules(rules: &str) -> Vec<String> {
         }
     };
     for line in rules.lines() {
-        if line.starts_with("  ") && rule.is_some() {
-            let text = rule.as_mut().expect("checked");
+        if line.starts_with("  ")
+            && let Some(text) = rule.as_mut()
+        {
             text.push(' ');
             text.push_str(line.trim());
             continue;

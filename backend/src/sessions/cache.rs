@@ -286,3 +286,50 @@ impl SessionCache {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sessions::Stage;
+    use twostep_shared::api::Role;
+
+    #[test]
+    fn it_holds_at_most_ten_thousand_sessions_and_as_many_statuses() {
+        assert_eq!(CAPACITY, 10_000, "the bound the docs give");
+        let cache = SessionCache::new(true, true, None);
+        let generation = cache.generation();
+        let offered = 3 * CAPACITY as i64;
+        for id in 0..offered {
+            let user = UserRecord {
+                id,
+                username: format!("user{id}"),
+                role: Role::User,
+                identity_provider: None,
+            };
+            let session = SessionRecord {
+                token_hash: format!("{id:064x}"),
+                user_id: id,
+                stage: Stage::SignedIn,
+                expires_at: 1_000,
+                authenticated_at: 0,
+                last_seen_at: 0,
+            };
+            cache.insert(user, session, generation);
+            let status = TwoStepStatus {
+                enabled: true,
+                recovery_codes_left: 10,
+                locked: false,
+            };
+            cache.insert_status(id, status, generation);
+        }
+        let (sessions, statuses) = (cache.0.entries.len(), cache.0.statuses.len());
+        assert!(sessions <= CAPACITY, "{sessions} sessions kept");
+        assert!(statuses <= CAPACITY, "{statuses} statuses kept");
+        // Bounded, not off: it keeps thousands, and what it keeps is found.
+        assert!(sessions > CAPACITY / 2, "only {sessions} sessions kept");
+        let found = (0..offered)
+            .filter(|id| cache.get(&format!("{id:064x}")).is_some())
+            .count();
+        assert_eq!(found, sessions);
+    }
+}

@@ -60,8 +60,9 @@ pub fn check_key_file(path: &Path) -> Result<(), String> {
         && mode & 0o077 != 0
     {
         return Err(format!(
-            "the key file {} has mode {mode:o}: other users can read the server key. \
-             Make it private with `chmod 600 {}` (and check who has read it), then start again",
+            "the key file {} has mode {mode:o}: other users can read or change the server \
+             key. Make it private with `chmod 600 {}` (and check who has read it), then start \
+             again",
             path.display(),
             path.display()
         ));

@@ -250,4 +250,56 @@ async fn backup_and_restore_refuse_postgresql_and_files_that_are_not_a_database(
         &twostep(data.path(), &["restore", junk.to_str().expect("UTF-8")]).await,
         "is not a sound SQLite database",
     );
+    // A sound SQLite file that is not a twostep database.
+    let other = data.path().join("other.db");
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", other.display()))
+        .await
+        .expect("make a SQLite file");
+    sqlx::query("CREATE TABLE notes (body TEXT)")
+        .execute(&db)
+        .await
+        .expect("a table");
+    db.close().await;
+    failed(
+        &twostep(data.path(), &["restore", other.to_str().expect("UTF-8")]).await,
+        "is a SQLite database, but not one of twostep",
+    );
+    assert!(!data.path().join("twostep.db").exists(), "nothing restored");
+}
+
+/// What the backup does not hold is gone after the restore: a device enrolled after the
+/// backup no longer asks for a code, while one enrolled before it still does.
+#[tokio::test]
+async fn an_enrollment_made_after_the_backup_is_gone_after_the_restore() {
+    let data = tempfile::tempdir().expect("temporary folder");
+    let elsewhere = tempfile::tempdir().expect("temporary folder");
+    let copy = elsewhere.path().join("backup.db");
+    let copy_arg = copy.to_str().expect("UTF-8 path");
+    for name in ["early", "late"] {
+        create_user(data.path(), &[], name, PASSWORD, &[]);
+    }
+    let server = ServerProcess::start(data.path(), &[], &[]).await;
+    enroll(&server.base, "early").await;
+    succeeded(
+        &twostep(data.path(), &["backup", copy_arg]).await,
+        "integrity check ok",
+    );
+    enroll(&server.base, "late").await;
+    drop(server);
+    succeeded(
+        &twostep(data.path(), &["restore", copy_arg]).await,
+        "restored",
+    );
+    let server = ServerProcess::start(data.path(), &[], &[]).await;
+    for (name, expected) in [("early", "verification_required"), ("late", "signed_in")] {
+        let (status, body) = post(
+            &browser(),
+            server.url("/api/session"),
+            json!({ "username": name, "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], expected, "{name}");
+    }
 }

@@ -616,3 +616,137 @@ async fn a_wrong_recovery_code_as_removal_proof_is_counted_like_one() {
     assert_eq!(app.count_for("two_step_devices", id).await, 1);
     let _: serde_json::Value = ok_json(app.get(&browser, "/api/me").await).await;
 }
+
+/// The burst starts one below the free tries, on two instances: each instance lets one
+/// attempt per account (or per cookie) through at a time, so only the reservation in the
+/// database (a compare-and-set of the counter read) keeps the two instances' attempts from
+/// both being checked. Exactly one is; the counter ends at the free number. With and without
+/// the owner's known-browser cookie (its own counter, its own turn per instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_at_the_last_free_try_on_two_instances_gets_one_check() {
+    const ROUNDS: usize = 4;
+    for with_cookie in [false, true] {
+        let a = spawn_app().await;
+        let b = a.another_instance().await;
+        for round in 0..ROUNDS {
+            let name = format!("user{round}");
+            a.create_user(&name, PASSWORD_TEXT, false).await;
+            let owner = client();
+            if with_cookie {
+                let _: SignInResponse = a.sign_in(&owner, &name, PASSWORD_TEXT).await;
+            }
+            let sender = |_: usize| {
+                if with_cookie {
+                    owner.clone()
+                } else {
+                    own_connection()
+                }
+            };
+            for _ in 0..PASSWORD.free - 1 {
+                expect_error(
+                    a.sign_in_raw(&sender(0), &name, "wrong password").await,
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::BadCredentials,
+                )
+                .await;
+            }
+            let hashed_before = a.hasher.jobs_run() + b.hasher.jobs_run();
+            let senders: Vec<Client> = (0..40).map(sender).collect();
+            let statuses = burst(40, |i| {
+                let app = if i % 2 == 0 { &a } else { &b };
+                sign_in_request(&senders[i], app, &name, "wrong password")
+            })
+            .await;
+            let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                checked, 1,
+                "cookie {with_cookie}, round {round}: {statuses:?}"
+            );
+            assert_eq!(
+                count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+                39,
+                "{statuses:?}"
+            );
+            assert_eq!(
+                a.hasher.jobs_run() + b.hasher.jobs_run(),
+                hashed_before + 1,
+                "one hash in all"
+            );
+            // The free tries are spent: the next attempt waits, however it is sent.
+            expect_error(
+                b.sign_in_raw(&sender(0), &name, PASSWORD_TEXT).await,
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+            )
+            .await;
+        }
+    }
+}
+
+/// While one password check of an account runs, a second one for the same account on the
+/// same instance is refused at once (429, retry after 1 s), from another connection, with or
+/// without a cookie: one account never holds two places in the hashing queue. Every hashing
+/// thread is kept busy so that the first check is surely still running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_check_of_the_same_account_is_refused_while_the_first_runs() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD_TEXT, false).await;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (release, released) = tokio::sync::watch::channel(false);
+    let mut blockers = Vec::new();
+    for _ in 0..threads {
+        let hasher = app.hasher.clone();
+        let mut released = released.clone();
+        let handle = tokio::runtime::Handle::current();
+        blockers.push(tokio::spawn(async move {
+            hasher
+                .run(move |_| {
+                    handle.block_on(async move {
+                        let _ = released.wait_for(|r| *r).await;
+                    })
+                })
+                .await
+        }));
+    }
+    let wait_queued = |count: usize| {
+        let hasher = app.hasher.clone();
+        async move {
+            let started = std::time::Instant::now();
+            while hasher.queued() != count {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(5),
+                    "queued"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_queued(threads).await;
+    let first_client = own_connection();
+    let first = tokio::spawn(sign_in_request(
+        &first_client,
+        &app,
+        "alice",
+        "wrong password",
+    ));
+    // The first check holds its turn and waits in the queue behind the busy threads.
+    wait_queued(threads + 1).await;
+    for second in [own_connection(), client()] {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sign_in_request(&second, &app, "alice", PASSWORD_TEXT),
+        )
+        .await
+        .expect("the second check was refused at once, not queued");
+        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(answer.headers()["retry-after"], "1");
+    }
+    assert_eq!(app.hasher.queued(), threads + 1, "nothing more was queued");
+    release.send(true).unwrap();
+    assert_eq!(first.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    for blocker in blockers {
+        blocker.await.unwrap().unwrap();
+    }
+    // The refused one was not counted: the right password signs in now.
+    let _: SignInResponse = app.sign_in(&client(), "alice", PASSWORD_TEXT).await;
+}

@@ -173,21 +173,39 @@ async fn an_existing_data_folder_open_to_others_is_narrowed_to_its_owner() {
 }
 
 #[tokio::test]
-async fn a_key_file_others_can_read_is_refused_at_start() {
+async fn a_key_file_others_can_read_or_write_is_refused_at_start() {
     let data = tempfile::tempdir().unwrap();
     create_user(data.path(), &[], "alice", "correct horse", &[]);
     let key = data.path().join("secret.key");
     assert_eq!(mode(&key), 0o600);
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let output = Command::new(BINARY)
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("chmod 600"), "{stderr}");
-    assert!(stderr.contains("secret.key"), "{stderr}");
+    // Readable by others, or writable by the group or by others.
+    for open_to_others in [0o644, 0o620, 0o602] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(open_to_others)).unwrap();
+        let mut child = Command::new(BINARY)
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Refused means it stops by itself, at once; a server that starts is stopped here.
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the server started with a key file of mode {open_to_others:o}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(!status.success(), "{open_to_others:o}");
+        let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+        assert!(stderr.contains("chmod 600"), "{stderr}");
+        assert!(stderr.contains("secret.key"), "{stderr}");
+    }
 }

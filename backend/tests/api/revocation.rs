@@ -5,11 +5,13 @@
 //! on PostgreSQL B hears A through `LISTEN`/`NOTIFY` and trusts a hit only after a read
 //! barrier, and while its listening connection is cut it bypasses its cache).
 
-use crate::helpers::{TestApp, client, ok_json, spawn_app, totp};
+use crate::helpers::{TestApp, client, ok_json, spawn_app, spawn_app_with, totp};
 use crate::process::BINARY;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use twostep::app::Settings;
+use twostep::config::SessionCacheMode;
 use twostep_shared::account::SessionList;
 
 const PASSWORD: &str = "correct horse";
@@ -317,4 +319,41 @@ async fn the_two_step_status_shown_by_api_me_follows_each_change_at_the_next_req
     let removed = a.remove_device(&holder, alice, Some(&code)).await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     seen((false, 0, false), "the holder removed the device").await;
+}
+
+/// `--session-cache off` is off: a session deleted behind the server's back (straight in the
+/// database, so no revocation is announced) is refused at the next request. With the cache on
+/// the same deletion goes unseen, which is why every writer revokes, and what shows that the
+/// test can tell the two apart.
+#[tokio::test]
+async fn with_the_session_cache_off_every_request_reads_the_database() {
+    for (mode, after) in [
+        (SessionCacheMode::Off, StatusCode::UNAUTHORIZED),
+        (SessionCacheMode::On, StatusCode::OK),
+    ] {
+        let app = spawn_app_with(Settings {
+            session_cache: mode,
+            ..Settings::default()
+        })
+        .await;
+        if mode == SessionCacheMode::On {
+            until_hearing(&app, true).await;
+        }
+        app.create_user("alice", PASSWORD, false).await;
+        let browser = client();
+        app.sign_in(&browser, "alice", PASSWORD).await;
+        for _ in 0..2 {
+            assert_eq!(status(&app, &browser, "/api/me").await, StatusCode::OK);
+        }
+        assert_eq!(
+            app.state.revocations.cache.is_empty(),
+            mode == SessionCacheMode::Off,
+            "{mode:?}"
+        );
+        sqlx::query("DELETE FROM sessions")
+            .execute(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(status(&app, &browser, "/api/me").await, after, "{mode:?}");
+    }
 }

@@ -71,6 +71,36 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_me_returns_the_user() {
     assert_eq!(app.count("sessions").await, 1);
 }
 
+/// An unknown name costs the server one Argon2 check, as a known one does: counted over HTTP
+/// by the hashing threads' own count of jobs run.
+#[tokio::test]
+async fn an_unknown_name_costs_one_hash_like_a_known_one() {
+    let app = spawn_app().await;
+    app.create_user("alice", "correct horse", false).await;
+    for (round, (name, password)) in [
+        ("alice", "wrong horse"),
+        ("mallory", "correct horse"),
+        ("alice", "correct horse"),
+        ("trudy", "wrong horse"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = app.hasher.jobs_run();
+        let answer = app.sign_in_raw(&client(), name, password).await;
+        assert!(
+            [StatusCode::OK, StatusCode::UNAUTHORIZED].contains(&answer.status()),
+            "{name}: {}",
+            answer.status()
+        );
+        assert_eq!(
+            app.hasher.jobs_run(),
+            before + 1,
+            "round {round}: {name} did not cost exactly one hash"
+        );
+    }
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;

@@ -112,3 +112,37 @@ async fn a_wrong_code_as_removal_proof_is_recorded_and_throttled() {
     .unwrap();
     assert_eq!(recorded, i64::from(policy::CODE.free));
 }
+
+/// The owner's known browser is exempt from the per-address window: with the window filled by
+/// someone's guesses from the same address, a new browser waits, while the owner's signs in
+/// at once and its wrong password is checked (401), not refused.
+#[tokio::test]
+async fn the_owners_known_browser_skips_a_filled_address_window() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, false).await;
+    let owner = client();
+    let _: SignInResponse = app.sign_in(&owner, "alice", PASSWORD).await;
+    let guesser = client();
+    for i in 0..ADDRESS.max_failures {
+        expect_error(
+            app.sign_in_raw(&guesser, &format!("guess{i}"), "wrong password")
+                .await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+        )
+        .await;
+    }
+    expect_error(
+        app.sign_in_raw(&client(), "alice", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+    )
+    .await;
+    expect_error(
+        app.sign_in_raw(&owner, "alice", "wrong password").await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+    )
+    .await;
+    let _: SignInResponse = ok_json(app.sign_in_raw(&owner, "alice", PASSWORD).await).await;
+}

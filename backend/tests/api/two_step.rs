@@ -515,6 +515,44 @@ async fn a_recovery_code_works_once() {
     assert_eq!(user.two_step.expect("status").recovery_codes_left, 8);
 }
 
+/// Recovery codes stored by older versions as Argon2id hashes still sign in, once.
+#[tokio::test]
+async fn recovery_codes_stored_as_argon2_by_older_versions_still_work_once() {
+    let app = spawn_app().await;
+    let enrolled = app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let user_id = app.user_id("alice").await;
+    let code = enrolled.recovery_codes[0].clone();
+    let normalised = twostep_shared::input::RecoveryCode::parse(&code)
+        .expect("a recovery code")
+        .expose()
+        .to_owned();
+    let legacy = twostep::accounts::passwords::hash_blocking(&normalised).expect("a hash");
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+        .bind(user_id)
+        .bind(legacy)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let first = client();
+    app.sign_in_pending(&first, "alice", PASSWORD).await;
+    let user = app.verify_ok(&first, &code).await;
+    assert_eq!(user.two_step.expect("status").recovery_codes_left, 0);
+    let again = client();
+    app.sign_in_pending(&again, "alice", PASSWORD).await;
+    expect_error(
+        app.verify(&again, &code).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn too_many_failures_lock_the_code_step_until_a_recovery_code_is_used() {
     let app = spawn_app().await;

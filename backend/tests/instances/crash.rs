@@ -197,6 +197,13 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged() {
 
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight() {
+    // SIGTERM (systemd's stop) and SIGINT (Ctrl-C) alike.
+    for signal in ["TERM", "INT"] {
+        stops_gracefully_on(signal).await;
+    }
+}
+
+async fn stops_gracefully_on(signal: &str) {
     let (data, mut server) = client::start_single(&[]).await;
     // More sign-ins than there are hashing threads (one per core), each for its own account
     // (one hash per account at a time) and each an Argon2 hash: some are still queued when
@@ -230,7 +237,7 @@ async fn sigterm_finishes_requests_in_flight() {
     started.wait().await;
     // Give the requests time to reach the server (not to finish: each waits for a hash).
     tokio::time::sleep(Duration::from_millis(5)).await;
-    server.signal("TERM");
+    server.signal(signal);
     let signalled = std::time::Instant::now();
     // It stops accepting at once: a new connection is refused while the others finish.
     tokio::time::sleep(Duration::from_millis(30)).await;
@@ -243,7 +250,7 @@ async fn sigterm_finishes_requests_in_flight() {
     // handshake in its backlog, and the request would hang or be reset instead.
     assert!(
         refused.as_ref().is_err_and(reqwest::Error::is_connect),
-        "a new connection after SIGTERM was not refused at once: {refused:?}"
+        "a new connection after SIG{signal} was not refused at once: {refused:?}"
     );
     let mut after_signal = 0;
     for request in requests {
@@ -256,11 +263,11 @@ async fn sigterm_finishes_requests_in_flight() {
     }
     assert!(
         after_signal > 0,
-        "no sign-in was still in flight when the signal came: the test proved nothing"
+        "SIG{signal}: no sign-in was still in flight when the signal came: the test proved nothing"
     );
     let exit = tokio::task::spawn_blocking(move || server.child.wait().map(|s| s.success()))
         .await
         .unwrap()
         .unwrap();
-    assert!(exit, "the server exits cleanly after SIGTERM");
+    assert!(exit, "the server exits cleanly after SIG{signal}");
 }
