@@ -151,8 +151,8 @@ fn time(unix: u64) -> String {
 
 /// The subject, the sentence saying what happened, and the advice if it was not the holder.
 fn wording(notice: &Notice<'_>) -> (&'static str, String, &'static str) {
-    const CHANGE_PASSWORD: &str = "someone may know your password: change it at once, and \
-                                   tell your administrator";
+    const CHANGE_PASSWORD: &str = "someone may know your password, so change it at once \
+                                   and tell your administrator";
     const TELL_ADMIN: &str = "tell your administrator at once: someone may have signed in as you";
     let by = match notice.who {
         Who::Holder => String::new(),
@@ -197,8 +197,8 @@ fn wording(notice: &Notice<'_>) -> (&'static str, String, &'static str) {
                 Some(left) => format!("one of your recovery codes was used; {left} are left"),
                 None => "one of your recovery codes was used".to_owned(),
             },
-            "someone has your password and one of your recovery codes: change your password, \
-             make new recovery codes, and tell your administrator",
+            "someone has your password and one of your recovery codes, so change your \
+             password, make new recovery codes, and tell your administrator",
         ),
         MailKind::RecoveryCodesRenewed => (
             "New recovery codes were made",
