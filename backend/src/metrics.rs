@@ -114,13 +114,6 @@ pub fn removal() {
     ::metrics::counter!("twostep_removals_total").increment(1);
 }
 
-/// Counts a security e-mail by what became of it (`twostep_mails_total{outcome}`): `sent`,
-/// `retried` (an attempt failed; tried again later), `failed` (given up after a day),
-/// `limited` (not queued: the account's hourly limit for its kind).
-pub fn mail(outcome: &'static str) {
-    ::metrics::counter!("twostep_mails_total", "outcome" => outcome).increment(1);
-}
-
 /// The method as a label: one of the standard methods, or `other` for any method a client
 /// made up (each would otherwise be a new series in every scrape, without bound).
 fn method_label(method: &Method) -> &'static str {

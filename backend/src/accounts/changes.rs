@@ -43,6 +43,8 @@ pub enum Change {
     LinkIdentity,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
+    /// Set, change or remove the address security e-mails go to (the old one is told).
+    SetEmail,
 }
 
 /// Who makes the change.
@@ -156,6 +158,8 @@ pub const TABLE: &[Rule] = &[
     row(CreateAccount, Operator, Proof::None, &[]),
     row(LinkIdentity, Operator, Proof::None, &[]),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
+    row(SetEmail, Holder, Proof::RecentSignIn, &[]),
+    row(SetEmail, Administrator, Proof::RecentSignIn, &[]),
 ];
 
 /// What the decision is made on.
@@ -261,6 +265,7 @@ impl Change {
             CreateAccount => "Create an account",
             LinkIdentity => "Link an organizational account",
             ConfirmItsYou => "Confirm it's you",
+            SetEmail => "Set the address for security e-mails",
         }
     }
 }

@@ -29,6 +29,14 @@ pub const GIVE_UP_AFTER: u64 = 24 * 60 * 60;
 /// "The code step was not completed": how long after the password step.
 pub const CODE_STEP_GRACE: u64 = 10 * 60;
 
+/// Counts a security e-mail by what became of it (`twostep_mails_total{outcome}` at
+/// `/metrics`): `sent`, `retried` (an attempt failed; tried again later), `failed` (given up
+/// after a day), `limited` (not queued: the account's hourly limit for its kind). Through the
+/// `metrics` facade directly, as `crate::metrics` reads the state that starts the sender.
+pub fn count(outcome: &'static str) {
+    ::metrics::counter!("twostep_mails_total", "outcome" => outcome).increment(1);
+}
+
 /// When a message may first be sent, `now` being the event.
 fn send_after(kind: MailKind, now: u64) -> u64 {
     match kind {
@@ -109,7 +117,7 @@ pub async fn queue_to(
     .try_get("queued")?;
     if queued > PER_HOUR {
         tracing::info!(user_id, kind, "security e-mail not queued: hourly limit reached");
-        crate::metrics::mail("limited");
+        count("limited");
         return Ok(false);
     }
     let text = messages::render(&notice, &mail.site);

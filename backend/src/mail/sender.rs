@@ -64,7 +64,7 @@ impl Sender {
             match result {
                 Ok(()) => {
                     outbox::sent(&self.db, row.id, now).await?;
-                    crate::metrics::mail("sent");
+                    outbox::count("sent");
                     tracing::info!(id = row.id, kind = %row.kind, "security e-mail sent");
                 }
                 Err(error) => self.failure(row, &error, now).await?,
@@ -94,7 +94,7 @@ impl Sender {
         match outbox::next_try(row.created_at, row.attempts, now) {
             Some(at) => {
                 tracing::warn!(id = row.id, attempts = row.attempts, %error, "security e-mail not sent; will retry");
-                crate::metrics::mail("retried");
+                outbox::count("retried");
                 outbox::retry(&self.db, row.id, at, error).await
             }
             None => {
@@ -117,7 +117,7 @@ impl Sender {
                 };
                 audit::write(&mut *tx, event, now).await?;
                 tx.commit().await?;
-                crate::metrics::mail("failed");
+                outbox::count("failed");
                 Ok(())
             }
         }

@@ -872,3 +872,77 @@ async fn starttls_with_a_private_ca() {
     assert!(error.to_lowercase().contains("certificate"), "{error}");
     assert_eq!(smtp.messages().len(), 1, "nothing from the untrusting server");
 }
+
+async fn put_email(app: &TestApp, client: &Client, id: i64, email: Option<&str>) -> reqwest::Response {
+    app.send_json(client, Method::PUT, &format!("/api/users/{id}/email"), &json!({ "email": email }))
+        .await
+}
+
+/// The holder sets an address (a recent sign-in needed: "Confirm it's you" after the
+/// window), and a change is told to the previous address.
+#[tokio::test]
+async fn the_holder_sets_an_address_and_a_change_is_told_to_the_old_one() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    let id = app.create_user("alice", PASSWORD, false).await;
+    let client = client();
+    app.sign_in(&client, "alice", PASSWORD).await;
+    assert_eq!(put_email(&app, &client, id, Some(ALICE)).await.status(), StatusCode::NO_CONTENT);
+    let got: twostep_shared::account::EmailAddress =
+        ok_json(app.get(&client, &format!("/api/users/{id}/email")).await).await;
+    assert_eq!(got.email.as_deref(), Some(ALICE));
+    assert_eq!(
+        put_email(&app, &client, id, Some("not an address")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    app.clock.advance(11 * 60);
+    let stale = put_email(&app, &client, id, Some("alice.new@mail.example")).await;
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+    app.reauthenticate_ok(&client, PASSWORD).await;
+    let changed = put_email(&app, &client, id, Some("alice.new@mail.example")).await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let message = smtp.wait_for_subject("address for security e-mails was changed").await;
+    assert_message(&message, ALICE, &["this address gets no more of them", "By: you"]);
+    app.outbox_settled().await;
+    assert!(
+        smtp.messages().iter().all(|m| m.to != "alice.new@mail.example"),
+        "the change is told to the old address"
+    );
+    let events = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'email_address_changed' AND subject_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(events.try_get::<i64, _>("n").unwrap(), 2);
+    assert_no_secrets(&app, &smtp, &[]).await;
+}
+
+/// An administrator sets another account's address and sends a test message to their own;
+/// others may do neither.
+#[tokio::test]
+async fn an_administrator_sets_addresses_and_sends_a_test_message_to_their_own() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    let alice_id = app.create_user("alice", PASSWORD, false).await;
+    let root_id = app.create_user("root", "root password 12345", true).await;
+    let admin = client();
+    app.sign_in(&admin, "root", "root password 12345").await;
+    let bob_id = app.create_user("bob", PASSWORD, false).await;
+    let bob = super::helpers::client();
+    app.sign_in(&bob, "bob", PASSWORD).await;
+    assert_eq!(put_email(&app, &bob, alice_id, Some("bob@mail.example")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(put_email(&app, &admin, alice_id, Some(ALICE)).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(put_email(&app, &admin, root_id, Some("root@mail.example")).await.status(), StatusCode::NO_CONTENT);
+    let empty = json!({});
+    let path = "/api/me/email/test";
+    let by_bob = app.send_json(&bob, Method::POST, path, &empty).await;
+    assert_eq!(by_bob.status(), StatusCode::FORBIDDEN);
+    let by_admin = app.send_json(&admin, Method::POST, path, &empty).await;
+    assert_eq!(by_admin.status(), StatusCode::ACCEPTED);
+    let message = smtp.wait_for_subject("Test message").await;
+    assert_eq!(message.to, "root@mail.example");
+    assert!(message.body.contains("Hello root,"), "{}", message.body);
+    let _ = bob_id;
+}
