@@ -47,7 +47,9 @@ pub fn parse(text: Option<&str>) -> Result<Option<String>, EmailError> {
     };
     if text.chars().count() > MAX_CHARS || text.chars().any(|c| c.is_control() || c.is_whitespace())
     {
-        return Err(EmailError::Invalid("one address, without spaces".to_owned()));
+        return Err(EmailError::Invalid(
+            "one address, without spaces".to_owned(),
+        ));
     }
     let address: lettre::Address = text
         .parse()
@@ -165,7 +167,14 @@ mod tests {
             parse(Some(" Alice@Mail.Example ")).unwrap().as_deref(),
             Some("Alice@mail.example")
         );
-        for bad in ["alice", "a b@c.example", "a@", "@c.example", "a@b@c", "x\n@c.example"] {
+        for bad in [
+            "alice",
+            "a b@c.example",
+            "a@",
+            "@c.example",
+            "a@b@c",
+            "x\n@c.example",
+        ] {
             assert!(parse(Some(bad)).is_err(), "{bad}");
         }
         assert!(parse(Some(&format!("{}@c.example", "a".repeat(260)))).is_err());

@@ -66,7 +66,16 @@ pub async fn reset_password(
         return Err(AccountError::Organizational);
     }
     let mail = state.settings.mail();
-    mail::tell_change(&mut tx, mail, by, subject, MailKind::PasswordReset, None, now).await?;
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        subject,
+        MailKind::PasswordReset,
+        None,
+        now,
+    )
+    .await?;
     let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
     let detail = format!(
         "{}; {} session(s) ended",

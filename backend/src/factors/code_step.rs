@@ -312,7 +312,15 @@ async fn record_lock(state: &AppState, check: CodeCheck<'_>, now: u64) -> Result
     audit::write(&mut *tx, event(check, AuditEventKind::CodeStepLocked), now).await?;
     let notice = Notice::own(MailKind::CodeStepLocked, &check.user.username, now)
         .from_client(check.client_addr, None);
-    outbox::queue(&mut tx, state.settings.mail(), check.user.id, notice, None, now).await?;
+    outbox::queue(
+        &mut tx,
+        state.settings.mail(),
+        check.user.id,
+        notice,
+        None,
+        now,
+    )
+    .await?;
     tx.commit().await
 }
 

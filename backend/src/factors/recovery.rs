@@ -88,7 +88,10 @@ pub async fn legacy_unused(db: &AnyPool, user_id: i64) -> Result<Vec<(i64, Strin
 
 /// How many unused codes the user has, read through `conn` (after a spend, in its
 /// transaction).
-pub async fn count_unused(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<u32, sqlx::Error> {
+pub async fn count_unused(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> Result<u32, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
     )

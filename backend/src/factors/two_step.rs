@@ -266,7 +266,16 @@ pub async fn confirm(
     let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
     audit::write(&mut **tx, event, now).await?;
     let mail = state.settings.mail();
-    mail::tell_change(&mut tx, mail, by, user, MailKind::TwoStepOn, client_addr, now).await?;
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::TwoStepOn,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     crate::metrics::enrollment();
     tracing::info!(user_id = user.id, "2-step verification set up");
@@ -325,7 +334,16 @@ pub async fn confirm_replacement(
         .with_detail("moved to a new phone; recovery codes kept");
     audit::write(&mut **tx, event, now).await?;
     let (mail, client_addr) = (state.settings.mail(), client.as_deref());
-    mail::tell_change(&mut tx, mail, by, user, MailKind::TwoStepMoved, client_addr, now).await?;
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::TwoStepMoved,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     tracing::info!(
         user_id = user.id,
@@ -479,7 +497,16 @@ pub async fn remove_device(
         return Err(not_set_up());
     }
     let (mail, client_addr) = (state.settings.mail(), client.as_deref());
-    mail::tell_change(&mut tx, mail, by, subject, MailKind::TwoStepOff, client_addr, now).await?;
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        subject,
+        MailKind::TwoStepOff,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     crate::metrics::removal();
     Ok(())

@@ -213,7 +213,9 @@ fn wording(notice: &Notice<'_>) -> (&'static str, String, &'static str) {
         ),
         MailKind::PasswordReset => (
             "Your password was reset",
-            format!("the password of your account was reset{by}; sign in with the one-time password you were given"),
+            format!(
+                "the password of your account was reset{by}; sign in with the one-time password you were given"
+            ),
             "tell your administrator at once",
         ),
         MailKind::NewBrowser => (

@@ -36,13 +36,14 @@ pub async fn browser_of(
     if mail.is_none() {
         return Ok(None);
     }
-    let agent: Option<String> = sqlx::query("SELECT user_agent FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get::<Option<String>, _>("user_agent"))
-        .transpose()?
-        .flatten();
+    let agent: Option<String> =
+        sqlx::query("SELECT user_agent FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(conn)
+            .await?
+            .map(|row| row.try_get::<Option<String>, _>("user_agent"))
+            .transpose()?
+            .flatten();
     Ok(agent.map(|ua| crate::sessions::browser_name(Some(&ua))))
 }
 

@@ -116,7 +116,11 @@ pub async fn queue_to(
     .await?
     .try_get("queued")?;
     if queued > PER_HOUR {
-        tracing::info!(user_id, kind, "security e-mail not queued: hourly limit reached");
+        tracing::info!(
+            user_id,
+            kind,
+            "security e-mail not queued: hourly limit reached"
+        );
         count("limited");
         return Ok(false);
     }
@@ -257,14 +261,21 @@ mod tests {
         assert_eq!(next_try(start, 2, start + 60), Some(start + 180));
         assert_eq!(next_try(start, 3, start), Some(start + 240));
         assert_eq!(next_try(start, 30, start), Some(start + 3600));
-        assert_eq!(next_try(start, 5, start + GIVE_UP_AFTER - 1), Some(start + GIVE_UP_AFTER - 1 + 960));
+        assert_eq!(
+            next_try(start, 5, start + GIVE_UP_AFTER - 1),
+            Some(start + GIVE_UP_AFTER - 1 + 960)
+        );
         assert_eq!(next_try(start, 5, start + GIVE_UP_AFTER), None);
     }
 
     #[test]
     fn only_the_unfinished_code_step_waits() {
         for kind in MailKind::ALL {
-            let expected = if kind == MailKind::CodeStepNotCompleted { 600 } else { 0 };
+            let expected = if kind == MailKind::CodeStepNotCompleted {
+                600
+            } else {
+                0
+            };
             assert_eq!(send_after(kind, 100), 100 + expected, "{kind:?}");
         }
     }

@@ -74,7 +74,10 @@ impl Sender {
     }
 
     async fn send(&self, row: &Taken) -> Result<(), String> {
-        let to: Mailbox = row.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
             .from(self.settings.from.clone())
             .to(to)

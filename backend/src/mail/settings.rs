@@ -85,19 +85,27 @@ impl MailSettings {
         let mut tls = match parsed.scheme() {
             "smtp" => TlsMode::None,
             "smtps" => TlsMode::Wrapper,
-            other => return Err(SettingsError::Url(format!("unknown scheme {other}: (smtp or smtps)"))),
+            other => {
+                return Err(SettingsError::Url(format!(
+                    "unknown scheme {other}: (smtp or smtps)"
+                )));
+            }
         };
         for (key, value) in parsed.query_pairs() {
             match (key.as_ref(), value.as_ref(), tls) {
                 ("tls", "required", TlsMode::None) => tls = TlsMode::Required,
                 ("tls", "opportunistic", TlsMode::None) => tls = TlsMode::Opportunistic,
-                ("tls", _, TlsMode::Wrapper) => return Err(bad("smtps:// is TLS already: no tls= with it")),
+                ("tls", _, TlsMode::Wrapper) => {
+                    return Err(bad("smtps:// is TLS already: no tls= with it"));
+                }
                 ("tls", other, _) => {
                     return Err(SettingsError::Url(format!(
                         "tls={other}: use required or opportunistic"
                     )));
                 }
-                (other, _, _) => return Err(SettingsError::Url(format!("unknown parameter {other}"))),
+                (other, _, _) => {
+                    return Err(SettingsError::Url(format!("unknown parameter {other}")));
+                }
             }
         }
         let host = parsed
@@ -128,15 +136,15 @@ impl MailSettings {
                 "a user and password are sent only over TLS: add ?tls=required or use smtps://",
             ));
         }
-        let from_text = from.ok_or_else(|| SettingsError::From("needed with --smtp-url".to_owned()))?;
+        let from_text =
+            from.ok_or_else(|| SettingsError::From("needed with --smtp-url".to_owned()))?;
         let from: Mailbox = from_text
             .parse()
             .map_err(|e| SettingsError::From(format!("{from_text}: {e}")))?;
         let message_id_domain = from.email.domain().to_owned();
-        if ca_pem
-            .as_deref()
-            .is_some_and(|pem| !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----"))
-        {
+        if ca_pem.as_deref().is_some_and(|pem| {
+            !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+        }) {
             return Err(SettingsError::CaFile("no PEM certificate in it".to_owned()));
         }
         let settings = Self {
@@ -206,13 +214,21 @@ mod tests {
     use super::*;
 
     fn parse(url: &str) -> Result<MailSettings, SettingsError> {
-        MailSettings::parse(url, Some("Team Server <security@example.org>"), None, "Team Server")
+        MailSettings::parse(
+            url,
+            Some("Team Server <security@example.org>"),
+            None,
+            "Team Server",
+        )
     }
 
     #[test]
     fn good_urls() {
         let s = parse("smtp://mail.example:587?tls=required").unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.tls), ("mail.example", 587, TlsMode::Required));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.tls),
+            ("mail.example", 587, TlsMode::Required)
+        );
         let s = parse("smtps://u:p%40ss@mail.example").unwrap();
         assert_eq!((s.port, s.tls), (465, TlsMode::Wrapper));
         assert_eq!(s.password.as_deref(), Some("p@ss"));

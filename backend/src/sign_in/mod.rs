@@ -247,7 +247,15 @@ async fn tell(
         .map(|ua| sessions::browser_name(Some(ua)));
     let notice = Notice::own(kind, &user.username, now)
         .from_client(origin.client_addr.as_deref(), browser.as_deref());
-    outbox::queue(conn, state.settings.mail(), user.id, notice, cancel_key, now).await
+    outbox::queue(
+        conn,
+        state.settings.mail(),
+        user.id,
+        notice,
+        cancel_key,
+        now,
+    )
+    .await
 }
 
 /// Signs out: ends the session of the cookie `token`, if there is one, and revokes it.
@@ -328,7 +336,16 @@ async fn start_session(
         )
         .await?;
         if browser_cookie.is_some() {
-            tell(&mut tx, state, user, MailKind::NewBrowser, origin, None, now).await?;
+            tell(
+                &mut tx,
+                state,
+                user,
+                MailKind::NewBrowser,
+                origin,
+                None,
+                now,
+            )
+            .await?;
         }
     } else {
         // Told in 10 minutes, unless the code step of this session completes before.
@@ -395,7 +412,16 @@ pub async fn finish_with_code(
     // The code step completed in time: "not completed" is not sent.
     outbox::cancel(&mut tx, &session.token_hash).await?;
     if browser_cookie.is_some() {
-        tell(&mut tx, state, &user, MailKind::NewBrowser, origin, None, now).await?;
+        tell(
+            &mut tx,
+            state,
+            &user,
+            MailKind::NewBrowser,
+            origin,
+            None,
+            now,
+        )
+        .await?;
     }
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");

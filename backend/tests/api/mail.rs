@@ -162,7 +162,11 @@ impl SmtpServer {
     /// Waits for a message whose subject contains `subject`.
     pub async fn wait_for_subject(&self, subject: &str) -> Delivered {
         for _ in 0..400 {
-            if let Some(found) = self.messages().into_iter().find(|m| m.subject.contains(subject)) {
+            if let Some(found) = self
+                .messages()
+                .into_iter()
+                .find(|m| m.subject.contains(subject))
+            {
                 return found;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -312,10 +316,12 @@ async fn assert_no_secrets(app: &TestApp, smtp: &SmtpServer, extra: &[&str]) {
     let mut secrets: Vec<String> = vec![PASSWORD.to_owned(), "a new long password 2".to_owned()];
     secrets.extend(extra.iter().map(|s| s.to_string()));
     for table in ["sessions", "known_browsers"] {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT token_hash FROM {table}")))
-            .fetch_all(&app.db)
-            .await
-            .expect("read tokens");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT token_hash FROM {table}"
+        )))
+        .fetch_all(&app.db)
+        .await
+        .expect("read tokens");
         for row in rows {
             secrets.push(row.try_get("token_hash").unwrap());
         }
@@ -379,10 +385,19 @@ fn base32_encode(bytes: &[u8]) -> String {
 fn assert_message(message: &Delivered, to: &str, parts: &[&str]) {
     assert_eq!(message.to, to, "{}", message.raw);
     assert!(message.body.contains("Hello alice,"), "{}", message.body);
-    assert!(message.body.contains("When: 2023-11-14 22:"), "{}", message.body);
-    assert!(message.body.contains("If it was not you"), "{}", message.body);
     assert!(
-        message.message_id.starts_with("<twostep.") && message.message_id.ends_with("@team.example>"),
+        message.body.contains("When: 2023-11-14 22:"),
+        "{}",
+        message.body
+    );
+    assert!(
+        message.body.contains("If it was not you"),
+        "{}",
+        message.body
+    );
+    assert!(
+        message.message_id.starts_with("<twostep.")
+            && message.message_id.ends_with("@team.example>"),
         "{}",
         message.message_id
     );
@@ -401,13 +416,27 @@ async fn turning_two_step_on_is_told() {
     let app = mail_app(&smtp).await;
     let (client, _) = alice(&app).await;
     let enrolled = enroll(&app, &client).await;
-    let message = smtp.wait_for_subject("2-step verification was turned on").await;
+    let message = smtp
+        .wait_for_subject("2-step verification was turned on")
+        .await;
     assert_message(
         &message,
         ALICE,
-        &["2-step verification was turned on for your account.", "By: you", "From the address: 127.0.0.1"],
+        &[
+            "2-step verification was turned on for your account.",
+            "By: you",
+            "From the address: 127.0.0.1",
+        ],
     );
-    assert_no_secrets(&app, &smtp, &extra_secrets(&app, &enrolled).iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra_secrets(&app, &enrolled)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -418,8 +447,13 @@ async fn moving_to_a_new_phone_is_told() {
     let enrolled = enroll(&app, &client).await;
     app.clock.advance(3 * STEP);
     let setup: SetupResponse = ok_json(
-        app.send_json(&client, Method::POST, "/api/me/two-step/replacement/setup", &json!({}))
-            .await,
+        app.send_json(
+            &client,
+            Method::POST,
+            "/api/me/two-step/replacement/setup",
+            &json!({}),
+        )
+        .await,
     )
     .await;
     let new = base32_decode(&setup.secret);
@@ -430,15 +464,36 @@ async fn moving_to_a_new_phone_is_told() {
         "proof": totp(&enrolled.secret, step),
     });
     let response = app
-        .send_json(&client, Method::POST, "/api/me/two-step/replacement/confirm", &body)
+        .send_json(
+            &client,
+            Method::POST,
+            "/api/me/two-step/replacement/confirm",
+            &body,
+        )
         .await;
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
     let message = smtp.wait_for_subject("moved to a new phone").await;
-    assert_message(&message, ALICE, &["2-step verification of your account was moved to a new phone", "By: you"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "2-step verification of your account was moved to a new phone",
+            "By: you",
+        ],
+    );
     let mut extra = extra_secrets(&app, &enrolled);
     extra.extend(codes_around(&app, &new));
     extra.push(setup.secret.clone());
-    assert_no_secrets(&app, &smtp, &extra.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -453,7 +508,14 @@ async fn turning_two_step_off_is_told_with_who_did_it() {
     let response = app.remove_device(&client, id, Some(&proof)).await;
     assert!(response.status().is_success());
     let message = smtp.wait_for_subject("turned off").await;
-    assert_message(&message, ALICE, &["2-step verification was turned off for your account.", "By: you"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "2-step verification was turned off for your account.",
+            "By: you",
+        ],
+    );
     // Again, by an administrator.
     let enrolled_again = enroll(&app, &client).await;
     app.create_user("root", "root password 12345", true).await;
@@ -469,16 +531,27 @@ async fn turning_two_step_off_is_told_with_who_did_it() {
     }
     let off = smtp.with_subject("turned off");
     assert_eq!(off.len(), 2);
-    let by_admin = off.iter().find(|m| m.body.contains("administrator root")).expect("by root");
+    let by_admin = off
+        .iter()
+        .find(|m| m.body.contains("administrator root"))
+        .expect("by root");
     assert_message(
         by_admin,
         ALICE,
-        &["turned off for your account by the administrator root.", "By: the administrator root"],
+        &[
+            "turned off for your account by the administrator root.",
+            "By: the administrator root",
+        ],
     );
     let mut extra = extra_secrets(&app, &enrolled);
     extra.extend(extra_secrets(&app, &enrolled_again));
     extra.push("root password 12345".to_owned());
-    assert_no_secrets(&app, &smtp, &extra.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -491,8 +564,20 @@ async fn a_recovery_code_used_is_told_with_how_many_are_left() {
     app.sign_in_pending(&other, "alice", PASSWORD).await;
     app.verify_ok(&other, &enrolled.recovery_codes[0]).await;
     let message = smtp.wait_for_subject("A recovery code was used").await;
-    assert_message(&message, ALICE, &["One of your recovery codes was used; 9 are left."]);
-    assert_no_secrets(&app, &smtp, &extra_secrets(&app, &enrolled).iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_message(
+        &message,
+        ALICE,
+        &["One of your recovery codes was used; 9 are left."],
+    );
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra_secrets(&app, &enrolled)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -504,15 +589,32 @@ async fn new_recovery_codes_are_told() {
     app.clock.advance(STEP);
     let body = json!({ "code": totp(&enrolled.secret, app.now_step()) });
     let codes: RecoveryCodes = ok_json(
-        app.send_json(&client, Method::POST, "/api/me/two-step/recovery-codes", &body)
-            .await,
+        app.send_json(
+            &client,
+            Method::POST,
+            "/api/me/two-step/recovery-codes",
+            &body,
+        )
+        .await,
     )
     .await;
     let message = smtp.wait_for_subject("New recovery codes were made").await;
-    assert_message(&message, ALICE, &["New recovery codes were made for your account; the previous ones no longer work.", "By: you"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "New recovery codes were made for your account; the previous ones no longer work.",
+            "By: you",
+        ],
+    );
     let mut extra = extra_secrets(&app, &enrolled);
     extra.extend(codes.recovery_codes);
-    assert_no_secrets(&app, &smtp, &extra.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -521,10 +623,20 @@ async fn a_password_change_is_told() {
     let app = mail_app(&smtp).await;
     let (client, _) = alice(&app).await;
     let body = json!({ "current_password": PASSWORD, "new_password": "a new long password 2" });
-    let response = app.send_json(&client, Method::POST, "/api/me/password", &body).await;
+    let response = app
+        .send_json(&client, Method::POST, "/api/me/password", &body)
+        .await;
     assert!(response.status().is_success());
     let message = smtp.wait_for_subject("Your password was changed").await;
-    assert_message(&message, ALICE, &["The password of your account was changed.", "By: you", "From the address: 127.0.0.1"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "The password of your account was changed.",
+            "By: you",
+            "From the address: 127.0.0.1",
+        ],
+    );
     assert_no_secrets(&app, &smtp, &[]).await;
 }
 
@@ -533,7 +645,10 @@ async fn a_password_reset_is_told_with_who_did_it() {
     let smtp = SmtpServer::start().await;
     let app = mail_app(&smtp).await;
     let (_, id) = alice(&app).await;
-    let subject = twostep::accounts::users::find(&app.db, id).await.unwrap().unwrap();
+    let subject = twostep::accounts::users::find(&app.db, id)
+        .await
+        .unwrap()
+        .unwrap();
     twostep::accounts::operations::reset_password(
         &app.state,
         twostep::accounts::By::Operator,
@@ -543,7 +658,14 @@ async fn a_password_reset_is_told_with_who_did_it() {
     .await
     .expect("reset");
     let message = smtp.wait_for_subject("Your password was reset").await;
-    assert_message(&message, ALICE, &["The password of your account was reset by the server's operator", "By: the server's operator"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "The password of your account was reset by the server's operator",
+            "By: the server's operator",
+        ],
+    );
     assert_no_secrets(&app, &smtp, &["a one-time password 77"]).await;
 }
 
@@ -553,7 +675,14 @@ async fn a_sign_in_from_a_new_browser_is_told_once_per_browser() {
     let app = mail_app(&smtp).await;
     let (browser, _) = alice(&app).await;
     let message = smtp.wait_for_subject("Sign-in from a new browser").await;
-    assert_message(&message, ALICE, &["Your account was signed in to from a browser it has not used before.", "From the address: 127.0.0.1"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "Your account was signed in to from a browser it has not used before.",
+            "From the address: 127.0.0.1",
+        ],
+    );
     // The same browser again (it shows its known-browser cookie): nothing new.
     app.sign_in(&browser, "alice", PASSWORD).await;
     // Another browser: told.
@@ -566,7 +695,11 @@ async fn a_sign_in_from_a_new_browser_is_told_once_per_browser() {
     app.outbox_settled().await;
     let told = smtp.with_subject("Sign-in from a new browser");
     assert_eq!(told.len(), 2, "{told:#?}");
-    assert!(told.iter().any(|m| m.body.contains("Browser: Firefox on Linux")), "{told:#?}");
+    assert!(
+        told.iter()
+            .any(|m| m.body.contains("Browser: Firefox on Linux")),
+        "{told:#?}"
+    );
     assert_no_secrets(&app, &smtp, &[]).await;
 }
 
@@ -580,29 +713,54 @@ async fn the_right_password_without_the_code_step_is_told_after_ten_minutes() {
     let done = super::helpers::client();
     app.sign_in_pending(&done, "alice", PASSWORD).await;
     app.clock.advance(STEP);
-    app.verify_ok(&done, &totp(&enrolled.secret, app.now_step())).await;
+    app.verify_ok(&done, &totp(&enrolled.secret, app.now_step()))
+        .await;
     // Not completed.
     let attacker = super::helpers::client();
     app.sign_in_pending(&attacker, "alice", PASSWORD).await;
     app.clock.advance(9 * 60);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(smtp.with_subject("without the code step").is_empty(), "not before 10 minutes");
+    assert!(
+        smtp.with_subject("without the code step").is_empty(),
+        "not before 10 minutes"
+    );
     app.clock.advance(61);
     let message = smtp.wait_for_subject("without the code step").await;
-    assert_message(&message, ALICE, &["The right password for your account was typed", "within 10 minutes"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "The right password for your account was typed",
+            "within 10 minutes",
+        ],
+    );
     app.clock.advance(3600);
     app.outbox_settled().await;
-    assert_eq!(smtp.with_subject("without the code step").len(), 1, "the completed one is not told");
-    assert_no_secrets(&app, &smtp, &extra_secrets(&app, &enrolled).iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(
+        smtp.with_subject("without the code step").len(),
+        1,
+        "the completed one is not told"
+    );
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra_secrets(&app, &enrolled)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 /// Sets the account's wrong-code counter just below the lock, as after 99 wrong codes.
 async fn near_the_lock(app: &TestApp, id: i64) {
-    sqlx::query("UPDATE two_step_devices SET failed_attempts = 99, last_failed_at = 0 WHERE user_id = $1")
-        .bind(id)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE two_step_devices SET failed_attempts = 99, last_failed_at = 0 WHERE user_id = $1",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -616,12 +774,29 @@ async fn a_locked_code_step_is_told() {
     app.sign_in_pending(&other, "alice", PASSWORD).await;
     let wrong = wrong_code(&enrolled.secret, app.now_step(), 2);
     let response = app.verify(&other, &wrong).await;
-    assert_eq!(response.status(), StatusCode::LOCKED, "{}", response.text().await.unwrap());
+    assert_eq!(
+        response.status(),
+        StatusCode::LOCKED,
+        "{}",
+        response.text().await.unwrap()
+    );
     let message = smtp.wait_for_subject("code step is locked").await;
-    assert_message(&message, ALICE, &["Too many wrong verification codes", "From the address: 127.0.0.1"]);
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "Too many wrong verification codes",
+            "From the address: 127.0.0.1",
+        ],
+    );
     // (The wrong code is no secret: "000000" is in the Message-ID's time.)
     let extra = extra_secrets(&app, &enrolled);
-    assert_no_secrets(&app, &smtp, &extra.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -665,7 +840,11 @@ async fn a_burst_of_wrong_codes_sends_at_most_the_allowed_number() {
         let url = app.url("/api/session/verify");
         let wrong = wrong.clone();
         tasks.push(tokio::spawn(async move {
-            c.post(url).json(&json!({ "code": wrong })).send().await.map(|r| r.status())
+            c.post(url)
+                .json(&json!({ "code": wrong }))
+                .send()
+                .await
+                .map(|r| r.status())
         }));
     }
     for task in tasks {
@@ -679,8 +858,15 @@ async fn a_burst_of_wrong_codes_sends_at_most_the_allowed_number() {
     let locked = smtp.with_subject("code step is locked").len();
     let unfinished = smtp.with_subject("without the code step").len();
     assert_eq!(locked, 1, "one lock");
-    assert_eq!(unfinished, queued, "{unfinished} unfinished-code-step messages");
-    assert!(smtp.messages().len() <= 2 + 2 * queued, "{:#?}", smtp.messages());
+    assert_eq!(
+        unfinished, queued,
+        "{unfinished} unfinished-code-step messages"
+    );
+    assert!(
+        smtp.messages().len() <= 2 + 2 * queued,
+        "{:#?}",
+        smtp.messages()
+    );
 }
 
 /// Events while the mail server is down: every message arrives once it is back, none twice.
@@ -694,7 +880,12 @@ async fn messages_queued_while_the_server_is_down_all_arrive_once() {
     app.clock.advance(STEP);
     let body = json!({ "code": totp(&enrolled.secret, app.now_step()) });
     let response = app
-        .send_json(&client, Method::POST, "/api/me/two-step/recovery-codes", &body)
+        .send_json(
+            &client,
+            Method::POST,
+            "/api/me/two-step/recovery-codes",
+            &body,
+        )
         .await;
     assert!(response.status().is_success());
     // The sender tried and failed: each row waits for its retry.
@@ -719,7 +910,10 @@ async fn messages_queued_while_the_server_is_down_all_arrive_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let messages_after = smtp.messages();
     assert_eq!(messages_after.len(), 3, "{messages:#?}");
-    let mut ids: Vec<_> = messages_after.iter().map(|m| m.message_id.clone()).collect();
+    let mut ids: Vec<_> = messages_after
+        .iter()
+        .map(|m| m.message_id.clone())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 3, "each message once");
@@ -777,7 +971,10 @@ async fn a_row_taken_by_a_dead_sender_is_sent_after_the_lease() {
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(smtp.messages().is_empty(), "not while its sender may still send it");
+    assert!(
+        smtp.messages().is_empty(),
+        "not while its sender may still send it"
+    );
     app.clock.advance(twostep::mail::outbox::LEASE);
     let message = smtp.wait_for_subject("taken by a sender that died").await;
     assert_eq!(message.to, ALICE);
@@ -821,14 +1018,18 @@ fn test_certificate(dir: &Path, name: &str) -> (Vec<u8>, PathBuf, PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, format!("twostep test CA {name}"));
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("twostep test CA {name}"));
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
         .unwrap()
         .signed_by(&key, &ca)
         .unwrap();
-    let (cert_file, key_file) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    let (cert_file, key_file) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
     std::fs::write(&cert_file, cert.pem()).unwrap();
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
     (ca.pem().into_bytes(), cert_file, key_file)
@@ -870,12 +1071,26 @@ async fn starttls_with_a_private_ca() {
     }
     let error = error.expect("the send failed");
     assert!(error.to_lowercase().contains("certificate"), "{error}");
-    assert_eq!(smtp.messages().len(), 1, "nothing from the untrusting server");
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "nothing from the untrusting server"
+    );
 }
 
-async fn put_email(app: &TestApp, client: &Client, id: i64, email: Option<&str>) -> reqwest::Response {
-    app.send_json(client, Method::PUT, &format!("/api/users/{id}/email"), &json!({ "email": email }))
-        .await
+async fn put_email(
+    app: &TestApp,
+    client: &Client,
+    id: i64,
+    email: Option<&str>,
+) -> reqwest::Response {
+    app.send_json(
+        client,
+        Method::PUT,
+        &format!("/api/users/{id}/email"),
+        &json!({ "email": email }),
+    )
+    .await
 }
 
 /// The holder sets an address (a recent sign-in needed: "Confirm it's you" after the
@@ -887,12 +1102,17 @@ async fn the_holder_sets_an_address_and_a_change_is_told_to_the_old_one() {
     let id = app.create_user("alice", PASSWORD, false).await;
     let client = client();
     app.sign_in(&client, "alice", PASSWORD).await;
-    assert_eq!(put_email(&app, &client, id, Some(ALICE)).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        put_email(&app, &client, id, Some(ALICE)).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let got: twostep_shared::account::EmailAddress =
         ok_json(app.get(&client, &format!("/api/users/{id}/email")).await).await;
     assert_eq!(got.email.as_deref(), Some(ALICE));
     assert_eq!(
-        put_email(&app, &client, id, Some("not an address")).await.status(),
+        put_email(&app, &client, id, Some("not an address"))
+            .await
+            .status(),
         StatusCode::BAD_REQUEST
     );
     app.clock.advance(11 * 60);
@@ -901,11 +1121,19 @@ async fn the_holder_sets_an_address_and_a_change_is_told_to_the_old_one() {
     app.reauthenticate_ok(&client, PASSWORD).await;
     let changed = put_email(&app, &client, id, Some("alice.new@mail.example")).await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let message = smtp.wait_for_subject("address for security e-mails was changed").await;
-    assert_message(&message, ALICE, &["this address gets no more of them", "By: you"]);
+    let message = smtp
+        .wait_for_subject("address for security e-mails was changed")
+        .await;
+    assert_message(
+        &message,
+        ALICE,
+        &["this address gets no more of them", "By: you"],
+    );
     app.outbox_settled().await;
     assert!(
-        smtp.messages().iter().all(|m| m.to != "alice.new@mail.example"),
+        smtp.messages()
+            .iter()
+            .all(|m| m.to != "alice.new@mail.example"),
         "the change is told to the old address"
     );
     let events = sqlx::query(
@@ -932,9 +1160,24 @@ async fn an_administrator_sets_addresses_and_sends_a_test_message_to_their_own()
     let bob_id = app.create_user("bob", PASSWORD, false).await;
     let bob = super::helpers::client();
     app.sign_in(&bob, "bob", PASSWORD).await;
-    assert_eq!(put_email(&app, &bob, alice_id, Some("bob@mail.example")).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(put_email(&app, &admin, alice_id, Some(ALICE)).await.status(), StatusCode::NO_CONTENT);
-    assert_eq!(put_email(&app, &admin, root_id, Some("root@mail.example")).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        put_email(&app, &bob, alice_id, Some("bob@mail.example"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put_email(&app, &admin, alice_id, Some(ALICE))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        put_email(&app, &admin, root_id, Some("root@mail.example"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
     let empty = json!({});
     let path = "/api/me/email/test";
     let by_bob = app.send_json(&bob, Method::POST, path, &empty).await;
