@@ -986,7 +986,12 @@ async fn a_row_taken_by_a_dead_sender_is_sent_after_the_lease() {
 #[tokio::test]
 async fn a_message_undelivered_for_a_day_is_marked_failed_and_audited() {
     let mut smtp = SmtpServer::start().await;
-    let app = mail_app(&smtp).await;
+    let app = spawn_app_with(Settings {
+        mail: Some(Arc::new(mail_settings(&smtp.url(), None))),
+        metrics_route: true,
+        ..Settings::default()
+    })
+    .await;
     smtp.stop();
     let (client, id) = alice(&app).await;
     let _ = client;
@@ -1010,6 +1015,16 @@ async fn a_message_undelivered_for_a_day_is_marked_failed_and_audited() {
     .await
     .unwrap();
     assert_eq!(count.try_get::<i64, _>("n").unwrap(), 1);
+    let metrics = app
+        .get(&super::helpers::client(), "/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("twostep_mails_total{outcome=\"failed\"}"),
+        "{metrics}"
+    );
 }
 
 /// A test CA and a certificate for 127.0.0.1 signed by it, written to `dir`: (CA PEM,
