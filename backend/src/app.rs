@@ -213,6 +213,12 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
             "identity provider configured"
         );
     }
+    let mail = common
+        .mail_settings(&args.issuer)
+        .map_err(|e| e.to_string())?;
+    if mail.is_none() {
+        tracing::info!("no --smtp-url: security e-mails are off");
+    }
     let settings = Settings {
         issuer: args.issuer.clone(),
         secure_cookies: args.secure_cookies || public_url.starts_with("https://"),
@@ -226,6 +232,7 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
             recent_seconds: args.recent_sign_in_seconds,
         },
         session_cache: args.session_cache,
+        mail: mail.map(Arc::new),
         ..Settings::default()
     };
     let state = AppState::new(db, Arc::new(SystemClock), seal, settings);

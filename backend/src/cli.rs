@@ -124,7 +124,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 .filter(|user| user.identity_provider.is_none())
                 .ok_or_else(|| format!("no Team Server account named {username}"))?;
             let password = read_new_password()?;
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             let ended = operations::reset_password(&state, By::Operator, &user, password.expose())
                 .await
                 .map_err(|e| said(e.into()))?;
@@ -135,7 +135,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             two_step::unlock(&state, By::Operator, &user, None)
                 .await
                 .map_err(|e| no_device(&user, e))?;
@@ -143,7 +143,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::RemoveTwoStep { name } => {
             let user = existing_user(&db, &name).await?;
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             two_step::remove_device(&state, By::Operator, &user, None, &Default::default())
                 .await
                 .map_err(|e| no_device(&user, e))?;
@@ -154,7 +154,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::SetAdmin { name } => {
             let user = existing_user(&db, &name).await?;
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             match operations::set_role(&state, By::Operator, &user, Role::Administrator).await {
                 Ok(()) | Err(operations::AccountError::Unchanged) => {}
                 Err(other) => return Err(said(other.into())),
@@ -163,7 +163,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         }
         UserCommand::RemoveAdmin { name } => {
             let user = existing_user(&db, &name).await?;
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             match operations::set_role(&state, By::Operator, &user, Role::User).await {
                 Ok(()) => {}
                 Err(operations::AccountError::Unchanged) => {
@@ -186,13 +186,26 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
 /// What the operations need, for the operator: the same state a server has (its hashing
 /// thread, its revocations: on SQLite the counter running servers read, on PostgreSQL a
 /// notification), with default settings and no session cache of its own to speak of.
-fn operator_state(db: sqlx::AnyPool, seal: crate::storage::seal::SealKey) -> AppState {
-    AppState::new(
+/// With `--smtp-url`, its changes queue security e-mails as the server's do (the server's
+/// sender delivers them).
+fn operator_state(
+    db: sqlx::AnyPool,
+    seal: crate::storage::seal::SealKey,
+    common: &CommonArgs,
+) -> Result<AppState, String> {
+    let settings = crate::state::Settings::default();
+    let mail = common
+        .mail_settings(&settings.issuer)
+        .map_err(|e| e.to_string())?;
+    Ok(AppState::new(
         db,
         std::sync::Arc::new(SystemClock),
         seal,
-        crate::state::Settings::default(),
-    )
+        crate::state::Settings {
+            mail: mail.map(std::sync::Arc::new),
+            ..settings
+        },
+    ))
 }
 
 /// The account-changes table's word on a change the operator makes here directly (the

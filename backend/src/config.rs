@@ -71,6 +71,26 @@ pub struct CommonArgs {
         default_value_t = crate::logging::LogFormat::Human
     )]
     pub log_format: crate::logging::LogFormat,
+    /// The mail server for security e-mails: `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465` (TLS), or `smtp://127.0.0.1:2525` (plain, a local relay); a user
+    /// and password in the URL are sent only over TLS. Without it no security e-mail is
+    /// queued. Given to the CLI too, so its changes are told by e-mail.
+    #[arg(
+        long,
+        env = "TWOSTEP_SMTP_URL",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of security e-mails, e.g. `Team Server <security@team.example>` (needed
+    /// with `--smtp-url`; its domain also ends each Message-ID).
+    #[arg(long, env = "TWOSTEP_MAIL_FROM", global = true, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// A PEM file of the CA that signed a private mail server's certificate (trusted besides
+    /// the system's).
+    #[arg(long, env = "TWOSTEP_SMTP_CA_FILE", global = true, value_name = "FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for CommonArgs {
@@ -82,11 +102,38 @@ impl std::fmt::Debug for CommonArgs {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "(set)"))
             .field("identity_providers", &self.identity_providers)
             .field("log_format", &self.log_format)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "(set)"))
+            .field("mail_from", &self.mail_from)
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .finish()
     }
 }
 
 impl CommonArgs {
+    /// The checked mail settings (`None` without `--smtp-url`); a value that cannot work is
+    /// an error, so the server does not start with it.
+    pub fn mail_settings(
+        &self,
+        site: &str,
+    ) -> Result<Option<crate::mail::MailSettings>, crate::mail::settings::SettingsError> {
+        use crate::mail::settings::SettingsError;
+        let Some(url) = &self.smtp_url else {
+            if self.mail_from.is_some() || self.smtp_ca_file.is_some() {
+                return Err(SettingsError::WithoutUrl);
+            }
+            return Ok(None);
+        };
+        let ca_pem = self
+            .smtp_ca_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path)
+                    .map_err(|e| SettingsError::CaFile(format!("{}: {e}", path.display())))
+            })
+            .transpose()?;
+        crate::mail::MailSettings::parse(url, self.mail_from.as_deref(), ca_pem, site).map(Some)
+    }
+
     /// The database URL to use: the given one, or the SQLite file in the data folder.
     pub fn database_url(&self) -> String {
         match &self.database_url {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod factors;
 pub mod limits;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod sessions;

@@ -40,6 +40,8 @@ pub struct Settings {
     /// Password checks queued or running at most; more are answered 503 (256; tests make it
     /// smaller to fill it).
     pub hashing_queue: usize,
+    /// Security e-mails (`--smtp-url` and the rest); `None`: none are queued.
+    pub mail: Option<Arc<crate::mail::MailSettings>>,
 }
 
 impl Default for Settings {
@@ -55,11 +57,17 @@ impl Default for Settings {
             session_limits: Default::default(),
             session_cache: Default::default(),
             hashing_queue: 256,
+            mail: None,
         }
     }
 }
 
 impl Settings {
+    /// The mail settings, when security e-mails are on.
+    pub fn mail(&self) -> Option<&crate::mail::MailSettings> {
+        self.mail.as_deref()
+    }
+
     /// The configured identity provider called `name`.
     pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
         self.identity_providers.iter().find(|p| p.name == name)
@@ -109,7 +117,7 @@ pub struct Shared {
 }
 
 /// The server's background tasks (the last-seen writer; on PostgreSQL the revocation
-/// listener), stopped when this is dropped.
+/// listener; the security e-mails' sender), stopped when this is dropped.
 pub struct Background(Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for Background {
@@ -182,6 +190,20 @@ impl AppState {
                 url,
                 self.revocations.cache.clone(),
             )));
+        }
+        if let Some(mail) = &self.settings.mail {
+            match mail.transport() {
+                Ok(transport) => tasks.push(tokio::spawn(
+                    crate::mail::sender::Sender {
+                        db: self.db.clone(),
+                        clock: self.clock.clone(),
+                        settings: mail.clone(),
+                        transport,
+                    }
+                    .run(),
+                )),
+                Err(error) => tracing::error!(%error, "security e-mails cannot be sent"),
+            }
         }
         Background(tasks)
     }

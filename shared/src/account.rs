@@ -125,3 +125,12 @@ mod tests {
         assert_eq!(with_code.password, None);
     }
 }
+
+/// The address security e-mails go to (`GET`/`PUT /api/users/{id}/email`); `None` (or
+/// `null`) for none, or to remove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAddress {
+    /// The address, e.g. `alice@team.example`.
+    #[serde(default)]
+    pub email: Option<String>,
+}

@@ -497,11 +497,15 @@ pub enum AuditEventKind {
     DeviceReplaced,
     /// The Administrator role was taken away (server CLI).
     AdministratorRoleRemoved,
+    /// The address for security e-mails was set, changed or removed.
+    EmailAddressChanged,
+    /// A security e-mail could not be delivered for a day: given up.
+    EmailFailed,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 17] = [
+    pub const ALL: [AuditEventKind; 19] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -519,6 +523,8 @@ impl AuditEventKind {
         Self::SessionsEnded,
         Self::DeviceReplaced,
         Self::AdministratorRoleRemoved,
+        Self::EmailAddressChanged,
+        Self::EmailFailed,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -541,6 +547,8 @@ impl AuditEventKind {
             Self::SessionsEnded => "sessions_ended",
             Self::DeviceReplaced => "device_replaced",
             Self::AdministratorRoleRemoved => "administrator_role_removed",
+            Self::EmailAddressChanged => "email_address_changed",
+            Self::EmailFailed => "email_failed",
         }
     }
 
@@ -569,6 +577,8 @@ impl AuditEventKind {
             Self::SessionsEnded => "Sessions ended",
             Self::DeviceReplaced => "Moved to a new phone",
             Self::AdministratorRoleRemoved => "Administrator role removed",
+            Self::EmailAddressChanged => "E-mail address changed",
+            Self::EmailFailed => "Security e-mail not delivered",
         }
     }
 }

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         "setup" => tools::ensure_frontend_tools()
             .and_then(|_| tools::ensure_chromium())
             .and_then(|()| tools::ensure_test_identity_provider())
+            .and_then(|()| tools::ensure_test_mail_server())
             .and_then(|()| tools::ensure_axe_core().map(drop)),
         "bench" => bench::bench(rest),
         "screenshots" => screenshots(rest),
@@ -174,6 +175,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     let env = tools::ensure_frontend_tools()?;
     tools::ensure_chromium()?;
     tools::ensure_test_identity_provider()?;
+    tools::ensure_test_mail_server()?;
     let axe = tools::ensure_axe_core()?;
     build_frontend(&env)?;
     // The frontend build above has built `twostep-shared` for wasm32 too.

@@ -213,6 +213,20 @@ pub fn ensure_chromium() -> Result<(), String> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
+/// Makes sure the mail tests' SMTP server is installed: Debian's `python3-aiosmtpd`, run by
+/// Debian's own Python (`/usr/bin/python3`; a `python3` earlier on PATH, such as a pyenv
+/// shim, may not see Debian's packages).
+pub fn ensure_test_mail_server() -> Result<(), String> {
+    let installed = Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if installed {
+        return Ok(());
+    }
+    apt_install(&["python3-aiosmtpd"])
+}
+
 pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     let is_root = Command::new("id")
         .arg("-u")

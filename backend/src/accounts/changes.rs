@@ -45,6 +45,8 @@ pub enum Change {
     ConfirmIssuer,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
+    /// Set, change or remove the address security e-mails go to (the old one is told).
+    SetEmail,
 }
 
 /// Who makes the change.
@@ -159,6 +161,8 @@ pub const TABLE: &[Rule] = &[
     row(LinkIdentity, Operator, Proof::None, &[AllSessions]),
     row(ConfirmIssuer, Operator, Proof::None, &[]),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
+    row(SetEmail, Holder, Proof::RecentSignIn, &[]),
+    row(SetEmail, Administrator, Proof::RecentSignIn, &[]),
 ];
 
 /// What the decision is made on.
@@ -265,6 +269,7 @@ impl Change {
             LinkIdentity => "Link an organizational account",
             ConfirmIssuer => "Confirm a provider's new issuer for its accounts",
             ConfirmItsYou => "Confirm it's you",
+            SetEmail => "Set the address for security e-mails",
         }
     }
 }

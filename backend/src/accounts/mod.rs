@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod changes;
 pub mod common_passwords;
+pub mod email;
 pub mod known_browsers;
 pub mod operations;
 pub mod password_change;

@@ -8,6 +8,7 @@ use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::passwords::HashError;
 use crate::accounts::users::{self, IdentityLink, UserRecord};
 use crate::audit;
+use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::state::AppState;
 use twostep_shared::api::{AuditEventKind, Role};
@@ -64,6 +65,17 @@ pub async fn reset_password(
     if !users::set_password_hash(&mut tx, &subject.username, &hash).await? {
         return Err(AccountError::Organizational);
     }
+    let mail = state.settings.mail();
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        subject,
+        MailKind::PasswordReset,
+        None,
+        now,
+    )
+    .await?;
     let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
     let detail = format!(
         "{}; {} session(s) ended",

@@ -9,6 +9,7 @@ use crate::accounts::changes::{self, Refusal};
 use crate::accounts::passwords::HashError;
 use crate::accounts::users::{self, UserRecord};
 use crate::accounts::{By, apply, known_browsers::BrowserToken};
+use crate::mail::{self, MailKind};
 use crate::sessions::SessionRecord;
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
@@ -112,6 +113,18 @@ pub async fn change_password(
             provider: String::new(),
         });
     }
+    // Before the revocation gives the session a new token (its browser is read by the old).
+    let (mail, client) = (state.settings.mail(), change.client.as_deref());
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::PasswordChanged,
+        client,
+        now,
+    )
+    .await?;
     let revoked = apply::revoke(&mut tx, &plan, user.id, Some(change.session), now)
         .await
         .map_err(|e| match e {

@@ -13,6 +13,7 @@ use crate::factors::recovery;
 use crate::factors::totp::{self, Authenticator, SignInCheck};
 use crate::limits::guards::{self, CodeCounter, Refused};
 use crate::limits::policy::{self, Counter};
+use crate::mail::{MailKind, Notice, outbox};
 use crate::sessions::policy::SessionLimits;
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::sessions::{self, SessionRecord};
@@ -295,10 +296,32 @@ async fn verify_app_code(
         "wrong verification code"
     );
     if reserved.failures == policy::CODE.lock_after.unwrap_or(u32::MAX) {
-        audit::record(&state.db, event(check, AuditEventKind::CodeStepLocked), now).await;
+        // The one request whose reservation reached the limit records the lock, and queues
+        // its e-mail with the event in one transaction.
+        if let Err(error) = record_lock(state, check, now).await {
+            tracing::error!(%error, "cannot record the lock of a code step");
+        }
         return Err(CodeError::Locked);
     }
     Err(failure)
+}
+
+/// The audit event of a lock and its e-mail, in one transaction.
+async fn record_lock(state: &AppState, check: CodeCheck<'_>, now: u64) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    audit::write(&mut *tx, event(check, AuditEventKind::CodeStepLocked), now).await?;
+    let notice = Notice::own(MailKind::CodeStepLocked, &check.user.username, now)
+        .from_client(check.client_addr, None);
+    outbox::queue(
+        &mut tx,
+        state.settings.mail(),
+        check.user.id,
+        notice,
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await
 }
 
 async fn verify_recovery_code(
@@ -331,6 +354,16 @@ async fn verify_recovery_code(
                 now,
             )
             .await?;
+            let mail = state.settings.mail();
+            if mail.is_some() {
+                let left = recovery::count_unused(&mut tx, user_id).await?;
+                let notice = Notice {
+                    codes_left: Some(left),
+                    ..Notice::own(MailKind::RecoveryCodeUsed, &check.user.username, now)
+                        .from_client(check.client_addr, None)
+                };
+                outbox::queue(&mut tx, mail, user_id, notice, None, now).await?;
+            }
             tracing::info!(user_id, "recovery code used");
             return Ok((tx, Used::RecoveryCode));
         }

@@ -86,6 +86,21 @@ pub async fn legacy_unused(db: &AnyPool, user_id: i64) -> Result<Vec<(i64, Strin
         .collect())
 }
 
+/// How many unused codes the user has, read through `conn` (after a spend, in its
+/// transaction).
+pub async fn count_unused(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> Result<u32, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(sqlx::Row::try_get::<i64, _>(&row, "n")?).unwrap_or(0))
+}
+
 /// Marks a code used; false if it already was (a simultaneous use won).
 pub async fn spend<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,

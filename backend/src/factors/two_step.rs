@@ -9,6 +9,7 @@ use crate::accounts::users::UserRecord;
 use crate::factors::code_step::{self, CodeCheck, CodeError, device_purpose};
 pub use crate::factors::status::{OFF, is_enabled, own_status, status, statuses};
 use crate::factors::totp::{self, Authenticator, PairError};
+use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::state::AppState;
 use crate::web::client_addr::ClientAddr;
@@ -264,6 +265,17 @@ pub async fn confirm(
     apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
     let event = audit::Event::own(AuditEventKind::DeviceAssociated, user, client_addr);
     audit::write(&mut **tx, event, now).await?;
+    let mail = state.settings.mail();
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::TwoStepOn,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     crate::metrics::enrollment();
     tracing::info!(user_id = user.id, "2-step verification set up");
@@ -321,6 +333,17 @@ pub async fn confirm_replacement(
     let event = audit::Event::own(AuditEventKind::DeviceReplaced, user, client.as_deref())
         .with_detail("moved to a new phone; recovery codes kept");
     audit::write(&mut **tx, event, now).await?;
+    let (mail, client_addr) = (state.settings.mail(), client.as_deref());
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::TwoStepMoved,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     tracing::info!(
         user_id = user.id,
@@ -363,6 +386,8 @@ pub async fn regenerate_recovery_codes(
     apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
     let event = audit::Event::own(AuditEventKind::RecoveryCodesRegenerated, user, client_addr);
     audit::write(&mut **tx, event, now).await?;
+    let (mail, kind) = (state.settings.mail(), MailKind::RecoveryCodesRenewed);
+    mail::tell_change(&mut tx, mail, by, user, kind, client_addr, now).await?;
     tx.commit(&state.revocations).await?;
     Ok(RecoveryCodes {
         recovery_codes: codes.iter().map(RecoveryCode::to_display).collect(),
@@ -471,6 +496,17 @@ pub async fn remove_device(
     if !delete_device(&mut tx, &plan, by, subject, client.as_deref(), now).await? {
         return Err(not_set_up());
     }
+    let (mail, client_addr) = (state.settings.mail(), client.as_deref());
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        subject,
+        MailKind::TwoStepOff,
+        client_addr,
+        now,
+    )
+    .await?;
     tx.commit(&state.revocations).await?;
     crate::metrics::removal();
     Ok(())

@@ -18,6 +18,7 @@ use crate::accounts::passwords::HashError;
 use crate::accounts::users::{self, UserRecord};
 use crate::factors::code_step::{self, CodeCheck, CodeError};
 use crate::limits::guards::{self, AddressReservation, Refused};
+use crate::mail::{MailKind, Notice, outbox};
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::sessions::{self, Origin, Stage};
 use crate::state::AppState;
@@ -230,6 +231,33 @@ async fn refuse(
     }
 }
 
+/// Queues the security e-mail of a sign-in event (see [`outbox::queue`]).
+async fn tell(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    user: &UserRecord,
+    kind: MailKind,
+    origin: &Origin,
+    cancel_key: Option<&str>,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
+    let browser = origin
+        .user_agent
+        .as_deref()
+        .map(|ua| sessions::browser_name(Some(ua)));
+    let notice = Notice::own(kind, &user.username, now)
+        .from_client(origin.client_addr.as_deref(), browser.as_deref());
+    outbox::queue(
+        conn,
+        state.settings.mail(),
+        user.id,
+        notice,
+        cancel_key,
+        now,
+    )
+    .await
+}
+
 /// Signs out: ends the session of the cookie `token`, if there is one, and revokes it.
 pub async fn sign_out(state: &AppState, token: Option<&str>) -> Result<(), sqlx::Error> {
     let Some(token) = token else {
@@ -307,6 +335,23 @@ async fn start_session(
             state.settings.secure_cookies,
         )
         .await?;
+        if browser_cookie.is_some() {
+            tell(
+                &mut tx,
+                state,
+                user,
+                MailKind::NewBrowser,
+                origin,
+                None,
+                now,
+            )
+            .await?;
+        }
+    } else {
+        // Told in 10 minutes, unless the code step of this session completes before.
+        let key = sessions::hash_token(&token);
+        let kind = MailKind::CodeStepNotCompleted;
+        tell(&mut tx, state, user, kind, origin, Some(&key), now).await?;
     }
     tx.commit(&state.revocations).await?;
     if stage == Stage::SignedIn {
@@ -364,6 +409,20 @@ pub async fn finish_with_code(
         state.settings.secure_cookies,
     )
     .await?;
+    // The code step completed in time: "not completed" is not sent.
+    outbox::cancel(&mut tx, &session.token_hash).await?;
+    if browser_cookie.is_some() {
+        tell(
+            &mut tx,
+            state,
+            &user,
+            MailKind::NewBrowser,
+            origin,
+            None,
+            now,
+        )
+        .await?;
+    }
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, "signed in with a verification code");
     let status = crate::factors::status::status(&state.db, user.id).await?;

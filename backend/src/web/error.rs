@@ -324,6 +324,37 @@ impl From<EndError> for ApiError {
     }
 }
 
+impl From<crate::accounts::email::EmailError> for ApiError {
+    fn from(error: crate::accounts::email::EmailError) -> Self {
+        use crate::accounts::email::EmailError;
+        match error {
+            EmailError::Refused(refusal) => refusal.into(),
+            EmailError::Invalid(message) => Self::invalid("email", message),
+            EmailError::Organizational => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::OrganizationalAccount,
+                "An organizational account uses the address its identity provider gives.",
+            ),
+            EmailError::MailOff => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::BadRequest,
+                "Security e-mails are off on this server (no --smtp-url).",
+            ),
+            EmailError::NoAddress => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::BadRequest,
+                "Your account has no e-mail address. Set one first.",
+            ),
+            EmailError::Limited => Self::client(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                "Too many test messages this hour. Try again later.",
+            ),
+            EmailError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {

@@ -83,6 +83,8 @@ enum Body {
     Reauth,
     /// The caller's password and a new one.
     NewPassword,
+    /// An address for security e-mails.
+    Email,
 }
 
 struct Row {
@@ -102,15 +104,19 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
     }
 }
 
-use Body::{AliceCode, AliceSignIn, CodeProof, Empty, NewPassword, Nothing, Reauth, SetupCodes};
+use Body::{
+    AliceCode, AliceSignIn, CodeProof, Email, Empty, NewPassword, Nothing, Reauth, SetupCodes,
+};
 
 const NOT_FOUND: Expect = Refused(404, E::NotFound);
 /// Confirming a replacement that was not started: 410 `setup_expired`.
 /// Moving to a new phone without a proof of the current one: 403 `proof_required`.
 const NO_PROOF: Expect = Refused(403, E::ProofRequired);
+/// A test e-mail on a server without `--smtp-url`: 409 `bad_request`.
+const MAIL_OFF: Expect = Refused(409, E::BadRequest);
 
 #[rustfmt::skip]
-const TABLE: [Row; 35] = [
+const TABLE: [Row; 38] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -139,6 +145,9 @@ const TABLE: [Row; 35] = [
     row("GET",    "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions/nope",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NOT_FOUND]),
+    row("GET",    "/api/users/{alice}/email",          Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         FORBIDDEN,  OK]),
+    row("PUT",    "/api/users/{alice}/email",          Email,          [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
+    row("POST",   "/api/me/email/test",                Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  MAIL_OFF]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?q=ali&event=signed_in",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
@@ -251,6 +260,7 @@ impl World {
                 "current_password": caller.password,
                 "new_password": "a brand new passphrase",
             })),
+            Body::Email => Some(json!({"email": "alice@mail.example"})),
         }
     }
 

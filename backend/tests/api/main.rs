@@ -41,6 +41,9 @@
 //! - `holder`: the holder's controls: "Confirm it's you" before sensitive actions,
 //!   re-authentication and its limits, listing and ending sessions (holder and
 //!   administrator), the idle limit, changing the password.
+//! - `mail`: security e-mails through a real mail server (aiosmtpd writing to a Maildir):
+//!   one test per event, no secret in any message, the server down and back, two instances,
+//!   a sender that died holding a row, the hourly limit under a burst, STARTTLS with a CA file.
 //! - `oidc`: organizational accounts signing in through an OpenID Connect provider (the
 //!   in-test provider of `fake_provider`), and every way that can fail.
 
@@ -59,6 +62,7 @@ mod health;
 mod helpers;
 mod holder;
 mod logs;
+mod mail;
 mod metrics;
 mod oidc;
 #[path = "../common/process.rs"]

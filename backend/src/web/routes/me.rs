@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             post(replacement_confirm),
         )
         .route("/me/password", post(change_password))
+        .route("/me/email/test", post(test_email))
         .route("/me/activity", get(activity))
         .route("/me/sessions", get(sessions).delete(end_other_sessions))
         .route("/me/sessions/{id}", delete(end_session))
@@ -139,6 +140,18 @@ async fn change_password(
             sessions_ended: changed.sessions_ended,
         }),
     ))
+}
+
+/// An administrator's test message to their own address (queued like every security
+/// e-mail, within the hourly limit).
+async fn test_email(
+    State(state): State<AppState>,
+    me: SignedIn,
+    client: ClientAddr,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    crate::accounts::email::send_test(&state, &me.user, client.as_deref()).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 async fn sessions(

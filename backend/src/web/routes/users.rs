@@ -17,7 +17,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::num::NonZeroU32;
-use twostep_shared::account::{SessionList, SessionsEnded};
+use twostep_shared::account::{EmailAddress, SessionList, SessionsEnded};
 use twostep_shared::api::{
     RemoveDeviceRequest, TwoStepStatus, TwoStepSummary, USERS_PER_PAGE, User, UserList,
 };
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(one))
         .route("/users/{id}/two-step", delete(remove_device))
         .route("/users/{id}/two-step/unlock", post(unlock))
+        .route("/users/{id}/email", get(email).put(set_email))
         .route("/users/{id}/sessions", get(sessions).delete(end_sessions))
         .route("/users/{id}/sessions/{session_id}", delete(end_session))
 }
@@ -226,5 +227,32 @@ async fn unlock(
 ) -> ApiResult<StatusCode> {
     let subject = target(&state, &me.user, &raw_id).await?;
     two_step::unlock(&state, me.by(&state), &subject, addr.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The address security e-mails go to (the holder or an administrator).
+async fn email(
+    State(state): State<AppState>,
+    SignedIn { user: me, .. }: SignedIn,
+    Path(raw_id): Path<String>,
+) -> ApiResult<Json<EmailAddress>> {
+    let subject = target(&state, &me, &raw_id).await?;
+    let email = crate::accounts::email::of(&state.db, subject.id).await?;
+    Ok(Json(EmailAddress { email }))
+}
+
+/// Sets it (the holder after "Confirm it's you", or an administrator); the previous address
+/// is told.
+async fn set_email(
+    State(state): State<AppState>,
+    me: SignedIn,
+    addr: ClientAddr,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<EmailAddress>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    let by = me.by(&state);
+    let email = request.email.as_deref();
+    crate::accounts::email::set(&state, by, &subject, email, addr.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
