@@ -723,15 +723,12 @@ async fn a_second_check_of_the_same_account_is_refused_while_the_first_runs() {
     let _: SignInResponse = app.sign_in(&client(), "alice", PASSWORD_TEXT).await;
 }
 
+/// A job holding a hashing thread.
+type Blocker = tokio::task::JoinHandle<Result<(), twostep::accounts::passwords::HashError>>;
+
 /// Every hashing thread of `app` kept busy until the returned sender says `true`: the number
 /// of threads, the sender, and the blocking jobs to await afterwards.
-fn hold_hashing_threads(
-    app: &TestApp,
-) -> (
-    usize,
-    tokio::sync::watch::Sender<bool>,
-    Vec<tokio::task::JoinHandle<Result<(), twostep::accounts::passwords::HashError>>>,
-) {
+fn hold_hashing_threads(app: &TestApp) -> (usize, tokio::sync::watch::Sender<bool>, Vec<Blocker>) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (release, released) = tokio::sync::watch::channel(false);
     let mut blockers = Vec::new();
