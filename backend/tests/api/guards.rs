@@ -691,36 +691,8 @@ async fn a_burst_at_the_last_free_try_on_two_instances_gets_one_check() {
 async fn a_second_check_of_the_same_account_is_refused_while_the_first_runs() {
     let app = spawn_app().await;
     app.create_user("alice", PASSWORD_TEXT, false).await;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (release, released) = tokio::sync::watch::channel(false);
-    let mut blockers = Vec::new();
-    for _ in 0..threads {
-        let hasher = app.hasher.clone();
-        let mut released = released.clone();
-        let handle = tokio::runtime::Handle::current();
-        blockers.push(tokio::spawn(async move {
-            hasher
-                .run(move |_| {
-                    handle.block_on(async move {
-                        let _ = released.wait_for(|r| *r).await;
-                    })
-                })
-                .await
-        }));
-    }
-    let wait_queued = |count: usize| {
-        let hasher = app.hasher.clone();
-        async move {
-            let started = std::time::Instant::now();
-            while hasher.queued() != count {
-                assert!(
-                    started.elapsed() < std::time::Duration::from_secs(5),
-                    "queued"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    };
+    let (threads, release, blockers) = hold_hashing_threads(&app);
+    let wait_queued = |count: usize| wait_queued(&app, count);
     wait_queued(threads).await;
     let first_client = own_connection();
     let first = tokio::spawn(sign_in_request(
@@ -749,4 +721,95 @@ async fn a_second_check_of_the_same_account_is_refused_while_the_first_runs() {
     }
     // The refused one was not counted: the right password signs in now.
     let _: SignInResponse = app.sign_in(&client(), "alice", PASSWORD_TEXT).await;
+}
+
+/// A job holding a hashing thread.
+type Blocker = tokio::task::JoinHandle<Result<(), twostep::accounts::passwords::HashError>>;
+
+/// Every hashing thread of `app` kept busy until the returned sender says `true`: the number
+/// of threads, the sender, and the blocking jobs to await afterwards.
+fn hold_hashing_threads(app: &TestApp) -> (usize, tokio::sync::watch::Sender<bool>, Vec<Blocker>) {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (release, released) = tokio::sync::watch::channel(false);
+    let mut blockers = Vec::new();
+    for _ in 0..threads {
+        let hasher = app.hasher.clone();
+        let mut released = released.clone();
+        let handle = tokio::runtime::Handle::current();
+        blockers.push(tokio::spawn(async move {
+            hasher
+                .run(move |_| {
+                    handle.block_on(async move {
+                        let _ = released.wait_for(|r| *r).await;
+                    })
+                })
+                .await
+        }));
+    }
+    (threads, release, blockers)
+}
+
+/// Waits (at most 5 s) until `count` hashing jobs are queued or running.
+async fn wait_queued(app: &TestApp, count: usize) {
+    let started = std::time::Instant::now();
+    while app.hasher.queued() != count {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{} queued, not {count}",
+            app.hasher.queued()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A client that hangs up while its password check waits in the queue costs no hash: the job
+/// is skipped when a hashing thread reaches it (its reservation stays counted as a try).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hung_up_clients_password_check_is_skipped() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD_TEXT, false).await;
+    let ran_before = app.hasher.jobs_run();
+    let (threads, release, blockers) = hold_hashing_threads(&app);
+    wait_queued(&app, threads).await;
+    let impatient = Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(app.url("/api/session"))
+        .json(&SignInRequest {
+            username: "alice".to_owned(),
+            password: "wrong password".to_owned(),
+        })
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()), "the client hung up");
+    // Time for the server to notice the closed connection before a thread is free.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    release.send(true).unwrap();
+    for blocker in blockers {
+        blocker.await.unwrap().unwrap();
+    }
+    wait_queued(&app, 0).await;
+    assert_eq!(
+        app.hasher.jobs_run(),
+        ran_before + threads as u64,
+        "only the blocking jobs ran, not the abandoned check"
+    );
+    // The reservation it made stays counted as a try (the request is gone, nothing hands it
+    // back): one free try fewer.
+    for _ in 1..PASSWORD.free {
+        expect_error(
+            app.sign_in_raw(&client(), "alice", "wrong password").await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCredentials,
+        )
+        .await;
+    }
+    expect_error(
+        app.sign_in_raw(&client(), "alice", "wrong password").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+    )
+    .await;
 }
