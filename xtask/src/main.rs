@@ -33,7 +33,7 @@ use std::process::{Command, ExitCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(task) = args.first() else {
-        eprintln!("usage: cargo xtask <run|test|build-frontend|screenshots|setup|bench> [args…]");
+        eprintln!("usage: cargo xtask <run|test|build-frontend|screenshots|setup|bench|check-docs> [args…]");
         return ExitCode::FAILURE;
     };
     let rest = &args[1..];
@@ -48,8 +48,10 @@ fn main() -> ExitCode {
             .and_then(|()| tools::ensure_axe_core().map(drop)),
         "bench" => bench::bench(rest),
         "screenshots" => screenshots(rest),
+        // The docs check that `test` runs first, alone (seconds).
+        "check-docs" => rules::check(&root()),
         other => Err(format!(
-            "unknown task `{other}`; try run, test, build-frontend, screenshots, setup or bench"
+            "unknown task `{other}`; try run, test, build-frontend, screenshots, setup, bench or check-docs"
         )),
     };
     match result {
