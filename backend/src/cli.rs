@@ -83,7 +83,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 },
                 None => users::IdentityLink::default(),
             };
-            let state = operator_state(db, seal);
+            let state = operator_state(db, seal, common)?;
             let ended = operations::link_identity(&state, By::Operator, &user, &link)
                 .await
                 .map_err(|e| e.to_string())?;
