@@ -87,6 +87,12 @@ pub struct TwoStepStatus {
     pub recovery_codes_left: u32,
     /// The code step is locked after too many wrong codes.
     pub locked: bool,
+    /// An authenticator app is part of it (false: security keys alone).
+    #[serde(default)]
+    pub app: bool,
+    /// Security keys registered.
+    #[serde(default)]
+    pub security_keys: u32,
 }
 
 /// A user as shown in the app.
@@ -482,11 +488,19 @@ pub enum AuditEventKind {
     DeviceReplaced,
     /// The Administrator role was taken away (server CLI).
     AdministratorRoleRemoved,
+    /// A security key was added.
+    SecurityKeyAdded,
+    /// A security key was removed.
+    SecurityKeyRemoved,
+    /// A security key signed in or proved who you are.
+    SecurityKeyUsed,
+    /// A security key's answer was refused (wrong origin, bad signature, counter going back).
+    SecurityKeyRefused,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 17] = [
+    pub const ALL: [AuditEventKind; 21] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -504,6 +518,10 @@ impl AuditEventKind {
         Self::SessionsEnded,
         Self::DeviceReplaced,
         Self::AdministratorRoleRemoved,
+        Self::SecurityKeyAdded,
+        Self::SecurityKeyRemoved,
+        Self::SecurityKeyUsed,
+        Self::SecurityKeyRefused,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -526,6 +544,10 @@ impl AuditEventKind {
             Self::SessionsEnded => "sessions_ended",
             Self::DeviceReplaced => "device_replaced",
             Self::AdministratorRoleRemoved => "administrator_role_removed",
+            Self::SecurityKeyAdded => "security_key_added",
+            Self::SecurityKeyRemoved => "security_key_removed",
+            Self::SecurityKeyUsed => "security_key_used",
+            Self::SecurityKeyRefused => "security_key_refused",
         }
     }
 
@@ -554,6 +576,10 @@ impl AuditEventKind {
             Self::SessionsEnded => "Sessions ended",
             Self::DeviceReplaced => "Moved to a new phone",
             Self::AdministratorRoleRemoved => "Administrator role removed",
+            Self::SecurityKeyAdded => "Security key added",
+            Self::SecurityKeyRemoved => "Security key removed",
+            Self::SecurityKeyUsed => "Security key used",
+            Self::SecurityKeyRefused => "Security key refused",
         }
     }
 }

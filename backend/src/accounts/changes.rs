@@ -43,6 +43,10 @@ pub enum Change {
     LinkIdentity,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
+    /// Add a security key (or passkey); the first second factor turns 2-step verification on.
+    AddSecurityKey,
+    /// Remove one security key.
+    RemoveSecurityKey,
 }
 
 /// Who makes the change.
@@ -68,9 +72,12 @@ pub enum Proof {
     /// given with the request (a current code of the current phone or a recovery code),
     /// spent in the change's own transaction. The password alone never is.
     SecondFactor,
+    /// As [`Proof::SecondFactor`], where an answer of one of the account's security keys is
+    /// a proof too (changes to the keys).
+    SecondFactorOrKey,
     /// A recent sign-in and the current password, given with the request.
     CurrentPassword,
-    /// The password or a current code (the step up itself).
+    /// The password, a current code or a security key (the step up itself).
     PasswordOrCode,
 }
 
@@ -115,7 +122,7 @@ use Revoke::*;
 /// another person's 2-step verification, and an administrator's own account is changed as its
 /// holder.
 pub const TABLE: &[Rule] = &[
-    row(SetUpApp, Holder, Proof::RecentSignIn, &[]),
+    row(SetUpApp, Holder, Proof::SecondFactor, &[]),
     row(ReplaceApp, Holder, Proof::SecondFactor, &[]),
     row(RemoveTwoStep, Holder, Proof::SecondFactor, &[KnownBrowsers]),
     row(
@@ -156,6 +163,9 @@ pub const TABLE: &[Rule] = &[
     row(CreateAccount, Operator, Proof::None, &[]),
     row(LinkIdentity, Operator, Proof::None, &[]),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
+    row(AddSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
+    row(RemoveSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
+    row(RemoveSecurityKey, Operator, Proof::None, &[]),
 ];
 
 /// What the decision is made on.
@@ -229,7 +239,8 @@ pub fn decide(change: Change, facts: Facts) -> Result<Plan, Refusal> {
     }
     Ok(Plan {
         rule,
-        second_factor: rule.proof == Proof::SecondFactor && facts.two_step_on,
+        second_factor: matches!(rule.proof, Proof::SecondFactor | Proof::SecondFactorOrKey)
+            && facts.two_step_on,
     })
 }
 
@@ -261,6 +272,8 @@ impl Change {
             CreateAccount => "Create an account",
             LinkIdentity => "Link an organizational account",
             ConfirmItsYou => "Confirm it's you",
+            AddSecurityKey => "Add a security key",
+            RemoveSecurityKey => "Remove a security key",
         }
     }
 }
@@ -283,8 +296,11 @@ pub fn markdown() -> String {
             Proof::SecondFactor => {
                 "recent sign-in + a current code of the current phone or a recovery code (with 2-step on)"
             }
+            Proof::SecondFactorOrKey => {
+                "recent sign-in + a current code, a recovery code or one of the account's security keys (with 2-step on)"
+            }
             Proof::CurrentPassword => "recent sign-in + the current password",
-            Proof::PasswordOrCode => "the password or a current code",
+            Proof::PasswordOrCode => "the password, a current code or a security key",
         };
         let revokes: Vec<&str> = rule
             .revokes
@@ -348,7 +364,14 @@ mod tests {
 
     #[test]
     fn the_second_factor_is_changed_only_with_proof_of_it() {
-        for change in [ReplaceApp, RemoveTwoStep, NewRecoveryCodes] {
+        for change in [
+            ReplaceApp,
+            RemoveTwoStep,
+            NewRecoveryCodes,
+            AddSecurityKey,
+            RemoveSecurityKey,
+            SetUpApp,
+        ] {
             let plan = decide(change, facts(Holder, true, true)).unwrap();
             assert!(plan.second_factor, "{change:?}");
             assert_eq!(
