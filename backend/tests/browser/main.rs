@@ -19,6 +19,7 @@ mod phone;
 #[path = "../common/process.rs"]
 mod process;
 mod recovery;
+mod security_keys;
 #[path = "../common/totp.rs"]
 mod totp;
 
