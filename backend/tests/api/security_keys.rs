@@ -564,3 +564,38 @@ async fn organizational_accounts_cannot_add_keys_and_administrators_removal_take
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_cli_lists_and_removes_a_users_keys() {
+    use crate::cli::{succeeded, twostep};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+    succeeded(
+        &twostep(data, &["user", "create", "alice"], "correct horse\n").await,
+        "created user alice",
+    );
+    let seal = twostep::storage::seal::SealKey::load(None, data).expect("the key file");
+    let app = spawn_app_on(data.join("twostep.db"), seal).await;
+    let client = client();
+    app.sign_in(&client, "alice", "correct horse").await;
+    let mut key = Key::new(&app);
+    let added: KeyAdded =
+        ok_json(add_key(&app, &client, &mut key, "Desk key", false, json!({})).await).await;
+    let listing = twostep(data, &["user", "security-keys", "alice"], "").await;
+    succeeded(
+        &listing,
+        &format!("{}\tDesk key\tadded {START}", added.key.id),
+    );
+    let id = added.key.id.to_string();
+    succeeded(
+        &twostep(data, &["user", "remove-security-key", "alice", &id], "").await,
+        "removed security key",
+    );
+    assert_eq!(app.count("security_keys").await, 0);
+    // The last key of an account without the app: 2-step verification is off.
+    assert!(!app.me(&client).await.two_step.expect("status").enabled);
+    succeeded(
+        &twostep(data, &["user", "security-keys", "alice"], "").await,
+        "alice has no security keys",
+    );
+}
