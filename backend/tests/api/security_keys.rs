@@ -541,6 +541,11 @@ async fn organizational_accounts_cannot_add_keys_and_administrators_removal_take
     )
     .await;
     assert_eq!(listed.keys.len(), 1);
+    // The Users list's filter: accounts with keys.
+    let list: twostep_shared::api::UserList =
+        ok_json(app.get(&admin, "/api/users?two_step=security_keys").await).await;
+    let names: Vec<&str> = list.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice"]);
     let response = app.remove_device(&admin, alice, None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count("security_keys").await, 0);

@@ -27,7 +27,7 @@ async fn add_key(c: &Client, name: &str) {
         .await
         .unwrap();
     harness::button(c, "Save").await.click().await.unwrap();
-    harness::wait_text(c, "table.keys", name).await;
+    harness::wait_text(c, "ul.keys", name).await;
 }
 
 async fn signed_in_as(c: &Client, name: &str) {

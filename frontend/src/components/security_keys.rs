@@ -127,45 +127,31 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
         if list.keys.is_empty() {
             return el("p").text("No security keys yet.");
         }
-        el("table")
-            .class("keys")
-            .child(
-                el("thead").child(
-                    el("tr")
-                        .child(el("th").text("Name"))
-                        .child(el("th").text("Added"))
-                        .child(el("th").text("Last used"))
-                        .child(el("th").child(el("span").class("visually-hidden").text("Actions"))),
-                ),
-            )
-            .child(el("tbody").children(list.keys.iter().map(|key| {
-                let id = key.id;
-                let open = {
-                    let (removing, submit) = (removing.clone(), submit.clone());
-                    Callback::from(move |_: MouseEvent| {
-                        submit.clear_error();
-                        removing.set(Some(id));
-                    })
-                };
-                el("tr")
-                    .key(id)
-                    .child(el("td").text(if key.passkey {
-                        format!("{} (passkey)", key.name)
-                    } else {
-                        key.name.clone()
-                    }))
-                    .child(el("td").text(utc(key.added_at)))
-                    .child(el("td").text(key.last_used_at.map_or("Never".to_owned(), utc)))
-                    .child(
-                        el("td").child(
-                            el("button")
-                                .attr("aria-label", format!("Remove {}", key.name))
-                                .on_click(open)
-                                .text("Remove"),
-                        ),
-                    )
-                    .into()
-            })))
+        el("ul").class("keys").children(list.keys.iter().map(|key| {
+            let id = key.id;
+            let open = {
+                let (removing, submit) = (removing.clone(), submit.clone());
+                Callback::from(move |_: MouseEvent| {
+                    submit.clear_error();
+                    removing.set(Some(id));
+                })
+            };
+            let used = key.last_used_at.map_or("never".to_owned(), utc);
+            el("li")
+                .key(id)
+                .text(format!(
+                    "{} — added {}, last used {used} ",
+                    key.name,
+                    utc(key.added_at)
+                ))
+                .child(
+                    el("button")
+                        .attr("aria-label", format!("Remove {}", key.name))
+                        .on_click(open)
+                        .text("Remove"),
+                )
+                .into()
+        }))
     });
 
     let naming = (*added).is_some();
@@ -242,7 +228,8 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
                 .text("Add a security key")
                 .into()
         },
-        ConfirmDialog {
+        // Drawn only while open: the 2-step section's own dialog uses the same ids.
+        when(removing.is_some(), || ConfirmDialog {
             dialog,
             title: "Remove security key",
             text: "Remove this security key from your account? It will no longer sign you in. Confirm with one of your security keys.".into(),
@@ -260,6 +247,6 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
                 Callback::from(move |()| removing.set(None))
             },
         }
-        .view(),
+        .view()),
     ])
 }
