@@ -270,7 +270,8 @@ pub async fn serve(common: &CommonArgs, args: ServeArgs) -> Result<(), String> {
 }
 
 /// `--public-url`: the http(s) origin people use (the app is served at the root, so no path,
-/// query or fragment); returned without a trailing slash.
+/// query or fragment); returned without a trailing slash. Its host is the relying party of
+/// security keys, which an IP address can never be: refused.
 pub fn check_public_url(text: &str) -> Result<String, String> {
     let url = openidconnect::url::Url::parse(text)
         .map_err(|e| format!("--public-url {text:?} is not a URL: {e}"))?;
@@ -282,6 +283,12 @@ pub fn check_public_url(text: &str) -> Result<String, String> {
         return Err(format!(
             "--public-url {text:?} must be an http or https URL without path, query or fragment, \
              e.g. https://team.example.com"
+        ));
+    }
+    if !matches!(url.host(), Some(openidconnect::url::Host::Domain(_))) {
+        return Err(format!(
+            "--public-url {text:?} names an IP address: security keys and passkeys belong to a \
+             host name (the relying party), e.g. https://team.example.com or http://localhost:8080"
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
@@ -384,10 +391,12 @@ mod tests {
             "https://team.example.com"
         );
         assert_eq!(
-            check_public_url("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
+            check_public_url("http://localhost:8080").unwrap(),
+            "http://localhost:8080"
         );
         for bad in [
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443",
             "team.example.com",
             "ftp://team.example.com",
             "https://example.com/team",

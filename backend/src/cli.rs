@@ -9,7 +9,7 @@ use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
 use crate::oidc::{link, providers};
 use crate::state::AppState;
 use crate::web::error::ApiError;
-use crate::{accounts::passwords, accounts::users, factors::two_step};
+use crate::{accounts::passwords, accounts::users, factors::security_keys, factors::two_step};
 use std::io::{IsTerminal, Read};
 use twostep_shared::api::{AuditEventKind, Role};
 use twostep_shared::input::{Password, Username};
@@ -151,6 +151,43 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 "removed the 2-step verification device of {} and ended its sessions",
                 user.username
             );
+        }
+        UserCommand::SecurityKeys { name } => {
+            let user = existing_user(&db, &name).await?;
+            let state = operator_state(db, seal, common)?;
+            let list = security_keys::list(&state, user.id)
+                .await
+                .map_err(|e| said(e.into()))?;
+            if list.keys.is_empty() {
+                println!("{} has no security keys", user.username);
+            }
+            for key in list.keys {
+                let used = key
+                    .last_used_at
+                    .map_or("never".to_owned(), |at| at.to_string());
+                println!(
+                    "{}\t{}\tadded {}\tlast used {used}{}",
+                    key.id,
+                    key.name,
+                    key.added_at,
+                    if key.passkey { "\tpasskey" } else { "" }
+                );
+            }
+        }
+        UserCommand::RemoveSecurityKey { name, id } => {
+            let user = existing_user(&db, &name).await?;
+            let state = operator_state(db, seal, common)?;
+            security_keys::remove(
+                &state,
+                By::Operator,
+                &user,
+                id,
+                Default::default(),
+                &Default::default(),
+            )
+            .await
+            .map_err(|e| said(e.into()))?;
+            println!("removed security key {id} of {}", user.username);
         }
         UserCommand::SetAdmin { name } => {
             let user = existing_user(&db, &name).await?;

@@ -301,6 +301,11 @@ pub enum UserCommand {
     Unlock { name: String },
     /// Remove an account's 2-step verification device (and end its sessions).
     RemoveTwoStep { name: String },
+    /// List an account's security keys (id, name, added, last used).
+    SecurityKeys { name: String },
+    /// Remove one of an account's security keys (its id from `security-keys`); the last key
+    /// of an account without the app turns 2-step verification off.
+    RemoveSecurityKey { name: String, id: i64 },
     /// Give an account the Administrator role.
     SetAdmin { name: String },
     /// Take the Administrator role away (the account stays, as a User); refused for the

@@ -114,6 +114,9 @@ pub struct Shared {
     pub revocations: crate::sessions::revocation::Revocations,
     /// "Last seen" times waiting to be written.
     pub last_seen: crate::sessions::last_seen::LastSeen,
+    /// The relying party of security keys and passkeys: the public URL's host (`None` if it
+    /// cannot be one; then keys cannot be added or used, and the log says why).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The server's background tasks (the last-seen writer; on PostgreSQL the revocation
@@ -159,7 +162,13 @@ impl AppState {
             });
         let oidc_metadata =
             crate::oidc::discovery::MetadataCache::new(&settings.identity_providers);
+        let webauthn =
+            crate::factors::security_keys::relying_party(&settings.public_url, &settings.issuer)
+                .inspect_err(|e| tracing::warn!(error = %e, "security keys cannot be used"))
+                .ok()
+                .map(Arc::new);
         Self(Arc::new(Shared {
+            webauthn,
             revocations: crate::sessions::revocation::Revocations::new(cache, counter),
             last_seen: Default::default(),
             db,

@@ -14,6 +14,7 @@ use twostep_shared::api::{
     RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
     VerifyRequest,
 };
+use twostep_shared::security_keys::{KeyAdded, SecurityKeys};
 use twostep_shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -371,4 +372,128 @@ pub fn change_password(current: &str, new: &str) -> Call<SessionsEnded> {
         ("new_password", Some(new)),
     ]);
     json(POST, "/api/me/password".to_owned(), body)
+}
+
+/// The signed-in user's security keys.
+pub fn security_keys() -> Call<SecurityKeys> {
+    json(GET, "/api/me/security-keys".to_owned(), None)
+}
+
+/// The options for adding a key (`navigator.credentials.create()`).
+pub fn start_key() -> Call<JsValue> {
+    json(
+        POST,
+        "/api/me/security-keys/start".to_owned(),
+        Some("{}".to_owned()),
+    )
+}
+
+/// The new key's answer, its name, and with 2-step on a proof (`proof`: a code, or
+/// `security_key`: another key's answer).
+pub fn finish_key(body: Option<String>) -> Call<KeyAdded> {
+    json(POST, "/api/me/security-keys/finish".to_owned(), body)
+}
+
+/// The options for a key's answer as proof (changes to the keys, "Confirm it's you").
+pub fn key_proof() -> Call<JsValue> {
+    json(
+        POST,
+        "/api/me/security-keys/proof".to_owned(),
+        Some("{}".to_owned()),
+    )
+}
+
+pub fn remove_key(id: i64, body: Option<String>) -> Call<()> {
+    no_answer(DELETE, format!("/api/me/security-keys/{id}"), body)
+}
+
+/// The options for the second step with a key (only this account's keys); 409 without keys.
+pub fn second_step_options() -> Call<JsValue> {
+    json(
+        POST,
+        "/api/session/security-key/start".to_owned(),
+        Some("{}".to_owned()),
+    )
+}
+
+pub fn second_step(body: Option<String>) -> Call<SignInResponse> {
+    json(POST, "/api/session/security-key".to_owned(), body)
+}
+
+pub fn passkey_options() -> Call<JsValue> {
+    json(
+        POST,
+        "/api/session/passkey/start".to_owned(),
+        Some("{}".to_owned()),
+    )
+}
+
+pub fn passkey(body: Option<String>) -> Call<SignInResponse> {
+    json(POST, "/api/session/passkey".to_owned(), body)
+}
+
+/// Confirms it's you with a key's answer (the "Confirm it's you" dialog).
+pub fn reauthenticate_with_key(body: Option<String>) -> Call<()> {
+    Call {
+        pending: Box::pin(async move {
+            send_once(POST, "/api/session/reauthenticate", body).await?;
+            Ok(JsValue::UNDEFINED)
+        }),
+        read: Box::new(<()>::from_js),
+    }
+}
+
+/// A security key's prompt failed or was closed: shown like the server's refusals.
+fn prompt_failure(message: String) -> ApiFailure {
+    ApiFailure {
+        status: 0,
+        body: ErrorBody::new(ErrorCode::SecurityKeyRefused, message),
+    }
+}
+
+/// Asks the server for a ceremony's options, then the browser's prompt (`create`: a new key);
+/// the key's answer.
+pub async fn key_answer(options: Call<JsValue>, create: bool) -> Result<JsValue, ApiFailure> {
+    let options = options.await?;
+    let answer = if create {
+        crate::webauthn::create(options).await
+    } else {
+        crate::webauthn::get_assertion(options).await
+    };
+    answer.map_err(prompt_failure)
+}
+
+/// A call made of several steps (prompts and requests), whose last answer is read as `T`.
+pub fn steps<T: FromJs + 'static>(
+    pending: impl Future<Output = Result<JsValue, ApiFailure>> + 'static,
+) -> Call<T> {
+    Call {
+        pending: Box::pin(pending),
+        read: Box::new(T::from_js),
+    }
+}
+
+/// A key's answer to `options`, then `finish` with it as `{ "<key>": answer }`. The waiting
+/// is compiled once (not per answer type): a smaller download.
+fn key_then(
+    options: Call<JsValue>,
+    key: &'static str,
+    finish: Box<dyn FnOnce(Option<String>) -> Pending>,
+) -> Pending {
+    Box::pin(async move {
+        let answer = key_answer(options, false).await?;
+        finish(crate::webauthn::body(&[(key, &answer)])).await
+    })
+}
+
+/// [`key_then`], its last answer read as `T`.
+pub fn with_key<T: FromJs + 'static>(
+    options: Call<JsValue>,
+    key: &'static str,
+    finish: fn(Option<String>) -> Call<T>,
+) -> Call<T> {
+    Call {
+        pending: key_then(options, key, Box::new(move |body| finish(body).pending)),
+        read: Box::new(T::from_js),
+    }
 }

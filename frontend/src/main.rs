@@ -14,6 +14,7 @@ mod reauth;
 mod route;
 mod session;
 mod time_text;
+mod webauthn;
 mod wire;
 
 /// Talc instead of Rust's default WebAssembly allocator (dlmalloc): the same job in fewer

@@ -10,6 +10,7 @@ use twostep_shared::api::{
     RecoveryCodes, Role, SetupResponse, SignInResponse, TwoStepStatus, TwoStepSummary, User,
     UserList,
 };
+use twostep_shared::security_keys::{KeyAdded, SecurityKey, SecurityKeys};
 use twostep_shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::JsValue;
 
@@ -60,6 +61,43 @@ impl FromJs for String {
     }
 }
 
+/// The answer as the browser parsed it (the options of a security-key ceremony, handed on to
+/// `navigator.credentials` as they are).
+impl FromJs for JsValue {
+    fn from_js(value: &JsValue) -> Option<Self> {
+        Some(value.clone())
+    }
+}
+
+impl FromJs for SecurityKey {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            id: whole(v, "id")?,
+            name: text(v, "name")?,
+            added_at: whole(v, "added_at")?,
+            last_used_at: whole(v, "last_used_at"),
+            passkey: flag(v, "passkey")?,
+        })
+    }
+}
+
+impl FromJs for SecurityKeys {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            keys: list(v, "keys")?,
+        })
+    }
+}
+
+impl FromJs for KeyAdded {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            key: SecurityKey::from_js(&field(v, "key")?)?,
+            recovery_codes: list(v, "recovery_codes").unwrap_or_default(),
+        })
+    }
+}
+
 impl FromJs for () {
     fn from_js(_: &JsValue) -> Option<Self> {
         Some(())
@@ -83,6 +121,8 @@ impl FromJs for TwoStepStatus {
             enabled: flag(v, "enabled")?,
             recovery_codes_left: whole(v, "recovery_codes_left")?,
             locked: flag(v, "locked")?,
+            app: flag(v, "app").unwrap_or(false),
+            security_keys: whole(v, "security_keys").unwrap_or(0),
         })
     }
 }

@@ -16,6 +16,10 @@ pub struct ReauthenticateRequest {
     /// A current 6-digit code from the authenticator app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// An answer of one of the account's security keys (after
+    /// `POST /api/me/security-keys/proof`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_key: Option<crate::security_keys::AssertionCredential>,
 }
 
 impl fmt::Debug for ReauthenticateRequest {
@@ -23,6 +27,7 @@ impl fmt::Debug for ReauthenticateRequest {
         f.debug_struct("ReauthenticateRequest")
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("code", &self.code.as_ref().map(|_| "***"))
+            .field("security_key", &self.security_key.is_some())
             .finish()
     }
 }
@@ -100,6 +105,7 @@ mod tests {
         let reauth = ReauthenticateRequest {
             password: Some("hunter22".into()),
             code: Some("123456".into()),
+            security_key: None,
         };
         let text = format!("{reauth:?}");
         assert!(

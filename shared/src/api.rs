@@ -87,6 +87,12 @@ pub struct TwoStepStatus {
     pub recovery_codes_left: u32,
     /// The code step is locked after too many wrong codes.
     pub locked: bool,
+    /// An authenticator app is part of it (false: security keys alone).
+    #[serde(default)]
+    pub app: bool,
+    /// Security keys registered.
+    #[serde(default)]
+    pub security_keys: u32,
 }
 
 /// A user as shown in the app.
@@ -501,11 +507,19 @@ pub enum AuditEventKind {
     EmailAddressChanged,
     /// A security e-mail could not be delivered for a day: given up.
     EmailFailed,
+    /// A security key was added.
+    SecurityKeyAdded,
+    /// A security key was removed.
+    SecurityKeyRemoved,
+    /// A security key signed in or proved who you are.
+    SecurityKeyUsed,
+    /// A security key's answer was refused (wrong origin, bad signature, counter going back).
+    SecurityKeyRefused,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 19] = [
+    pub const ALL: [AuditEventKind; 23] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -525,6 +539,10 @@ impl AuditEventKind {
         Self::AdministratorRoleRemoved,
         Self::EmailAddressChanged,
         Self::EmailFailed,
+        Self::SecurityKeyAdded,
+        Self::SecurityKeyRemoved,
+        Self::SecurityKeyUsed,
+        Self::SecurityKeyRefused,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -549,6 +567,10 @@ impl AuditEventKind {
             Self::AdministratorRoleRemoved => "administrator_role_removed",
             Self::EmailAddressChanged => "email_address_changed",
             Self::EmailFailed => "email_failed",
+            Self::SecurityKeyAdded => "security_key_added",
+            Self::SecurityKeyRemoved => "security_key_removed",
+            Self::SecurityKeyUsed => "security_key_used",
+            Self::SecurityKeyRefused => "security_key_refused",
         }
     }
 
@@ -579,6 +601,10 @@ impl AuditEventKind {
             Self::AdministratorRoleRemoved => "Administrator role removed",
             Self::EmailAddressChanged => "E-mail address changed",
             Self::EmailFailed => "Security e-mail not delivered",
+            Self::SecurityKeyAdded => "Security key added",
+            Self::SecurityKeyRemoved => "Security key removed",
+            Self::SecurityKeyUsed => "Security key used",
+            Self::SecurityKeyRefused => "Security key refused",
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum ErrorCode {
     /// The session proved who it is too long ago for this action: confirm it's you
     /// (`POST /api/session/reauthenticate`), then repeat the request.
     ReauthenticationRequired,
+    /// A security key's answer was not accepted (not one of the account's keys, another
+    /// site's, a spent or expired challenge, a counter going back); counted like a wrong code.
+    SecurityKeyRefused,
     /// The server is overloaded or its database is unavailable; try again.
     Unavailable,
     /// Something failed inside the server; the details are in its log.
@@ -62,7 +65,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::BadRequest,
         Self::InvalidInput,
         Self::UnsupportedMediaType,
@@ -85,6 +88,7 @@ impl ErrorCode {
         Self::ProofRequired,
         Self::ProofWrong,
         Self::ReauthenticationRequired,
+        Self::SecurityKeyRefused,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -114,6 +118,7 @@ impl ErrorCode {
             Self::ProofRequired => "proof_required",
             Self::ProofWrong => "proof_wrong",
             Self::ReauthenticationRequired => "reauthentication_required",
+            Self::SecurityKeyRefused => "security_key_refused",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }

@@ -23,5 +23,6 @@ pub mod api;
 pub mod error;
 pub mod input;
 pub mod otpauth;
+pub mod security_keys;
 
 pub use error::{ErrorBody, ErrorCode};

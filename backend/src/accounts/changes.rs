@@ -47,6 +47,10 @@ pub enum Change {
     ConfirmItsYou,
     /// Set, change or remove the address security e-mails go to (the old one is told).
     SetEmail,
+    /// Add a security key (or passkey); the first second factor turns 2-step verification on.
+    AddSecurityKey,
+    /// Remove one security key.
+    RemoveSecurityKey,
 }
 
 /// Who makes the change.
@@ -72,9 +76,12 @@ pub enum Proof {
     /// given with the request (a current code of the current phone or a recovery code),
     /// spent in the change's own transaction. The password alone never is.
     SecondFactor,
+    /// As [`Proof::SecondFactor`], where an answer of one of the account's security keys is
+    /// a proof too (changes to the keys).
+    SecondFactorOrKey,
     /// A recent sign-in and the current password, given with the request.
     CurrentPassword,
-    /// The password or a current code (the step up itself).
+    /// The password, a current code or a security key (the step up itself).
     PasswordOrCode,
 }
 
@@ -119,7 +126,7 @@ use Revoke::*;
 /// another person's 2-step verification, and an administrator's own account is changed as its
 /// holder.
 pub const TABLE: &[Rule] = &[
-    row(SetUpApp, Holder, Proof::RecentSignIn, &[]),
+    row(SetUpApp, Holder, Proof::SecondFactor, &[]),
     row(ReplaceApp, Holder, Proof::SecondFactor, &[]),
     row(RemoveTwoStep, Holder, Proof::SecondFactor, &[KnownBrowsers]),
     row(
@@ -163,6 +170,9 @@ pub const TABLE: &[Rule] = &[
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
     row(SetEmail, Holder, Proof::RecentSignIn, &[]),
     row(SetEmail, Administrator, Proof::RecentSignIn, &[]),
+    row(AddSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
+    row(RemoveSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
+    row(RemoveSecurityKey, Operator, Proof::None, &[]),
 ];
 
 /// What the decision is made on.
@@ -236,7 +246,8 @@ pub fn decide(change: Change, facts: Facts) -> Result<Plan, Refusal> {
     }
     Ok(Plan {
         rule,
-        second_factor: rule.proof == Proof::SecondFactor && facts.two_step_on,
+        second_factor: matches!(rule.proof, Proof::SecondFactor | Proof::SecondFactorOrKey)
+            && facts.two_step_on,
     })
 }
 
@@ -270,6 +281,8 @@ impl Change {
             ConfirmIssuer => "Confirm a provider's new issuer for its accounts",
             ConfirmItsYou => "Confirm it's you",
             SetEmail => "Set the address for security e-mails",
+            AddSecurityKey => "Add a security key",
+            RemoveSecurityKey => "Remove a security key",
         }
     }
 }
@@ -292,8 +305,11 @@ pub fn markdown() -> String {
             Proof::SecondFactor => {
                 "recent sign-in + a current code of the current phone or a recovery code (with 2-step on)"
             }
+            Proof::SecondFactorOrKey => {
+                "recent sign-in + a current code, a recovery code or one of the account's security keys (with 2-step on)"
+            }
             Proof::CurrentPassword => "recent sign-in + the current password",
-            Proof::PasswordOrCode => "the password or a current code",
+            Proof::PasswordOrCode => "the password, a current code or a security key",
         };
         let revokes: Vec<&str> = rule
             .revokes
@@ -357,7 +373,14 @@ mod tests {
 
     #[test]
     fn the_second_factor_is_changed_only_with_proof_of_it() {
-        for change in [ReplaceApp, RemoveTwoStep, NewRecoveryCodes] {
+        for change in [
+            ReplaceApp,
+            RemoveTwoStep,
+            NewRecoveryCodes,
+            AddSecurityKey,
+            RemoveSecurityKey,
+            SetUpApp,
+        ] {
             let plan = decide(change, facts(Holder, true, true)).unwrap();
             assert!(plan.second_factor, "{change:?}");
             assert_eq!(

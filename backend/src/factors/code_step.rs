@@ -94,6 +94,8 @@ pub type Spent = (RevokingTx, Used);
 /// The device row, as the code step needs it. `Debug` is not derived: it holds the sealed
 /// secret.
 pub struct Device {
+    /// Whether an authenticator app is part of it (else security keys alone).
+    has_app: bool,
     sealed_secret: String,
     last_step: u64,
     app: Counter,
@@ -101,7 +103,8 @@ pub struct Device {
 }
 
 /// The device columns, as `d`, for [`device_of`].
-const DEVICE_COLUMNS: &str = "d.sealed_secret AS sealed_secret, d.last_step AS last_step,
+const DEVICE_COLUMNS: &str =
+    "d.sealed_secret AS sealed_secret, d.has_app AS has_app, d.last_step AS last_step,
     d.failed_attempts AS failed_attempts, d.last_failed_at AS last_failed_at,
     d.recovery_failures AS recovery_failures, d.recovery_last_failed_at AS recovery_last_failed_at";
 
@@ -118,6 +121,7 @@ fn device_of(row: &sqlx::any::AnyRow) -> Result<Option<Device>, sqlx::Error> {
         })
     };
     Ok(Some(Device {
+        has_app: number("has_app")? != 0,
         sealed_secret,
         last_step: number("last_step")? as u64,
         app: counter("failed_attempts", "last_failed_at")?,
@@ -256,12 +260,18 @@ async fn verify_app_code(
         // This reservation locked the code step: the account's status changed.
         state.revocations.revoke_now(&state.db).await?;
     }
-    let secret = state
-        .seal
-        .open(&device_purpose(user_id), &device.sealed_secret)
-        .map_err(CodeError::Internal)?;
-    let auth = Authenticator::new(&secret).map_err(CodeError::Internal)?;
-    let failure = match totp::check_sign_in(&auth, code, now, device.last_step) {
+    // Security keys alone: no code of an app is right (counted like any wrong code).
+    let verdict = if device.has_app {
+        let secret = state
+            .seal
+            .open(&device_purpose(user_id), &device.sealed_secret)
+            .map_err(CodeError::Internal)?;
+        let auth = Authenticator::new(&secret).map_err(CodeError::Internal)?;
+        totp::check_sign_in(&auth, code, now, device.last_step)
+    } else {
+        SignInCheck::Wrong
+    };
+    let failure = match verdict {
         SignInCheck::Accepted { step } => {
             let mut tx = RevokingTx::begin(&state.db).await?;
             // Compare-and-set: only the one request that moves the step forward spends it,

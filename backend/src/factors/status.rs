@@ -7,7 +7,8 @@ use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
 use twostep_shared::api::TwoStepStatus;
 
-/// Whether an account has a device (the password step then asks for a code).
+/// Whether an account has 2-step verification (an authenticator app, security keys or both:
+/// the password step then asks for the second step).
 pub async fn is_enabled(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM two_step_devices WHERE user_id = $1")
@@ -23,11 +24,14 @@ pub const OFF: TwoStepStatus = TwoStepStatus {
     enabled: false,
     recovery_codes_left: 0,
     locked: false,
+    app: false,
+    security_keys: 0,
 };
 
 /// The device facts the status is made of; `d` is the device row.
-const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked,
-    (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes";
+const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked, d.has_app AS has_app,
+    (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes,
+    (SELECT COUNT(*) FROM security_keys k WHERE k.user_id = d.user_id) AS key_count";
 
 /// The status of an account that has a device, from a row of [`STATUS_COLUMNS`].
 fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Error> {
@@ -35,6 +39,8 @@ fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Erro
         enabled: true,
         recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
         locked: row.try_get::<i64, _>("locked")? != 0,
+        app: row.try_get::<i64, _>("has_app")? != 0,
+        security_keys: row.try_get::<i64, _>("key_count")? as u32,
     })
 }
 
@@ -80,4 +86,15 @@ pub async fn statuses(db: &AnyPool) -> Result<HashMap<i64, TwoStepStatus>, sqlx:
         .iter()
         .map(|row| Ok((row.try_get("user_id")?, status_of_device(row)?)))
         .collect()
+}
+
+/// Whether the account's 2-step verification includes an authenticator app.
+pub async fn has_app(db: &AnyPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM two_step_devices WHERE user_id = $1 AND has_app = 1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
 }

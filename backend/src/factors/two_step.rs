@@ -90,9 +90,11 @@ async fn check_kind(
     user: &UserRecord,
     kind: SetupKind,
 ) -> ApiResult<Plan> {
-    let (plan, on) = plan(state, by, user, change_of(kind)).await?;
+    let (plan, _) = plan(state, by, user, change_of(kind)).await?;
     organizational_refusal(user)?;
-    match (kind, on) {
+    // 2-step verification may be on with security keys alone: what counts here is the app.
+    let app = crate::factors::status::has_app(&state.db, user.id).await?;
+    match (kind, app) {
         (SetupKind::New, true) => Err(already_set_up()),
         (SetupKind::Replacement, false) => Err(not_set_up()),
         _ => Ok(plan),
@@ -229,35 +231,59 @@ pub async fn confirm(
     by: By<'_>,
     user: &UserRecord,
     request: ConfirmRequest,
-    client_addr: Option<&str>,
+    client: &ClientAddr,
 ) -> ApiResult<RecoveryCodes> {
+    let client_addr = client.as_deref();
     let plan = check_kind(state, by, user, SetupKind::New).await?;
+    // With security keys alone, 2-step verification is on: adding the app needs a proof.
+    let proof = plan.second_factor_proof(request.proof.as_deref())?;
     let now = state.clock.now();
     let (secret, last_step) = checked_pair(state, user, &request, now).await?;
 
-    let (codes, stored) = recovery::generate(&state.macs);
     let device_secret = state
         .seal
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
 
-    let mut tx = RevokingTx::begin(&state.db).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4)",
+    let mut tx = match proof {
+        Some(proof) => second_factor(state, user, proof, client, "adding the app", now).await?,
+        None => RevokingTx::begin(&state.db).await?,
+    };
+    // The app joins the security keys' row, or makes the account's first second factor.
+    let joined = sqlx::query(
+        "UPDATE two_step_devices SET sealed_secret = $2, last_step = $3, has_app = 1
+         WHERE user_id = $1 AND has_app = 0",
     )
     .bind(user.id)
-    .bind(device_secret)
+    .bind(&device_secret)
     .bind(last_step as i64)
-    .bind(now as i64)
     .execute(tx.revoking().await?)
-    .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(already_set_up()),
-        other => {
-            other?;
+    .await?
+    .rows_affected()
+        == 1;
+    let mut codes = Vec::new();
+    if !joined {
+        let inserted = sqlx::query(
+            "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id)
+        .bind(device_secret)
+        .bind(last_step as i64)
+        .bind(now as i64)
+        .execute(tx.revoking().await?)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(already_set_up());
+            }
+            other => {
+                other?;
+            }
         }
+        let (new_codes, stored) = recovery::generate(&state.macs);
+        recovery::replace(&mut tx, user.id, stored).await?;
+        codes = new_codes;
     }
-    recovery::replace(&mut tx, user.id, stored).await?;
     sqlx::query("DELETE FROM two_step_setups WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut **tx)
@@ -444,6 +470,7 @@ async fn delete_device(
         return Ok(false);
     }
     for sql in [
+        "DELETE FROM security_keys WHERE user_id = $1",
         "DELETE FROM recovery_codes WHERE user_id = $1",
         "DELETE FROM two_step_setups WHERE user_id = $1",
     ] {
@@ -515,7 +542,7 @@ pub async fn remove_device(
 /// Checks a proof of the second factor (a current app code, or an unused recovery code),
 /// counted like the code step, and spends it in the transaction it returns, which the change
 /// joins.
-async fn second_factor(
+pub(crate) async fn second_factor(
     state: &AppState,
     user: &UserRecord,
     proof: &str,

@@ -319,6 +319,8 @@ mod tests {
                 enabled: true,
                 recovery_codes_left: 10,
                 locked: false,
+                app: true,
+                security_keys: 0,
             };
             cache.insert_status(id, status, generation);
         }

@@ -16,7 +16,9 @@ pub mod reauthentication;
 use crate::accounts::known_browsers::{self, BrowserToken};
 use crate::accounts::passwords::HashError;
 use crate::accounts::users::{self, UserRecord};
+use crate::factors::ceremonies;
 use crate::factors::code_step::{self, CodeCheck, CodeError};
+use crate::factors::security_keys::{self, KeyError};
 use crate::limits::guards::{self, AddressReservation, Refused};
 use crate::mail::{MailKind, Notice, outbox};
 use crate::sessions::revoking_tx::RevokingTx;
@@ -27,6 +29,7 @@ use crate::{audit, metrics};
 use axum_extra::extract::cookie::Cookie;
 use twostep_shared::api::{AuditEventKind, User};
 use twostep_shared::input::Username;
+use twostep_shared::security_keys::AssertionCredential;
 
 /// Why a password was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -396,35 +399,138 @@ pub async fn finish_with_code(
     if !sessions::delete(&mut tx, &session.token_hash).await? {
         return Err(CodeError::Replayed);
     }
-    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, origin, now).await?;
-    let detail = origin.sign_in_detail("with 2-step verification");
-    let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, client.as_deref());
+    let done = Done {
+        user,
+        origin,
+        client,
+        browser,
+        waiting: Some(&session.token_hash),
+        how: "with 2-step verification",
+    };
+    Ok(signed_in(state, tx, done, now).await?)
+}
+
+/// A whole sign-in, as [`signed_in`] records it.
+pub struct Done<'a> {
+    pub user: UserRecord,
+    pub origin: &'a Origin,
+    pub client: &'a ClientAddr,
+    pub browser: Option<&'a BrowserToken>,
+    /// The waiting session the second step finished (its "code step not completed" e-mail
+    /// is then not sent); none for a passkey, which has no waiting session.
+    pub waiting: Option<&'a str>,
+    /// For the audit log, e.g. "with 2-step verification".
+    pub how: &'static str,
+}
+
+/// The end of a whole sign-in, in `tx` (where the second step was spent): a new signed-in
+/// session, the sign-in recorded, a known-browser cookie for a browser that was not one of
+/// the account's yet; committed. Returns the new token and the account as the app shows it.
+pub async fn signed_in(
+    state: &AppState,
+    mut tx: RevokingTx,
+    done: Done<'_>,
+    now: u64,
+) -> Result<(String, User, Option<Cookie<'static>>), sqlx::Error> {
+    let user = done.user;
+    let token = sessions::create(&mut **tx, user.id, Stage::SignedIn, done.origin, now).await?;
+    let detail = done.origin.sign_in_detail(done.how);
+    let mut event = audit::Event::own(AuditEventKind::SignedIn, &user, done.client.as_deref());
     event.detail = detail.as_deref();
     audit::write(&mut **tx, event, now).await?;
     let browser_cookie = known_browsers::issue(
         &mut tx,
-        browser,
+        done.browser,
         user.id,
         now,
         state.settings.secure_cookies,
     )
     .await?;
     // The code step completed in time: "not completed" is not sent.
-    outbox::cancel(&mut tx, &session.token_hash).await?;
+    if let Some(waiting) = done.waiting {
+        outbox::cancel(&mut tx, waiting).await?;
+    }
     if browser_cookie.is_some() {
         tell(
             &mut tx,
             state,
             &user,
             MailKind::NewBrowser,
-            origin,
+            done.origin,
             None,
             now,
         )
         .await?;
     }
     tx.commit(&state.revocations).await?;
-    tracing::info!(user_id = user.id, "signed in with a verification code");
+    tracing::info!(user_id = user.id, how = done.how, "signed in");
     let status = crate::factors::status::status(&state.db, user.id).await?;
     Ok((token, user.to_api(Some(status)), browser_cookie))
+}
+
+/// The second step with a security key: the key's answer is checked against the ceremony the
+/// waiting session started ([`security_keys::verify_assertion`], counted like a code), then
+/// the waiting session is replaced by a signed-in one, as with a code.
+pub async fn finish_with_key(
+    state: &AppState,
+    pending: code_step::Pending,
+    answer: &AssertionCredential,
+    origin: &Origin,
+    client: &ClientAddr,
+    browser: Option<&BrowserToken>,
+) -> Result<(String, User, Option<Cookie<'static>>), KeyError> {
+    let code_step::Pending { session, user, .. } = pending;
+    let now = state.clock.now();
+    let handle = ceremonies::handle(ceremonies::Purpose::SignIn, &session.token_hash);
+    let mut tx = security_keys::verify_assertion(
+        state,
+        &user,
+        &handle,
+        answer,
+        client.as_deref(),
+        "sign-in",
+        now,
+    )
+    .await?;
+    if !sessions::delete(&mut tx, &session.token_hash).await? {
+        return Err(KeyError::Refused("the sign-in was already finished"));
+    }
+    let done = Done {
+        user,
+        origin,
+        client,
+        browser,
+        waiting: Some(&session.token_hash),
+        how: "with a security key",
+    };
+    Ok(signed_in(state, tx, done, now).await?)
+}
+
+/// A passkey alone (both steps): the key's answer names the account
+/// ([`security_keys::verify_passkey`]); the browser's previous session ends and a signed-in
+/// one starts.
+pub async fn sign_in_with_passkey(
+    state: &AppState,
+    binding: &str,
+    answer: &AssertionCredential,
+    previous_session: Option<&str>,
+    origin: &Origin,
+    client: &ClientAddr,
+    browser: Option<&BrowserToken>,
+) -> Result<(String, User, Option<Cookie<'static>>), KeyError> {
+    let now = state.clock.now();
+    let (user, mut tx) =
+        security_keys::verify_passkey(state, binding, answer, client.as_deref(), now).await?;
+    if let Some(token) = previous_session {
+        sessions::delete(&mut tx, &sessions::hash_token(token)).await?;
+    }
+    let done = Done {
+        user,
+        origin,
+        client,
+        browser,
+        waiting: None,
+        how: "with a passkey",
+    };
+    Ok(signed_in(state, tx, done, now).await?)
 }

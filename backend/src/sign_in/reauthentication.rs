@@ -1,25 +1,30 @@
 //! "Confirm it's you": a signed-in session proves who it is again before a sensitive action
 //! (`POST /api/session/reauthenticate`), with the password (counted like the password step,
 //! on the same counter, before the hash) or, for an account with a device, a current app code
-//! (counted and spent like a sign-in code). In the transaction that clears the counter or
+//! (counted and spent like a sign-in code) or an answer of one of its security keys. In the transaction that clears the counter or
 //! spends the code, the session gets a new token (the old one stops working) whose
 //! `authenticated_at` is now.
 
 use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::users::UserRecord;
 use crate::accounts::{By, apply, known_browsers::BrowserToken};
+use crate::factors::ceremonies;
 use crate::factors::code_step::{self, CodeCheck, CodeError};
+use crate::factors::security_keys::{self, KeyError};
 use crate::sessions::SessionRecord;
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::sign_in::{self, PasswordAttempt, PasswordError, Purpose};
 use crate::state::AppState;
 use crate::web::client_addr::ClientAddr;
 use twostep_shared::input::{TotpCode, Username};
+use twostep_shared::security_keys::AssertionCredential;
 
 /// What the session offers as proof. `Debug` leaves the secret out.
 pub enum Proof<'a> {
     Password(&'a str),
     Code(&'a str),
+    /// An answer of one of the account's keys to the session's proof ceremony.
+    SecurityKey(&'a AssertionCredential),
 }
 
 impl std::fmt::Debug for Proof<'_> {
@@ -27,6 +32,7 @@ impl std::fmt::Debug for Proof<'_> {
         f.write_str(match self {
             Proof::Password(_) => "Password(***)",
             Proof::Code(_) => "Code(***)",
+            Proof::SecurityKey(_) => "SecurityKey(***)",
         })
     }
 }
@@ -44,6 +50,8 @@ pub enum ReauthError {
     Password(PasswordError),
     #[error(transparent)]
     Code(#[from] CodeError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// The session ended meanwhile.
     #[error("the session ended")]
     SessionEnded,
@@ -124,6 +132,19 @@ pub async fn reauthenticate(
                 recovery_allowed: false,
             };
             code_step::verify(state, check, code, now).await?.0
+        }
+        Proof::SecurityKey(answer) => {
+            let handle = ceremonies::handle(ceremonies::Purpose::Proof, &who.session.token_hash);
+            security_keys::verify_assertion(
+                state,
+                who.user,
+                &handle,
+                answer,
+                who.client.as_deref(),
+                "re-authentication",
+                now,
+            )
+            .await?
         }
     };
     // Revoking: the old token stops working, also where it is cached.

@@ -69,6 +69,18 @@ impl Macs {
         )
     }
 
+    /// The WebAuthn user handle of an account: 16 bytes that say nothing about it (not its id
+    /// or name), the same at every ceremony, so a passkey names its account.
+    pub fn user_handle(&self, user_id: i64) -> [u8; 16] {
+        let tag = mac(
+            &self.names,
+            &[b"webauthn user handle", &user_id.to_be_bytes()],
+        );
+        let mut handle = [0u8; 16];
+        handle.copy_from_slice(&tag[..16]);
+        handle
+    }
+
     /// A short reference to a typed name that is not an account, for logs and the audit log:
     /// the same name gives the same reference (so attempts can be correlated), and the text
     /// itself, which may be a password typed into the wrong field, is never written.

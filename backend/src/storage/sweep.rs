@@ -1,6 +1,6 @@
 //! The periodic sweep: deletes what is past its window, so no table grows without bound:
 //! expired sessions (also those whose cookie never comes back, and signed-in ones unseen for
-//! the idle limit plus [`IDLE_MARGIN`]), setups and OpenID Connect
+//! the idle limit plus [`IDLE_MARGIN`]), setups, security-key ceremonies and OpenID Connect
 //! sign-ins in progress, attempt counters the policy has forgotten ([`policy::PASSWORD`]),
 //! and audit events older than the retention (`--audit-retention-days`).
 
@@ -22,6 +22,7 @@ pub const IDLE_MARGIN: u64 = 10 * 60;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub sessions: u64,
+    /// 2-step setups and security-key ceremonies.
     pub setups: u64,
     pub oidc_flows: u64,
     pub attempt_counters: u64,
@@ -55,7 +56,12 @@ pub async fn sweep(
                 idle_before,
             )
             .await?,
-        setups: delete("DELETE FROM two_step_setups WHERE expires_at <= $1", now).await?,
+        setups: delete("DELETE FROM two_step_setups WHERE expires_at <= $1", now).await?
+            + delete(
+                "DELETE FROM webauthn_ceremonies WHERE expires_at <= $1",
+                now,
+            )
+            .await?,
         oidc_flows: delete("DELETE FROM oidc_flows WHERE expires_at <= $1", now).await?,
         attempt_counters: delete(
             "DELETE FROM attempt_counters WHERE last_at <= $1",

@@ -3,7 +3,8 @@
 //! Client errors carry a [`twostep_shared::ErrorBody`] the browser decodes. Database and
 //! internal errors are logged here with their context and answered with a generic message.
 //! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`, `ReauthError`,
-//! `ChangeError`, the account-changes table's `Refusal`, `EndError`, `AccountError`) carry no
+//! `ChangeError`, the account-changes table's `Refusal`, `EndError`, `AccountError`,
+//! `KeyError`) carry no
 //! HTTP; each becomes a status and body here, once.
 
 use crate::accounts::changes::Refusal;
@@ -11,6 +12,7 @@ use crate::accounts::operations::AccountError;
 use crate::accounts::password_change::ChangeError;
 use crate::accounts::passwords::HashError;
 use crate::factors::code_step::CodeError;
+use crate::factors::security_keys::KeyError;
 use crate::limits::guards::Refused;
 use crate::sessions::list::EndError;
 use crate::sign_in::PasswordError;
@@ -256,7 +258,51 @@ impl From<ReauthError> for ApiError {
             ReauthError::Code(other) => other.into(),
             ReauthError::SessionEnded => Self::unauthorized(),
             ReauthError::Refused(refusal) => refusal.into(),
+            ReauthError::Key(error) => error.into(),
             ReauthError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Unavailable => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::NotSetUp,
+                "Security keys cannot be used on this server: its public URL has no host name.",
+            ),
+            KeyError::Organizational(idp) => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::OrganizationalAccount,
+                format!(
+                    "Security keys cannot be added to an organizational account. \
+                     You sign in through {idp}, which decides how you verify who you are."
+                ),
+            ),
+            KeyError::NoKeys => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::NotSetUp,
+                "No security key is registered for this account.",
+            ),
+            KeyError::Name(message) => Self::invalid("name", message),
+            KeyError::Refused(_) => Self::client(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::SecurityKeyRefused,
+                "The security key was not accepted. Try again with one of your keys.",
+            ),
+            KeyError::AlreadyRegistered => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::AlreadySetUp,
+                "This security key is already registered.",
+            ),
+            KeyError::NotFound => Self::not_found(),
+            KeyError::Wait(seconds) => Self::too_many_attempts(seconds),
+            KeyError::Locked => code_step_locked(),
+            KeyError::Refusal(refusal) => refusal.into(),
+            KeyError::Proof(error) => *error,
+            KeyError::Database(e) => e.into(),
+            KeyError::Internal(context) => Self::Internal(context),
         }
     }
 }

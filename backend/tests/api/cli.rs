@@ -13,7 +13,7 @@ use twostep_shared::ErrorCode;
 use twostep_shared::api::{AuditEventKind, SignInResponse};
 
 /// Runs `twostep --data-dir DIR ARGS…` with `stdin` as its standard input.
-async fn twostep(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+pub(crate) async fn twostep(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
         .arg("--data-dir")
         .arg(data_dir)
@@ -37,7 +37,7 @@ async fn twostep(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
 }
 
 /// Asserts the command succeeded and its standard output contains `expected`.
-fn succeeded(output: &Output, expected: &str) {
+pub(crate) fn succeeded(output: &Output, expected: &str) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "stdout {stdout}\nstderr {stderr}");

@@ -36,6 +36,10 @@
 //! - `metrics`: `/metrics` only when asked for; request counts and latency by route.
 //! - `static_files`: the built app: compression, SPA fallback, the CSP's script hash.
 //! - `throttle`: wrong passwords slowed down per username, per address, and as removal proof.
+//! - `security_keys`: security keys and passkeys with a software authenticator: adding one
+//!   (2-step on), the second step, the counter rule, a challenge spent twice or from another
+//!   session, two instances, a burst of bad answers, another site's answer, a passkey alone,
+//!   the proof changes need, organizational accounts, an administrator's removal.
 //! - `guards`: the limits under bursts of simultaneous requests on two instances, the owner's
 //!   device cookie, trusted proxies, recovery codes without Argon2, the sweep, typed names.
 //! - `holder`: the holder's controls: "Confirm it's you" before sensitive actions,
@@ -69,6 +73,7 @@ mod oidc;
 mod process;
 mod revocation;
 mod secrets;
+mod security_keys;
 mod session;
 mod static_files;
 mod throttle;

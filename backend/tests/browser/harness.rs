@@ -303,6 +303,54 @@ impl Browser {
         );
     }
 
+    /// Adds a WebDriver virtual authenticator (chromedriver's `/webauthn/authenticator`, for
+    /// which fantoccini has no method): a USB CTAP2 key that keeps discoverable credentials,
+    /// with user verification (a PIN) when `verifies_user`; else a plain key that keeps no
+    /// credentials (as most security keys without a PIN); returns its id.
+    pub async fn add_virtual_authenticator(&self, verifies_user: bool) -> String {
+        let answer = self
+            .webdriver(
+                reqwest::Method::POST,
+                "webauthn/authenticator",
+                serde_json::json!({
+                    "protocol": "ctap2",
+                    "transport": "usb",
+                    "hasResidentKey": verifies_user,
+                    "hasUserVerification": verifies_user,
+                    "isUserConsenting": true,
+                    "isUserVerified": verifies_user,
+                }),
+            )
+            .await;
+        answer["value"]
+            .as_str()
+            .expect("an authenticator id")
+            .to_owned()
+    }
+
+    /// A WebDriver command of this session that fantoccini does not offer.
+    async fn webdriver(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let session = self.client.session_id().await.unwrap().expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/{path}",
+            self.driver_port
+        );
+        let mut request = reqwest::Client::new().request(method, url);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.unwrap();
+        let ok = answer.status().is_success();
+        let json: serde_json::Value = answer.json().await.unwrap_or_default();
+        assert!(ok, "chromedriver refused {path}: {json}");
+        json
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

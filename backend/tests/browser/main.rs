@@ -20,6 +20,7 @@ mod phone;
 mod process;
 mod recovery;
 mod screenshots;
+mod security_keys;
 #[path = "../common/totp.rs"]
 mod totp;
 

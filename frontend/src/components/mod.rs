@@ -8,6 +8,7 @@ pub mod pager;
 pub mod password_form;
 pub mod qr;
 pub mod reauth_dialog;
+pub mod security_keys;
 pub mod sessions;
 pub mod toolbar;
 pub mod two_step;

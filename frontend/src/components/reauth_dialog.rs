@@ -1,4 +1,4 @@
-//! The "Confirm it's you" dialog: asks for the password when the server wants a recent
+//! The "Confirm it's you" dialog: asks for the password (or a security key) when the server wants a recent
 //! sign-in (see [`crate::reauth`]), then lets the waiting action go on. The native modal
 //! `<dialog>` keeps the focus inside and Escape cancels. A hook that gives the dialog's markup
 //! to the signed-in frame ([`crate::components::layout`]), which shows it after the page: a
@@ -44,7 +44,7 @@ pub fn use_reauth_dialog() -> Html {
         Callback::from(move |_: MouseEvent| close(false))
     };
     let on_submit = {
-        let (password, submit) = (password.clone(), submit.clone());
+        let (password, submit, close) = (password.clone(), submit.clone(), close.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if password.is_empty() {
@@ -54,6 +54,18 @@ pub fn use_reauth_dialog() -> Html {
             let typed = (*password).clone();
             let close = close.clone();
             submit.run(api::reauthenticate(&typed), move |()| close(true));
+        })
+    };
+    let with_key = {
+        let (submit, close) = (submit.clone(), close.clone());
+        Callback::from(move |_: MouseEvent| {
+            let close = close.clone();
+            let call = api::with_key(
+                api::key_proof(),
+                "security_key",
+                api::reauthenticate_with_key,
+            );
+            submit.run(call, move |()| close(true));
         })
     };
     let error = submit.error().map(|f| f.message().to_owned());
@@ -107,6 +119,13 @@ pub fn use_reauth_dialog() -> Html {
                                 .class("primary")
                                 .flag("disabled", submit.busy())
                                 .text("Confirm"),
+                        )
+                        .child(
+                            el("button")
+                                .attr("type", "button")
+                                .on_click(with_key)
+                                .flag("disabled", submit.busy())
+                                .text("Use a security key"),
                         )
                         .child(
                             el("button")

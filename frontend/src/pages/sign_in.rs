@@ -1,5 +1,6 @@
-//! Sign in: the password step, then (for accounts with 2-step verification) the
-//! verification code step, with a switch to a recovery code. Organizational accounts use a
+//! Sign in: the password step (or a passkey alone), then (for accounts with 2-step
+//! verification) "Use your security key" for an account with keys, or the verification code
+//! step, with a switch to a recovery code. Organizational accounts use a
 //! "Sign in with …" link per identity provider instead; a sign-in through a provider that
 //! failed comes back here as `/?sign_in_error=<code>`, and the page says what happened.
 
@@ -20,6 +21,8 @@ use yew::prelude::*;
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Step {
     Password,
+    /// "Use your security key" (an account with keys).
+    Key,
     Code,
     RecoveryCode,
 }
@@ -51,6 +54,8 @@ pub fn sign_in() -> Html {
     let password = use_state(String::new);
     let code = use_state(String::new);
     let provider_error = use_state(provider_error_in_url);
+    // The account waiting for its second step has security keys.
+    let has_keys = use_state(|| false);
     let submit = use_submit();
     let providers = use_load((), |()| api::identity_providers());
     let first_input = use_node_ref();
@@ -71,6 +76,7 @@ pub fn sign_in() -> Html {
     }
 
     let on_password_submit = {
+        let has_keys = has_keys.clone();
         let (session, step, username, password, submit, code, provider_error) = (
             session.clone(),
             step.clone(),
@@ -94,18 +100,25 @@ pub fn sign_in() -> Html {
                 username: (*username).clone(),
                 password: (*password).clone(),
             };
-            let (session, step, password, code) = (
+            let (session, step, password, code, has_keys) = (
                 session.clone(),
                 step.clone(),
                 password.clone(),
                 code.clone(),
+                has_keys.clone(),
             );
             submit.run(api::sign_in(&request), move |answer| match answer {
                 SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
                 SignInResponse::VerificationRequired { .. } => {
                     password.set(String::new());
                     code.set(String::new());
-                    step.set(Step::Code);
+                    // An account with keys is asked for one first (the server lists only
+                    // its keys; without keys it answers 409).
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let keys = api::second_step_options().await.is_ok();
+                        has_keys.set(keys);
+                        step.set(if keys { Step::Key } else { Step::Code });
+                    });
                 }
             });
         })
@@ -149,6 +162,48 @@ pub fn sign_in() -> Html {
             );
         })
     };
+
+    let use_key = {
+        let (session, submit) = (session.clone(), submit.clone());
+        Callback::from(move |_: MouseEvent| {
+            let session = session.clone();
+            let call = api::with_key(api::second_step_options(), "credential", api::second_step);
+            submit.run(call, move |answer| {
+                if let SignInResponse::SignedIn { user } = answer {
+                    session.set(SessionState::SignedIn(user));
+                }
+            });
+        })
+    };
+    let use_passkey = {
+        let (session, submit, provider_error) =
+            (session.clone(), submit.clone(), provider_error.clone());
+        Callback::from(move |_: MouseEvent| {
+            provider_error.set(None);
+            let session = session.clone();
+            let call = api::with_key(api::passkey_options(), "credential", api::passkey);
+            submit.run(call, move |answer| {
+                if let SignInResponse::SignedIn { user } = answer {
+                    session.set(SessionState::SignedIn(user));
+                }
+            });
+        })
+    };
+    let go_to = |target: Step| {
+        let (step, code, submit) = (step.clone(), code.clone(), submit.clone());
+        Callback::from(move |_: MouseEvent| {
+            code.set(String::new());
+            submit.clear_error();
+            step.set(target);
+        })
+    };
+    let key_link = when(*has_keys, || {
+        el("button")
+            .attr("type", "button")
+            .class("link")
+            .on_click(go_to(Step::Key))
+            .text("Use your security key")
+    });
 
     let switch_code_kind = {
         let (step, code, submit) = (step.clone(), code.clone(), submit.clone());
@@ -213,6 +268,46 @@ pub fn sign_in() -> Html {
                     .class("primary")
                     .flag("disabled", submit.busy())
                     .text("Sign in"),
+            )
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .id("passkey")
+                    .on_click(use_passkey)
+                    .flag("disabled", submit.busy())
+                    .text("Sign in with a passkey"),
+            ),
+        Step::Key => el("form")
+            .on_submit(Callback::from(|e: SubmitEvent| e.prevent_default()))
+            .child(el("h1").text("2-step verification"))
+            .child(error_view)
+            .child(
+                el("p")
+                    .class("hint")
+                    .text("Insert or touch your security key when the browser asks for it."),
+            )
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .node_ref(first_input.clone())
+                    .class("primary")
+                    .on_click(use_key)
+                    .flag("disabled", submit.busy())
+                    .text("Use your security key"),
+            )
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .class("link")
+                    .on_click(go_to(Step::Code))
+                    .text("Use a code instead"),
+            )
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .class("link")
+                    .on_click(go_to(Step::RecoveryCode))
+                    .text("Use a recovery code"),
             ),
         Step::Code | Step::RecoveryCode => {
             let recovery = *step == Step::RecoveryCode;
@@ -267,6 +362,7 @@ pub fn sign_in() -> Html {
                         .on_click(switch_code_kind)
                         .text(switch_text),
                 )
+                .child(key_link)
         }
     };
     let providers = providers.ready().map_or(&[][..], |list| &list.providers);

@@ -33,6 +33,7 @@ fn two_step_text(user: &User) -> &'static str {
     match &user.two_step {
         None => "",
         Some(s) if s.locked => "On (locked)",
+        Some(s) if s.security_keys > 0 => "On (security keys)",
         Some(s) if s.enabled => "On",
         Some(_) => "Off",
     }
@@ -131,6 +132,12 @@ pub fn users() -> Html {
                                 .attr("value", "locked")
                                 .flag("selected", *status_filter == "locked")
                                 .text("Locked"),
+                        )
+                        .child(
+                            el("option")
+                                .attr("value", "security_keys")
+                                .flag("selected", *status_filter == "security_keys")
+                                .text("Security keys"),
                         ),
                 )
         }))

@@ -89,7 +89,7 @@ async fn confirm(
     addr: ClientAddr,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    two_step::confirm(&state, me.by(&state), &me.user, request, addr.as_deref())
+    two_step::confirm(&state, me.by(&state), &me.user, request, &addr)
         .await
         .map(Json)
 }

@@ -11,6 +11,7 @@ mod health;
 mod me;
 pub mod metrics;
 mod oidc;
+mod security_keys;
 mod session;
 mod users;
 
@@ -24,6 +25,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(session::router())
         .merge(me::router())
         .merge(oidc::router())
+        .merge(security_keys::router())
         .merge(users::router())
         .fallback(|| async {
             ApiError::client(

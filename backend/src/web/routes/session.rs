@@ -34,9 +34,10 @@ async fn reauthenticate(
     jar: CookieJar,
     ApiJson(request): ApiJson<ReauthenticateRequest>,
 ) -> ApiResult<(CookieJar, StatusCode)> {
-    let proof = match (&request.password, &request.code) {
-        (Some(password), None) => Proof::Password(password),
-        (None, Some(code)) => Proof::Code(code),
+    let proof = match (&request.password, &request.code, &request.security_key) {
+        (Some(password), None, None) => Proof::Password(password),
+        (None, Some(code), None) => Proof::Code(code),
+        (None, None, Some(answer)) => Proof::SecurityKey(answer),
         _ => return Err(ReauthError::NoProof.into()),
     };
     let who = Confirming {

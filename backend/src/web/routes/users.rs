@@ -1,4 +1,4 @@
-//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked` (search
+//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked|security_keys` (search
 //! by name, 50 a page), `GET /api/users/{id}`.
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
@@ -40,7 +40,8 @@ struct UsersQuery {
     q: Option<String>,
     /// 1-based page number (`0` is refused like any other bad query).
     page: Option<NonZeroU32>,
-    /// Only accounts with 2-step verification on, off, or locked (administrators only: others
+    /// Only accounts with 2-step verification on, off, locked, or with security keys
+    /// (administrators only: others
     /// do not see anyone else's status).
     two_step: Option<TwoStepFilter>,
 }
@@ -51,6 +52,8 @@ enum TwoStepFilter {
     On,
     Off,
     Locked,
+    /// Accounts with security keys registered.
+    SecurityKeys,
 }
 
 impl TwoStepFilter {
@@ -59,6 +62,7 @@ impl TwoStepFilter {
             Self::On => status.enabled,
             Self::Off => !status.enabled,
             Self::Locked => status.locked,
+            Self::SecurityKeys => status.security_keys > 0,
         }
     }
 }

@@ -14,6 +14,7 @@ mod unlock;
 
 use crate::api;
 use crate::components::message::error;
+use crate::components::security_keys::SecurityKeys;
 use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{use_change, use_submit};
 use remove::{Remove, use_remove};
@@ -52,6 +53,8 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         enabled: false,
         recovery_codes_left: 0,
         locked: false,
+        app: false,
+        security_keys: 0,
     });
     let team_server = user.account == AccountKind::TeamServer;
     let can_set_up = props.is_self && team_server && !status.enabled;
@@ -172,7 +175,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                             unlock::view(&unlock, user.id, act.reform(|()| Action::Unlocked))
                         }))
                 }),
-                when(status.enabled && props.is_self, || {
+                when(status.app && props.is_self, || {
                     fragment(vec![
                             new_codes::view(
                                 &new_codes,
@@ -206,5 +209,11 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             ])
         }
     };
-    section(body)
+    let keys = when(
+        props.is_self && !matches!(state.view, View::Codes(..)),
+        || {
+            html! { <SecurityKeys status={status.clone()} on_changed={props.on_changed.clone()} /> }
+        },
+    );
+    section(fragment(vec![body, keys]))
 }

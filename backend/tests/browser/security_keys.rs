@@ -1,0 +1,138 @@
+//! Security keys and passkeys in Chromium, with WebDriver's virtual authenticator as the key:
+//! add a key on the 2-Step verification section, sign out, sign in with the password and the
+//! key; sign in with a passkey alone; a key without user verification cannot; remove the key;
+//! a page on another origin cannot use the key.
+
+use crate::harness::{self, Browser, Server};
+use crate::{sign_out, submit_sign_in_form};
+use fantoccini::{Client, Locator};
+
+/// The server as the browser must reach it for keys: `http://localhost:PORT` (an IP address
+/// is never a relying party).
+fn localhost(server: &Server, path: &str) -> String {
+    server.url(path).replace("127.0.0.1", "localhost")
+}
+
+/// Adds a key named `name` on the signed-in user's 2-Step verification section.
+async fn add_key(c: &Client, name: &str) {
+    harness::open_own_two_step(c).await;
+    harness::button(c, "Add a security key")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::field(c, "Name of the key")
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+    harness::button(c, "Save").await.click().await.unwrap();
+    harness::wait_text(c, "ul.keys", name).await;
+}
+
+async fn signed_in_as(c: &Client, name: &str) {
+    harness::wait_text(c, "h1", &format!("Welcome, {name}")).await;
+}
+
+#[tokio::test]
+async fn a_key_signs_in_after_the_password_and_a_passkey_alone_then_it_is_removed() {
+    let server = Server::start(&[("alice", "alice-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(true).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, "alice", "alice-password").await;
+    signed_in_as(c, "alice").await;
+    add_key(c, "YubiKey on my keyring").await;
+    harness::wait_text(c, "[role=status]", "2-step verification is on").await;
+    harness::wait_text(c, ".recovery-codes", "-").await;
+
+    // Password, then the key.
+    sign_out(c).await;
+    submit_sign_in_form(c, "alice", "alice-password").await;
+    harness::button(c, "Use your security key")
+        .await
+        .click()
+        .await
+        .unwrap();
+    signed_in_as(c, "alice").await;
+
+    // The passkey alone.
+    sign_out(c).await;
+    harness::button(c, "Sign in with a passkey")
+        .await
+        .click()
+        .await
+        .unwrap();
+    signed_in_as(c, "alice").await;
+
+    // Remove it (OK, then the key itself as proof).
+    harness::open_own_two_step(c).await;
+    harness::button_labelled(c, "Remove YubiKey on my keyring")
+        .await
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//dialog[@open]//button[normalize-space()='OK']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    harness::wait_text(c, "section", "No security keys yet.").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_key_without_user_verification_cannot_sign_in_alone() {
+    let server = Server::start(&[("bob", "bob-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(false).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, "bob", "bob-password").await;
+    signed_in_as(c, "bob").await;
+    add_key(c, "Plain key").await;
+    sign_out(c).await;
+    harness::button(c, "Sign in with a passkey")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "[role=alert]", "").await;
+    assert!(
+        c.find(Locator::Css("#username")).await.is_ok(),
+        "still on the Sign in page"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_page_on_another_origin_cannot_use_the_key() {
+    let server = Server::start(&[("carol", "carol-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(true).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, "carol", "carol-password").await;
+    signed_in_as(c, "carol").await;
+    add_key(c, "Carol's key").await;
+    sign_out(c).await;
+    // The same app on another origin (the IP address): the browser refuses the ceremony.
+    c.goto(&server.url("/")).await.unwrap();
+    submit_sign_in_form(c, "carol", "carol-password").await;
+    harness::button(c, "Use your security key")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(
+        c,
+        "[role=alert]",
+        "Security keys cannot be used from this address.",
+    )
+    .await;
+    browser.close().await;
+}
