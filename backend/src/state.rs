@@ -163,7 +163,7 @@ impl AppState {
         let oidc_metadata =
             crate::oidc::discovery::MetadataCache::new(&settings.identity_providers);
         let webauthn =
-            crate::factors::security_keys::relying_party(&settings.public_url, &settings.issuer)
+            crate::factors::relying_party::relying_party(&settings.public_url, &settings.issuer)
                 .inspect_err(|e| tracing::warn!(error = %e, "security keys cannot be used"))
                 .ok()
                 .map(Arc::new);

@@ -60,8 +60,9 @@ const PROBE_CONNECTIONS: u32 = 2;
 const QR_BUDGET_MS: f64 = 150.0;
 /// The account the browser signs in as (its own server, 2-step verification off).
 const BROWSER_USER: &str = "holder";
-/// The frontend budget: 110 kB = 110 000 bytes, brotli-compressed.
-const FRONTEND_BUDGET_BYTES: u64 = 110_000;
+/// The frontend budget: 120 kB = 120 000 bytes, brotli-compressed (every screen, the security
+/// keys' and the e-mail screens included).
+const FRONTEND_BUDGET_BYTES: u64 = 120_000;
 /// `GET /api/me` on SQLite with the session cache warm, as a share of bare axum.
 const ME_SHARE_TARGET: f64 = 0.5;
 /// Sign-in must reach this share of the Argon2 bound.
@@ -1720,7 +1721,7 @@ impl Report {
         let raw: u64 = assets.iter().map(|a| a.raw).sum();
         let brotli: u64 = assets.iter().map(|a| a.brotli).sum();
         self.targets.push(Target {
-            name: "Frontend transfer (wasm + JS + CSS, brotli) at most 110 kB",
+            name: "Frontend transfer (wasm + JS + CSS, brotli) at most 120 kB",
             measured: format!("{} brotli ({} raw)", kb(brotli), kb(raw)),
             verdict: Verdict::of(brotli <= FRONTEND_BUDGET_BYTES),
         });

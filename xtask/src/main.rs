@@ -33,7 +33,9 @@ use std::process::{Command, ExitCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(task) = args.first() else {
-        eprintln!("usage: cargo xtask <run|test|build-frontend|screenshots|setup|bench|check-docs> [args…]");
+        eprintln!(
+            "usage: cargo xtask <run|test|build-frontend|screenshots|setup|bench|check-docs> [args…]"
+        );
         return ExitCode::FAILURE;
     };
     let rest = &args[1..];

@@ -5,6 +5,7 @@
 pub mod ceremonies;
 pub mod code_step;
 pub mod recovery;
+pub mod relying_party;
 pub mod security_keys;
 pub mod status;
 pub mod totp;

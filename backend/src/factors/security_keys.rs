@@ -41,42 +41,17 @@ use twostep_shared::security_keys::{
     AddKeyRequest, AssertionCredential, CreationOptions, KeyAdded, KeyName, RequestOptions,
     SecurityKey, SecurityKeys,
 };
+use webauthn_rs::Webauthn;
 use webauthn_rs::prelude::{
     Credential, CredentialID, DiscoverableAuthentication, PublicKeyCredential,
-    RegisterPublicKeyCredential, SecurityKeyAuthentication, SecurityKeyRegistration, Url, Uuid,
+    RegisterPublicKeyCredential, SecurityKeyAuthentication, SecurityKeyRegistration, Uuid,
     WebauthnError,
 };
-use webauthn_rs::{Webauthn, WebauthnBuilder};
-
-/// The relying party for `public_url`: its host, and the URL itself as the only origin. A
-/// URL whose host is an IP address (the default when no `--public-url` is given: the
-/// listening address) stands for a server reached on this machine, so its relying party is
-/// `localhost` on the same port (browsers never accept an IP address as one). `--public-url`
-/// itself refuses IP addresses at start.
-pub fn relying_party(public_url: &str, name: &str) -> Result<Webauthn, String> {
-    let url = Url::parse(public_url).map_err(|e| format!("{public_url:?}: {e}"))?;
-    let host = url.host_str().unwrap_or_default();
-    let is_ip = host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok();
-    let (rp_id, origin) = match (host, is_ip) {
-        ("", _) => return Err(format!("{public_url:?} has no host")),
-        (domain, false) => (domain.to_owned(), url.clone()),
-        (_, true) => {
-            let mut origin = url.clone();
-            origin
-                .set_host(Some("localhost"))
-                .map_err(|e| format!("{public_url:?}: {e}"))?;
-            ("localhost".to_owned(), origin)
-        }
-    };
-    WebauthnBuilder::new(&rp_id, &origin)
-        .and_then(|builder| builder.rp_name(name).build())
-        .map_err(|e| format!("{public_url:?} cannot be a relying party: {e}"))
-}
 
 /// Why a key could not be added or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// No relying party (see [`relying_party`]).
+    /// No relying party (see [`crate::factors::relying_party`]).
     #[error("security keys are not available on this server")]
     Unavailable,
     /// The account signs in through an identity provider.
@@ -105,9 +80,10 @@ pub enum KeyError {
     Locked,
     #[error(transparent)]
     Refusal(#[from] Refusal),
-    /// A proof of the second factor given as a code was refused.
-    #[error("the proof was refused")]
-    Proof(Box<crate::web::error::ApiError>),
+    /// A proof of the second factor given as a code was refused (answered as
+    /// [`crate::factors::two_step`]'s code proofs are).
+    #[error("the proof was refused: {0}")]
+    Proof(crate::factors::code_step::CodeError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
@@ -303,9 +279,16 @@ async fn proof_of_second_factor(
             verify_assertion(state, user, &binding, answer, client_addr, purpose, now).await
         }
         (None, Some(code)) => {
-            crate::factors::two_step::second_factor(state, user, code, client, purpose, now)
+            let check = crate::factors::code_step::CodeCheck {
+                user,
+                client_addr,
+                purpose,
+                recovery_allowed: true,
+            };
+            crate::factors::code_step::verify(state, check, code, now)
                 .await
-                .map_err(|e| KeyError::Proof(Box::new(e)))
+                .map(|(tx, _)| tx)
+                .map_err(KeyError::Proof)
         }
         (None, None) => Err(Refusal::SecondFactorRequired.into()),
     }

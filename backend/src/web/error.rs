@@ -300,7 +300,16 @@ impl From<KeyError> for ApiError {
             KeyError::Wait(seconds) => Self::too_many_attempts(seconds),
             KeyError::Locked => code_step_locked(),
             KeyError::Refusal(refusal) => refusal.into(),
-            KeyError::Proof(error) => *error,
+            // A code given as proof is answered as the app's code proofs are.
+            KeyError::Proof(CodeError::Invalid(_)) => Self::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ProofWrong,
+                "That is not a current verification code from your authenticator app or an \
+                 unused recovery code.",
+            )
+            .about("proof"),
+            KeyError::Proof(CodeError::NoDevice) => Refused::NoDevice.into(),
+            KeyError::Proof(other) => other.into(),
             KeyError::Database(e) => e.into(),
             KeyError::Internal(context) => Self::Internal(context),
         }
