@@ -112,6 +112,7 @@ impl FromJs for User {
             role,
             account,
             two_step,
+            disabled: flag(v, "disabled").unwrap_or(false),
         })
     }
 }

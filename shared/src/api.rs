@@ -103,6 +103,9 @@ pub struct User {
     /// Present for the user themself and for administrators; `None` for other users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_step: Option<TwoStepStatus>,
+    /// Disabled by an administrator: signs in by no path. (Left out when false.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// How many users there are, and how many of them use 2-step verification (for
@@ -115,8 +118,9 @@ pub struct TwoStepSummary {
     pub using_two_step: u64,
 }
 
-/// `GET /api/users?q=&page=&two_step=on|off|locked`: one page of the users whose name
-/// contains `q`, by name.
+/// `GET /api/users?q=&page=&two_step=on|off|locked&role=user|administrator&kind=team_server|organizational&disabled=true|false`:
+/// one page of the users whose name begins with `q` (any case) and who match every filter
+/// given, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList {
     /// The users on this page.
@@ -689,6 +693,7 @@ mod tests {
             role: Role::User,
             account: AccountKind::TeamServer,
             two_step: None,
+            disabled: false,
         };
         let signed_in = SignInResponse::SignedIn { user };
         let json = serde_json::to_string(&signed_in).unwrap();

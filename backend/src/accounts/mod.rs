@@ -2,12 +2,13 @@
 //! passwords ([`passwords`], [`password_change`], [`common_passwords`]), the account-changes table ([`changes`], pure), who
 //! is acting ([`By`]), the revocations a change causes ([`apply`]), the operations on an
 //! account itself ([`operations`]: password reset, role) and the known browsers
-//! ([`known_browsers`]).
+//! ([`known_browsers`]); the Users list at any size ([`listing`]).
 
 pub mod apply;
 pub mod changes;
 pub mod common_passwords;
 pub mod known_browsers;
+pub mod listing;
 pub mod operations;
 pub mod password_change;
 pub mod passwords;

@@ -13,6 +13,8 @@ pub struct UserRecord {
     pub username: String,
     pub role: Role,
     pub identity_provider: Option<String>,
+    /// Disabled by an administrator: signs in by no path.
+    pub disabled: bool,
 }
 
 impl UserRecord {
@@ -37,6 +39,7 @@ impl UserRecord {
             role: self.role,
             account: self.account(),
             two_step,
+            disabled: self.disabled,
         }
     }
 }
@@ -56,13 +59,15 @@ pub fn role_to_db(role: Role) -> &'static str {
     }
 }
 
-/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`.
+/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`,
+/// `disabled_at`.
 pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         role: role_from_db(&row.try_get::<String, _>("role")?),
         identity_provider: row.try_get("identity_provider")?,
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
     })
 }
 
@@ -71,7 +76,7 @@ pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error>
 macro_rules! select_users {
     ($rest:literal) => {
         concat!(
-            "SELECT id, username, role, identity_provider FROM users ",
+            "SELECT id, username, role, identity_provider, disabled_at FROM users ",
             $rest
         )
     };
@@ -115,7 +120,7 @@ pub async fn lookup_for_password(
     counter_key: &str,
 ) -> Result<PasswordLookup, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
+        "SELECT u.id, u.username, u.role, u.identity_provider, u.disabled_at, u.password_hash,
                 c.failures, c.last_at
          FROM (SELECT $1 AS name, $2 AS counter_key) AS typed
          LEFT JOIN users u ON u.username = typed.name
@@ -139,45 +144,6 @@ pub async fn lookup_for_password(
             last_at: u64::try_from(last_at).unwrap_or(0),
         }),
     })
-}
-
-/// The accounts whose username contains `search` (any case; `%`, `_` and `\` match
-/// themselves), by username.
-pub async fn search(db: &AnyPool, search: &str) -> Result<Vec<UserRecord>, sqlx::Error> {
-    let mut pattern = String::from("%");
-    for c in search.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    sqlx::query(select_users!(
-        "WHERE lower(username) LIKE $1 ESCAPE '\\' ORDER BY username"
-    ))
-    .bind(pattern)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(record)
-    .collect()
-}
-
-/// How many accounts there are.
-pub async fn count(db: &AnyPool) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(db)
-        .await?;
-    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
-}
-
-pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query(select_users!("ORDER BY username"))
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(record)
-        .collect()
 }
 
 /// What a new account is.

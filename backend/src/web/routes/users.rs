@@ -1,11 +1,13 @@
-//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked` (search
-//! by name, 50 a page), `GET /api/users/{id}`.
+//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked&role=&kind=&disabled=`
+//! (the beginning of a name, filters, 50 a page, all in the database: see
+//! [`crate::accounts::listing`]), `GET /api/users/{id}`.
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
 //! only to administrators and to the user themself. One user's page is for the user
 //! themself and administrators. What a change to it needs (removing its 2-step verification,
 //! unlocking, ending sessions) is the account-changes table's to say.
 
+use crate::accounts::listing::{self, Filter, KindFilter, TwoStepFilter};
 use crate::sessions::list::{self as session_list, Ending};
 use crate::state::AppState;
 use crate::web::error::{ApiError, ApiResult};
@@ -18,9 +20,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use std::num::NonZeroU32;
 use twostep_shared::account::{SessionList, SessionsEnded};
-use twostep_shared::api::{
-    RemoveDeviceRequest, TwoStepStatus, TwoStepSummary, USERS_PER_PAGE, User, UserList,
-};
+use twostep_shared::api::{RemoveDeviceRequest, Role, USERS_PER_PAGE, User, UserList};
+use twostep_shared::input::USERNAME_MAX;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,31 +36,17 @@ pub fn router() -> Router<AppState> {
 /// Which accounts `GET /api/users` lists.
 #[derive(Debug, Deserialize)]
 struct UsersQuery {
-    /// Part of the username, any case.
+    /// The beginning of the username, any case.
     q: Option<String>,
     /// 1-based page number (`0` is refused like any other bad query).
     page: Option<NonZeroU32>,
     /// Only accounts with 2-step verification on, off, or locked (administrators only: others
     /// do not see anyone else's status).
     two_step: Option<TwoStepFilter>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TwoStepFilter {
-    On,
-    Off,
-    Locked,
-}
-
-impl TwoStepFilter {
-    fn keeps(self, status: &TwoStepStatus) -> bool {
-        match self {
-            Self::On => status.enabled,
-            Self::Off => !status.enabled,
-            Self::Locked => status.locked,
-        }
-    }
+    role: Option<Role>,
+    kind: Option<KindFilter>,
+    /// Only disabled accounts (`true`) or only the others (administrators only).
+    disabled: Option<bool>,
 }
 
 async fn list(
@@ -67,52 +54,41 @@ async fn list(
     SignedIn { user: me, .. }: SignedIn,
     ApiQuery(query): ApiQuery<UsersQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let search = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let accounts = if search.is_empty() {
-        users::list(&state.db).await?
-    } else {
-        users::search(&state.db, search).await?
+    let name = query.q.as_deref().map(str::trim).unwrap_or_default();
+    if name.chars().count() > USERNAME_MAX {
+        return Err(ApiError::invalid(
+            "q",
+            format!("Search for at most {USERNAME_MAX} characters of a name."),
+        ));
+    }
+    if !me.is_admin() && (query.two_step.is_some() || query.disabled.is_some()) {
+        return Err(ApiError::forbidden());
+    }
+    let filter = Filter {
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        role: query.role,
+        two_step: query.two_step,
+        disabled: query.disabled,
+        kind: query.kind,
     };
     let page = query.page.map_or(1, NonZeroU32::get);
-    let per_page = USERS_PER_PAGE as usize;
-    let skip = (page as usize - 1).saturating_mul(per_page);
-    // Administrators see everyone's status (one query for all); others only their own.
-    let (users, total, two_step_summary) = if me.is_admin() {
-        let statuses = two_step::statuses(&state.db).await?;
-        let status_of = |id: i64| statuses.get(&id).cloned().unwrap_or(two_step::OFF);
-        let matching: Vec<_> = accounts
-            .iter()
-            .map(|user| (user, status_of(user.id)))
-            .filter(|(_, status)| query.two_step.is_none_or(|f| f.keeps(status)))
-            .collect();
-        let summary = TwoStepSummary {
-            users: users::count(&state.db).await?,
-            using_two_step: statuses.values().filter(|s| s.enabled).count() as u64,
-        };
-        let total = matching.len();
-        let users = matching
-            .into_iter()
-            .skip(skip)
-            .take(per_page)
-            .map(|(user, status)| user.to_api(Some(status)))
-            .collect();
-        (users, total, Some(summary))
+    let (listed, total) = listing::page(&state.db, &filter, page, USERS_PER_PAGE).await?;
+    // Administrators see everyone's status; others only their own.
+    let users = listed
+        .into_iter()
+        .map(|l| {
+            let shown = me.is_admin() || l.user.id == me.id;
+            l.user.to_api(shown.then_some(l.two_step))
+        })
+        .collect();
+    let two_step_summary = if me.is_admin() {
+        Some(listing::summary(&state.db).await?)
     } else {
-        if query.two_step.is_some() {
-            return Err(ApiError::forbidden());
-        }
-        let own = two_step::status(&state.db, me.id).await?;
-        let users = accounts
-            .iter()
-            .skip(skip)
-            .take(per_page)
-            .map(|user| user.to_api((user.id == me.id).then(|| own.clone())))
-            .collect();
-        (users, accounts.len(), None)
+        None
     };
     Ok(Json(UserList {
         users,
-        total: total as u64,
+        total,
         page,
         per_page: USERS_PER_PAGE,
         two_step_summary,
