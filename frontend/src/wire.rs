@@ -113,6 +113,7 @@ impl FromJs for User {
             account,
             two_step,
             disabled: flag(v, "disabled").unwrap_or(false),
+            password_change_required: flag(v, "password_change_required").unwrap_or(false),
         })
     }
 }

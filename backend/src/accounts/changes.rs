@@ -41,6 +41,10 @@ pub enum Change {
     CreateAccount,
     /// Link an organizational account to its identity at the provider.
     LinkIdentity,
+    /// Disable an account (it signs in by no path), or enable it again.
+    DisableAccount,
+    /// Delete an account (its audit events stay).
+    DeleteAccount,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
 }
@@ -139,6 +143,12 @@ pub const TABLE: &[Rule] = &[
     ),
     row(
         ResetPassword,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        ResetPassword,
         Operator,
         Proof::None,
         &[AllSessions, KnownBrowsers],
@@ -152,9 +162,35 @@ pub const TABLE: &[Rule] = &[
     ),
     row(UnlockCodeStep, Administrator, Proof::RecentSignIn, &[]),
     row(UnlockCodeStep, Operator, Proof::None, &[]),
+    row(SetRole, Administrator, Proof::RecentSignIn, &[]),
     row(SetRole, Operator, Proof::None, &[]),
+    row(CreateAccount, Administrator, Proof::RecentSignIn, &[]),
     row(CreateAccount, Operator, Proof::None, &[]),
     row(LinkIdentity, Operator, Proof::None, &[]),
+    row(
+        DisableAccount,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DisableAccount,
+        Operator,
+        Proof::None,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DeleteAccount,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DeleteAccount,
+        Operator,
+        Proof::None,
+        &[AllSessions, KnownBrowsers],
+    ),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
 ];
 
@@ -260,6 +296,8 @@ impl Change {
             SetRole => "Make administrator / remove administrator",
             CreateAccount => "Create an account",
             LinkIdentity => "Link an organizational account",
+            DisableAccount => "Disable or enable an account",
+            DeleteAccount => "Delete an account",
             ConfirmItsYou => "Confirm it's you",
         }
     }

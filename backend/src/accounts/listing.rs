@@ -111,8 +111,9 @@ pub async fn page(
     let sql = format!(
         "SELECT p.id AS id, p.username AS username, p.role AS role,
                 p.identity_provider AS identity_provider, p.disabled_at AS disabled_at,
-                {}
-         FROM (SELECT u.id, u.username, u.role, u.identity_provider, u.disabled_at
+                p.password_change_required AS password_change_required, {}
+         FROM (SELECT u.id, u.username, u.role, u.identity_provider, u.disabled_at,
+                      u.password_change_required
                FROM users u{clause} ORDER BY u.username LIMIT ${limit} OFFSET ${offset}) p
          LEFT JOIN two_step_devices d ON d.user_id = p.id
          ORDER BY p.username",

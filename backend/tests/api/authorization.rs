@@ -83,6 +83,8 @@ enum Body {
     Reauth,
     /// The caller's password and a new one.
     NewPassword,
+    /// `{"role": "administrator"}`.
+    MakeAdmin,
 }
 
 struct Row {
@@ -102,7 +104,9 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
     }
 }
 
-use Body::{AliceCode, AliceSignIn, CodeProof, Empty, NewPassword, Nothing, Reauth, SetupCodes};
+use Body::{
+    AliceCode, AliceSignIn, CodeProof, Empty, MakeAdmin, NewPassword, Nothing, Reauth, SetupCodes,
+};
 
 const NOT_FOUND: Expect = Refused(404, E::NotFound);
 /// Confirming a replacement that was not started: 410 `setup_expired`.
@@ -110,7 +114,7 @@ const NOT_FOUND: Expect = Refused(404, E::NotFound);
 const NO_PROOF: Expect = Refused(403, E::ProofRequired);
 
 #[rustfmt::skip]
-const TABLE: [Row; 35] = [
+const TABLE: [Row; 42] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -136,6 +140,13 @@ const TABLE: [Row; 35] = [
     row("DELETE", "/api/users/{alice}/two-step",       CodeProof,      [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
     row("POST",   "/api/users/{self}/two-step/unlock", Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("PUT",    "/api/users/{alice}/role",           MakeAdmin,      [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("PUT",    "/api/users/{self}/role",            MakeAdmin,      [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
+    row("POST",   "/api/users/{alice}/disable",        Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("POST",   "/api/users/{self}/disable",         Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
+    row("POST",   "/api/users/{alice}/enable",         Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("DELETE", "/api/users/{alice}",                Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("DELETE", "/api/users/{self}",                 Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
     row("GET",    "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions/nope",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NOT_FOUND]),
@@ -239,6 +250,7 @@ impl World {
         match body {
             Body::Nothing => None,
             Body::Empty => Some(json!({})),
+            Body::MakeAdmin => Some(json!({"role": "administrator"})),
             Body::AliceSignIn => Some(json!({"username": "alice", "password": ALICE_PASSWORD})),
             Body::AliceCode => Some(json!({"code": totp(&self.alice_secret, step)})),
             Body::SetupCodes => {

@@ -317,6 +317,11 @@ async fn finish(
     .await
     .map_err(|f| Refusal::from(f).at(&name))?;
     match link::find_account(&state.db, &name, &identity).await {
+        Ok(Some((user, _))) if user.disabled => Err(Refusal::new(
+            E::AccountDisabled,
+            format!("the account {} is disabled", user.username),
+        )
+        .at(&name)),
         Ok(Some((user, linked_by))) => Ok((user, name, linked_by)),
         Ok(None) => Err(Refusal::new(
             E::UnknownAccount,

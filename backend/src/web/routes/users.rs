@@ -7,7 +7,9 @@
 //! themself and administrators. What a change to it needs (removing its 2-step verification,
 //! unlocking, ending sessions) is the account-changes table's to say.
 
+use crate::accounts::creation::{self, Kind, NewAccount as NewAccountSpec};
 use crate::accounts::listing::{self, Filter, KindFilter, TwoStepFilter};
+use crate::accounts::operations;
 use crate::sessions::list::{self as session_list, Ending};
 use crate::state::AppState;
 use crate::web::error::{ApiError, ApiResult};
@@ -15,18 +17,26 @@ use crate::web::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn};
 use crate::{accounts::users, factors::two_step};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::num::NonZeroU32;
 use twostep_shared::account::{SessionList, SessionsEnded};
-use twostep_shared::api::{RemoveDeviceRequest, Role, USERS_PER_PAGE, User, UserList};
+use twostep_shared::api::{
+    AccountCreated, CreateUserRequest, NewAccount, RemoveDeviceRequest, Role, SetRoleRequest,
+    USERS_PER_PAGE, User, UserList,
+};
 use twostep_shared::input::USERNAME_MAX;
+use twostep_shared::input::Username;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list))
-        .route("/users/{id}", get(one))
+        .route("/users", get(list).post(create))
+        .route("/users/{id}/password", post(reset_password))
+        .route("/users/{id}", get(one).delete(delete_user))
+        .route("/users/{id}/role", put(set_role))
+        .route("/users/{id}/disable", post(disable))
+        .route("/users/{id}/enable", post(enable))
         .route("/users/{id}/two-step", delete(remove_device))
         .route("/users/{id}/two-step/unlock", post(unlock))
         .route("/users/{id}/sessions", get(sessions).delete(end_sessions))
@@ -203,4 +213,115 @@ async fn unlock(
     let subject = target(&state, &me.user, &raw_id).await?;
     two_step::unlock(&state, me.by(&state), &subject, addr.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator makes another account an administrator, or a user again.
+async fn set_role(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<SetRoleRequest>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_role(&state, me.by(&state), &subject, request.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator disables another account: it signs in by no path, its sessions end.
+async fn disable(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_disabled(&state, me.by(&state), &subject, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_disabled(&state, me.by(&state), &subject, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator deletes another account (its audit events stay).
+async fn delete_user(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::delete(&state, me.by(&state), &subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator adds an account: a Team Server account (with a one-time password, shown
+/// once in the answer) or an organizational one.
+async fn create(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
+    let username =
+        Username::parse(&request.username).map_err(|e| ApiError::invalid("username", e))?;
+    let kind = match &request.account {
+        NewAccount::TeamServer => Kind::TeamServer,
+        NewAccount::Organizational {
+            identity_provider,
+            email,
+            subject,
+        } => Kind::organizational(identity_provider, email.as_deref(), subject.as_deref())?,
+    };
+    let account = NewAccountSpec {
+        username,
+        role: request.role,
+        kind,
+    };
+    let known = |name: &str| state.settings.identity_provider(name).is_some();
+    let mut created = creation::create_accounts(&state, me.by(&state), &[account], &known)
+        .await
+        .map_err(|(_, e)| e)?;
+    let created = created
+        .pop()
+        .ok_or_else(|| ApiError::internal("no account created"))?;
+    let status = two_step::status(&state.db, created.user.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            user: created.user.to_api(Some(status)),
+            one_time_password: created.one_time_password.map(|p| p.into_inner()),
+        }),
+    ))
+}
+
+/// An administrator resets another account's password: a one-time password (shown once) the
+/// holder must change; every session and known browser of the account ends.
+async fn reset_password(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<Json<AccountCreated>> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    let reset = operations::reset_password(
+        &state,
+        me.by(&state),
+        &subject,
+        operations::NewPassword::OneTime,
+    )
+    .await?;
+    let user = users::find(&state.db, subject.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = two_step::status(&state.db, user.id).await?;
+    Ok(Json(AccountCreated {
+        user: user.to_api(Some(status)),
+        one_time_password: reset.one_time_password.map(|p| p.into_inner()),
+    }))
 }
