@@ -54,7 +54,7 @@ async fn main() -> Result<(), String> {
             .map_err(|e| format!("{e}: {sql}"))
     };
     // $1 now, $2 accounts, $3 events (every statement binds all three).
-    run("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $2)
+    run("WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $2)
          INSERT INTO users (username, password_hash, role, identity_provider, created_at, disabled_at)
          SELECT 'member' || CAST(100000 + i AS TEXT), NULL,
                 CASE WHEN i % 1000 = 0 THEN 'administrator' ELSE 'user' END,
@@ -69,7 +69,7 @@ async fn main() -> Result<(), String> {
          FROM users WHERE username LIKE 'member%' AND id % 7 = 0 AND $2 + $3 > 0",
     )
     .await?;
-    run("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $3)
+    run("WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $3)
          INSERT INTO audit_events (at, event, actor_id, actor_name, subject_id, subject_name, client_addr, detail)
          SELECT $1 - $3 + i,
                 CASE i % 4 WHEN 0 THEN 'signed_in' WHEN 1 THEN 'sign_in_failed_password'

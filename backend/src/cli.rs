@@ -247,12 +247,11 @@ async fn import(
         .await
         .map_err(|(index, e)| match index.and_then(|i| lines.get(i)) {
             Some(line) => format!(
-                "{}: line {}: {}; nothing was imported",
+                "{}: line {}: {e}; nothing was imported",
                 file.display(),
                 line.number,
-                said(e.into())
             ),
-            None => format!("{}; nothing was imported", said(e.into())),
+            None => format!("{e}; nothing was imported"),
         })?;
     for (account, made) in accounts.iter().zip(&created) {
         match &made.one_time_password {

@@ -347,9 +347,14 @@ async fn lock_administrators(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx:
     Ok(())
 }
 
-/// "Another administrator who may sign in stays" for the account `$2`, in SQL.
-const ANOTHER_ADMINISTRATOR: &str = "EXISTS (SELECT 1 FROM users o
-    WHERE o.role = 'administrator' AND o.disabled_at IS NULL AND o.id <> $2)";
+/// "Another administrator who may sign in stays" besides the account `id` (a placeholder),
+/// in SQL.
+fn another_administrator(id: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users o
+           WHERE o.role = 'administrator' AND o.disabled_at IS NULL AND o.id <> {id})"
+    )
+}
 
 /// Sets the account's role; false if it had it already, or if it is the last administrator
 /// who may sign in and `role` would leave none, also under simultaneous requests on several
@@ -359,7 +364,8 @@ pub async fn set_role(tx: &mut RevokingTx, user_id: i64, role: Role) -> Result<b
     lock_administrators(conn).await?;
     let sql = format!(
         "UPDATE users SET role = $1 WHERE id = $2 AND role <> $1
-           AND ($1 = 'administrator' OR {ANOTHER_ADMINISTRATOR})"
+           AND ($1 = 'administrator' OR {})",
+        another_administrator("$2")
     );
     let done = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(role_to_db(role))
@@ -392,7 +398,8 @@ pub async fn set_disabled(
     let sql = if disabled {
         format!(
             "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL
-               AND (role <> 'administrator' OR {ANOTHER_ADMINISTRATOR})"
+               AND (role <> 'administrator' OR {})",
+            another_administrator("$2")
         )
     } else {
         "UPDATE users SET disabled_at = NULL WHERE id = $2 AND disabled_at IS NOT NULL AND $1 >= 0"
@@ -418,11 +425,10 @@ pub async fn delete(tx: &mut RevokingTx, subject: &UserRecord) -> Result<Written
     let conn = tx.revoking().await?;
     lock_administrators(conn).await?;
     let sql = format!(
-        "DELETE FROM users WHERE id = $1 AND id = $2
-           AND (role <> 'administrator' OR {ANOTHER_ADMINISTRATOR})"
+        "DELETE FROM users WHERE id = $1 AND (role <> 'administrator' OR {})",
+        another_administrator("$1")
     );
     let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(subject.id)
         .bind(subject.id)
         .execute(&mut *conn)
         .await?;

@@ -168,6 +168,10 @@ pub async fn check_password(
     };
     match lookup.account {
         Some((user, _)) if right && user.disabled => {
+            // Not a wrong password: not counted as one.
+            if let Err(release) = guards::release_password(&state.db, &counter_key).await {
+                tracing::warn!(error = %release, "a password reservation was not handed back");
+            }
             audit::record(
                 &state.db,
                 audit::Event {

@@ -1,5 +1,5 @@
-//! What an administrator does to other accounts from the admin page — make or remove
-//! administrator, disable and enable, delete — each through the account-changes table (a
+//! What an administrator does to other accounts from the admin page — add, reset the
+//! password, make or remove administrator, disable and enable, delete — each through the account-changes table (a
 //! recent sign-in), audited, and the last administrator kept under simultaneous requests on
 //! two instances.
 
@@ -8,7 +8,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use twostep::app::Settings;
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{AuditEntry, AuditEventKind, Role, User};
+use twostep_shared::api::{AccountCreated, AuditEntry, AuditEventKind, Role, SignInResponse, User};
 
 const PASSWORD: &str = "correct horse battery";
 /// `--recent-sign-in-seconds` here.
@@ -293,4 +293,148 @@ async fn an_administrator_deletes_an_account_and_its_events_stay() {
         ),
         (AuditEventKind::AccountDeleted, Some("root"), Some("bob"))
     );
+}
+
+#[tokio::test]
+async fn an_administrator_adds_a_user_whose_one_time_password_must_be_changed_first() {
+    let app = app().await;
+    let ((_, root_client), (_, bob_client)) = root_and_bob(&app).await;
+    let add = async |client: &Client, body: serde_json::Value| {
+        app.send_json(client, Method::POST, "/api/users", &body)
+            .await
+    };
+    let dana = json!({"username": "Dana", "role": "user", "account": {"kind": "team_server"}});
+
+    // Only administrators; the name rules are the shared crate's; a name is taken once.
+    expect_error(
+        add(&bob_client, dana.clone()).await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden,
+    )
+    .await;
+    let bad = json!({"username": "da na", "role": "user", "account": {"kind": "team_server"}});
+    let body = expect_error(
+        add(&root_client, bad).await,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput,
+    )
+    .await;
+    assert_eq!(body.field.as_deref(), Some("username"));
+    let unknown = json!({"username": "erin", "role": "user",
+        "account": {"kind": "organizational", "identity_provider": "Nowhere", "email": "erin@example.com"}});
+    expect_error(
+        add(&root_client, unknown).await,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput,
+    )
+    .await;
+
+    let response = add(&root_client, dana.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: AccountCreated = response.json().await.unwrap();
+    assert_eq!(created.user.username, "dana");
+    assert!(created.user.password_change_required);
+    let one_time = created.one_time_password.expect("a one-time password");
+    assert_eq!(one_time.len(), 19);
+    expect_error(
+        add(&root_client, dana).await,
+        StatusCode::CONFLICT,
+        ErrorCode::AlreadyExists,
+    )
+    .await;
+    let event = last_event_about(&app, &root_client, created.user.id).await;
+    assert_eq!(
+        (event.event, event.actor.as_deref(), event.detail.as_deref()),
+        (
+            AuditEventKind::AccountCreated,
+            Some("root"),
+            Some("user with a one-time password")
+        )
+    );
+
+    // dana signs in with it: nothing but her own page until she chooses a new password.
+    let dana_client = client();
+    match app.sign_in(&dana_client, "dana", &one_time).await {
+        SignInResponse::SignedIn { user } => assert!(user.password_change_required),
+        other => panic!("{other:?}"),
+    }
+    expect_error(
+        app.get(&dana_client, "/api/users").await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::PasswordChangeRequired,
+    )
+    .await;
+    assert!(app.me(&dana_client).await.password_change_required);
+    let change = json!({"current_password": one_time, "new_password": "dana's own long phrase"});
+    let changed = app
+        .send_json(&dana_client, Method::POST, "/api/me/password", &change)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(!app.me(&dana_client).await.password_change_required);
+    assert_eq!(
+        app.get(&dana_client, "/api/users").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_resets_a_password_to_a_one_time_password() {
+    let app = app().await;
+    let b = app.another_instance().await;
+    let ((_, root_client), (bob, bob_client)) = root_and_bob(&app).await;
+    let bob_on_b = client();
+    b.sign_in(&bob_on_b, "bob", PASSWORD).await;
+    assert_eq!(b.me(&bob_on_b).await.username, "bob");
+    let path = format!("/api/users/{bob}/password");
+    // Not by bob himself, nor with a stale session.
+    let own = app
+        .send_json(&bob_client, Method::POST, &path, &json!({}))
+        .await;
+    expect_error(own, StatusCode::FORBIDDEN, ErrorCode::Forbidden).await;
+
+    let reset: AccountCreated = ok_json(
+        app.send_json(&root_client, Method::POST, &path, &json!({}))
+            .await,
+    )
+    .await;
+    let one_time = reset.one_time_password.expect("a one-time password");
+    assert!(reset.user.password_change_required);
+    // Every session of bob ended, on both instances; the old password is gone.
+    assert_eq!(
+        app.get(&bob_client, "/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        b.get(&bob_on_b, "/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    expect_error(
+        app.sign_in_raw(&client(), "bob", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+    )
+    .await;
+    let event = last_event_about(&app, &root_client, bob).await;
+    assert_eq!(
+        (event.event, event.detail.as_deref()),
+        (
+            AuditEventKind::PasswordChanged,
+            Some("reset by administrator root (a one-time password); 2 session(s) ended")
+        )
+    );
+    let again = client();
+    match b.sign_in(&again, "bob", &one_time).await {
+        SignInResponse::SignedIn { user } => assert!(user.password_change_required),
+        other => panic!("{other:?}"),
+    }
+    app.clock.advance(RECENT + 2);
+    let stale = app
+        .send_json(&root_client, Method::POST, &path, &json!({}))
+        .await;
+    expect_error(
+        stale,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ReauthenticationRequired,
+    )
+    .await;
 }
