@@ -399,6 +399,14 @@ async fn an_administrator_resets_a_password_to_a_one_time_password() {
     .await;
     let one_time = reset.one_time_password.expect("a one-time password");
     assert!(reset.user.password_change_required);
+    let event = last_event_about(&app, &root_client, bob).await;
+    assert_eq!(
+        (event.event, event.detail.as_deref()),
+        (
+            AuditEventKind::PasswordChanged,
+            Some("reset by administrator root (a one-time password); 2 session(s) ended")
+        )
+    );
     // Every session of bob ended, on both instances; the old password is gone.
     assert_eq!(
         app.get(&bob_client, "/api/me").await.status(),
@@ -414,14 +422,6 @@ async fn an_administrator_resets_a_password_to_a_one_time_password() {
         ErrorCode::BadCredentials,
     )
     .await;
-    let event = last_event_about(&app, &root_client, bob).await;
-    assert_eq!(
-        (event.event, event.detail.as_deref()),
-        (
-            AuditEventKind::PasswordChanged,
-            Some("reset by administrator root (a one-time password); 2 session(s) ended")
-        )
-    );
     let again = client();
     match b.sign_in(&again, "bob", &one_time).await {
         SignInResponse::SignedIn { user } => assert!(user.password_change_required),
