@@ -2,7 +2,7 @@
 //! There is deliberately no command that sets up 2-step verification for someone.
 
 use crate::accounts::changes::{self, Change};
-use crate::accounts::{By, operations};
+use crate::accounts::{By, creation, operations};
 use crate::audit::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CommonArgs, IdentityLinkArgs, UserCommand};
@@ -125,12 +125,13 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                 .ok_or_else(|| format!("no Team Server account named {username}"))?;
             let password = read_new_password()?;
             let state = operator_state(db, seal, common)?;
-            let ended = operations::reset_password(&state, By::Operator, &user, password.expose())
+            let typed = operations::NewPassword::Typed(password.expose());
+            let reset = operations::reset_password(&state, By::Operator, &user, typed)
                 .await
                 .map_err(|e| said(e.into()))?;
             println!(
-                "password set for {}; {ended} session(s) ended",
-                user.username
+                "password set for {}; {} session(s) ended",
+                user.username, reset.sessions_ended
             );
         }
         UserCommand::Unlock { name } => {
@@ -216,8 +217,127 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             }
             println!("{} is now a User", user.username);
         }
+        UserCommand::Import { file, dry_run } => import(common, db, seal, &file, dry_run).await?,
+        UserCommand::Disable { name } => set_disabled(common, db, seal, &name, true).await?,
+        UserCommand::Enable { name } => set_disabled(common, db, seal, &name, false).await?,
+        UserCommand::Delete { name } => {
+            let user = existing_user(&db, &name).await?;
+            let state = operator_state(db, seal, common)?;
+            operations::delete(&state, By::Operator, &user)
+                .await
+                .map_err(|e| last_administrator(&user, e))?;
+            println!("deleted {} (its audit events stay)", user.username);
+        }
     }
     Ok(())
+}
+
+/// `twostep user import FILE [--dry-run]`: all or nothing; every error names its line.
+async fn import(
+    common: &CommonArgs,
+    db: sqlx::AnyPool,
+    seal: crate::storage::seal::SealKey,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let lines = crate::accounts::import::parse(&text)
+        .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
+    let known = |provider: &str| provider_issuer(common, provider, false).is_ok();
+    let describe = |account: &creation::NewAccount| match &account.kind {
+        creation::Kind::TeamServer => format!(
+            "{} ({:?}, Team Server account, one-time password)",
+            account.username, account.role
+        ),
+        creation::Kind::Organizational { provider, .. } => format!(
+            "{} ({:?}, organizational account of {provider})",
+            account.username, account.role
+        ),
+    };
+    if dry_run {
+        for line in &lines {
+            let error = |message: String| {
+                format!(
+                    "{}: line {}: {message}; nothing would be imported",
+                    file.display(),
+                    line.number
+                )
+            };
+            let account = &line.account;
+            if users::find_by_name(&db, account.username.as_str())
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
+                return Err(error(format!(
+                    "a user named {} already exists",
+                    account.username
+                )));
+            }
+            if let creation::Kind::Organizational { provider, .. } = &account.kind
+                && !known(provider)
+            {
+                return Err(error(format!("no identity provider named {provider:?}")));
+            }
+        }
+        for line in &lines {
+            println!("would create {}", describe(&line.account));
+        }
+        println!(
+            "{} account(s) would be created (dry run: nothing was written)",
+            lines.len()
+        );
+        return Ok(());
+    }
+    let accounts: Vec<_> = lines.iter().map(|l| l.account.clone()).collect();
+    let state = operator_state(db, seal, common)?;
+    let created = creation::create_accounts(&state, By::Operator, &accounts, &known)
+        .await
+        .map_err(|(index, e)| match index.and_then(|i| lines.get(i)) {
+            Some(line) => format!(
+                "{}: line {}: {e}; nothing was imported",
+                file.display(),
+                line.number,
+            ),
+            None => format!("{e}; nothing was imported"),
+        })?;
+    for (account, made) in accounts.iter().zip(&created) {
+        match &made.one_time_password {
+            Some(password) => println!("created {}: {}", describe(account), password.expose()),
+            None => println!("created {}", describe(account)),
+        }
+    }
+    println!("{} account(s) created", created.len());
+    Ok(())
+}
+
+/// `twostep user disable|enable NAME`.
+async fn set_disabled(
+    common: &CommonArgs,
+    db: sqlx::AnyPool,
+    seal: crate::storage::seal::SealKey,
+    name: &str,
+    disable: bool,
+) -> Result<(), String> {
+    let user = existing_user(&db, name).await?;
+    let state = operator_state(db, seal, common)?;
+    operations::set_disabled(&state, By::Operator, &user, disable)
+        .await
+        .map_err(|e| last_administrator(&user, e))?;
+    let now = if disable { "disabled" } else { "enabled" };
+    println!("{} is {now}", user.username);
+    Ok(())
+}
+
+/// An operation's error as the CLI prints it, naming the last administrator.
+fn last_administrator(user: &users::UserRecord, error: operations::AccountError) -> String {
+    match error {
+        operations::AccountError::LastAdministrator => format!(
+            "{} is the last Administrator who can sign in; make another account an Administrator first",
+            user.username
+        ),
+        other => said(other.into()),
+    }
 }
 
 /// What the operations need, for the operator: the same state a server has (its hashing

@@ -311,6 +311,22 @@ pub enum UserCommand {
     /// Take the Administrator role away (the account stays, as a User); refused for the
     /// last administrator. Its sessions lose administrator rights at their next request.
     RemoveAdmin { name: String },
+    /// Disable an account: it signs in by no path, and its sessions end at once.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
+    /// Delete an account (its audit events stay); refused for the last administrator.
+    Delete { name: String },
+    /// Create the accounts of a CSV file, all or none: one a line, `name,role[,provider[,email]]`
+    /// (role `user` or `administrator`; with a provider, an organizational account that signs
+    /// in with that e-mail). Prints each Team Server account's one-time password, which its
+    /// holder must change at the first sign-in.
+    Import {
+        file: std::path::PathBuf,
+        /// Check the file and list what would be created, creating nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Which identity at the provider an organizational account belongs to.

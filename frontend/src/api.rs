@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use twostep_shared::account::{ActivityPage, SessionList, SessionsEnded};
 use twostep_shared::api::{
-    AuditEventKind, AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes,
+    AccountCreated, AuditEventKind, AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes,
     RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
     VerifyRequest,
 };
@@ -94,6 +94,7 @@ impl<T> Future for Call<T> {
 const GET: &str = "GET";
 const POST: &str = "POST";
 const DELETE: &str = "DELETE";
+const PUT: &str = "PUT";
 
 /// Sends a request; asks to confirm it's you and sends it again when the server wants that.
 async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, ApiFailure> {
@@ -102,6 +103,9 @@ async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
+        if failure.code() == ErrorCode::Unauthorized {
+            crate::session::ended();
+        }
         if failure.code() != ErrorCode::ReauthenticationRequired || !crate::reauth::confirm().await
         {
             return Err(failure);
@@ -201,7 +205,7 @@ pub fn sign_out() -> Call<()> {
     no_answer(DELETE, "/api/session".to_owned(), None)
 }
 
-/// One page of the users whose name contains `search`, optionally only those whose 2-step
+/// One page of the users whose name begins with `search`, optionally only those whose 2-step
 /// verification is `on`, `off` or `locked`.
 pub fn users(search: &str, page: u32, two_step: Option<&str>) -> Call<UserList> {
     let mut path = format!("/api/users?page={page}");
@@ -218,6 +222,63 @@ pub fn users(search: &str, page: u32, two_step: Option<&str>) -> Call<UserList> 
 
 pub fn user(id: i64) -> Call<User> {
     json(GET, format!("/api/users/{id}"), None)
+}
+
+/// Adds an account: a Team Server account (`provider` `None`: the answer has its one-time
+/// password) or an organizational one signing in with `email` at `provider`.
+pub fn create_user(
+    username: &str,
+    admin: bool,
+    provider: Option<(&str, &str)>,
+) -> Call<AccountCreated> {
+    let account = match provider {
+        None => wire::object(&[("kind", Some("team_server"))]),
+        Some((provider, email)) => wire::object(&[
+            ("kind", Some("organizational")),
+            ("identity_provider", Some(provider)),
+            ("email", Some(email)),
+        ]),
+    };
+    let body = format!(
+        r#"{{"username":{},"role":"{}","account":{}}}"#,
+        wire::string(username),
+        role_name(admin),
+        account.unwrap_or_default()
+    );
+    json(POST, "/api/users".to_owned(), Some(body))
+}
+
+fn role_name(admin: bool) -> &'static str {
+    if admin { "administrator" } else { "user" }
+}
+
+/// Makes user `id` an administrator (`true`) or a user again.
+pub fn set_role(id: i64, admin: bool) -> Call<()> {
+    let body = wire::object(&[("role", Some(role_name(admin)))]);
+    no_answer(PUT, format!("/api/users/{id}/role"), body)
+}
+
+/// Disables (`true`) or enables user `id`.
+pub fn set_disabled(id: i64, disable: bool) -> Call<()> {
+    let action = if disable { "disable" } else { "enable" };
+    no_answer(
+        POST,
+        format!("/api/users/{id}/{action}"),
+        Some("{}".to_owned()),
+    )
+}
+
+/// A one-time password for user `id`; every session of theirs ends.
+pub fn reset_password(id: i64) -> Call<AccountCreated> {
+    json(
+        POST,
+        format!("/api/users/{id}/password"),
+        Some("{}".to_owned()),
+    )
+}
+
+pub fn delete_user(id: i64) -> Call<()> {
+    no_answer(DELETE, format!("/api/users/{id}"), None)
 }
 
 pub fn start_setup() -> Call<SetupResponse> {

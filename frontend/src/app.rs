@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
+use crate::components::password_form::NewPassword;
 use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
@@ -30,6 +31,7 @@ pub fn app() -> Html {
             None
         }));
     }
+    crate::session::keep(&session);
     let router = use_router();
     let page = main_view(&session, &router);
     route::provide(session, router, page)
@@ -44,6 +46,10 @@ fn main_view(session: &SessionState, router: &RouterContext) -> Html {
             .text("Loading…")
             .into(),
         SessionState::SignedOut => html! { <SignIn /> },
+        // A one-time password: nothing else until the holder chooses their own.
+        SessionState::SignedIn(user) if user.password_change_required => html! {
+            <Layout><NewPassword /></Layout>
+        },
         SessionState::SignedIn(user) => html! {
             <Layout>
                 { switch(router.route, user, &router.navigator) }

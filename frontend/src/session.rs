@@ -21,3 +21,25 @@ pub fn use_session() -> SessionHandle {
         .expect("App provides the session context")
         .session
 }
+
+thread_local! {
+    /// The app's session, for [`ended`].
+    static SESSION: std::cell::RefCell<Option<SessionHandle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the app's session handle for [`ended`] (the App calls this as it renders).
+pub fn keep(session: &SessionHandle) {
+    SESSION.with(|s| *s.borrow_mut() = Some(session.clone()));
+}
+
+/// The server no longer knows this browser's session (signed out elsewhere, ended by an
+/// administrator, the account disabled): back to the Sign in page, at this very request.
+pub fn ended() {
+    SESSION.with(|s| {
+        if let Some(session) = &*s.borrow()
+            && matches!(**session, SessionState::SignedIn(_))
+        {
+            session.set(SessionState::SignedOut);
+        }
+    });
+}

@@ -6,9 +6,9 @@
 use js_sys::{Array, JSON, Object, Reflect};
 use twostep_shared::account::{ActivityPage, SessionInfo, SessionList, SessionsEnded};
 use twostep_shared::api::{
-    AccountKind, AuditEntry, AuditEventKind, AuditPage, IdentityProviderInfo, IdentityProviders,
-    RecoveryCodes, Role, SetupResponse, SignInResponse, TwoStepStatus, TwoStepSummary, User,
-    UserList,
+    AccountCreated, AccountKind, AuditEntry, AuditEventKind, AuditPage, IdentityProviderInfo,
+    IdentityProviders, RecoveryCodes, Role, SetupResponse, SignInResponse, TwoStepStatus,
+    TwoStepSummary, User, UserList,
 };
 use twostep_shared::security_keys::{KeyAdded, SecurityKey, SecurityKeys};
 use twostep_shared::{ErrorBody, ErrorCode};
@@ -152,6 +152,8 @@ impl FromJs for User {
             role,
             account,
             two_step,
+            disabled: flag(v, "disabled").unwrap_or(false),
+            password_change_required: flag(v, "password_change_required").unwrap_or(false),
         })
     }
 }
@@ -285,12 +287,29 @@ impl FromJs for SessionList {
     }
 }
 
+impl FromJs for AccountCreated {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        Some(Self {
+            user: User::from_js(&field(v, "user")?)?,
+            one_time_password: text(v, "one_time_password"),
+        })
+    }
+}
+
 impl FromJs for SessionsEnded {
     fn from_js(v: &JsValue) -> Option<Self> {
         Some(Self {
             sessions_ended: whole(v, "sessions_ended")?,
         })
     }
+}
+
+/// A JSON string (quoted and escaped), for building a body by hand.
+pub fn string(text: &str) -> String {
+    JSON::stringify(&JsValue::from_str(text))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 /// A JSON object of string (or absent) fields, as text for a request body.

@@ -109,6 +109,13 @@ pub struct User {
     /// Present for the user themself and for administrators; `None` for other users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_step: Option<TwoStepStatus>,
+    /// Disabled by an administrator: signs in by no path. (Left out when false.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// The password is a one-time password (a new account, or a reset): the holder must
+    /// choose a new one before anything else. (Left out when false.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 /// How many users there are, and how many of them use 2-step verification (for
@@ -121,8 +128,9 @@ pub struct TwoStepSummary {
     pub using_two_step: u64,
 }
 
-/// `GET /api/users?q=&page=&two_step=on|off|locked`: one page of the users whose name
-/// contains `q`, by name.
+/// `GET /api/users?q=&page=&two_step=on|off|locked&role=user|administrator&kind=team_server|organizational&disabled=true|false`:
+/// one page of the users whose name begins with `q` (any case) and who match every filter
+/// given, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList {
     /// The users on this page.
@@ -139,6 +147,70 @@ pub struct UserList {
     /// For administrators: everyone, whatever the query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_step_summary: Option<TwoStepSummary>,
+}
+
+/// `PUT /api/users/{id}/role`: make an account an administrator, or a user again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoleRequest {
+    /// The role the account gets.
+    pub role: Role,
+}
+
+/// `POST /api/users`: an administrator adds an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Checked with [`crate::input::Username::parse`].
+    pub username: String,
+    /// What the account may do.
+    pub role: Role,
+    /// How it signs in.
+    pub account: NewAccount,
+}
+
+/// How a new account signs in: on the wire `{"kind":"team_server"}` (the server makes a
+/// one-time password) or `{"kind":"organizational","identity_provider":…,"email":…,"subject":…}`
+/// (the e-mail or the subject, or both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewAccount {
+    /// With a password here (a one-time password the holder changes at the first sign-in).
+    TeamServer,
+    /// Through an identity provider.
+    Organizational {
+        /// The provider's configured name.
+        identity_provider: String,
+        /// A verified e-mail the person signs in with there.
+        #[serde(default)]
+        email: Option<String>,
+        /// The provider's subject (`sub`) of the person.
+        #[serde(default)]
+        subject: Option<String>,
+    },
+}
+
+/// The answer to `POST /api/users` and `POST /api/users/{id}/password`: the account, and the
+/// one-time password to hand to its holder (shown once; none for an organizational account).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCreated {
+    /// The account as it is now.
+    pub user: User,
+    /// Shown once; the holder must change it at the first sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
+}
+
+impl fmt::Debug for AccountCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountCreated")
+            .field("user", &self.user)
+            .field(
+                "one_time_password",
+                &self.one_time_password.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 /// Users per page of `GET /api/users`.
@@ -377,6 +449,8 @@ pub enum ProviderSignInError {
     TokenInvalid,
     /// The provider vouched for someone no Team Server account is linked to.
     UnknownAccount,
+    /// The account is disabled by an administrator.
+    AccountDisabled,
     /// The Team Server itself failed (e.g. its database is unavailable).
     Unavailable,
     /// Too many sign-ins through providers from this client address lately.
@@ -388,7 +462,7 @@ pub enum ProviderSignInError {
 
 impl ProviderSignInError {
     /// Every error, for tests and documentation.
-    pub const ALL: [ProviderSignInError; 11] = [
+    pub const ALL: [ProviderSignInError; 12] = [
         Self::UnknownProvider,
         Self::ProviderUnreachable,
         Self::Cancelled,
@@ -397,6 +471,7 @@ impl ProviderSignInError {
         Self::Expired,
         Self::TokenInvalid,
         Self::UnknownAccount,
+        Self::AccountDisabled,
         Self::Unavailable,
         Self::TooMany,
         Self::LinkStale,
@@ -413,6 +488,7 @@ impl ProviderSignInError {
             Self::Expired => "expired",
             Self::TokenInvalid => "token_invalid",
             Self::UnknownAccount => "unknown_account",
+            Self::AccountDisabled => "account_disabled",
             Self::Unavailable => "unavailable",
             Self::TooMany => "too_many",
             Self::LinkStale => "link_stale",
@@ -451,6 +527,9 @@ impl ProviderSignInError {
             }
             Self::UnknownAccount => {
                 "You signed in at your organization's identity provider, but no Team Server account is linked to that identity. Ask your administrator to create or link your organizational account."
+            }
+            Self::AccountDisabled => {
+                "Your Team Server account is disabled, so you were not signed in. Ask your administrator to enable it."
             }
             Self::Unavailable => {
                 "The Team Server could not finish signing you in. Try again shortly."
@@ -515,11 +594,19 @@ pub enum AuditEventKind {
     SecurityKeyUsed,
     /// A security key's answer was refused (wrong origin, bad signature, counter going back).
     SecurityKeyRefused,
+    /// An administrator disabled the account (its sessions ended).
+    AccountDisabled,
+    /// An administrator enabled the account again.
+    AccountEnabled,
+    /// An administrator deleted the account (its events stay in the log).
+    AccountDeleted,
+    /// An administrator (or the CLI) created the account.
+    AccountCreated,
 }
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 23] = [
+    pub const ALL: [AuditEventKind; 27] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -543,6 +630,10 @@ impl AuditEventKind {
         Self::SecurityKeyRemoved,
         Self::SecurityKeyUsed,
         Self::SecurityKeyRefused,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::AccountDeleted,
+        Self::AccountCreated,
     ];
 
     /// The stored and wire name (`signed_in`, …).
@@ -571,6 +662,10 @@ impl AuditEventKind {
             Self::SecurityKeyRemoved => "security_key_removed",
             Self::SecurityKeyUsed => "security_key_used",
             Self::SecurityKeyRefused => "security_key_refused",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::AccountDeleted => "account_deleted",
+            Self::AccountCreated => "account_created",
         }
     }
 
@@ -605,6 +700,10 @@ impl AuditEventKind {
             Self::SecurityKeyRemoved => "Security key removed",
             Self::SecurityKeyUsed => "Security key used",
             Self::SecurityKeyRefused => "Security key refused",
+            Self::AccountDisabled => "Account disabled",
+            Self::AccountEnabled => "Account enabled",
+            Self::AccountDeleted => "Account deleted",
+            Self::AccountCreated => "Account created",
         }
     }
 }
@@ -740,6 +839,8 @@ mod tests {
             role: Role::User,
             account: AccountKind::TeamServer,
             two_step: None,
+            disabled: false,
+            password_change_required: false,
         };
         let signed_in = SignInResponse::SignedIn { user };
         let json = serde_json::to_string(&signed_in).unwrap();

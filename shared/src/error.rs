@@ -47,6 +47,12 @@ pub enum ErrorCode {
     OrganizationalAccount,
     /// No 2-step verification device is associated with the account.
     NotSetUp,
+    /// An administrator disabled the account: it signs in by no path until enabled again.
+    AccountDisabled,
+    /// The password is a one-time password: choose a new one (`POST /api/me/password`) first.
+    PasswordChangeRequired,
+    /// The username is taken, or the identity is linked to another account already.
+    AlreadyExists,
     /// Removing your own device needs a current code or your password.
     ProofRequired,
     /// The password given as proof is not correct.
@@ -65,7 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::BadRequest,
         Self::InvalidInput,
         Self::UnsupportedMediaType,
@@ -85,6 +91,9 @@ impl ErrorCode {
         Self::AlreadySetUp,
         Self::OrganizationalAccount,
         Self::NotSetUp,
+        Self::AccountDisabled,
+        Self::PasswordChangeRequired,
+        Self::AlreadyExists,
         Self::ProofRequired,
         Self::ProofWrong,
         Self::ReauthenticationRequired,
@@ -115,6 +124,9 @@ impl ErrorCode {
             Self::AlreadySetUp => "already_set_up",
             Self::OrganizationalAccount => "organizational_account",
             Self::NotSetUp => "not_set_up",
+            Self::AccountDisabled => "account_disabled",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::AlreadyExists => "already_exists",
             Self::ProofRequired => "proof_required",
             Self::ProofWrong => "proof_wrong",
             Self::ReauthenticationRequired => "reauthentication_required",

@@ -16,8 +16,12 @@
 //! - in headless Chromium (`browser.rs`), with a warm cache: navigation to the QR code and the
 //!   Sign in page's first contentful paint, each the median of several page loads.
 //!
-//! `cargo xtask bench --only size,browser` measures only those parts (any of `size`,
-//! `browser`) and prints them without rewriting `BENCHMARKS.md`.
+//! - the admin pages with 100,000 accounts and 1,000,000 audit events (`examples/admin_fixture.rs`),
+//!   on SQLite and PostgreSQL: each request alone on one connection, its median, and the
+//!   server's peak memory before and after them.
+//!
+//! `cargo xtask bench --only size,browser,admin` measures only those parts (any of `size`,
+//! `browser`, `admin`) and prints them without rewriting `BENCHMARKS.md`.
 //!
 //! Every process started here is stopped when the run ends, also on error.
 
@@ -151,6 +155,7 @@ end
 enum Part {
     Size,
     Browser,
+    Admin,
 }
 
 /// `--only size,browser` (or `--only=…`): the parts picked; `None` for the whole benchmark.
@@ -159,13 +164,16 @@ fn parse_only(extra: &[String]) -> Result<Option<Vec<Part>>, String> {
         [] => return Ok(None),
         [flag, list] if flag == "--only" => list.as_str(),
         [flag] if flag.starts_with("--only=") => &flag["--only=".len()..],
-        _ => return Err("usage: `cargo xtask bench [--only size,browser]`".to_owned()),
+        _ => return Err("usage: `cargo xtask bench [--only size,browser,admin]`".to_owned()),
     };
     list.split(',')
         .map(|part| match part.trim() {
             "size" => Ok(Part::Size),
             "browser" => Ok(Part::Browser),
-            other => Err(format!("`--only` takes size and browser, not `{other}`")),
+            "admin" => Ok(Part::Admin),
+            other => Err(format!(
+                "`--only` takes size, browser and admin, not `{other}`"
+            )),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -185,6 +193,8 @@ pub fn bench(extra: &[String]) -> Result<(), String> {
     build.args(["build", "--release", "-p", "twostep", "--bin", "twostep"]);
     if only.is_none() {
         build.arg("--examples");
+    } else if wants(Part::Admin) {
+        build.args(["--example", "admin_fixture"]);
     }
     run_command(&mut build)?;
     let machine = Machine::probe();
@@ -195,6 +205,13 @@ pub fn bench(extra: &[String]) -> Result<(), String> {
         Some(_) if wants(Part::Size) => measure_size(&scratch, &mut report),
         Some(_) => Ok(()),
     };
+    let measured = measured.and_then(|()| {
+        if only.is_some() && wants(Part::Admin) {
+            measure_admin(&scratch, &mut report)
+        } else {
+            Ok(())
+        }
+    });
     let measured = measured.and_then(|()| {
         if wants(Part::Browser) {
             measure_browser(&scratch, &mut report)
@@ -334,6 +351,113 @@ fn measure(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
     drop(server);
     measure_postgres(scratch, report, &baseline);
     report.add_memory_target();
+    measure_admin(scratch, report)
+}
+
+/// The admin pages at scale (`--only admin`): on SQLite, then on PostgreSQL (a throwaway
+/// cluster; a failure there is reported as a row, like the other PostgreSQL rows).
+fn measure_admin(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
+    let sqlite = Db::sqlite(scratch.path("admin-sqlite"));
+    admin_rows(scratch, report, &sqlite, "SQLite")?;
+    let result = (|| -> Result<(), String> {
+        let cluster = crate::postgres::Cluster::start()?;
+        let db = Db {
+            data_dir: scratch.path("admin-postgres"),
+            url: Some(cluster.url.clone()),
+        };
+        admin_rows(scratch, report, &db, "PostgreSQL")
+    })();
+    if let Err(message) = result {
+        report.server_rows.push(Row::only(
+            "Admin pages, PostgreSQL",
+            &format!("not measured: {message}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One administrator, [`ADMIN_USERS`] accounts and [`ADMIN_EVENTS`] audit events
+/// (`examples/admin_fixture.rs`), then each admin request alone on one connection: its median
+/// against [`ADMIN_BUDGET_MS`], and the server's peak memory after them all against its peak
+/// before them.
+fn admin_rows(scratch: &Scratch, report: &mut Report, db: &Db, engine: &str) -> Result<(), String> {
+    create_account_as(db, ADMIN_USER, true)?;
+    step(&format!(
+        "Admin fixture ({engine}): {ADMIN_USERS} accounts and {ADMIN_EVENTS} audit events"
+    ));
+    let mut fixture = clean_command(&example("admin_fixture"));
+    fixture.args(db.args()).args([
+        "--users".to_owned(),
+        ADMIN_USERS.to_string(),
+        "--events".to_owned(),
+        ADMIN_EVENTS.to_string(),
+    ]);
+    let output = Running::spawn(
+        "admin_fixture",
+        fixture.stdout(Stdio::piped()).stderr(Stdio::piped()),
+    )?
+    .finish()?;
+    step(String::from_utf8_lossy(&output.stdout).trim());
+    let server = Server::start_twostep(scratch, &format!("twostep-admin-{engine}"), db)?;
+    let cookie = sign_in_cookie_as(&server.addr, scratch, ADMIN_USER)?;
+    let before = server.memory_mib().map_or(0.0, |(peak, _)| peak);
+    let mut medians = Vec::new();
+    for (what, path) in ADMIN_REQUESTS {
+        step(&format!("GET {path} as an administrator ({engine})"));
+        let load = Load {
+            threads: 1,
+            connections: 1,
+            ..Load::get(&server.url(path), ADMIN_SECONDS)
+        }
+        .cookie(&cookie);
+        let wrk = run_wrk(&load)?;
+        // A refusal would be fast and prove nothing.
+        if wrk.non_2xx > 0 || wrk.socket_errors.is_some() {
+            return Err(format!(
+                "{what} ({engine}): {} of {} answers were not 2xx ({})",
+                wrk.non_2xx,
+                wrk.requests,
+                wrk.socket_errors.as_deref().unwrap_or("no socket errors")
+            ));
+        }
+        medians.push((what, wrk.p50));
+        report.server_rows.push(Row::from_wrk(
+            &format!("{what} ({engine}): `GET {path}`"),
+            &wrk,
+            wrk.rate,
+            format!("budget: median ≤ {ADMIN_BUDGET_MS:.0} ms"),
+            server.memory(),
+        ));
+    }
+    let after = server.memory_mib().map_or(f64::MAX, |(peak, _)| peak);
+    let slowest = medians
+        .iter()
+        .copied()
+        .fold(("", 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    report.targets.push(Target {
+        name: match engine {
+            "SQLite" => {
+                "Admin pages (SQLite, 100,000 accounts, 1,000,000 events): each median ≤ 20 ms"
+            }
+            _ => {
+                "Admin pages (PostgreSQL, 100,000 accounts, 1,000,000 events): each median ≤ 20 ms"
+            }
+        },
+        measured: format!("slowest: {} at {}", slowest.0, ms(slowest.1)),
+        verdict: Verdict::of(slowest.1 <= ADMIN_BUDGET_MS),
+    });
+    report.targets.push(Target {
+        name: match engine {
+            "SQLite" => {
+                "Admin pages (SQLite): server peak memory within 10 MiB of its peak before them"
+            }
+            _ => {
+                "Admin pages (PostgreSQL): server peak memory within 10 MiB of its peak before them"
+            }
+        },
+        measured: format!("{before:.1} MiB before, {after:.1} MiB after"),
+        verdict: Verdict::of(after - before <= ADMIN_MEMORY_MIB),
+    });
     Ok(())
 }
 
@@ -563,15 +687,48 @@ fn twostep(db: &Db) -> Command {
     command
 }
 
+/// The administrator of the admin rows, and what they ask for.
+const ADMIN_USER: &str = "benchadmin";
+const ADMIN_USERS: u32 = 100_000;
+const ADMIN_EVENTS: u32 = 1_000_000;
+const ADMIN_SECONDS: u64 = 3;
+const ADMIN_BUDGET_MS: f64 = 20.0;
+const ADMIN_MEMORY_MIB: f64 = 10.0;
+const ADMIN_REQUESTS: [(&str, &str); 7] = [
+    ("Users page 1", "/api/users"),
+    (
+        "Users, a late page (1,990 of 2,001)",
+        "/api/users?page=1990",
+    ),
+    ("Users, name search (100 found)", "/api/users?q=member1234"),
+    (
+        "Users, filter: administrators",
+        "/api/users?role=administrator",
+    ),
+    ("Users, filter: 2-step locked", "/api/users?two_step=locked"),
+    (
+        "Users, filter: disabled, page 5",
+        "/api/users?disabled=true&page=5",
+    ),
+    ("Audit log, search by name", "/api/audit?q=member154321"),
+];
+
 /// `twostep user create benchN` for every sign-in account, the password on standard input.
 fn create_user(db: &Db) -> Result<(), String> {
     (0..SIGN_IN_ACCOUNTS).try_for_each(|n| create_account(db, &format!("{USER}{n}")))
 }
 
 fn create_account(db: &Db, name: &str) -> Result<(), String> {
+    create_account_as(db, name, false)
+}
+
+fn create_account_as(db: &Db, name: &str, admin: bool) -> Result<(), String> {
     let mut command = twostep(db);
+    command.args(["user", "create", name]);
+    if admin {
+        command.arg("--admin");
+    }
     command
-        .args(["user", "create", name])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -670,12 +827,19 @@ impl Server {
 
 /// Signs in with curl and returns the session cookie's value from curl's cookie jar.
 fn sign_in_cookie(addr: &str, scratch: &Scratch) -> Result<String, String> {
+    sign_in_cookie_as(addr, scratch, &format!("{USER}0"))
+}
+
+/// Signs in as `user` (with [`PASSWORD`]); the session cookie's value.
+fn sign_in_cookie_as(addr: &str, scratch: &Scratch, user: &str) -> Result<String, String> {
     let jar = scratch.path("cookies.txt");
     let output = Command::new("curl")
         .args(["-s", "-f", "-c"])
         .arg(&jar)
         .args(["-H", "Content-Type: application/json", "--data"])
-        .arg(sign_in_body())
+        .arg(format!(
+            r#"{{"username":"{user}","password":"{PASSWORD}"}}"#
+        ))
         .arg(format!("http://{addr}/api/session"))
         .output()
         .map_err(|e| format!("cannot run curl: {e}"))?;
@@ -690,10 +854,6 @@ fn sign_in_cookie(addr: &str, scratch: &Scratch) -> Result<String, String> {
         .find(|fields| fields.len() == 7 && fields[5] == COOKIE)
         .map(|fields| fields[6].to_owned())
         .ok_or_else(|| "the sign-in answer set no session cookie".to_owned())
-}
-
-fn sign_in_body() -> String {
-    format!(r#"{{"username":"{USER}0","password":"{PASSWORD}"}}"#)
 }
 
 /// Sign-ins with the right password, each wrk thread cycling through its own share of the

@@ -43,6 +43,10 @@ pub enum Change {
     LinkIdentity,
     /// Confirm that a provider's organizational accounts follow its new issuer.
     ConfirmIssuer,
+    /// Disable an account (it signs in by no path), or enable it again.
+    DisableAccount,
+    /// Delete an account (its audit events stay).
+    DeleteAccount,
     /// "Confirm it's you": the session proves who it is again.
     ConfirmItsYou,
     /// Set, change or remove the address security e-mails go to (the old one is told).
@@ -150,6 +154,12 @@ pub const TABLE: &[Rule] = &[
     ),
     row(
         ResetPassword,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        ResetPassword,
         Operator,
         Proof::None,
         &[AllSessions, KnownBrowsers],
@@ -163,10 +173,36 @@ pub const TABLE: &[Rule] = &[
     ),
     row(UnlockCodeStep, Administrator, Proof::RecentSignIn, &[]),
     row(UnlockCodeStep, Operator, Proof::None, &[]),
+    row(SetRole, Administrator, Proof::RecentSignIn, &[]),
     row(SetRole, Operator, Proof::None, &[]),
+    row(CreateAccount, Administrator, Proof::RecentSignIn, &[]),
     row(CreateAccount, Operator, Proof::None, &[]),
     row(LinkIdentity, Operator, Proof::None, &[AllSessions]),
     row(ConfirmIssuer, Operator, Proof::None, &[]),
+    row(
+        DisableAccount,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DisableAccount,
+        Operator,
+        Proof::None,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DeleteAccount,
+        Administrator,
+        Proof::RecentSignIn,
+        &[AllSessions, KnownBrowsers],
+    ),
+    row(
+        DeleteAccount,
+        Operator,
+        Proof::None,
+        &[AllSessions, KnownBrowsers],
+    ),
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
     row(SetEmail, Holder, Proof::RecentSignIn, &[]),
     row(SetEmail, Administrator, Proof::RecentSignIn, &[]),
@@ -279,6 +315,8 @@ impl Change {
             CreateAccount => "Create an account",
             LinkIdentity => "Link an organizational account",
             ConfirmIssuer => "Confirm a provider's new issuer for its accounts",
+            DisableAccount => "Disable or enable an account",
+            DeleteAccount => "Delete an account",
             ConfirmItsYou => "Confirm it's you",
             SetEmail => "Set the address for security e-mails",
             AddSecurityKey => "Add a security key",

@@ -1,14 +1,18 @@
 //! Accounts and the changes made to them: the accounts themselves ([`users`]), their
 //! passwords ([`passwords`], [`password_change`], [`common_passwords`]), the account-changes table ([`changes`], pure), who
 //! is acting ([`By`]), the revocations a change causes ([`apply`]), the operations on an
-//! account itself ([`operations`]: password reset, role) and the known browsers
-//! ([`known_browsers`]).
+//! account itself ([`operations`]: password reset, role, disable, delete), creating accounts
+//! ([`creation`], from a CSV file: [`import`]) and the known browsers
+//! ([`known_browsers`]); the Users list at any size ([`listing`]).
 
 pub mod apply;
 pub mod changes;
 pub mod common_passwords;
+pub mod creation;
 pub mod email;
+pub mod import;
 pub mod known_browsers;
+pub mod listing;
 pub mod operations;
 pub mod password_change;
 pub mod passwords;
@@ -53,6 +57,24 @@ impl<'a> By<'a> {
             },
             two_step_on,
         })
+    }
+
+    /// The facts for a change that has no account yet (creating one): the operator, or an
+    /// administrator.
+    pub fn facts_for_new(&self) -> Result<Facts, Refusal> {
+        match self {
+            By::Operator => Ok(Facts {
+                actor: Actor::Operator,
+                recent: true,
+                two_step_on: false,
+            }),
+            By::User { user, recent, .. } if user.is_admin() => Ok(Facts {
+                actor: Actor::Administrator,
+                recent: *recent,
+                two_step_on: false,
+            }),
+            By::User { .. } => Err(Refusal::NotAllowed),
+        }
     }
 
     /// As the audit log records it.

@@ -1,12 +1,12 @@
-//! Operations on an account itself that every front end calls (the CLI today; the admin page
-//! next): reset a password, set the role, link an organizational account. Each asks [`changes::decide`], then writes, revokes
-//! and records in one transaction.
+//! Operations on an account itself that every front end calls (the admin page and the CLI):
+//! reset a password, set the role, disable or enable, delete, link an organizational account.
+//! Each asks [`changes::decide`], then writes, revokes and records in one transaction.
 
 use crate::accounts::By;
 use crate::accounts::apply::{self, RevokeError};
 use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::passwords::HashError;
-use crate::accounts::users::{self, IdentityLink, UserRecord};
+use crate::accounts::users::{self, IdentityLink, UserRecord, Written};
 use crate::audit;
 use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;
@@ -30,6 +30,9 @@ pub enum AccountError {
     /// The account has that role already.
     #[error("the account has that role already")]
     Unchanged,
+    /// The account is gone (deleted meanwhile).
+    #[error("no such account")]
+    NotFound,
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
@@ -45,24 +48,103 @@ impl From<RevokeError> for AccountError {
     }
 }
 
+/// The new password of a reset.
+#[derive(Clone, Copy)]
+pub enum NewPassword<'a> {
+    /// Typed by the operator (the CLI): the holder keeps it.
+    Typed(&'a str),
+    /// Made here, shown once to the administrator: the holder must change it at their first
+    /// sign-in.
+    OneTime,
+}
+
+/// What a reset did.
+#[derive(Debug)]
+pub struct Reset {
+    pub sessions_ended: u64,
+    /// The one-time password made, for [`NewPassword::OneTime`].
+    pub one_time_password: Option<OneTimePassword>,
+}
+
+/// A one-time password: 16 letters and digits (about 79 random bits) in groups of four, easy to
+/// read out. Its `Debug` prints `***`.
+pub struct OneTimePassword(String);
+
+impl OneTimePassword {
+    /// The alphabet leaves out letters and digits that look alike (0/o, 1/l/i).
+    const ALPHABET: &'static [u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+    pub fn new() -> Self {
+        use aes_gcm::aead::OsRng;
+        use aes_gcm::aead::rand_core::RngCore;
+        let mut text = String::with_capacity(19);
+        for i in 0..16 {
+            if i > 0 && i % 4 == 0 {
+                text.push('-');
+            }
+            // Rejection sampling: no letter more likely than another.
+            let n = loop {
+                let byte = (OsRng.next_u32() & 0xff) as usize;
+                if byte < 248 {
+                    break byte % Self::ALPHABET.len();
+                }
+            };
+            text.push(char::from(Self::ALPHABET[n]));
+        }
+        Self(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl Default for OneTimePassword {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for OneTimePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// Sets a new password for `subject` (a reset): every session and known browser of the
-/// account ends. Returns how many sessions ended.
+/// account ends.
 pub async fn reset_password(
     state: &AppState,
     by: By<'_>,
     subject: &UserRecord,
-    new_password: &str,
-) -> Result<u64, AccountError> {
+    new_password: NewPassword<'_>,
+) -> Result<Reset, AccountError> {
     let plan = changes::decide(Change::ResetPassword, by.facts(subject, false)?)?;
     if subject.identity_provider.is_some() {
         return Err(AccountError::Organizational);
     }
-    let new_password = crate::accounts::common_passwords::parse_new(new_password)
-        .map_err(AccountError::NewPasswordRefused)?;
-    let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
+    let (hash, one_time_password) = match new_password {
+        NewPassword::Typed(typed) => {
+            let typed = crate::accounts::common_passwords::parse_new(typed)
+                .map_err(AccountError::NewPasswordRefused)?;
+            (state.hasher.hash(typed.expose().to_owned()).await?, None)
+        }
+        NewPassword::OneTime => {
+            let made = OneTimePassword::new();
+            (
+                state.hasher.hash(made.expose().to_owned()).await?,
+                Some(made),
+            )
+        }
+    };
     let now = state.clock.now();
     let mut tx = RevokingTx::begin(&state.db).await?;
-    if !users::set_password_hash(&mut tx, &subject.username, &hash).await? {
+    let one_time = one_time_password.is_some();
+    if !users::set_password_hash(&mut tx, &subject.username, &hash, one_time).await? {
         return Err(AccountError::Organizational);
     }
     let mail = state.settings.mail();
@@ -78,10 +160,15 @@ pub async fn reset_password(
     .await?;
     let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
     let detail = format!(
-        "{}; {} session(s) ended",
+        "{}{}; {} session(s) ended",
         match by {
             By::Operator => "set with the server CLI".to_owned(),
             By::User { user, .. } => format!("reset by administrator {}", user.username),
+        },
+        if one_time {
+            " (a one-time password)"
+        } else {
+            ""
         },
         revoked.sessions_ended
     );
@@ -94,7 +181,10 @@ pub async fn reset_password(
     };
     audit::write(&mut **tx, event, now).await?;
     tx.commit(&state.revocations).await?;
-    Ok(revoked.sessions_ended)
+    Ok(Reset {
+        sessions_ended: revoked.sessions_ended,
+        one_time_password,
+    })
 }
 
 /// Makes `subject` an administrator or a user again. The last administrator stays one, also
@@ -192,4 +282,71 @@ pub async fn link_identity(
     audit::write(&mut **tx, event, now).await?;
     tx.commit(&state.revocations).await?;
     Ok(revoked.sessions_ended)
+}
+
+/// Disables `subject` (`true`: it signs in by no path, and every session and known browser of
+/// it ends at once, on every instance at its next request) or enables it again. The last
+/// administrator who may sign in stays enabled. Disabling what is disabled (or enabling what
+/// is enabled) changes and records nothing.
+pub async fn set_disabled(
+    state: &AppState,
+    by: By<'_>,
+    subject: &UserRecord,
+    disabled: bool,
+) -> Result<(), AccountError> {
+    let plan = changes::decide(Change::DisableAccount, by.facts(subject, false)?)?;
+    let now = state.clock.now();
+    let mut tx = RevokingTx::begin(&state.db).await?;
+    match users::set_disabled(&mut tx, subject, disabled, now).await? {
+        Written::Done => {}
+        Written::LastAdministrator => return Err(AccountError::LastAdministrator),
+        Written::Unchanged => return Ok(()),
+    }
+    // (Enabling revokes too, as the table's row says: nothing is left to end by then.)
+    let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
+    let detail = disabled.then(|| format!("{} session(s) ended", revoked.sessions_ended));
+    let event = audit::Event {
+        kind: if disabled {
+            AuditEventKind::AccountDisabled
+        } else {
+            AuditEventKind::AccountEnabled
+        },
+        actor: by.audit_actor(),
+        subject: audit::Subject::User(subject),
+        client_addr: None,
+        detail: detail.as_deref(),
+    };
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
+    Ok(())
+}
+
+/// Deletes `subject`: its sessions end at once on every instance; its audit events stay (with
+/// its name). The last administrator who may sign in stays.
+pub async fn delete(
+    state: &AppState,
+    by: By<'_>,
+    subject: &UserRecord,
+) -> Result<(), AccountError> {
+    let plan = changes::decide(Change::DeleteAccount, by.facts(subject, false)?)?;
+    let now = state.clock.now();
+    let mut tx = RevokingTx::begin(&state.db).await?;
+    // The revocations first, while the rows they end still name the account.
+    let revoked = apply::revoke(&mut tx, &plan, subject.id, by.session(), now).await?;
+    match users::delete(&mut tx, subject).await? {
+        Written::Done => {}
+        Written::LastAdministrator => return Err(AccountError::LastAdministrator),
+        Written::Unchanged => return Err(AccountError::NotFound),
+    }
+    let detail = format!("{} session(s) ended", revoked.sessions_ended);
+    let event = audit::Event {
+        kind: AuditEventKind::AccountDeleted,
+        actor: by.audit_actor(),
+        subject: audit::Subject::User(subject),
+        client_addr: None,
+        detail: Some(&detail),
+    };
+    audit::write(&mut **tx, event, now).await?;
+    tx.commit(&state.revocations).await?;
+    Ok(())
 }

@@ -108,7 +108,7 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
     let mut tx = RevokingTx::begin(&state.db).await?;
     accepted.clear(&mut **tx).await?;
-    if !users::set_password_hash(&mut tx, &user.username, &hash).await? {
+    if !users::set_password_hash(&mut tx, &user.username, &hash, false).await? {
         return Err(ChangeError::Organizational {
             provider: String::new(),
         });

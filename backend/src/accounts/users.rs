@@ -13,6 +13,10 @@ pub struct UserRecord {
     pub username: String,
     pub role: Role,
     pub identity_provider: Option<String>,
+    /// Disabled by an administrator: signs in by no path.
+    pub disabled: bool,
+    /// The password is a one-time password the holder must change before anything else.
+    pub password_change_required: bool,
 }
 
 impl UserRecord {
@@ -37,6 +41,8 @@ impl UserRecord {
             role: self.role,
             account: self.account(),
             two_step,
+            disabled: self.disabled,
+            password_change_required: self.password_change_required,
         }
     }
 }
@@ -56,13 +62,16 @@ pub fn role_to_db(role: Role) -> &'static str {
     }
 }
 
-/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`.
+/// An account from a row with the columns `id`, `username`, `role`, `identity_provider`,
+/// `disabled_at`, `password_change_required`.
 pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         role: role_from_db(&row.try_get::<String, _>("role")?),
         identity_provider: row.try_get("identity_provider")?,
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        password_change_required: row.try_get::<i64, _>("password_change_required")? != 0,
     })
 }
 
@@ -71,7 +80,7 @@ pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error>
 macro_rules! select_users {
     ($rest:literal) => {
         concat!(
-            "SELECT id, username, role, identity_provider FROM users ",
+            "SELECT id, username, role, identity_provider, disabled_at, password_change_required FROM users ",
             $rest
         )
     };
@@ -99,6 +108,31 @@ pub async fn find_by_name(db: &AnyPool, username: &str) -> Result<Option<UserRec
     fetch_user(db, query).await
 }
 
+/// The account named `username`, read inside a transaction.
+pub async fn find_by_name_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    username: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query(select_users!("WHERE username = $1"))
+        .bind(username)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| record(&row))
+        .transpose()
+}
+
+/// Marks the account's password as a one-time password its holder must change.
+pub async fn require_password_change<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_change_required = 1 WHERE id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// What a password check needs to know about a typed username.
 pub struct PasswordLookup {
     /// The account and its password hash (none for organizational accounts).
@@ -115,7 +149,8 @@ pub async fn lookup_for_password(
     counter_key: &str,
 ) -> Result<PasswordLookup, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.identity_provider, u.password_hash,
+        "SELECT u.id, u.username, u.role, u.identity_provider, u.disabled_at,
+                u.password_change_required, u.password_hash,
                 c.failures, c.last_at
          FROM (SELECT $1 AS name, $2 AS counter_key) AS typed
          LEFT JOIN users u ON u.username = typed.name
@@ -139,45 +174,6 @@ pub async fn lookup_for_password(
             last_at: u64::try_from(last_at).unwrap_or(0),
         }),
     })
-}
-
-/// The accounts whose username contains `search` (any case; `%`, `_` and `\` match
-/// themselves), by username.
-pub async fn search(db: &AnyPool, search: &str) -> Result<Vec<UserRecord>, sqlx::Error> {
-    let mut pattern = String::from("%");
-    for c in search.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    sqlx::query(select_users!(
-        "WHERE lower(username) LIKE $1 ESCAPE '\\' ORDER BY username"
-    ))
-    .bind(pattern)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(record)
-    .collect()
-}
-
-/// How many accounts there are.
-pub async fn count(db: &AnyPool) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(db)
-        .await?;
-    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
-}
-
-pub async fn list(db: &AnyPool) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query(select_users!("ORDER BY username"))
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(record)
-        .collect()
 }
 
 /// What a new account is.
@@ -205,7 +201,11 @@ pub struct IdentityLink {
 
 /// Creates an account; `Ok(None)` when the username is taken, or the identity is already
 /// linked to another account of the same provider.
-pub async fn create(db: &AnyPool, new: NewUser<'_>, now: u64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn create<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    new: NewUser<'_>,
+    now: u64,
+) -> Result<Option<i64>, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO users (username, password_hash, role, identity_provider, idp_subject, idp_email, created_at, idp_issuer)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -349,17 +349,21 @@ pub async fn identity_link(db: &AnyPool, user_id: i64) -> Result<IdentityLink, s
     })
 }
 
-/// Sets a Team Server account's password hash; false if no such account.
+/// Sets a Team Server account's password hash, a one-time password (`one_time`: the holder
+/// must change it) or not; false if no such account.
 pub async fn set_password_hash(
     tx: &mut RevokingTx,
     username: &str,
     hash: &str,
+    one_time: bool,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE users SET password_hash = $1 WHERE username = $2 AND identity_provider IS NULL",
+        "UPDATE users SET password_hash = $1, password_change_required = $3
+         WHERE username = $2 AND identity_provider IS NULL",
     )
     .bind(hash)
     .bind(username)
+    .bind(i64::from(one_time))
     .execute(tx.revoking().await?)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -372,25 +376,120 @@ pub async fn administrator_exists(db: &AnyPool) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-/// Sets the account's role; false if it had it already, or if it is the last administrator
-/// and `role` would leave none. On PostgreSQL the administrators' rows are locked first, so
-/// two removals at once (on two instances) cannot leave none: the second counts after the
-/// first one's commit; SQLite has one writer.
-pub async fn set_role(tx: &mut RevokingTx, user_id: i64, role: Role) -> Result<bool, sqlx::Error> {
-    let conn = tx.revoking().await?;
+/// On PostgreSQL, locks the administrators' rows, so that two changes at once (on two
+/// instances) that could each leave no administrator run one after the other: the second
+/// counts after the first one's commit. SQLite has one writer.
+async fn lock_administrators(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
     if conn.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT id FROM users WHERE role = 'administrator' FOR UPDATE")
             .execute(&mut *conn)
             .await?;
     }
-    let done = sqlx::query(
-        "UPDATE users SET role = $1 WHERE id = $2 AND role <> $1
-           AND ($1 = 'administrator'
-                OR (SELECT COUNT(*) FROM users WHERE role = 'administrator') > 1)",
+    Ok(())
+}
+
+/// "Another administrator who may sign in stays" besides the account `id` (a placeholder),
+/// in SQL.
+fn another_administrator(id: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users o
+           WHERE o.role = 'administrator' AND o.disabled_at IS NULL AND o.id <> {id})"
     )
-    .bind(role_to_db(role))
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
+}
+
+/// Sets the account's role; false if it had it already, or if it is the last administrator
+/// who may sign in and `role` would leave none, also under simultaneous requests on several
+/// instances ([`lock_administrators`]).
+pub async fn set_role(tx: &mut RevokingTx, user_id: i64, role: Role) -> Result<bool, sqlx::Error> {
+    let conn = tx.revoking().await?;
+    lock_administrators(conn).await?;
+    let sql = format!(
+        "UPDATE users SET role = $1 WHERE id = $2 AND role <> $1
+           AND ($1 = 'administrator' OR {})",
+        another_administrator("$2")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(role_to_db(role))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What [`set_disabled`] and [`delete`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// The account is the last administrator who may sign in: nothing was written.
+    LastAdministrator,
+    /// Nothing to do (already so, or no such account).
+    Unchanged,
+}
+
+/// Disables the account at `now` (`disabled`), or enables it again. The last administrator
+/// who may sign in is not disabled.
+pub async fn set_disabled(
+    tx: &mut RevokingTx,
+    subject: &UserRecord,
+    disabled: bool,
+    now: u64,
+) -> Result<Written, sqlx::Error> {
+    let conn = tx.revoking().await?;
+    lock_administrators(conn).await?;
+    let sql = if disabled {
+        format!(
+            "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL
+               AND (role <> 'administrator' OR {})",
+            another_administrator("$2")
+        )
+    } else {
+        "UPDATE users SET disabled_at = NULL WHERE id = $2 AND disabled_at IS NOT NULL AND $1 >= 0"
+            .to_owned()
+    };
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now as i64)
+        .bind(subject.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(if done.rows_affected() == 1 {
+        Written::Done
+    } else if disabled && subject.is_admin() && !subject.disabled {
+        Written::LastAdministrator
+    } else {
+        Written::Unchanged
+    })
+}
+
+/// Deletes the account (its sessions, device, codes and known browsers go with it; its audit
+/// events stay). The last administrator who may sign in is not deleted.
+pub async fn delete(tx: &mut RevokingTx, subject: &UserRecord) -> Result<Written, sqlx::Error> {
+    let conn = tx.revoking().await?;
+    lock_administrators(conn).await?;
+    let sql = format!(
+        "DELETE FROM users WHERE id = $1 AND (role <> 'administrator' OR {})",
+        another_administrator("$1")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(subject.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(if done.rows_affected() == 1 {
+        Written::Done
+    } else if subject.is_admin() && find_in(conn, subject.id).await?.is_some() {
+        Written::LastAdministrator
+    } else {
+        Written::Unchanged
+    })
+}
+
+async fn find_in(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query(select_users!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|row| record(&row))
+        .transpose()
 }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod csv;
 
 use crate::accounts::users::UserRecord;
+use crate::storage::query::{Conditions, Value, prefix_range, query};
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::{AuditEntry, AuditEventKind, AuditPage};
 
@@ -109,81 +110,36 @@ pub struct Filter {
     pub subject_id: Option<i64>,
     /// Only events of this kind.
     pub kind: Option<AuditEventKind>,
-    /// Only events whose user (subject) or actor name contains this, in any case.
+    /// Only events whose user (subject) or actor name begins with this, in any case (names
+    /// are stored in lower case). The beginning, not any part: a range on the names' indexes,
+    /// so a search reads only the events it finds, however long the log.
     pub name: Option<String>,
 }
 
-/// A value bound to a placeholder of [`Filter::clause`].
-enum Value {
-    Int(i64),
-    Text(String),
-}
-
-/// `LIKE` pattern for "contains `text`, any case", with `\` escaping `%`, `_` and itself.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 impl Filter {
-    /// The SQL conditions (` WHERE …`, or nothing) with placeholders from `$1`, and their
-    /// values in order. Only the parts in use are written, so that a filter by user can use
-    /// the `(subject_id, id)` index.
-    fn clause(&self) -> (String, Vec<Value>) {
-        let mut conditions = Vec::new();
-        let mut values = Vec::new();
+    /// The SQL conditions with placeholders from `$1`, and their values in order. Only the
+    /// parts in use are written, so that each can use its index.
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
         if let Some(id) = self.subject_id {
-            values.push(Value::Int(id));
-            conditions.push(format!("subject_id = ${}", values.len()));
+            let id = c.bind(Value::Int(id));
+            c.push(format!("subject_id = {id}"));
         }
         if let Some(kind) = self.kind {
-            values.push(Value::Text(kind.as_str().to_owned()));
-            conditions.push(format!("event = ${}", values.len()));
+            let kind = c.bind(Value::Text(kind.as_str().to_owned()));
+            c.push(format!("event = {kind}"));
         }
         if let Some(name) = &self.name {
-            let pattern = contains_pattern(name);
-            values.push(Value::Text(pattern.clone()));
-            let subject = values.len();
-            values.push(Value::Text(pattern));
-            let actor = values.len();
-            conditions.push(format!(
-                "(lower(subject_name) LIKE ${subject} ESCAPE '\\' OR lower(actor_name) LIKE ${actor} ESCAPE '\\')"
+            let (low, high) = prefix_range(name);
+            let low = c.bind(Value::Text(low));
+            let high = c.bind(Value::Text(high));
+            c.push(format!(
+                "((subject_name >= {low} AND subject_name < {high}) \
+                 OR (actor_name >= {low} AND actor_name < {high}))"
             ));
         }
-        let clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        (clause, values)
+        c
     }
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-/// `sql` with `values` bound to its placeholders, in order. The SQL is made only of the fixed
-/// fragments above and placeholder numbers; everything from a request is a bound value, never
-/// text in the SQL (hence `AssertSqlSafe`). Written by hand because sqlx's `QueryBuilder`
-/// writes `?` placeholders for the `Any` driver, which PostgreSQL refuses.
-fn query(sql: String, values: Vec<Value>) -> AnyQuery<'static> {
-    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
-}
-
-fn bind_all(mut query: AnyQuery<'_>, values: Vec<Value>) -> AnyQuery<'_> {
-    for value in values {
-        query = match value {
-            Value::Int(n) => query.bind(n),
-            Value::Text(text) => query.bind(text),
-        };
-    }
-    query
 }
 
 const COLUMNS: &str = "id, at, event, actor_name, subject_id, subject_name, client_addr, detail";
@@ -214,10 +170,14 @@ fn entries(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<AuditEntry>, sqlx::Error>
 pub async fn page(db: &AnyPool, page: u32, filter: &Filter) -> Result<AuditPage, sqlx::Error> {
     let page = page.max(1);
     let offset = i64::from(page - 1) * i64::from(PER_PAGE);
-    let (clause, values) = filter.clause();
+    let c = filter.conditions();
+    let clause = c.clause();
     let count_sql = format!("SELECT COUNT(*) AS n FROM audit_events{clause}");
-    let total: i64 = query(count_sql, values).fetch_one(db).await?.try_get("n")?;
-    let (clause, mut values) = filter.clause();
+    let total: i64 = query(count_sql, c.values.clone())
+        .fetch_one(db)
+        .await?
+        .try_get("n")?;
+    let mut values = c.values;
     let limit = values.len() + 1;
     let rows_sql = format!(
         "SELECT {COLUMNS} FROM audit_events{clause} ORDER BY id DESC LIMIT ${limit} OFFSET ${}",
@@ -249,7 +209,9 @@ pub async fn before(
     below: i64,
     limit: u32,
 ) -> Result<Batch, sqlx::Error> {
-    let (clause, mut values) = filter.clause();
+    let c = filter.conditions();
+    let clause = c.clause();
+    let mut values = c.values;
     values.push(Value::Int(below));
     let id_below = values.len();
     let joiner = if clause.is_empty() { " WHERE" } else { " AND" };
@@ -274,27 +236,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_name_is_matched_literally_in_any_case() {
-        assert_eq!(contains_pattern("Al_i%c\\e"), "%al\\_i\\%c\\\\e%");
-    }
-
-    #[test]
     fn only_the_parts_in_use_are_written() {
-        assert_eq!(Filter::default().clause().0, "");
-        let (clause, values) = Filter {
+        assert_eq!(Filter::default().conditions().clause(), "");
+        let c = Filter {
             subject_id: Some(7),
             kind: Some(AuditEventKind::SignedIn),
             name: Some("Al".into()),
         }
-        .clause();
+        .conditions();
         assert_eq!(
-            clause,
+            c.clause(),
             " WHERE subject_id = $1 AND event = $2 AND \
-             (lower(subject_name) LIKE $3 ESCAPE '\\' OR lower(actor_name) LIKE $4 ESCAPE '\\')"
+             ((subject_name >= $3 AND subject_name < $4) OR (actor_name >= $3 AND actor_name < $4))"
         );
-        assert!(
-            matches!(values[..], [Value::Int(7), Value::Text(ref k), Value::Text(ref a), Value::Text(ref b)]
-            if k == "signed_in" && a == "%al%" && b == "%al%")
+        let (low, high) = prefix_range("al");
+        assert_eq!(
+            c.values,
+            [
+                Value::Int(7),
+                Value::Text("signed_in".into()),
+                Value::Text(low),
+                Value::Text(high)
+            ]
         );
     }
 }

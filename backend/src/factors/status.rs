@@ -4,7 +4,6 @@
 
 use crate::state::AppState;
 use sqlx::{AnyPool, Row};
-use std::collections::HashMap;
 use twostep_shared::api::TwoStepStatus;
 
 /// Whether an account has 2-step verification (an authenticator app, security keys or both:
@@ -29,12 +28,12 @@ pub const OFF: TwoStepStatus = TwoStepStatus {
 };
 
 /// The device facts the status is made of; `d` is the device row.
-const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked, d.has_app AS has_app,
+pub(crate) const STATUS_COLUMNS: &str = "d.user_id AS user_id, d.locked AS locked, d.has_app AS has_app,
     (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = d.user_id AND r.used_at IS NULL) AS left_codes,
     (SELECT COUNT(*) FROM security_keys k WHERE k.user_id = d.user_id) AS key_count";
 
 /// The status of an account that has a device, from a row of [`STATUS_COLUMNS`].
-fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Error> {
+pub(crate) fn status_of_device(row: &sqlx::any::AnyRow) -> Result<TwoStepStatus, sqlx::Error> {
     Ok(TwoStepStatus {
         enabled: true,
         recovery_codes_left: row.try_get::<i64, _>("left_codes")? as u32,
@@ -74,18 +73,6 @@ pub async fn own_status(
     let status = status(&state.db, user_id).await?;
     cache.insert_status(user_id, status.clone(), generation);
     Ok(status)
-}
-
-/// The status of every account that has a device, by user id (the others are [`OFF`]), in
-/// one query: for the administrator's Users list.
-pub async fn statuses(db: &AnyPool) -> Result<HashMap<i64, TwoStepStatus>, sqlx::Error> {
-    let sql = format!("SELECT {STATUS_COLUMNS} FROM two_step_devices d");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("user_id")?, status_of_device(row)?)))
-        .collect()
 }
 
 /// Whether the account's 2-step verification includes an authenticator app.

@@ -7,7 +7,7 @@ use crate::accounts::apply;
 use crate::accounts::changes::{self, Change, Plan};
 use crate::accounts::users::UserRecord;
 use crate::factors::code_step::{self, CodeCheck, CodeError, device_purpose};
-pub use crate::factors::status::{OFF, is_enabled, own_status, status, statuses};
+pub use crate::factors::status::{OFF, is_enabled, own_status, status};
 use crate::factors::totp::{self, Authenticator, PairError};
 use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;

@@ -305,6 +305,8 @@ mod tests {
                 username: format!("user{id}"),
                 role: Role::User,
                 identity_provider: None,
+                disabled: false,
+                password_change_required: false,
             };
             let session = SessionRecord {
                 token_hash: format!("{id:064x}"),

@@ -210,7 +210,8 @@ pub async fn create_after_password<'c>(
 pub(crate) const SESSION_AND_USER_COLUMNS: &str = "s.user_id AS user_id, s.stage AS stage,
     s.expires_at AS expires_at, s.authenticated_at AS authenticated_at,
     s.last_seen_at AS last_seen_at, u.id AS id, u.username AS username, u.role AS role,
-    u.identity_provider AS identity_provider";
+    u.identity_provider AS identity_provider, u.disabled_at AS disabled_at,
+    u.password_change_required AS password_change_required";
 
 pub(crate) fn session_of(
     row: &sqlx::any::AnyRow,

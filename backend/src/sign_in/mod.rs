@@ -46,6 +46,10 @@ pub enum PasswordError {
         /// administrator).
         provider_configured: bool,
     },
+    /// The password is right, but an administrator disabled the account (said only to whoever
+    /// knows the password).
+    #[error("the account is disabled")]
+    Disabled,
     #[error(transparent)]
     Refused(#[from] Refused),
     #[error(transparent)]
@@ -167,6 +171,25 @@ pub async fn check_password(
         }
     };
     match lookup.account {
+        Some((user, _)) if right && user.disabled => {
+            // Not a wrong password: not counted as one.
+            if let Err(release) = guards::release_password(&state.db, &counter_key).await {
+                tracing::warn!(error = %release, "a password reservation was not handed back");
+            }
+            audit::record(
+                &state.db,
+                audit::Event {
+                    kind: AuditEventKind::SignInFailedPassword,
+                    actor: audit::Actor::Anonymous,
+                    subject: audit::Subject::User(&user),
+                    client_addr: attempt.client.as_deref(),
+                    detail: Some("the account is disabled"),
+                },
+                now,
+            )
+            .await;
+            Err(PasswordError::Disabled)
+        }
         Some((user, _)) if right => Ok(Accepted {
             user,
             counter_key,

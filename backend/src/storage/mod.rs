@@ -6,5 +6,6 @@ pub mod db;
 pub mod in_use;
 pub mod macs;
 pub mod private_files;
+pub mod query;
 pub mod seal;
 pub mod sweep;

@@ -4,10 +4,11 @@
 //! internal errors are logged here with their context and answered with a generic message.
 //! The domain errors (`PasswordError`, `CodeError`, `Refused`, `HashError`, `ReauthError`,
 //! `ChangeError`, the account-changes table's `Refusal`, `EndError`, `AccountError`,
-//! `KeyError`) carry no
+//! `KeyError`, `CreateError`) carry no
 //! HTTP; each becomes a status and body here, once.
 
 use crate::accounts::changes::Refusal;
+use crate::accounts::creation::CreateError;
 use crate::accounts::operations::AccountError;
 use crate::accounts::password_change::ChangeError;
 use crate::accounts::passwords::HashError;
@@ -90,6 +91,15 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             ErrorCode::ReauthenticationRequired,
             "Confirm it's you: enter your password (or a current verification code) again to continue.",
+        )
+    }
+
+    /// A disabled account, told so once the password (or the provider) vouched for it.
+    pub fn account_disabled() -> Self {
+        Self::client(
+            StatusCode::FORBIDDEN,
+            ErrorCode::AccountDisabled,
+            "This account is disabled. Ask your administrator to enable it.",
         )
     }
 
@@ -200,6 +210,7 @@ impl From<PasswordError> for ApiError {
                     message,
                 )
             }
+            PasswordError::Disabled => Self::account_disabled(),
             PasswordError::Refused(refused) => refused.into(),
             PasswordError::Hash(e) => e.into(),
             PasswordError::Database(e) => e.into(),
@@ -410,6 +421,30 @@ impl From<crate::accounts::email::EmailError> for ApiError {
     }
 }
 
+impl From<CreateError> for ApiError {
+    fn from(error: CreateError) -> Self {
+        match error {
+            CreateError::Refused(refusal) => refusal.into(),
+            CreateError::Invalid(message) => Self::invalid("account", message),
+            CreateError::NameTaken(_) => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::AlreadyExists,
+                "That username is taken. Choose another one.",
+            )
+            .about("username"),
+            e @ CreateError::IdentityTaken(_) => Self::client(
+                StatusCode::CONFLICT,
+                ErrorCode::AlreadyExists,
+                format!("{e}."),
+            )
+            .about("account"),
+            e @ CreateError::UnknownProvider(_) => Self::invalid("account", format!("{e}.")),
+            CreateError::Hash(e) => e.into(),
+            CreateError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {
@@ -431,6 +466,7 @@ impl From<AccountError> for ApiError {
                 ErrorCode::BadRequest,
                 "The account has that role already.",
             ),
+            AccountError::NotFound => Self::not_found(),
             AccountError::Hash(e) => e.into(),
             AccountError::Database(e) => e.into(),
         }

@@ -152,8 +152,27 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        signed_in(parts, state).await
+        let signed_in = signed_in(parts, state).await?;
+        if signed_in.user.password_change_required && !before_password_change(parts) {
+            return Err(ApiError::client(
+                StatusCode::FORBIDDEN,
+                ErrorCode::PasswordChangeRequired,
+                "Your password is a one-time password: choose a new one first.",
+            ));
+        }
+        Ok(signed_in)
     }
+}
+
+/// What a session whose password is a one-time password may do: read who it is, confirm it's
+/// you, and change the password (signing out needs no session).
+fn before_password_change(parts: &Parts) -> bool {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |original| original.0.path());
+    let path = path.strip_prefix("/api").unwrap_or(path);
+    matches!(path, "/me" | "/me/password" | "/session/reauthenticate")
 }
 
 impl SignedIn {
@@ -218,6 +237,9 @@ impl FromRequestParts<AppState> for Verifying {
         )
         .await?
         .ok_or_else(expired)?;
+        if pending.user.disabled {
+            return Err(ApiError::account_disabled());
+        }
         if pending.session.stage != Stage::Verifying {
             return Err(ApiError::client(
                 StatusCode::CONFLICT,

@@ -62,6 +62,10 @@ enum Op {
     ChangePassword,
     EndSessions,
     UnlockCodeStep,
+    /// Make alice an administrator.
+    SetRole,
+    DisableAccount,
+    DeleteAccount,
 }
 
 struct World {
@@ -185,6 +189,21 @@ async fn run(
             )
             .await
         }
+        Op::SetRole => {
+            let body = json!({ "role": "administrator" });
+            let path = format!("/api/users/{alice}/role");
+            app.send_json(actor_client, Method::PUT, &path, &body).await
+        }
+        Op::DisableAccount => {
+            let path = format!("/api/users/{alice}/disable");
+            app.send_json(actor_client, Method::POST, &path, &json!({}))
+                .await
+        }
+        Op::DeleteAccount => {
+            let path = format!("/api/users/{alice}");
+            app.send_json(actor_client, Method::DELETE, &path, &json!({}))
+                .await
+        }
     };
     answer(response).await
 }
@@ -248,6 +267,14 @@ async fn every_change_answers_as_the_table_says() {
         (EndSessions,      Administrator, false, Proof::None,         CONFIRM),
         (UnlockCodeStep,   Administrator, true,  Proof::None,         DONE),
         (UnlockCodeStep,   Administrator, false, Proof::None,         CONFIRM),
+        // The admin page's operations: an administrator with a recent sign-in; never the
+        // holder on their own account.
+        (SetRole,          Administrator, true,  Proof::None,         DONE),
+        (SetRole,          Administrator, false, Proof::None,         CONFIRM),
+        (DisableAccount,   Administrator, true,  Proof::None,         DONE),
+        (DisableAccount,   Administrator, false, Proof::None,         CONFIRM),
+        (DeleteAccount,    Administrator, true,  Proof::None,         DONE),
+        (DeleteAccount,    Administrator, false, Proof::None,         CONFIRM),
     ];
     let (world, alice_client, root) = world().await;
     let mut failures = Vec::new();

@@ -605,9 +605,10 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     assert_eq!(names(&second).last().map(String::as_str), Some("root"));
     assert!(list(&root, "?page=3").await.users.is_empty());
 
-    // Search: part of the name, any case; % and _ are plain characters.
-    let found = list(&root, "?q=LIC").await;
+    // Search: the beginning of the name, any case; % and _ are plain characters.
+    let found = list(&root, "?q=ALI").await;
     assert_eq!((names(&found), found.total), (vec!["alice".to_owned()], 1));
+    assert_eq!(list(&root, "?q=lic").await.total, 0);
     assert_eq!(list(&root, "?q=member1").await.total, 10);
     assert_eq!(list(&root, "?q=%25").await.total, 0);
     assert_eq!(list(&root, "?q=_").await.total, 0);
@@ -624,8 +625,28 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     assert_eq!((off.total, off.users.len()), (55, 5));
     assert_eq!(list(&root, "?two_step=off&q=bo").await.total, 1);
 
+    // By role and by kind of account, with search and pages.
+    assert_eq!(names(&list(&root, "?role=administrator").await), ["root"]);
+    let people = list(&root, "?role=user&page=2").await;
+    assert_eq!((people.total, people.users.len()), (55, 5));
+    assert_eq!(
+        names(&list(&root, "?kind=team_server").await),
+        ["alice", "bob", "root"]
+    );
+    let members = list(&root, "?kind=organizational&q=member5").await;
+    assert_eq!(names(&members), ["member50", "member51", "member52"]);
+    assert_eq!(list(&root, "?disabled=true").await.total, 0);
+    assert_eq!(list(&root, "?disabled=false").await.total, 56);
+
     // Bad queries are refused.
-    for query in ["?page=0", "?page=x", "?two_step=maybe"] {
+    for query in [
+        "?page=0",
+        "?page=x",
+        "?two_step=maybe",
+        "?role=root",
+        "?kind=other",
+        "?disabled=maybe",
+    ] {
         let response = app.get(&root, &format!("/api/users{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
     }
@@ -637,6 +658,10 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     let seen = list(&bob, "?q=ali").await;
     assert_eq!(names(&seen), ["alice"]);
     assert!(seen.users[0].two_step.is_none() && seen.two_step_summary.is_none());
-    let response = app.get(&bob, "/api/users?two_step=on").await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    for query in ["?two_step=on", "?disabled=true"] {
+        let response = app.get(&bob, &format!("/api/users{query}")).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{query}");
+    }
+    // Role and kind are on everyone's list, so anyone may filter by them.
+    assert_eq!(names(&list(&bob, "?role=administrator").await), ["root"]);
 }

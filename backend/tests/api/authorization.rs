@@ -85,6 +85,8 @@ enum Body {
     NewPassword,
     /// An address for security e-mails.
     Email,
+    /// `{"role": "administrator"}`.
+    MakeAdmin,
 }
 
 struct Row {
@@ -105,7 +107,8 @@ const fn row(method: &'static str, path: &'static str, body: Body, expect: [Expe
 }
 
 use Body::{
-    AliceCode, AliceSignIn, CodeProof, Email, Empty, NewPassword, Nothing, Reauth, SetupCodes,
+    AliceCode, AliceSignIn, CodeProof, Email, Empty, MakeAdmin, NewPassword, Nothing, Reauth,
+    SetupCodes,
 };
 
 const NOT_FOUND: Expect = Refused(404, E::NotFound);
@@ -116,7 +119,7 @@ const NO_PROOF: Expect = Refused(403, E::ProofRequired);
 const MAIL_OFF: Expect = Refused(409, E::BadRequest);
 
 #[rustfmt::skip]
-const TABLE: [Row; 38] = [
+const TABLE: [Row; 45] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -142,6 +145,13 @@ const TABLE: [Row; 38] = [
     row("DELETE", "/api/users/{alice}/two-step",       CodeProof,      [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
     row("POST",   "/api/users/{self}/two-step/unlock", Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
     row("POST",   "/api/users/{alice}/two-step/unlock",Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("PUT",    "/api/users/{alice}/role",           MakeAdmin,      [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("PUT",    "/api/users/{self}/role",            MakeAdmin,      [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
+    row("POST",   "/api/users/{alice}/disable",        Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("POST",   "/api/users/{self}/disable",         Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
+    row("POST",   "/api/users/{alice}/enable",         Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("DELETE", "/api/users/{alice}",                Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  DONE]),
+    row("DELETE", "/api/users/{self}",                 Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  FORBIDDEN]),
     row("GET",    "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions",       Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("DELETE", "/api/users/{alice}/sessions/nope",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  NOT_FOUND]),
@@ -248,6 +258,7 @@ impl World {
         match body {
             Body::Nothing => None,
             Body::Empty => Some(json!({})),
+            Body::MakeAdmin => Some(json!({"role": "administrator"})),
             Body::AliceSignIn => Some(json!({"username": "alice", "password": ALICE_PASSWORD})),
             Body::AliceCode => Some(json!({"code": totp(&self.alice_secret, step)})),
             Body::SetupCodes => {

@@ -561,3 +561,130 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
     let count = u64::from_ne_bytes(counter[..8].try_into().unwrap());
     assert!(count >= 2, "{count}");
 }
+
+/// The number of accounts in the CLI's database.
+async fn accounts(data: &Path) -> i64 {
+    let db = open(data).await;
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    n
+}
+
+#[tokio::test]
+async fn import_creates_every_account_of_a_csv_or_none_and_names_the_bad_line() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    succeeded(
+        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        "created user x",
+    );
+    let file = dir.path().join("accounts.csv");
+    let file_arg = file.to_str().unwrap();
+
+    // A bad line anywhere: a clear error naming it, and nothing imported (dry run or not).
+    for (text, expected) in [
+        (
+            "name,role\nalice,user\nbob,user\nAlice,administrator\n",
+            "line 4: the name alice is also on line 2",
+        ),
+        (
+            "alice,user\nbob,boss\n",
+            "line 2: the role \"boss\" is not user or administrator",
+        ),
+        (
+            "alice,user\n\nal ice,user\n",
+            "line 3: the name \"al ice\" is refused",
+        ),
+        (
+            "alice,user\nx,administrator\n",
+            "line 2: a user named x already exists",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        for dry_run in [false, true] {
+            let mut args = vec!["user", "import", file_arg];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let output = twostep(data, &args, "").await;
+            failed(&output, expected);
+            failed(&output, "nothing");
+            assert_eq!(accounts(data).await, 1, "{text:?}, dry run {dry_run}");
+        }
+    }
+
+    // A dry run lists what it would do, and does nothing.
+    std::fs::write(
+        &file,
+        "name,role,provider,email\nalice,user\nbob,administrator\nerin,user,Contoso,Erin@Example.com\n",
+    )
+    .unwrap();
+    let output = twostep(data, &["user", "import", file_arg, "--dry-run"], "").await;
+    succeeded(&output, "would create alice (User, Team Server account");
+    succeeded(
+        &output,
+        "would create erin (User, organizational account of Contoso)",
+    );
+    succeeded(&output, "3 account(s) would be created");
+    assert_eq!(accounts(data).await, 1);
+
+    // The import: every account, each Team Server account with its one-time password.
+    let output = twostep(data, &["user", "import", file_arg], "").await;
+    succeeded(&output, "3 account(s) created");
+    assert_eq!(accounts(data).await, 4);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let one_time = stdout
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("created alice (User, Team Server account, one-time password): ")
+        })
+        .expect("alice's one-time password")
+        .to_owned();
+    let db = open(data).await;
+    let events: Vec<_> = recorded(&db)
+        .await
+        .into_iter()
+        .filter(|e| e.0 == AuditEventKind::AccountCreated.as_str())
+        .map(|e| (e.1, e.2, e.5))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                Some("cli".into()),
+                Some("alice".into()),
+                Some("user with a one-time password".into())
+            ),
+            (
+                Some("cli".into()),
+                Some("bob".into()),
+                Some("administrator with a one-time password".into())
+            ),
+            (
+                Some("cli".into()),
+                Some("erin".into()),
+                Some("user, organizational account of Contoso".into())
+            ),
+        ]
+    );
+    db.close().await;
+
+    // alice signs in with it, and must choose a new password before anything else.
+    let seal = SealKey::load(None, data).expect("the key file the CLI created");
+    let app: TestApp = spawn_app_on(data.join("twostep.db"), seal).await;
+    let alice = client();
+    match app.sign_in(&alice, "alice", &one_time).await {
+        SignInResponse::SignedIn { user } => assert!(user.password_change_required),
+        other => panic!("{other:?}"),
+    }
+    expect_error(
+        app.get(&alice, "/api/users").await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::PasswordChangeRequired,
+    )
+    .await;
+}

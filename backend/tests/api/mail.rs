@@ -653,7 +653,7 @@ async fn a_password_reset_is_told_with_who_did_it() {
         &app.state,
         twostep::accounts::By::Operator,
         &subject,
-        "a one-time password 77",
+        twostep::accounts::operations::NewPassword::Typed("a one-time password 77"),
     )
     .await
     .expect("reset");

@@ -20,6 +20,9 @@
 //!   administrator, as one table of expected answers.
 //! - `admin`: removing a device (by an administrator without proof, by the user with a
 //!   fresh proof), unlocking, what non-administrators may not do, organizational accounts.
+//! - `admin_operations`: make or remove administrator, disable and enable, delete, from the
+//!   admin page; the last administrator under simultaneous requests on two instances; a
+//!   disabled account refused on every path and on every instance.
 //! - `audit`: which events each action records, paging and the user filter.
 //! - `cli`: the `twostep user …` commands of the real binary, and what they record.
 //! - `backup`: `twostep backup` while a server writes, then `twostep restore` and a server on
@@ -53,6 +56,7 @@
 
 mod account_changes;
 mod admin;
+mod admin_operations;
 mod audit;
 mod authorization;
 mod backup;

@@ -377,6 +377,33 @@ async fn the_email_may_come_from_userinfo_but_must_be_verified() {
 }
 
 #[tokio::test]
+async fn a_disabled_organizational_account_is_refused_at_its_provider_sign_in() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    w.app.create_user("root", "root password 1", true).await;
+    let root = crate::helpers::client();
+    w.app.sign_in(&root, "root", "root password 1").await;
+    let path = format!("/api/users/{erin}/disable");
+    let disabled = w
+        .app
+        .send_json(&root, reqwest::Method::POST, &path, &json!({}))
+        .await;
+    assert_eq!(disabled.status(), StatusCode::NO_CONTENT);
+
+    let (client, _) = no_redirect_client();
+    let to = w.sign_in(&client, |r| w.good(r, "sub-erin")).await;
+    assert_eq!(to, error_page(E::AccountDisabled));
+    assert_eq!(me(&w.app, &client).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(w.app.count_for("sessions", erin).await, 0);
+    let (event, detail) = w.last_event().await;
+    assert_eq!(event, "sign_in_failed_provider");
+    assert!(detail.contains("erin is disabled"), "{detail}");
+}
+
+#[tokio::test]
 async fn an_unknown_identity_is_refused_and_nothing_is_created() {
     let w = world().await;
     w.app

@@ -8,6 +8,7 @@
 
 mod a11y;
 mod admin;
+mod admin_operations;
 mod audit;
 mod dark;
 mod harness;

@@ -1,5 +1,7 @@
 //! Building blocks of the pages.
 
+pub mod add_user;
+pub mod admin_actions;
 pub mod code_input;
 pub mod confirm_dialog;
 pub mod layout;

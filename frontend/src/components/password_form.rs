@@ -9,8 +9,37 @@ use crate::hooks::use_submit;
 use twostep_shared::input::Password;
 use yew::prelude::*;
 
+#[derive(Properties, PartialEq)]
+pub struct PasswordFormProps {
+    /// The password was changed.
+    #[prop_or_default]
+    pub on_changed: Callback<()>,
+}
+
+/// The only page of a session whose password is a one-time password (a new account, or a
+/// reset by an administrator): once the holder chooses their own, the app is theirs again.
+#[function_component(NewPassword)]
+pub fn new_password() -> Html {
+    let session = crate::session::use_session();
+    let on_changed = Callback::from(move |()| {
+        let session = session.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Ok(me) = api::me().await {
+                session.set(crate::session::SessionState::SignedIn(me));
+            }
+        });
+    });
+    crate::element::fragment(vec![
+        el("h1").text("Choose a new password").into(),
+        el("p")
+            .text("You signed in with a one-time password. Choose your own password to continue; the one-time password then stops working.")
+            .into(),
+        html! { <PasswordForm {on_changed} /> },
+    ])
+}
+
 #[function_component(PasswordForm)]
-pub fn password_form() -> Html {
+pub fn password_form(props: &PasswordFormProps) -> Html {
     let current = use_state(String::new);
     let new = use_state(String::new);
     let again = use_state(String::new);
@@ -18,7 +47,7 @@ pub fn password_form() -> Html {
     let done = use_state(|| None::<String>);
     let on_submit = {
         let (current, new, again) = (current.clone(), new.clone(), again.clone());
-        let (submit, done) = (submit.clone(), done.clone());
+        let (submit, done, on_changed) = (submit.clone(), done.clone(), props.on_changed.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             done.set(None);
@@ -35,8 +64,13 @@ pub fn password_form() -> Html {
                 return;
             }
             let (typed_current, typed_new) = ((*current).clone(), (*new).clone());
-            let (current, new, again, done) =
-                (current.clone(), new.clone(), again.clone(), done.clone());
+            let (current, new, again, done, on_changed) = (
+                current.clone(),
+                new.clone(),
+                again.clone(),
+                done.clone(),
+                on_changed.clone(),
+            );
             submit.run(
                 api::change_password(&typed_current, &typed_new),
                 move |ended| {
@@ -52,6 +86,7 @@ pub fn password_form() -> Html {
                             "s were"
                         }
                     )));
+                    on_changed.emit(());
                 },
             );
         })

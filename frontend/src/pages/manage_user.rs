@@ -4,6 +4,7 @@
 //! one loads.
 
 use crate::api;
+use crate::components::admin_actions::AdminActions;
 use crate::components::message::error;
 use crate::components::password_form::PasswordForm;
 use crate::components::sessions::Sessions;
@@ -92,9 +93,18 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
                         .child(el("dd").text(match &user.two_step {
                             Some(s) if s.enabled => "On",
                             _ => "Off",
+                        }))
+                        .child(el("dt").text("Status"))
+                        .child(el("dd").text(if user.disabled {
+                            "Disabled: cannot sign in"
+                        } else {
+                            "Active"
                         })),
                 )
                 .into(),
+            when(!is_self && me.role == Role::Administrator, || {
+                html! { <AdminActions user={user.clone()} on_changed={on_changed.clone()} /> }
+            }),
             when(is_self && user.account == AccountKind::TeamServer, || {
                 html! { <PasswordForm /> }
             }),

@@ -1,8 +1,10 @@
-//! The Users page: the accounts with their type and role, searched by name on the server
-//! and 50 a page; administrators also see each user's 2-step status, filter by it, and how
-//! many people use 2-step verification. The open button leads to the Manage user page.
+//! The Users page: the accounts with their type and role, searched by the beginning of a name
+//! on the server and 50 a page; administrators also see each user's 2-step status, filter by
+//! it, see how many people use 2-step verification, and add users. The open button leads to
+//! the Manage user page.
 
 use crate::api;
+use crate::components::add_user::AddUser;
 use crate::components::message::error;
 use crate::components::pager::{column_headers, pager};
 use crate::element::{el, fragment, when};
@@ -242,6 +244,11 @@ pub fn users() -> Html {
             .into(),
         body,
         when(pages > 1, || pager(*page, pages, "Users pages", &on_page)),
+        when(is_admin, || {
+            let list = list.clone();
+            let on_added = Callback::from(move |()| list.reload());
+            html! { <AddUser {on_added} /> }
+        }),
     ]);
     fragment(nodes)
 }

@@ -433,6 +433,11 @@ async fn finish(
             .await
             .map_err(|f| Refusal::from(f).at(&name))?;
     match link::find_account(&state.db, &provider, &identity).await {
+        Ok(link::Found::Account(user, _)) if user.disabled => Err(Refusal::new(
+            E::AccountDisabled,
+            format!("the account {} is disabled", user.username),
+        )
+        .at(&name)),
         Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by, flow.started_by)),
         Ok(link::Found::Stale {
             user,

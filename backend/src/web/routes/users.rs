@@ -1,11 +1,15 @@
-//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked|security_keys` (search
-//! by name, 50 a page), `GET /api/users/{id}`.
+//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked|security_keys&role=&kind=&disabled=`
+//! (the beginning of a name, filters, 50 a page, all in the database: see
+//! [`crate::accounts::listing`]), `GET /api/users/{id}`.
 //!
 //! Every signed-in user sees the list (name, account type, role); the 2-step status is shown
 //! only to administrators and to the user themself. One user's page is for the user
 //! themself and administrators. What a change to it needs (removing its 2-step verification,
 //! unlocking, ending sessions) is the account-changes table's to say.
 
+use crate::accounts::creation::{self, Kind, NewAccount as NewAccountSpec};
+use crate::accounts::listing::{self, Filter, KindFilter, TwoStepFilter};
+use crate::accounts::operations;
 use crate::sessions::list::{self as session_list, Ending};
 use crate::state::AppState;
 use crate::web::error::{ApiError, ApiResult};
@@ -13,19 +17,26 @@ use crate::web::extract::{Admin, ApiJson, ApiQuery, ClientAddr, SignedIn};
 use crate::{accounts::users, factors::two_step};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::num::NonZeroU32;
 use twostep_shared::account::{EmailAddress, SessionList, SessionsEnded};
 use twostep_shared::api::{
-    RemoveDeviceRequest, TwoStepStatus, TwoStepSummary, USERS_PER_PAGE, User, UserList,
+    AccountCreated, CreateUserRequest, NewAccount, RemoveDeviceRequest, Role, SetRoleRequest,
+    USERS_PER_PAGE, User, UserList,
 };
+use twostep_shared::input::USERNAME_MAX;
+use twostep_shared::input::Username;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list))
-        .route("/users/{id}", get(one))
+        .route("/users", get(list).post(create))
+        .route("/users/{id}/password", post(reset_password))
+        .route("/users/{id}", get(one).delete(delete_user))
+        .route("/users/{id}/role", put(set_role))
+        .route("/users/{id}/disable", post(disable))
+        .route("/users/{id}/enable", post(enable))
         .route("/users/{id}/two-step", delete(remove_device))
         .route("/users/{id}/two-step/unlock", post(unlock))
         .route("/users/{id}/email", get(email).put(set_email))
@@ -36,7 +47,7 @@ pub fn router() -> Router<AppState> {
 /// Which accounts `GET /api/users` lists.
 #[derive(Debug, Deserialize)]
 struct UsersQuery {
-    /// Part of the username, any case.
+    /// The beginning of the username, any case.
     q: Option<String>,
     /// 1-based page number (`0` is refused like any other bad query).
     page: Option<NonZeroU32>,
@@ -44,27 +55,10 @@ struct UsersQuery {
     /// (administrators only: others
     /// do not see anyone else's status).
     two_step: Option<TwoStepFilter>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TwoStepFilter {
-    On,
-    Off,
-    Locked,
-    /// Accounts with security keys registered.
-    SecurityKeys,
-}
-
-impl TwoStepFilter {
-    fn keeps(self, status: &TwoStepStatus) -> bool {
-        match self {
-            Self::On => status.enabled,
-            Self::Off => !status.enabled,
-            Self::Locked => status.locked,
-            Self::SecurityKeys => status.security_keys > 0,
-        }
-    }
+    role: Option<Role>,
+    kind: Option<KindFilter>,
+    /// Only disabled accounts (`true`) or only the others (administrators only).
+    disabled: Option<bool>,
 }
 
 async fn list(
@@ -72,52 +66,41 @@ async fn list(
     SignedIn { user: me, .. }: SignedIn,
     ApiQuery(query): ApiQuery<UsersQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let search = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let accounts = if search.is_empty() {
-        users::list(&state.db).await?
-    } else {
-        users::search(&state.db, search).await?
+    let name = query.q.as_deref().map(str::trim).unwrap_or_default();
+    if name.chars().count() > USERNAME_MAX {
+        return Err(ApiError::invalid(
+            "q",
+            format!("Search for at most {USERNAME_MAX} characters of a name."),
+        ));
+    }
+    if !me.is_admin() && (query.two_step.is_some() || query.disabled.is_some()) {
+        return Err(ApiError::forbidden());
+    }
+    let filter = Filter {
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        role: query.role,
+        two_step: query.two_step,
+        disabled: query.disabled,
+        kind: query.kind,
     };
     let page = query.page.map_or(1, NonZeroU32::get);
-    let per_page = USERS_PER_PAGE as usize;
-    let skip = (page as usize - 1).saturating_mul(per_page);
-    // Administrators see everyone's status (one query for all); others only their own.
-    let (users, total, two_step_summary) = if me.is_admin() {
-        let statuses = two_step::statuses(&state.db).await?;
-        let status_of = |id: i64| statuses.get(&id).cloned().unwrap_or(two_step::OFF);
-        let matching: Vec<_> = accounts
-            .iter()
-            .map(|user| (user, status_of(user.id)))
-            .filter(|(_, status)| query.two_step.is_none_or(|f| f.keeps(status)))
-            .collect();
-        let summary = TwoStepSummary {
-            users: users::count(&state.db).await?,
-            using_two_step: statuses.values().filter(|s| s.enabled).count() as u64,
-        };
-        let total = matching.len();
-        let users = matching
-            .into_iter()
-            .skip(skip)
-            .take(per_page)
-            .map(|(user, status)| user.to_api(Some(status)))
-            .collect();
-        (users, total, Some(summary))
+    let (listed, total) = listing::page(&state.db, &filter, page, USERS_PER_PAGE).await?;
+    // Administrators see everyone's status; others only their own.
+    let users = listed
+        .into_iter()
+        .map(|l| {
+            let shown = me.is_admin() || l.user.id == me.id;
+            l.user.to_api(shown.then_some(l.two_step))
+        })
+        .collect();
+    let two_step_summary = if me.is_admin() {
+        Some(listing::summary(&state.db).await?)
     } else {
-        if query.two_step.is_some() {
-            return Err(ApiError::forbidden());
-        }
-        let own = two_step::status(&state.db, me.id).await?;
-        let users = accounts
-            .iter()
-            .skip(skip)
-            .take(per_page)
-            .map(|user| user.to_api((user.id == me.id).then(|| own.clone())))
-            .collect();
-        (users, accounts.len(), None)
+        None
     };
     Ok(Json(UserList {
         users,
-        total: total as u64,
+        total,
         page,
         per_page: USERS_PER_PAGE,
         two_step_summary,
@@ -259,4 +242,115 @@ async fn set_email(
     let email = request.email.as_deref();
     crate::accounts::email::set(&state, by, &subject, email, addr.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator makes another account an administrator, or a user again.
+async fn set_role(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<SetRoleRequest>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_role(&state, me.by(&state), &subject, request.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator disables another account: it signs in by no path, its sessions end.
+async fn disable(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_disabled(&state, me.by(&state), &subject, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::set_disabled(&state, me.by(&state), &subject, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator deletes another account (its audit events stay).
+async fn delete_user(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    operations::delete(&state, me.by(&state), &subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator adds an account: a Team Server account (with a one-time password, shown
+/// once in the answer) or an organizational one.
+async fn create(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
+    let username =
+        Username::parse(&request.username).map_err(|e| ApiError::invalid("username", e))?;
+    let kind = match &request.account {
+        NewAccount::TeamServer => Kind::TeamServer,
+        NewAccount::Organizational {
+            identity_provider,
+            email,
+            subject,
+        } => Kind::organizational(identity_provider, email.as_deref(), subject.as_deref())?,
+    };
+    let account = NewAccountSpec {
+        username,
+        role: request.role,
+        kind,
+    };
+    let known = |name: &str| state.settings.identity_provider(name).is_some();
+    let mut created = creation::create_accounts(&state, me.by(&state), &[account], &known)
+        .await
+        .map_err(|(_, e)| e)?;
+    let created = created
+        .pop()
+        .ok_or_else(|| ApiError::internal("no account created"))?;
+    let status = two_step::status(&state.db, created.user.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            user: created.user.to_api(Some(status)),
+            one_time_password: created.one_time_password.map(|p| p.into_inner()),
+        }),
+    ))
+}
+
+/// An administrator resets another account's password: a one-time password (shown once) the
+/// holder must change; every session and known browser of the account ends.
+async fn reset_password(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(raw_id): Path<String>,
+    ApiJson(_): ApiJson<serde::de::IgnoredAny>,
+) -> ApiResult<Json<AccountCreated>> {
+    let subject = target(&state, &me.user, &raw_id).await?;
+    let reset = operations::reset_password(
+        &state,
+        me.by(&state),
+        &subject,
+        operations::NewPassword::OneTime,
+    )
+    .await?;
+    let user = users::find(&state.db, subject.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = two_step::status(&state.db, user.id).await?;
+    Ok(Json(AccountCreated {
+        user: user.to_api(Some(status)),
+        one_time_password: reset.one_time_password.map(|p| p.into_inner()),
+    }))
 }

@@ -1,0 +1,180 @@
+//! Users → Add user, for administrators: a Team Server account (the server makes a one-time
+//! password, shown here once, which its holder must change at the first sign-in) or an
+//! organizational account (its provider and the e-mail it signs in with). The username is
+//! checked as it is typed, by the same rules the server applies.
+
+use crate::api;
+use crate::components::message::{Tone, message};
+use crate::element::{el, maybe, when};
+use crate::hooks::use_submit;
+use twostep_shared::input::Username;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct AddUserProps {
+    /// An account was added: read the list again.
+    pub on_added: Callback<()>,
+}
+
+fn field(id: &'static str, label: &'static str, input: crate::element::El) -> crate::element::El {
+    el("div")
+        .class("field")
+        .child(el("label").attr("for", id).text(label))
+        .child(input.id(id))
+}
+
+#[function_component(AddUser)]
+pub fn add_user(props: &AddUserProps) -> Html {
+    let name = use_state(String::new);
+    let admin = use_state(|| false);
+    let organizational = use_state(|| false);
+    let provider = use_state(String::new);
+    let email = use_state(String::new);
+    let submit = use_submit();
+    let done = use_state(|| None::<String>);
+    // Live: what the rules say about the name typed so far (nothing for an empty box).
+    let name_error = (!name.is_empty())
+        .then(|| Username::parse(&name).err())
+        .flatten()
+        .map(|e| e.to_string());
+    let on_submit = {
+        let (name, admin, organizational, provider, email) = (
+            name.clone(),
+            admin.clone(),
+            organizational.clone(),
+            provider.clone(),
+            email.clone(),
+        );
+        let (submit, done, on_added) = (submit.clone(), done.clone(), props.on_added.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            done.set(None);
+            if let Err(error) = Username::parse(&name) {
+                submit.fail(error.to_string());
+                return;
+            }
+            let organization = organizational.then(|| (provider.as_str(), email.as_str()));
+            let (done, on_added, name) = (done.clone(), on_added.clone(), name.clone());
+            submit.run(api::create_user(&name, *admin, organization), move |created| {
+                let who = created.user.username;
+                done.set(Some(match created.one_time_password {
+                    Some(password) => format!(
+                        "Added {who}. One-time password: {password} — give it to {who}, who must choose a new one at the first sign-in. It is shown only now."
+                    ),
+                    None => format!("Added {who}."),
+                }));
+                name.set(String::new());
+                on_added.emit(());
+            });
+        })
+    };
+    let select = |id: &'static str, state: &UseStateHandle<bool>, options: [&'static str; 2]| {
+        let state2 = state.clone();
+        el("select")
+            .id(id)
+            .on_change(Callback::from(move |e: Event| {
+                let value = e
+                    .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value();
+                state2.set(value == "1");
+            }))
+            .child(
+                el("option")
+                    .attr("value", "0")
+                    .flag("selected", !**state)
+                    .text(options[0]),
+            )
+            .child(
+                el("option")
+                    .attr("value", "1")
+                    .flag("selected", **state)
+                    .text(options[1]),
+            )
+    };
+    el("section")
+        .attr("aria-labelledby", "add-user-heading")
+        .child(el("h2").id("add-user-heading").text("Add user"))
+        .child(
+            el("form")
+                .class("add-user")
+                .flag("novalidate", true)
+                .on_submit(on_submit)
+                .child(
+                    field(
+                        "new-username",
+                        "Username",
+                        el("input")
+                            .attr("autocomplete", "off")
+                            .attr("aria-describedby", "new-username-hint")
+                            .attr(
+                                "aria-invalid",
+                                if name_error.is_some() {
+                                    "true"
+                                } else {
+                                    "false"
+                                },
+                            )
+                            .value((*name).clone())
+                            .bind_text(&name),
+                    )
+                    .child(el("p").id("new-username-hint").class("hint").text(
+                        name_error.unwrap_or_else(|| "Letters a–z, digits and . _ - @".to_owned()),
+                    )),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "new-role").text("Role"))
+                        .child(select("new-role", &admin, ["User", "Administrator"])),
+                )
+                .child(
+                    el("div")
+                        .class("field")
+                        .child(el("label").attr("for", "new-kind").text("Account"))
+                        .child(select(
+                            "new-kind",
+                            &organizational,
+                            ["Team Server account", "Organizational account"],
+                        )),
+                )
+                .child(when(*organizational, || {
+                    field(
+                        "new-provider",
+                        "Identity provider",
+                        el("input").value((*provider).clone()).bind_text(&provider),
+                    )
+                    .child(
+                        el("label")
+                            .attr("for", "new-email")
+                            .text("E-mail it signs in with"),
+                    )
+                    .child(
+                        el("input")
+                            .id("new-email")
+                            .attr("type", "email")
+                            .value((*email).clone())
+                            .bind_text(&email),
+                    )
+                }))
+                .child(maybe(submit.error().map(|f| {
+                    message(
+                        Tone::Error,
+                        AttrValue::from(f.message().to_owned()),
+                        NodeRef::default(),
+                    )
+                })))
+                .child(maybe((*done).clone().map(|text| {
+                    message(Tone::Success, text.into(), NodeRef::default())
+                })))
+                .child(
+                    el("div").class("actions").child(
+                        el("button")
+                            .attr("type", "submit")
+                            .class("primary")
+                            .flag("disabled", submit.busy())
+                            .text("Add"),
+                    ),
+                ),
+        )
+        .into()
+}
