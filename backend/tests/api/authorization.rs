@@ -119,7 +119,7 @@ const NO_PROOF: Expect = Refused(403, E::ProofRequired);
 const MAIL_OFF: Expect = Refused(409, E::BadRequest);
 
 #[rustfmt::skip]
-const TABLE: [Row; 45] = [
+const TABLE: [Row; 49] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -158,6 +158,10 @@ const TABLE: [Row; 45] = [
     row("GET",    "/api/users/{alice}/email",          Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         FORBIDDEN,  OK]),
     row("PUT",    "/api/users/{alice}/email",          Email,          [SIGN_IN,     CODE_FIRST,  DONE,       FORBIDDEN,  DONE]),
     row("POST",   "/api/me/email/test",                Empty,          [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  MAIL_OFF]),
+    row("GET",    "/api/me/security-keys",             Nothing,        [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("GET",    "/api/users/{alice}/security-keys",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
+    row("POST",   "/api/me/security-keys/start",       Empty,          [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
+    row("POST",   "/api/session/passkey/start",        Empty,          [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?q=ali&event=signed_in",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
