@@ -64,6 +64,9 @@ struct Inner {
     barrier_needed: bool,
     barriers_started: AtomicU64,
     barriers_done: AtomicU64,
+    /// For tests only ([`Self::hold_hearing`]): while true, the listener acts on nothing it
+    /// receives.
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 impl SessionCache {
@@ -85,6 +88,7 @@ impl SessionCache {
             barrier_needed: !hearing,
             barriers_started: AtomicU64::new(0),
             barriers_done: AtomicU64::new(0),
+            held: tokio::sync::watch::Sender::new(false),
         }))
     }
 
@@ -271,6 +275,24 @@ impl SessionCache {
             inner.barriers_done.store(number, Ordering::SeqCst);
         }
         Ok(heard)
+    }
+
+    /// For tests only (no setting or command reaches it): while `held`, the PostgreSQL
+    /// listener acts on none of the notifications it receives; they wait, in order, until
+    /// released, as over a slow network or a connection cut that neither side has noticed
+    /// yet. The instance still believes it hears. It weakens nothing: a cached hit is trusted
+    /// only after a read barrier, which then waits (and, if held for longer than
+    /// [`ECHO_WAIT`], gives up and reads the database).
+    pub fn hold_hearing(&self, held: bool) {
+        self.0.held.send_replace(held);
+    }
+
+    /// The listener, before acting on a notification: waits while [`Self::hold_hearing`]
+    /// holds it (at once otherwise).
+    pub async fn until_released(&self) {
+        let mut held = self.0.held.subscribe();
+        // The sender lives as long as this cache: the wait ends only by a release.
+        let _ = held.wait_for(|held| !held).await;
     }
 
     /// Whether revocations by other writers are heard now (tests wait on this).

@@ -110,7 +110,10 @@ pub async fn listen(url: String, cache: SessionCache) {
                 tracing::debug!("listening for revocations");
                 loop {
                     match listener.try_recv().await {
-                        Ok(Some(notification)) => cache.heard(notification.payload().to_owned()),
+                        Ok(Some(notification)) => {
+                            cache.until_released().await;
+                            cache.heard(notification.payload().to_owned());
+                        }
                         Ok(None) => break,
                         Err(error) => {
                             tracing::warn!(%error, "revocation listener lost");

@@ -5,7 +5,7 @@
 //! on PostgreSQL B hears A through `LISTEN`/`NOTIFY` and trusts a hit only after a read
 //! barrier, and while its listening connection is cut it bypasses its cache).
 
-use crate::helpers::{TestApp, client, ok_json, spawn_app, spawn_app_with, totp};
+use crate::helpers::{TestApp, client, client_with_jar, ok_json, spawn_app, spawn_app_with, totp};
 use crate::process::BINARY;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
@@ -22,16 +22,42 @@ async fn status(app: &TestApp, client: &Client, path: &str) -> StatusCode {
     app.get(client, path).await.status()
 }
 
-/// Signs `name` in on A twice: the session that acts, and another one, warmed on B.
-async fn two_sessions(a: &TestApp, b: &TestApp, name: &str) -> (Client, Client) {
-    let (actor, other) = (client(), client());
+/// A client that keeps sending the cookie `jar` holds now, whatever the server answers
+/// later (as a copy of the token would): a signed-out browser drops its cookie, so asking
+/// with it would be refused whatever the server remembered.
+fn copy_of(app: &TestApp, jar: &reqwest::cookie::Jar) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let cookie = app.cookie_in(jar).parse().expect("a header value");
+    headers.insert(reqwest::header::COOKIE, cookie);
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Two sessions of `name`, signed in on A (the one that acts, and another one, warmed on B),
+/// each with a copy of its cookie.
+struct TwoSessions {
+    actor: Client,
+    other: Client,
+    actor_copy: Client,
+    other_copy: Client,
+}
+
+async fn two_sessions(a: &TestApp, b: &TestApp, name: &str) -> TwoSessions {
+    let ((actor, actor_jar), (other, other_jar)) = (client_with_jar(), client_with_jar());
     a.sign_in(&actor, name, PASSWORD).await;
     a.sign_in(&other, name, PASSWORD).await;
     // Twice: the first fills B's cache, the second is served from it.
     for _ in 0..2 {
         assert_eq!(status(b, &other, "/api/me").await, StatusCode::OK);
     }
-    (actor, other)
+    TwoSessions {
+        actor_copy: copy_of(a, &actor_jar),
+        other_copy: copy_of(a, &other_jar),
+        actor,
+        other,
+    }
 }
 
 /// With the cache on (the default, also on PostgreSQL, where B's hit waits for a read
@@ -45,7 +71,12 @@ async fn a_session_ended_on_one_instance_is_refused_on_the_other_at_once() {
     for round in 0..ROUNDS {
         let name = format!("user{round}");
         a.create_user(&name, PASSWORD, false).await;
-        let (actor, other) = two_sessions(&a, &b, &name).await;
+        let TwoSessions {
+            actor,
+            other,
+            actor_copy,
+            ..
+        } = two_sessions(&a, &b, &name).await;
         assert!(!b.state.revocations.cache.is_empty(), "B's cache is warm");
         let listed: SessionList = ok_json(a.get(&actor, "/api/me/sessions").await).await;
         let victim = listed.sessions.iter().find(|s| !s.current).unwrap();
@@ -64,7 +95,7 @@ async fn a_session_ended_on_one_instance_is_refused_on_the_other_at_once() {
             .await;
         assert_eq!(out.status(), StatusCode::NO_CONTENT);
         assert_eq!(
-            status(&b, &actor, "/api/me").await,
+            status(&b, &actor_copy, "/api/me").await,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -174,7 +205,12 @@ async fn on_postgresql_a_cut_listener_bypasses_the_cache_until_it_is_back() {
     for round in 0..ROUNDS {
         let name = format!("user{round}");
         a.create_user(&name, PASSWORD, false).await;
-        let (actor, other) = two_sessions(&a, &b, &name).await;
+        let TwoSessions {
+            actor,
+            other,
+            actor_copy,
+            other_copy,
+        } = two_sessions(&a, &b, &name).await;
         // Cut B's listening connection (as a network failure or a restart of PostgreSQL
         // would) and wait until B knows: its cache is bypassed and empty.
         sqlx::query(
@@ -191,7 +227,7 @@ async fn on_postgresql_a_cut_listener_bypasses_the_cache_until_it_is_back() {
             .await;
         assert_eq!(out.status(), StatusCode::NO_CONTENT);
         assert_eq!(
-            status(&b, &other, "/api/me").await,
+            status(&b, &other_copy, "/api/me").await,
             StatusCode::UNAUTHORIZED,
             "round {round}, listener cut"
         );
@@ -207,11 +243,78 @@ async fn on_postgresql_a_cut_listener_bypasses_the_cache_until_it_is_back() {
             .await;
         assert_eq!(out.status(), StatusCode::NO_CONTENT);
         assert_eq!(
-            status(&b, &actor, "/api/me").await,
+            status(&b, &actor_copy, "/api/me").await,
             StatusCode::UNAUTHORIZED,
             "round {round}, listener back"
         );
     }
+}
+
+/// PostgreSQL: B's listener receives notifications but acts on none of them (held, as over a
+/// connection cut that neither side has noticed yet, or a slow network), so B still believes
+/// it hears. First B's cache is warmed while the listener is so cut, the password is changed
+/// on A, and B refuses the stale session: its cached hit waits for a read barrier, which is
+/// never heard, so B reads the database. Then the listener only lags: B's answer waits for
+/// the barrier until the listener is released, and by then the revocation, committed before
+/// the barrier's notification, has been heard. Without the barrier B answers 200 both times.
+#[tokio::test]
+async fn on_postgresql_the_read_barrier_refuses_a_stale_session_while_the_listener_lags() {
+    let a = spawn_app().await;
+    if !matches!(a.storage, crate::helpers::Storage::Postgres(_)) {
+        return; // SQLite has no listener: the revocation counter is read at every lookup.
+    }
+    let b = a.another_instance().await;
+    until_hearing(&b, true).await;
+    let cache = &b.state.revocations.cache;
+
+    // Cut: warmed while cut, revoked, asked.
+    a.create_user("alice", PASSWORD, false).await;
+    let (holder, other) = (client(), client());
+    a.sign_in(&holder, "alice", PASSWORD).await;
+    cache.hold_hearing(true);
+    a.sign_in(&other, "alice", PASSWORD).await;
+    assert_eq!(status(&b, &other, "/api/me").await, StatusCode::OK);
+    assert!(!cache.is_empty(), "B's cache was warmed while cut");
+    let body = json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
+    let changed = a
+        .send_json(&holder, Method::POST, "/api/me/password", &body)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(cache.is_hearing() && !cache.is_empty(), "B missed it");
+    assert_eq!(
+        status(&b, &other, "/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "listener cut"
+    );
+    cache.hold_hearing(false);
+
+    // Lagging: warmed, held, revoked, asked, released while B waits.
+    a.create_user("bob", PASSWORD, false).await;
+    let TwoSessions {
+        actor,
+        other,
+        other_copy,
+        ..
+    } = two_sessions(&a, &b, "bob").await;
+    cache.hold_hearing(true);
+    let out = a
+        .send_json(&other, Method::DELETE, "/api/session", &json!({}))
+        .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(!cache.is_empty(), "B missed it");
+    const LAG: Duration = Duration::from_millis(400);
+    let asked = Instant::now();
+    let (answer, ()) = tokio::join!(status(&b, &other_copy, "/api/me"), async {
+        tokio::time::sleep(LAG).await;
+        cache.hold_hearing(false);
+    });
+    let took = asked.elapsed();
+    assert_eq!(answer, StatusCode::UNAUTHORIZED, "listener lagging");
+    assert!(
+        took >= LAG && took < twostep::sessions::revocation::ECHO_WAIT,
+        "B waited for its barrier, heard after the revocation: {took:?}"
+    );
+    assert_eq!(status(&b, &actor, "/api/me").await, StatusCode::OK);
 }
 
 /// `(enabled, recovery codes left, locked)` as `GET /api/me` shows them on `app`.
