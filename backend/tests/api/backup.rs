@@ -1,7 +1,8 @@
 //! `twostep backup` and `twostep restore` of the real binary: a backup taken while a server
 //! signs people in and enrolls their devices holds every enrollment acknowledged before it
 //! started; a server on the restored copy (same data folder, so the same key) signs those
-//! people in with their codes; a restore is refused while a server runs.
+//! people in with their codes; a restore is refused while a server runs, and a server does
+//! not start during a restore.
 
 use crate::helpers::{base32_decode, totp};
 use crate::process::{ServerProcess, create_user};
@@ -302,4 +303,35 @@ async fn an_enrollment_made_after_the_backup_is_gone_after_the_restore() {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["status"], expected, "{name}");
     }
+}
+
+/// A server does not start while a restore holds the database (the test takes the restore's
+/// lock, as `twostep restore` does while it copies): it says why and exits. Once the restore
+/// is done it starts.
+#[tokio::test]
+async fn a_server_does_not_start_during_a_restore() {
+    let data = tempfile::tempdir().expect("temporary folder");
+    create_user(data.path(), &[], "admin", PASSWORD, &["--admin"]);
+    let restore = twostep::storage::in_use::for_restore(&data.path().join("twostep.db"))
+        .expect("the restore's lock");
+    let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let refused = tokio::time::timeout(Duration::from_secs(30), serve)
+        .await
+        .expect("the server started during a restore")
+        .expect("run the twostep binary");
+    failed(&refused, "a restore of");
+    drop(restore);
+    let server = ServerProcess::start(data.path(), &[], &[]).await;
+    let health = reqwest::get(server.url("/api/health"))
+        .await
+        .expect("health");
+    assert_eq!(health.status(), StatusCode::OK);
 }
