@@ -154,10 +154,7 @@ async fn send_once(method: &str, path: &str, body: Option<String>) -> Result<Res
 /// A call whose JSON answer is read as `T`.
 fn json<T: FromJs + 'static>(method: &'static str, path: String, body: Option<String>) -> Call<T> {
     Call {
-        pending: Box::pin(async move {
-            let response = send(method, &path, body).await?;
-            parsed(response).await.ok_or_else(ApiFailure::unreachable)
-        }),
+        pending: Box::pin(send_json(method, path, body)),
         read: Box::new(T::from_js),
     }
 }
@@ -313,20 +310,52 @@ pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
     )
 }
 
-pub fn confirm(request: &ConfirmRequest) -> Call<RecoveryCodes> {
-    let body = wire::object(&[
-        ("code1", Some(request.code1.as_str())),
-        ("code2", Some(request.code2.as_str())),
-    ]);
-    json(POST, "/api/me/two-step/confirm".to_owned(), body)
+/// The two codes of the app; `with_key`: 2-step verification is on with security keys alone,
+/// and one of them proves it (its prompt comes first).
+pub fn confirm(request: &ConfirmRequest, with_key: bool) -> Call<RecoveryCodes> {
+    let codes = [
+        JsValue::from_str(&request.code1),
+        JsValue::from_str(&request.code2),
+    ];
+    steps(async move {
+        let proof = match with_key {
+            true => key_answer(key_proof(), false).await?,
+            false => JsValue::UNDEFINED,
+        };
+        let body = crate::webauthn::body(&[
+            ("code1", &codes[0]),
+            ("code2", &codes[1]),
+            ("security_key", &proof),
+        ]);
+        send_json(POST, "/api/me/two-step/confirm".to_owned(), body).await
+    })
 }
 
-pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
-    no_answer(
-        DELETE,
-        format!("/api/users/{id}/two-step"),
-        wire::object(&[("proof", request.proof.as_deref())]),
-    )
+/// Removes 2-step verification of user `id`; the holder proves it with a code, or with one of
+/// their keys when `request.proof` is empty and `with_key` (its prompt comes first).
+pub fn remove_device(id: i64, request: &RemoveDeviceRequest, with_key: bool) -> Call<()> {
+    let proof = request.proof.clone();
+    steps(async move {
+        let body = match proof.filter(|p| !p.trim().is_empty()) {
+            None if with_key => {
+                let answer = key_answer(key_proof(), false).await?;
+                crate::webauthn::body(&[("security_key", &answer)])
+            }
+            proof => wire::object(&[("proof", proof.as_deref())]),
+        };
+        send(DELETE, &format!("/api/users/{id}/two-step"), body).await?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// A request whose JSON answer is handed on as parsed.
+async fn send_json(
+    method: &str,
+    path: String,
+    body: Option<String>,
+) -> Result<JsValue, ApiFailure> {
+    let response = send(method, &path, body).await?;
+    parsed(response).await.ok_or_else(ApiFailure::unreachable)
 }
 
 pub fn unlock(id: i64) -> Call<()> {
@@ -380,11 +409,12 @@ pub fn audit(page: u32, filter: &AuditFilter) -> Call<AuditPage> {
 }
 
 pub fn new_recovery_codes(code: &str) -> Call<RecoveryCodes> {
-    json(
-        POST,
-        "/api/me/two-step/recovery-codes".to_owned(),
-        wire::object(&[("code", Some(code))]),
-    )
+    new_recovery_codes_with(wire::object(&[("code", Some(code))]))
+}
+
+/// New recovery codes with the body given (`code`, or `security_key`: a key's answer).
+pub fn new_recovery_codes_with(body: Option<String>) -> Call<RecoveryCodes> {
+    json(POST, "/api/me/two-step/recovery-codes".to_owned(), body)
 }
 
 /// One page of the signed-in user's own security activity.

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::components::code_input::CodeInput;
 use crate::components::message::error;
-use crate::element::{el, maybe};
+use crate::element::{el, fragment, maybe};
 use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::input::TotpCode;
 use yew::prelude::*;
@@ -24,14 +24,38 @@ pub fn use_new_codes() -> NewCodesState {
     }
 }
 
-/// The button, or (`open`) the form; `on_made` gets the new codes.
+/// The button, or (`open`) the form; `on_made` gets the new codes. `with_key`: an account
+/// with security keys alone, whose button asks one of the keys instead of opening the form.
 pub fn view(
     state: &NewCodesState,
     open: bool,
+    with_key: bool,
     on_open: Callback<()>,
     on_made: Callback<Vec<String>>,
 ) -> Html {
     let NewCodesState { code, submit } = state;
+    if with_key {
+        let make = {
+            let submit = submit.clone();
+            Callback::from(move |_: MouseEvent| {
+                let on_made = on_made.clone();
+                let call = api::with_key(
+                    api::key_proof(),
+                    "security_key",
+                    api::new_recovery_codes_with,
+                );
+                submit.run(call, move |codes| on_made.emit(codes.recovery_codes));
+            })
+        };
+        return fragment(vec![
+            maybe(submit.form_error().map(error)),
+            el("button")
+                .on_click(make)
+                .flag("disabled", submit.busy())
+                .text("New recovery codes")
+                .into(),
+        ]);
+    }
     if !open {
         let code = code.clone();
         let open = Callback::from(move |_: MouseEvent| {
