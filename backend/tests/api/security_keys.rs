@@ -27,6 +27,9 @@ pub struct Key {
     /// The credential's id (base64url) and the account's user handle, once registered.
     credential_id: Option<String>,
     user_handle: Option<String>,
+    /// Registered with user verification (a PIN): it verifies the user whenever asked to
+    /// prefer it, as a passkey does.
+    verifies_user: bool,
 }
 
 impl Key {
@@ -43,6 +46,7 @@ impl Key {
             origin: Url::parse(origin).expect("origin"),
             credential_id: None,
             user_handle: None,
+            verifies_user: false,
         }
     }
 
@@ -67,6 +71,7 @@ impl Key {
                 .expect("shared registration");
         self.credential_id = Some(shared.id.clone());
         self.user_handle = Some(options.public_key.user.id.clone());
+        self.verifies_user = verify_user;
         shared
     }
 
@@ -74,6 +79,13 @@ impl Key {
     pub fn get(&mut self, options: &RequestOptions) -> AssertionCredential {
         let mut json = serde_json::to_value(options).expect("options");
         let passkey = options.public_key.allow_credentials.is_empty();
+        if self.verifies_user
+            && options.public_key.user_verification.as_deref() == Some("preferred")
+        {
+            // The software key verifies the user only when required; a passkey does it when
+            // asked to prefer it.
+            json["publicKey"]["userVerification"] = json!("required");
+        }
         if passkey {
             // A discoverable credential: the key finds its own (the software key needs it
             // named) and gives the account's user handle.
@@ -182,6 +194,8 @@ async fn events(app: &TestApp, kind: AuditEventKind) -> i64 {
 #[tokio::test]
 async fn a_key_alone_turns_two_step_on_and_signs_in_as_the_second_step() {
     let app = spawn_app().await;
+    // Another account's key, which alice's second step must not list.
+    let _bobs = user_with_key(&app, &self::client(), "bob", false).await;
     let client = client();
     let mut key = user_with_key(&app, &client, "alice", false).await;
     let status = app.me(&client).await.two_step.expect("own status");
@@ -213,7 +227,7 @@ async fn a_key_alone_turns_two_step_on_and_signs_in_as_the_second_step() {
     assert_eq!(user.username, "alice");
     let listed: SecurityKeys = ok_json(app.get(&client, "/api/me/security-keys").await).await;
     assert_eq!(listed.keys[0].last_used_at, Some(START + 5));
-    assert_eq!(events(&app, AuditEventKind::SecurityKeyAdded).await, 1);
+    assert_eq!(events(&app, AuditEventKind::SecurityKeyAdded).await, 2);
     assert_eq!(events(&app, AuditEventKind::SecurityKeyUsed).await, 1);
     // An app code is no answer for an account without the app.
     let other = self::client();
@@ -299,6 +313,9 @@ async fn a_counter_that_goes_back_is_refused_and_audited() {
 
 #[tokio::test]
 async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
+    // Every kind of ceremony (adding a key, the second step, a proof, a passkey sign-in) is
+    // started on one instance and finished on the other: the state kept between the two is
+    // in the database, never in the memory of the instance that started it.
     let app = spawn_app().await;
     let other = app.another_instance().await;
     let client = client();
@@ -308,12 +325,27 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
     let mut key = Key::new(&app);
     let options: CreationOptions =
         ok_json(post(&app, &client, "/api/me/security-keys/start", &json!({})).await).await;
-    let credential = key.create(&options, false);
+    let credential = key.create(&options, true);
     let body = json!({ "credential": credential, "name": "Backup key" });
     let response = other
         .send_json(&client, Method::POST, "/api/me/security-keys/finish", &body)
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::OK, "registration");
+    // A proof ("Confirm it's you"): asked there, answered here.
+    let options: RequestOptions = ok_json(
+        other
+            .send_json(
+                &client,
+                Method::POST,
+                "/api/me/security-keys/proof",
+                &json!({}),
+            )
+            .await,
+    )
+    .await;
+    let body = json!({ "security_key": key.get(&options) });
+    let response = post(&app, &client, "/api/session/reauthenticate", &body).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "proof");
     // The second step: started there, finished here.
     let signer = self::client();
     app.sign_in_pending(&signer, "alice", "correct horse").await;
@@ -331,8 +363,18 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
     let answer = key.get(&options);
     assert_eq!(
         second_step(&app, &signer, &answer).await.status(),
-        StatusCode::OK
+        StatusCode::OK,
+        "second step"
     );
+    // A passkey sign-in: started here, finished there.
+    let browser = self::client();
+    let options: RequestOptions =
+        ok_json(post(&app, &browser, "/api/session/passkey/start", &json!({})).await).await;
+    let body = json!({ "credential": key.get(&options) });
+    let response = other
+        .send_json(&browser, Method::POST, "/api/session/passkey", &body)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "passkey");
 }
 
 #[tokio::test]
