@@ -313,39 +313,39 @@ pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
 /// The two codes of the app; `with_key`: 2-step verification is on with security keys alone,
 /// and one of them proves it (its prompt comes first).
 pub fn confirm(request: &ConfirmRequest, with_key: bool) -> Call<RecoveryCodes> {
-    let codes = [
-        JsValue::from_str(&request.code1),
-        JsValue::from_str(&request.code2),
-    ];
-    steps(async move {
-        let proof = match with_key {
-            true => key_answer(key_proof(), false).await?,
-            false => JsValue::UNDEFINED,
-        };
-        let body = crate::webauthn::body(&[
-            ("code1", &codes[0]),
-            ("code2", &codes[1]),
-            ("security_key", &proof),
-        ]);
-        send_json(POST, "/api/me/two-step/confirm".to_owned(), body).await
-    })
+    let codes = format!(
+        r#"{{"code1":{},"code2":{}"#,
+        wire::string(&request.code1),
+        wire::string(&request.code2)
+    );
+    // `{"security_key":…}` (the key's answer) joins the codes' object.
+    let finish = move |key: Option<String>| {
+        let rest = key.map_or("}".to_owned(), |key| format!(",{}", &key[1..]));
+        send_json(
+            POST,
+            "/api/me/two-step/confirm".to_owned(),
+            Some(codes + &rest),
+        )
+    };
+    Call {
+        pending: match with_key {
+            true => key_then(
+                key_proof(),
+                "security_key",
+                Box::new(move |b| Box::pin(finish(b))),
+            ),
+            false => Box::pin(finish(None)),
+        },
+        read: Box::new(RecoveryCodes::from_js),
+    }
 }
 
-/// Removes 2-step verification of user `id`; the holder proves it with a code, or with one of
-/// their keys when `request.proof` is empty and `with_key` (its prompt comes first).
-pub fn remove_device(id: i64, request: &RemoveDeviceRequest, with_key: bool) -> Call<()> {
-    let proof = request.proof.clone();
-    steps(async move {
-        let body = match proof.filter(|p| !p.trim().is_empty()) {
-            None if with_key => {
-                let answer = key_answer(key_proof(), false).await?;
-                crate::webauthn::body(&[("security_key", &answer)])
-            }
-            proof => wire::object(&[("proof", proof.as_deref())]),
-        };
-        send(DELETE, &format!("/api/users/{id}/two-step"), body).await?;
-        Ok(JsValue::UNDEFINED)
-    })
+pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
+    no_answer(
+        DELETE,
+        format!("/api/users/{id}/two-step"),
+        wire::object(&[("proof", request.proof.as_deref())]),
+    )
 }
 
 /// A request whose JSON answer is handed on as parsed.

@@ -168,7 +168,6 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                                 user_id: user.id,
                                 username: user.username.clone().into(),
                                 is_self: props.is_self,
-                                with_key: status.security_keys > 0,
                                 on_open: act.reform(|()| Action::OpenRemove),
                                 on_close: act.reform(|()| Action::CloseRemove),
                                 on_removed: act.reform(|()| Action::Removed),
@@ -190,14 +189,13 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                 }),
                 when(can_add_app, || {
                     fragment(vec![
-                            el("h3").text("Authenticator app").into(),
-                            el("p").text("Sign-in can also accept a code from an authenticator app on your phone, next to your security keys.").into(),
-                            el("button")
-                                .on_click(start_setup.reform(|_: MouseEvent| ()))
-                                .flag("disabled", start.busy())
-                                .text("Set up the authenticator app")
-                                .into(),
-                        ])
+                        el("h3").text("Authenticator app").into(),
+                        el("button")
+                            .on_click(start_setup.reform(|_: MouseEvent| ()))
+                            .flag("disabled", start.busy())
+                            .text("Set up the authenticator app")
+                            .into(),
+                    ])
                 }),
                 when(status.app && props.is_self, || {
                     fragment(vec![

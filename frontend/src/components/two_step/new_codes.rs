@@ -34,38 +34,30 @@ pub fn view(
     on_made: Callback<Vec<String>>,
 ) -> Html {
     let NewCodesState { code, submit } = state;
-    if with_key {
-        let make = {
-            let submit = submit.clone();
-            Callback::from(move |_: MouseEvent| {
+    if with_key || !open {
+        let (code, running, on_made) = (code.clone(), submit.clone(), on_made.clone());
+        let open = Callback::from(move |_: MouseEvent| {
+            if with_key {
+                // The key's prompt, then the codes: no form to fill.
                 let on_made = on_made.clone();
                 let call = api::with_key(
                     api::key_proof(),
                     "security_key",
                     api::new_recovery_codes_with,
                 );
-                submit.run(call, move |codes| on_made.emit(codes.recovery_codes));
-            })
-        };
+                running.run(call, move |codes| on_made.emit(codes.recovery_codes));
+            } else {
+                code.set(String::new());
+                on_open.emit(());
+            }
+        });
         return fragment(vec![
             maybe(submit.form_error().map(error)),
             el("button")
-                .on_click(make)
-                .flag("disabled", submit.busy())
+                .on_click(open)
                 .text("New recovery codes")
                 .into(),
         ]);
-    }
-    if !open {
-        let code = code.clone();
-        let open = Callback::from(move |_: MouseEvent| {
-            code.set(String::new());
-            on_open.emit(());
-        });
-        return el("button")
-            .on_click(open)
-            .text("New recovery codes")
-            .into();
     }
     let on_code = {
         let (code, submit) = (code.clone(), submit.clone());

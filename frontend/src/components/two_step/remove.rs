@@ -31,8 +31,6 @@ pub struct Remove {
     pub username: AttrValue,
     /// The holder is removing their own device (a proof is needed).
     pub is_self: bool,
-    /// The holder has security keys: an empty proof asks for one of them.
-    pub with_key: bool,
     pub on_open: Callback<()>,
     pub on_close: Callback<()>,
     pub on_removed: Callback<()>,
@@ -58,9 +56,8 @@ impl Remove {
             let (proof, submit) = (proof.clone(), submit.clone());
             let (id, is_self, on_removed) =
                 (props.user_id, props.is_self, props.on_removed.clone());
-            let with_key = props.with_key;
             Callback::from(move |()| {
-                if is_self && !with_key && proof.trim().is_empty() {
+                if is_self && proof.trim().is_empty() {
                     submit.fail("Enter a current verification code or a recovery code.");
                     return;
                 }
@@ -69,7 +66,7 @@ impl Remove {
                     security_key: None,
                 };
                 let on_removed = on_removed.clone();
-                submit.run(api::remove_device(id, &request, with_key), move |()| {
+                submit.run(api::remove_device(id, &request), move |()| {
                     on_removed.emit(())
                 });
             })
@@ -92,11 +89,9 @@ impl Remove {
                 dialog: dialog.clone(),
                 title: "Remove authentication device",
                 text: text.into(),
-                proof_label: props.is_self.then_some(if props.with_key {
-                    "Verification code or recovery code (leave empty to use a security key)"
-                } else {
-                    "Verification code or recovery code"
-                }),
+                proof_label: props
+                    .is_self
+                    .then_some("Verification code or recovery code"),
                 proof: (**proof).clone().into(),
                 on_proof,
                 error: submit
