@@ -145,7 +145,8 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         UserCommand::RemoveTwoStep { name } => {
             let user = existing_user(&db, &name).await?;
             let state = operator_state(db, seal, common)?;
-            two_step::remove_device(&state, By::Operator, &user, None, &Default::default())
+            let none = Default::default();
+            two_step::remove_device(&state, By::Operator, &user, none, &Default::default())
                 .await
                 .map_err(|e| no_device(&user, e))?;
             println!(

@@ -154,10 +154,7 @@ async fn send_once(method: &str, path: &str, body: Option<String>) -> Result<Res
 /// A call whose JSON answer is read as `T`.
 fn json<T: FromJs + 'static>(method: &'static str, path: String, body: Option<String>) -> Call<T> {
     Call {
-        pending: Box::pin(async move {
-            let response = send(method, &path, body).await?;
-            parsed(response).await.ok_or_else(ApiFailure::unreachable)
-        }),
+        pending: Box::pin(send_json(method, path, body)),
         read: Box::new(T::from_js),
     }
 }
@@ -313,12 +310,34 @@ pub fn confirm_replacement(request: &ConfirmRequest) -> Call<()> {
     )
 }
 
-pub fn confirm(request: &ConfirmRequest) -> Call<RecoveryCodes> {
-    let body = wire::object(&[
-        ("code1", Some(request.code1.as_str())),
-        ("code2", Some(request.code2.as_str())),
-    ]);
-    json(POST, "/api/me/two-step/confirm".to_owned(), body)
+/// The two codes of the app; `with_key`: 2-step verification is on with security keys alone,
+/// and one of them proves it (its prompt comes first).
+pub fn confirm(request: &ConfirmRequest, with_key: bool) -> Call<RecoveryCodes> {
+    let codes = format!(
+        r#"{{"code1":{},"code2":{}"#,
+        wire::string(&request.code1),
+        wire::string(&request.code2)
+    );
+    // `{"security_key":…}` (the key's answer) joins the codes' object.
+    let finish = move |key: Option<String>| {
+        let rest = key.map_or("}".to_owned(), |key| format!(",{}", &key[1..]));
+        send_json(
+            POST,
+            "/api/me/two-step/confirm".to_owned(),
+            Some(codes + &rest),
+        )
+    };
+    Call {
+        pending: match with_key {
+            true => key_then(
+                key_proof(),
+                "security_key",
+                Box::new(move |b| Box::pin(finish(b))),
+            ),
+            false => Box::pin(finish(None)),
+        },
+        read: Box::new(RecoveryCodes::from_js),
+    }
 }
 
 pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
@@ -327,6 +346,16 @@ pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
         format!("/api/users/{id}/two-step"),
         wire::object(&[("proof", request.proof.as_deref())]),
     )
+}
+
+/// A request whose JSON answer is handed on as parsed.
+async fn send_json(
+    method: &str,
+    path: String,
+    body: Option<String>,
+) -> Result<JsValue, ApiFailure> {
+    let response = send(method, &path, body).await?;
+    parsed(response).await.ok_or_else(ApiFailure::unreachable)
 }
 
 pub fn unlock(id: i64) -> Call<()> {
@@ -380,11 +409,12 @@ pub fn audit(page: u32, filter: &AuditFilter) -> Call<AuditPage> {
 }
 
 pub fn new_recovery_codes(code: &str) -> Call<RecoveryCodes> {
-    json(
-        POST,
-        "/api/me/two-step/recovery-codes".to_owned(),
-        wire::object(&[("code", Some(code))]),
-    )
+    new_recovery_codes_with(wire::object(&[("code", Some(code))]))
+}
+
+/// New recovery codes with the body given (`code`, or `security_key`: a key's answer).
+pub fn new_recovery_codes_with(body: Option<String>) -> Call<RecoveryCodes> {
+    json(POST, "/api/me/two-step/recovery-codes".to_owned(), body)
 }
 
 /// One page of the signed-in user's own security activity.

@@ -4,6 +4,7 @@
 //! parsers in [`crate::input`] so it can say which field is wrong. Types that carry a
 //! password, a code or a secret print `***` in `Debug`.
 
+use crate::security_keys::AssertionCredential;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -246,10 +247,16 @@ pub enum SignInResponse {
         user: User,
     },
     /// The password was right and the account has 2-step verification: send a code to
-    /// `POST /api/session/verify` within `expires_in_seconds`.
+    /// `POST /api/session/verify` (or a key's answer to `POST /api/session/security-key`)
+    /// within `expires_in_seconds`. Which second factors the account has is told only here,
+    /// after the right password.
     VerificationRequired {
         /// Seconds left to send the code before the password step must be repeated.
         expires_in_seconds: u64,
+        /// The account has the authenticator app (a code from it is an answer).
+        app: bool,
+        /// The account has security keys (`POST /api/session/security-key/start`).
+        security_keys: bool,
     },
 }
 
@@ -268,6 +275,10 @@ struct SignInResponseWire {
     user: Option<User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_in_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    security_keys: Option<bool>,
 }
 
 impl From<SignInResponse> for SignInResponseWire {
@@ -277,11 +288,19 @@ impl From<SignInResponse> for SignInResponseWire {
                 status: SignInStatus::SignedIn,
                 user: Some(user),
                 expires_in_seconds: None,
+                app: None,
+                security_keys: None,
             },
-            SignInResponse::VerificationRequired { expires_in_seconds } => Self {
+            SignInResponse::VerificationRequired {
+                expires_in_seconds,
+                app,
+                security_keys,
+            } => Self {
                 status: SignInStatus::VerificationRequired,
                 user: None,
                 expires_in_seconds: Some(expires_in_seconds),
+                app: Some(app),
+                security_keys: Some(security_keys),
             },
         }
     }
@@ -300,8 +319,15 @@ impl TryFrom<SignInResponseWire> for SignInResponse {
             SignInResponseWire {
                 status: SignInStatus::VerificationRequired,
                 expires_in_seconds: Some(expires_in_seconds),
+                app,
+                security_keys,
                 ..
-            } => Ok(Self::VerificationRequired { expires_in_seconds }),
+            } => Ok(Self::VerificationRequired {
+                expires_in_seconds,
+                // Before these fields, an account waiting for its code had the app.
+                app: app.unwrap_or(true),
+                security_keys: security_keys.unwrap_or(false),
+            }),
             SignInResponseWire {
                 status: SignInStatus::SignedIn,
                 ..
@@ -354,15 +380,20 @@ pub struct ConfirmRequest {
     pub code1: String,
     /// The code the app showed next, one 30-second step after `code1`.
     pub code2: String,
-    /// Moving to a new phone only: proof of the current second factor, a current code of the
-    /// current phone or an unused recovery code (never a code of the new phone).
+    /// With 2-step verification on (moving to a new phone, or adding the app to security
+    /// keys): proof of the current second factor, a current code of the current phone or an
+    /// unused recovery code (never a code of the new phone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+    /// The same proof as an answer of one of the account's security keys (after
+    /// `POST /api/me/security-keys/proof`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_key: Option<AssertionCredential>,
 }
 
 impl fmt::Debug for ConfirmRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ConfirmRequest { code1: ***, code2: ***, proof: *** }")
+        f.write_str("ConfirmRequest { code1: ***, code2: ***, proof: ***, security_key: *** }")
     }
 }
 
@@ -390,11 +421,14 @@ pub struct RemoveDeviceRequest {
     /// device.
     #[serde(default)]
     pub proof: Option<String>,
+    /// The same proof as an answer of one of the account's security keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_key: Option<AssertionCredential>,
 }
 
 impl fmt::Debug for RemoveDeviceRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RemoveDeviceRequest { proof: *** }")
+        f.write_str("RemoveDeviceRequest { proof: ***, security_key: *** }")
     }
 }
 
@@ -742,17 +776,23 @@ pub struct AuditPage {
     pub total: u64,
 }
 
-/// `POST /api/me/two-step/recovery-codes`: a current code from the authenticator app, to get
-/// 10 new recovery codes (the old ones stop working).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/me/two-step/recovery-codes`: a current code from the authenticator app, or an
+/// answer of one of the account's security keys, to get 10 new recovery codes (the old ones
+/// stop working).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRecoveryCodesRequest {
-    /// A current 6-digit code, as typed.
+    /// A current 6-digit code, as typed (empty when a key answers).
+    #[serde(default)]
     pub code: String,
+    /// An answer of one of the account's security keys (after
+    /// `POST /api/me/security-keys/proof`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_key: Option<AssertionCredential>,
 }
 
 impl fmt::Debug for NewRecoveryCodesRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NewRecoveryCodesRequest { code: *** }")
+        f.write_str("NewRecoveryCodesRequest { code: ***, security_key: *** }")
     }
 }
 
@@ -771,10 +811,14 @@ mod tests {
     fn sign_in_response_is_tagged() {
         let json = serde_json::to_value(SignInResponse::VerificationRequired {
             expires_in_seconds: 300,
+            app: false,
+            security_keys: true,
         })
         .unwrap();
         assert_eq!(json["status"], "verification_required");
         assert_eq!(json["expires_in_seconds"], 300);
+        assert_eq!(json["app"], false);
+        assert_eq!(json["security_keys"], true);
     }
 
     #[test]
@@ -794,6 +838,7 @@ mod tests {
             code1: "123456".into(),
             code2: "654321".into(),
             proof: Some("111111".into()),
+            security_key: None,
         };
         assert!(!format!("{confirm:?}").contains("123456"));
     }
@@ -858,7 +903,9 @@ mod tests {
         assert_eq!(
             waiting,
             SignInResponse::VerificationRequired {
-                expires_in_seconds: 300
+                expires_in_seconds: 300,
+                app: true,
+                security_keys: false,
             }
         );
         assert!(serde_json::from_str::<SignInResponse>(r#"{"status":"signed_in"}"#).is_err());

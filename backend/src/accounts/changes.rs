@@ -77,12 +77,13 @@ pub enum Proof {
     /// `--recent-sign-in-seconds`.
     RecentSignIn,
     /// A recent sign-in and, when 2-step verification is on, a fresh proof of the second factor
-    /// given with the request (a current code of the current phone or a recovery code),
-    /// spent in the change's own transaction. The password alone never is.
+    /// given with the request (a current code of the current phone, a recovery code, or an
+    /// answer of one of the account's security keys), spent in the change's own transaction.
+    /// The password alone never is.
     SecondFactor,
-    /// As [`Proof::SecondFactor`], where an answer of one of the account's security keys is
-    /// a proof too (changes to the keys).
-    SecondFactorOrKey,
+    /// As [`Proof::SecondFactor`] but for a recovery code: new recovery codes are made with
+    /// a current code of the app or a key's answer.
+    CurrentFactor,
     /// A recent sign-in and the current password, given with the request.
     CurrentPassword,
     /// The password, a current code or a security key (the step up itself).
@@ -145,7 +146,7 @@ pub const TABLE: &[Rule] = &[
         Proof::None,
         &[AllSessions, KnownBrowsers],
     ),
-    row(NewRecoveryCodes, Holder, Proof::SecondFactor, &[]),
+    row(NewRecoveryCodes, Holder, Proof::CurrentFactor, &[]),
     row(
         ChangePassword,
         Holder,
@@ -206,8 +207,8 @@ pub const TABLE: &[Rule] = &[
     row(ConfirmItsYou, Holder, Proof::PasswordOrCode, &[AskingToken]),
     row(SetEmail, Holder, Proof::RecentSignIn, &[]),
     row(SetEmail, Administrator, Proof::RecentSignIn, &[]),
-    row(AddSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
-    row(RemoveSecurityKey, Holder, Proof::SecondFactorOrKey, &[]),
+    row(AddSecurityKey, Holder, Proof::SecondFactor, &[]),
+    row(RemoveSecurityKey, Holder, Proof::SecondFactor, &[]),
     row(RemoveSecurityKey, Operator, Proof::None, &[]),
 ];
 
@@ -250,20 +251,6 @@ impl Plan {
     pub fn revokes(&self, what: Revoke) -> bool {
         self.rule.revokes.contains(&what)
     }
-
-    /// The proof of the second factor the request carries, when the plan needs one.
-    pub fn second_factor_proof<'a>(
-        &self,
-        offered: Option<&'a str>,
-    ) -> Result<Option<&'a str>, Refusal> {
-        if !self.second_factor {
-            return Ok(None);
-        }
-        match offered.map(str::trim).filter(|p| !p.is_empty()) {
-            Some(proof) => Ok(Some(proof)),
-            None => Err(Refusal::SecondFactorRequired),
-        }
-    }
 }
 
 /// The row for `change` made by `actor`, if the table has one.
@@ -282,7 +269,7 @@ pub fn decide(change: Change, facts: Facts) -> Result<Plan, Refusal> {
     }
     Ok(Plan {
         rule,
-        second_factor: matches!(rule.proof, Proof::SecondFactor | Proof::SecondFactorOrKey)
+        second_factor: matches!(rule.proof, Proof::SecondFactor | Proof::CurrentFactor)
             && facts.two_step_on,
     })
 }
@@ -341,10 +328,10 @@ pub fn markdown() -> String {
             Proof::None => "none (access to the server)",
             Proof::RecentSignIn => "recent sign-in",
             Proof::SecondFactor => {
-                "recent sign-in + a current code of the current phone or a recovery code (with 2-step on)"
+                "recent sign-in + a current code of the app, a recovery code or one of the account's security keys (with 2-step on)"
             }
-            Proof::SecondFactorOrKey => {
-                "recent sign-in + a current code, a recovery code or one of the account's security keys (with 2-step on)"
+            Proof::CurrentFactor => {
+                "recent sign-in + a current code of the app or one of the account's security keys (with 2-step on)"
             }
             Proof::CurrentPassword => "recent sign-in + the current password",
             Proof::PasswordOrCode => "the password, a current code or a security key",
@@ -421,15 +408,8 @@ mod tests {
         ] {
             let plan = decide(change, facts(Holder, true, true)).unwrap();
             assert!(plan.second_factor, "{change:?}");
-            assert_eq!(
-                plan.second_factor_proof(None),
-                Err(Refusal::SecondFactorRequired)
-            );
-            assert_eq!(
-                plan.second_factor_proof(Some("  ")),
-                Err(Refusal::SecondFactorRequired)
-            );
-            assert_eq!(plan.second_factor_proof(Some("123456")), Ok(Some("123456")));
+            let off = decide(change, facts(Holder, true, false)).unwrap();
+            assert!(!off.second_factor, "{change:?}");
         }
     }
 

@@ -28,6 +28,7 @@ use crate::factors::ceremonies::{self, Purpose};
 use crate::factors::{recovery, status};
 use crate::limits::guards::{self, CodeCounter, Refused};
 use crate::limits::policy;
+use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;
 use crate::state::AppState;
 use crate::web::client_addr::ClientAddr;
@@ -258,21 +259,61 @@ pub async fn start_registration(
     serde_json::from_value(json).map_err(internal("creation options"))
 }
 
-/// A proof of the second factor for a change to the holder's own keys: a key's answer (after
-/// [`start_assertion`] with [`Purpose::Proof`]) or a code, checked and spent in the
-/// transaction returned.
-async fn proof_of_second_factor(
+/// A proof of the second factor as a request offers it (the account-changes table's
+/// second-factor rows): a code, or an answer of one of the account's keys (after
+/// [`start_assertion`] with [`Purpose::Proof`]).
+#[derive(Clone, Copy, Default)]
+pub struct Offered<'a> {
+    /// A current code of the app, or (where `recovery_allowed`) an unused recovery code.
+    pub code: Option<&'a str>,
+    /// An answer of one of the account's keys.
+    pub key: Option<&'a AssertionCredential>,
+    /// Whether a recovery code is a proof here (not for new recovery codes).
+    pub recovery_allowed: bool,
+}
+
+impl<'a> Offered<'a> {
+    /// A code or a key's answer, with recovery codes allowed.
+    pub fn new(code: Option<&'a str>, key: Option<&'a AssertionCredential>) -> Self {
+        Self {
+            code,
+            key,
+            recovery_allowed: true,
+        }
+    }
+
+    /// The code, when one was typed.
+    fn code(&self) -> Option<&'a str> {
+        self.code.map(str::trim).filter(|c| !c.is_empty())
+    }
+
+    /// Refused before anything is checked when `plan` needs a proof and none was offered.
+    pub fn required_by(&self, plan: &Plan) -> Result<(), Refusal> {
+        if plan.second_factor && self.key.is_none() && self.code().is_none() {
+            return Err(Refusal::SecondFactorRequired);
+        }
+        Ok(())
+    }
+}
+
+/// The transaction a change of `plan` writes in: with a proof of the second factor to check
+/// (a key's answer, or a code counted like the code step), checked and spent in it; otherwise
+/// a fresh one.
+pub async fn proven(
     state: &AppState,
     by: By<'_>,
     user: &UserRecord,
-    code: Option<&str>,
-    key: Option<&AssertionCredential>,
+    plan: &Plan,
+    offered: Offered<'_>,
     client: &ClientAddr,
     purpose: &'static str,
 ) -> Result<RevokingTx, KeyError> {
+    if !plan.second_factor {
+        return Ok(RevokingTx::begin(&state.db).await?);
+    }
     let now = state.clock.now();
     let client_addr = client.as_deref();
-    match (key, code.map(str::trim).filter(|c| !c.is_empty())) {
+    match (offered.key, offered.code()) {
         (Some(answer), _) => {
             let session = by.session().ok_or(KeyError::Unavailable)?;
             let binding = ceremonies::handle(Purpose::Proof, &session.token_hash);
@@ -283,7 +324,7 @@ async fn proof_of_second_factor(
                 user,
                 client_addr,
                 purpose,
-                recovery_allowed: true,
+                recovery_allowed: offered.recovery_allowed,
             };
             crate::factors::code_step::verify(state, check, code, now)
                 .await
@@ -334,20 +375,9 @@ pub async fn finish_registration(
     let passkey = credential.user_verified;
     let stored = serde_json::to_string(&credential).map_err(internal("store a key"))?;
 
-    let mut tx = if plan.second_factor {
-        proof_of_second_factor(
-            state,
-            by,
-            user,
-            request.proof.as_deref(),
-            request.security_key.as_ref(),
-            client,
-            "adding a security key",
-        )
-        .await?
-    } else {
-        RevokingTx::begin(&state.db).await?
-    };
+    let offered = Offered::new(request.proof.as_deref(), request.security_key.as_ref());
+    let purpose = "adding a security key";
+    let mut tx = proven(state, by, user, &plan, offered, client, purpose).await?;
     // The account's 2-step verification row: made by its first second factor.
     let first = sqlx::query(
         "INSERT INTO two_step_devices (user_id, sealed_secret, last_step, created_at, has_app)
@@ -398,6 +428,31 @@ pub async fn finish_registration(
     let event =
         audit::Event::own(AuditEventKind::SecurityKeyAdded, user, client_addr).with_detail(&detail);
     audit::write(&mut **tx, event, now).await?;
+    // Told by e-mail in the same transaction: the key added, and 2-step verification on
+    // when this key turned it on.
+    let mail = state.settings.mail();
+    mail::tell_change(
+        &mut tx,
+        mail,
+        by,
+        user,
+        MailKind::SecurityKeyAdded,
+        client_addr,
+        now,
+    )
+    .await?;
+    if first {
+        mail::tell_change(
+            &mut tx,
+            mail,
+            by,
+            user,
+            MailKind::TwoStepOn,
+            client_addr,
+            now,
+        )
+        .await?;
+    }
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = user.id, passkey, "security key added");
     Ok(KeyAdded {
@@ -435,20 +490,9 @@ pub async fn remove(
             .map(|row| row.try_get("name"))
             .transpose()?;
     let name = name.ok_or(KeyError::NotFound)?;
-    let mut tx = if plan.second_factor {
-        proof_of_second_factor(
-            state,
-            by,
-            subject,
-            request.proof.as_deref(),
-            request.security_key.as_ref(),
-            client,
-            "removing a security key",
-        )
-        .await?
-    } else {
-        RevokingTx::begin(&state.db).await?
-    };
+    let offered = Offered::new(request.proof.as_deref(), request.security_key.as_ref());
+    let purpose = "removing a security key";
+    let mut tx = proven(state, by, subject, &plan, offered, client, purpose).await?;
     let removed = sqlx::query("DELETE FROM security_keys WHERE id = $1 AND user_id = $2")
         .bind(key_id)
         .bind(subject.id)
@@ -489,6 +533,15 @@ pub async fn remove(
         detail: Some(&detail),
     };
     audit::write(&mut **tx, event, now).await?;
+    // Told by e-mail in the same transaction (by the holder, or "by the server's operator"),
+    // and 2-step verification off when this was the last second factor.
+    let mail = state.settings.mail();
+    let kind = MailKind::SecurityKeyRemoved;
+    mail::tell_change(&mut tx, mail, by, subject, kind, client_addr, now).await?;
+    if off {
+        let kind = MailKind::TwoStepOff;
+        mail::tell_change(&mut tx, mail, by, subject, kind, client_addr, now).await?;
+    }
     tx.commit(&state.revocations).await?;
     tracing::info!(user_id = subject.id, off, "security key removed");
     Ok(())

@@ -6,7 +6,8 @@ use crate::accounts::By;
 use crate::accounts::apply;
 use crate::accounts::changes::{self, Change, Plan};
 use crate::accounts::users::UserRecord;
-use crate::factors::code_step::{self, CodeCheck, CodeError, device_purpose};
+use crate::factors::code_step::device_purpose;
+use crate::factors::security_keys::{Offered, proven};
 pub use crate::factors::status::{OFF, is_enabled, own_status, status};
 use crate::factors::totp::{self, Authenticator, PairError};
 use crate::mail::{self, MailKind};
@@ -20,7 +21,9 @@ use aes_gcm::aead::rand_core::RngCore;
 use axum::http::StatusCode;
 use sqlx::Row;
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{AuditEventKind, ConfirmRequest, RecoveryCodes, SetupResponse};
+use twostep_shared::api::{
+    AuditEventKind, ConfirmRequest, NewRecoveryCodesRequest, RecoveryCodes, SetupResponse,
+};
 use twostep_shared::input::{RecoveryCode, TotpCode};
 use twostep_shared::otpauth;
 
@@ -235,8 +238,10 @@ pub async fn confirm(
 ) -> ApiResult<RecoveryCodes> {
     let client_addr = client.as_deref();
     let plan = check_kind(state, by, user, SetupKind::New).await?;
-    // With security keys alone, 2-step verification is on: adding the app needs a proof.
-    let proof = plan.second_factor_proof(request.proof.as_deref())?;
+    // With security keys alone, 2-step verification is on: adding the app needs a proof (a
+    // key's answer or a recovery code; a code of the new app is none).
+    let offered = Offered::new(request.proof.as_deref(), request.security_key.as_ref());
+    offered.required_by(&plan)?;
     let now = state.clock.now();
     let (secret, last_step) = checked_pair(state, user, &request, now).await?;
 
@@ -245,10 +250,7 @@ pub async fn confirm(
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
 
-    let mut tx = match proof {
-        Some(proof) => second_factor(state, user, proof, client, "adding the app", now).await?,
-        None => RevokingTx::begin(&state.db).await?,
-    };
+    let mut tx = proven(state, by, user, &plan, offered, client, "adding the app").await?;
     // The app joins the security keys' row, or makes the account's first second factor.
     let joined = sqlx::query(
         "UPDATE two_step_devices SET sealed_secret = $2, last_step = $3, has_app = 1
@@ -325,19 +327,16 @@ pub async fn confirm_replacement(
     client: &ClientAddr,
 ) -> ApiResult<()> {
     let plan = check_kind(state, by, user, SetupKind::Replacement).await?;
-    let proof = plan.second_factor_proof(request.proof.as_deref())?;
+    let offered = Offered::new(request.proof.as_deref(), request.security_key.as_ref());
+    offered.required_by(&plan)?;
     let now = state.clock.now();
     let (secret, last_step) = checked_pair(state, user, &request, now).await?;
     let device_secret = state
         .seal
         .seal(&device_purpose(user.id), &secret)
         .map_err(ApiError::internal)?;
-    let mut tx = match proof {
-        Some(proof) => {
-            second_factor(state, user, proof, client, "moving to a new phone", now).await?
-        }
-        None => RevokingTx::begin(&state.db).await?,
-    };
+    let purpose = "moving to a new phone";
+    let mut tx = proven(state, by, user, &plan, offered, client, purpose).await?;
     let replaced = sqlx::query(
         "UPDATE two_step_devices SET sealed_secret = $2,
                 last_step = CASE WHEN last_step > $3 THEN last_step ELSE $3 END
@@ -378,35 +377,41 @@ pub async fn confirm_replacement(
     Ok(())
 }
 
-/// New recovery codes for a user with a device, in exchange for a current code from the
-/// authenticator app (not a recovery code), spent like a sign-in code. The old codes stop
-/// working, in the same transaction.
+/// New recovery codes for a user with 2-step verification, in exchange for a current code
+/// from the authenticator app (not a recovery code), spent like a sign-in code, or an answer
+/// of one of the account's security keys. The old codes stop working, in the same
+/// transaction.
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     by: By<'_>,
     user: &UserRecord,
-    code: &str,
-    client_addr: Option<&str>,
+    request: &NewRecoveryCodesRequest,
+    client: &ClientAddr,
 ) -> ApiResult<RecoveryCodes> {
+    let client_addr = client.as_deref();
     let (plan, on) = plan(state, by, user, Change::NewRecoveryCodes).await?;
     if !on {
         return Err(not_set_up());
     }
-    let code = plan.second_factor_proof(Some(code))?.unwrap_or_default();
-    TotpCode::parse(code).map_err(|e| ApiError::invalid("code", e))?;
-    let now = state.clock.now();
-    let check = CodeCheck {
-        user,
-        client_addr,
-        purpose: "new recovery codes",
+    let offered = Offered {
         recovery_allowed: false,
+        ..Offered::new(Some(&request.code), request.security_key.as_ref())
     };
-    let (mut tx, _) = code_step::verify(state, check, code, now)
-        .await
-        .map_err(|e| match e {
-            CodeError::NoDevice => not_set_up(),
-            other => other.into(),
-        })?;
+    offered.required_by(&plan)?;
+    if request.security_key.is_none() {
+        TotpCode::parse(&request.code).map_err(|e| ApiError::invalid("code", e))?;
+    }
+    let now = state.clock.now();
+    let mut tx = proven(
+        state,
+        by,
+        user,
+        &plan,
+        offered,
+        client,
+        "new recovery codes",
+    )
+    .await?;
     let (codes, stored) = recovery::generate(&state.macs);
     recovery::replace(&mut tx, user.id, stored).await?;
     apply::revoke(&mut tx, &plan, user.id, by.session(), now).await?;
@@ -500,26 +505,24 @@ pub fn not_set_up() -> ApiError {
 }
 
 /// Removes `subject`'s 2-step verification on behalf of `by`, as the account-changes table
-/// says: the holder with a fresh proof of the second factor (a current code or an unused
-/// recovery code, never the password alone), spent in the transaction that removes the
-/// device; an administrator (recent sign-in) or the operator without one, and then every
-/// session of the account ends in the same transaction.
+/// says: the holder with a fresh proof of the second factor (a current code, an unused
+/// recovery code or an answer of one of the account's keys, never the password alone), spent
+/// in the transaction that removes the device; an administrator (recent sign-in) or the
+/// operator without one, and then every session of the account ends in the same transaction.
 pub async fn remove_device(
     state: &AppState,
     by: By<'_>,
     subject: &UserRecord,
-    proof: Option<&str>,
+    offered: Offered<'_>,
     client: &ClientAddr,
 ) -> ApiResult<()> {
     let (plan, on) = plan(state, by, subject, Change::RemoveTwoStep).await?;
     if !on {
         return Err(not_set_up());
     }
+    offered.required_by(&plan)?;
     let now = state.clock.now();
-    let mut tx = match plan.second_factor_proof(proof)? {
-        Some(proof) => second_factor(state, subject, proof, client, "removal proof", now).await?,
-        None => RevokingTx::begin(&state.db).await?,
-    };
+    let mut tx = proven(state, by, subject, &plan, offered, client, "removal proof").await?;
     if !delete_device(&mut tx, &plan, by, subject, client.as_deref(), now).await? {
         return Err(not_set_up());
     }
@@ -537,39 +540,6 @@ pub async fn remove_device(
     tx.commit(&state.revocations).await?;
     crate::metrics::removal();
     Ok(())
-}
-
-/// Checks a proof of the second factor (a current app code, or an unused recovery code),
-/// counted like the code step, and spends it in the transaction it returns, which the change
-/// joins.
-pub(crate) async fn second_factor(
-    state: &AppState,
-    user: &UserRecord,
-    proof: &str,
-    client: &ClientAddr,
-    purpose: &'static str,
-    now: u64,
-) -> ApiResult<RevokingTx> {
-    let check = CodeCheck {
-        user,
-        client_addr: client.as_deref(),
-        purpose,
-        recovery_allowed: true,
-    };
-    match code_step::verify(state, check, proof, now).await {
-        Ok((tx, _)) => Ok(tx),
-        // Not a code at all (a password, say): no proof of the second factor. A wrong code
-        // is answered as at the code step.
-        Err(CodeError::Invalid(_)) => Err(ApiError::client(
-            StatusCode::FORBIDDEN,
-            ErrorCode::ProofWrong,
-            "That is not a current verification code from your authenticator app or an \
-                 unused recovery code.",
-        )
-        .about("proof")),
-        Err(CodeError::NoDevice) => Err(not_set_up()),
-        Err(other) => Err(other.into()),
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use crate::state::AppState;
 use crate::web::client_addr::ClientAddr;
 use crate::{audit, metrics};
 use axum_extra::extract::cookie::Cookie;
+use sqlx::Row;
 use twostep_shared::api::{AuditEventKind, User};
 use twostep_shared::input::Username;
 use twostep_shared::security_keys::AssertionCredential;
@@ -303,6 +304,38 @@ pub struct Started {
     /// A new known-browser cookie, when the sign-in is done (no code step) and this browser
     /// was not yet one of the account's known browsers.
     pub browser_cookie: Option<Cookie<'static>>,
+    /// The second factors the account has (told only after the right password), when the
+    /// code step is next.
+    pub factors: Factors,
+}
+
+/// Which second factors an account has, as the step after the password tells the browser.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors {
+    /// The authenticator app.
+    pub app: bool,
+    /// At least one security key.
+    pub security_keys: bool,
+}
+
+/// The second factors of `user_id`, read in `conn` (none without 2-step verification).
+async fn factors_of(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<Factors, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT d.has_app AS has_app,
+                CASE WHEN EXISTS (SELECT 1 FROM security_keys k WHERE k.user_id = d.user_id)
+                     THEN 1 ELSE 0 END AS has_keys
+         FROM two_step_devices d WHERE d.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Factors::default());
+    };
+    Ok(Factors {
+        app: row.try_get::<i64, _>("has_app")? != 0,
+        security_keys: row.try_get::<i64, _>("has_keys")? != 0,
+    })
 }
 
 /// The password step: checks the password, then in one transaction clears its counter, ends
@@ -347,6 +380,7 @@ async fn start_session(
     }
     let (token, stage) = sessions::create_after_password(&mut **tx, user.id, origin, now).await?;
     let mut browser_cookie = None;
+    let mut factors = Factors::default();
     if stage == Stage::SignedIn {
         let detail = origin.sign_in_detail("");
         let mut event =
@@ -374,6 +408,7 @@ async fn start_session(
             .await?;
         }
     } else {
+        factors = factors_of(&mut tx, user.id).await?;
         // Told in 10 minutes, unless the code step of this session completes before.
         let key = sessions::hash_token(&token);
         let kind = MailKind::CodeStepNotCompleted;
@@ -388,6 +423,7 @@ async fn start_session(
         token,
         stage,
         browser_cookie,
+        factors,
     })
 }
 

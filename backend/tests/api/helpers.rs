@@ -346,11 +346,22 @@ impl TestApp {
         ok_json(response).await
     }
 
-    /// The password step for an account with a device: must ask for a code.
-    pub async fn sign_in_pending(&self, client: &Client, name: &str, password: &str) {
+    /// The password step for an account with a device: must ask for a code. Returns the
+    /// second factors the answer says the account has: (the app, security keys).
+    pub async fn sign_in_pending(
+        &self,
+        client: &Client,
+        name: &str,
+        password: &str,
+    ) -> (bool, bool) {
         match self.sign_in(client, name, password).await {
-            SignInResponse::VerificationRequired { expires_in_seconds } => {
+            SignInResponse::VerificationRequired {
+                expires_in_seconds,
+                app,
+                security_keys,
+            } => {
                 assert_eq!(expires_in_seconds, 300);
+                (app, security_keys)
             }
             other => panic!("expected verification_required, got {other:?}"),
         }
@@ -442,6 +453,7 @@ impl TestApp {
                 code1: code1.to_owned(),
                 code2: code2.to_owned(),
                 proof: None,
+                security_key: None,
             })
             .send()
             .await
@@ -742,6 +754,7 @@ impl TestApp {
             .delete(self.url(&format!("/api/users/{user_id}/two-step")))
             .json(&RemoveDeviceRequest {
                 proof: proof.map(str::to_owned),
+                security_key: None,
             })
             .send()
             .await

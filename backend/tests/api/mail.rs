@@ -1204,3 +1204,102 @@ async fn an_administrator_sets_addresses_and_sends_a_test_message_to_their_own()
     assert!(message.body.contains("Hello root,"), "{}", message.body);
     let _ = bob_id;
 }
+
+#[tokio::test]
+async fn security_keys_added_or_removed_are_told_with_who_did_it() {
+    use super::security_keys::{Key, add_key, key_proof};
+    use twostep_shared::security_keys::KeyAdded;
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    let (client, id) = alice(&app).await;
+    // The first key: added, and it turned 2-step verification on.
+    let mut first = Key::new(&app);
+    let name = "YubiKey on my keyring";
+    let added: KeyAdded =
+        ok_json(add_key(&app, &client, &mut first, name, false, json!({})).await).await;
+    let message = smtp.wait_for_subject("A security key was added").await;
+    assert_message(
+        &message,
+        ALICE,
+        &[
+            "A security key was added to your account.",
+            "By: you",
+            "From the address: 127.0.0.1",
+        ],
+    );
+    smtp.wait_for_subject("2-step verification was turned on")
+        .await;
+    // A second key (the first proves it), removed by the holder (the first proves it).
+    let mut second = Key::new(&app);
+    let answer = key_proof(&app, &client, &mut first).await;
+    let proof = json!({ "security_key": answer });
+    let spare: KeyAdded =
+        ok_json(add_key(&app, &client, &mut second, "Spare", false, proof).await).await;
+    let mut stored: Vec<String> = sqlx::query_scalar("SELECT credential_id FROM security_keys")
+        .fetch_all(&app.db)
+        .await
+        .expect("credential ids");
+    assert_eq!(stored.len(), 2);
+    let answer = key_proof(&app, &client, &mut first).await;
+    stored.push(answer.response.signature.clone());
+    let path = format!("/api/me/security-keys/{}", spare.key.id);
+    let body = json!({ "security_key": answer });
+    let response = app.send_json(&client, Method::DELETE, &path, &body).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let removed = smtp.wait_for_subject("A security key was removed").await;
+    assert_message(
+        &removed,
+        ALICE,
+        &["A security key was removed from your account.", "By: you"],
+    );
+    assert_eq!(smtp.with_subject("A security key was added").len(), 2);
+    // The operator removes the last one (as `twostep user remove-security-key` does): told
+    // with who did it, and 2-step verification is off.
+    let user = twostep::accounts::users::find(&app.db, id)
+        .await
+        .expect("read")
+        .expect("alice");
+    twostep::factors::security_keys::remove(
+        &app.state,
+        twostep::accounts::By::Operator,
+        &user,
+        added.key.id,
+        Default::default(),
+        &Default::default(),
+    )
+    .await
+    .expect("removed by the operator");
+    for _ in 0..200 {
+        if smtp.with_subject("A security key was removed").len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let by_operator = smtp
+        .with_subject("A security key was removed")
+        .into_iter()
+        .find(|m| m.body.contains("operator"))
+        .expect("by the operator");
+    assert_message(
+        &by_operator,
+        ALICE,
+        &[
+            "A security key was removed from your account by the server's operator.",
+            "By: the server's operator",
+        ],
+    );
+    let off = smtp.wait_for_subject("turned off").await;
+    assert!(
+        off.body.contains("by the server's operator"),
+        "{}",
+        off.body
+    );
+    let mut extra = added.recovery_codes.clone();
+    extra.extend(stored);
+    assert_no_secrets(
+        &app,
+        &smtp,
+        &extra.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+}

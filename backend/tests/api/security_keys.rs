@@ -9,7 +9,7 @@ use crate::helpers::*;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use twostep_shared::ErrorCode;
-use twostep_shared::api::{AuditEventKind, SignInResponse};
+use twostep_shared::api::{AuditEventKind, RecoveryCodes, SetupResponse, SignInResponse};
 use twostep_shared::security_keys::{
     AssertionCredential, CreationOptions, KeyAdded, RegistrationCredential, RequestOptions,
     SecurityKeys,
@@ -27,6 +27,9 @@ pub struct Key {
     /// The credential's id (base64url) and the account's user handle, once registered.
     credential_id: Option<String>,
     user_handle: Option<String>,
+    /// Registered with user verification (a PIN): it verifies the user whenever asked to
+    /// prefer it, as a passkey does.
+    verifies_user: bool,
 }
 
 impl Key {
@@ -43,6 +46,7 @@ impl Key {
             origin: Url::parse(origin).expect("origin"),
             credential_id: None,
             user_handle: None,
+            verifies_user: false,
         }
     }
 
@@ -67,6 +71,7 @@ impl Key {
                 .expect("shared registration");
         self.credential_id = Some(shared.id.clone());
         self.user_handle = Some(options.public_key.user.id.clone());
+        self.verifies_user = verify_user;
         shared
     }
 
@@ -74,6 +79,13 @@ impl Key {
     pub fn get(&mut self, options: &RequestOptions) -> AssertionCredential {
         let mut json = serde_json::to_value(options).expect("options");
         let passkey = options.public_key.allow_credentials.is_empty();
+        if self.verifies_user
+            && options.public_key.user_verification.as_deref() == Some("preferred")
+        {
+            // The software key verifies the user only when required; a passkey does it when
+            // asked to prefer it.
+            json["publicKey"]["userVerification"] = json!("required");
+        }
         if passkey {
             // A discoverable credential: the key finds its own (the software key needs it
             // named) and gives the account's user handle.
@@ -164,6 +176,13 @@ async fn second_step(
     .await
 }
 
+/// An answer of `key` as proof of the second factor for the signed-in session on `client`.
+pub async fn key_proof(app: &TestApp, client: &Client, key: &mut Key) -> AssertionCredential {
+    let options: RequestOptions =
+        ok_json(post(app, client, "/api/me/security-keys/proof", &json!({})).await).await;
+    key.get(&options)
+}
+
 async fn events(app: &TestApp, kind: AuditEventKind) -> i64 {
     sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE event = $1")
         .bind(kind.as_str())
@@ -175,6 +194,8 @@ async fn events(app: &TestApp, kind: AuditEventKind) -> i64 {
 #[tokio::test]
 async fn a_key_alone_turns_two_step_on_and_signs_in_as_the_second_step() {
     let app = spawn_app().await;
+    // Another account's key, which alice's second step must not list.
+    let _bobs = user_with_key(&app, &self::client(), "bob", false).await;
     let client = client();
     let mut key = user_with_key(&app, &client, "alice", false).await;
     let status = app.me(&client).await.two_step.expect("own status");
@@ -206,7 +227,7 @@ async fn a_key_alone_turns_two_step_on_and_signs_in_as_the_second_step() {
     assert_eq!(user.username, "alice");
     let listed: SecurityKeys = ok_json(app.get(&client, "/api/me/security-keys").await).await;
     assert_eq!(listed.keys[0].last_used_at, Some(START + 5));
-    assert_eq!(events(&app, AuditEventKind::SecurityKeyAdded).await, 1);
+    assert_eq!(events(&app, AuditEventKind::SecurityKeyAdded).await, 2);
     assert_eq!(events(&app, AuditEventKind::SecurityKeyUsed).await, 1);
     // An app code is no answer for an account without the app.
     let other = self::client();
@@ -292,6 +313,9 @@ async fn a_counter_that_goes_back_is_refused_and_audited() {
 
 #[tokio::test]
 async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
+    // Every kind of ceremony (adding a key, the second step, a proof, a passkey sign-in) is
+    // started on one instance and finished on the other: the state kept between the two is
+    // in the database, never in the memory of the instance that started it.
     let app = spawn_app().await;
     let other = app.another_instance().await;
     let client = client();
@@ -301,12 +325,27 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
     let mut key = Key::new(&app);
     let options: CreationOptions =
         ok_json(post(&app, &client, "/api/me/security-keys/start", &json!({})).await).await;
-    let credential = key.create(&options, false);
+    let credential = key.create(&options, true);
     let body = json!({ "credential": credential, "name": "Backup key" });
     let response = other
         .send_json(&client, Method::POST, "/api/me/security-keys/finish", &body)
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::OK, "registration");
+    // A proof ("Confirm it's you"): asked there, answered here.
+    let options: RequestOptions = ok_json(
+        other
+            .send_json(
+                &client,
+                Method::POST,
+                "/api/me/security-keys/proof",
+                &json!({}),
+            )
+            .await,
+    )
+    .await;
+    let body = json!({ "security_key": key.get(&options) });
+    let response = post(&app, &client, "/api/session/reauthenticate", &body).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "proof");
     // The second step: started there, finished here.
     let signer = self::client();
     app.sign_in_pending(&signer, "alice", "correct horse").await;
@@ -324,8 +363,18 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
     let answer = key.get(&options);
     assert_eq!(
         second_step(&app, &signer, &answer).await.status(),
-        StatusCode::OK
+        StatusCode::OK,
+        "second step"
     );
+    // A passkey sign-in: started here, finished there.
+    let browser = self::client();
+    let options: RequestOptions =
+        ok_json(post(&app, &browser, "/api/session/passkey/start", &json!({})).await).await;
+    let body = json!({ "credential": key.get(&options) });
+    let response = other
+        .send_json(&browser, Method::POST, "/api/session/passkey", &body)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "passkey");
 }
 
 #[tokio::test]
@@ -602,5 +651,135 @@ async fn the_cli_lists_and_removes_a_users_keys() {
     succeeded(
         &twostep(data, &["user", "security-keys", "alice"], "").await,
         "alice has no security keys",
+    );
+}
+
+#[tokio::test]
+async fn a_keys_only_account_proves_every_second_factor_change_with_a_key() {
+    let app = spawn_app().await;
+    let client = client();
+    let mut key = user_with_key(&app, &client, "alice", false).await;
+
+    // New recovery codes: there is no app to give a code; a key's answer is the proof.
+    let path = "/api/me/two-step/recovery-codes";
+    expect_error(
+        post(&app, &client, path, &json!({})).await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ProofRequired,
+    )
+    .await;
+    let answer = key_proof(&app, &client, &mut key).await;
+    let body = json!({ "security_key": answer });
+    let codes: RecoveryCodes = ok_json(post(&app, &client, path, &body).await).await;
+    assert_eq!(codes.recovery_codes.len(), 10);
+    // The same answer again: its challenge is spent.
+    expect_error(
+        post(&app, &client, path, &body).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::SecurityKeyRefused,
+    )
+    .await;
+
+    // Setting up the app next to the key: a key proves it; a code of the new app does not.
+    let setup = app.setup(&client).await;
+    let secret = base32_decode(&setup.secret);
+    let step = app.now_step();
+    let codes_of = |secret: &[u8], step: u64| (totp(secret, step - 1), totp(secret, step));
+    let (code1, code2) = codes_of(&secret, step);
+    let confirm = "/api/me/two-step/confirm";
+    expect_error(
+        post(
+            &app,
+            &client,
+            confirm,
+            &json!({ "code1": code1, "code2": code2 }),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ProofRequired,
+    )
+    .await;
+    let own_code = json!({ "code1": code1, "code2": code2, "proof": totp(&secret, step) });
+    expect_error(
+        post(&app, &client, confirm, &own_code).await,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeWrong,
+    )
+    .await;
+    let answer = key_proof(&app, &client, &mut key).await;
+    let body = json!({ "code1": code1, "code2": code2, "security_key": answer });
+    let added: RecoveryCodes = ok_json(post(&app, &client, confirm, &body).await).await;
+    assert!(added.recovery_codes.is_empty(), "the recovery codes stay");
+    let status = app.me(&client).await.two_step.expect("status");
+    assert!(status.app && status.security_keys == 1, "{status:?}");
+    assert_eq!(status.recovery_codes_left, 10);
+
+    // Moving the app to a new phone: a key's answer proves it too.
+    app.clock.advance(3 * STEP);
+    let new: SetupResponse = ok_json(
+        post(
+            &app,
+            &client,
+            "/api/me/two-step/replacement/setup",
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    let (code1, code2) = codes_of(&base32_decode(&new.secret), app.now_step());
+    let answer = key_proof(&app, &client, &mut key).await;
+    let body = json!({ "code1": code1, "code2": code2, "security_key": answer });
+    let response = post(&app, &client, "/api/me/two-step/replacement/confirm", &body).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // Removing 2-step verification: a key's answer proves it; the password never does.
+    let path = format!("/api/users/{}/two-step", app.user_id("alice").await);
+    expect_error(
+        app.send_json(
+            &client,
+            Method::DELETE,
+            &path,
+            &json!({ "proof": "correct horse" }),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        ErrorCode::ProofWrong,
+    )
+    .await;
+    let answer = key_proof(&app, &client, &mut key).await;
+    let body = json!({ "security_key": answer });
+    let response = app.send_json(&client, Method::DELETE, &path, &body).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(!app.me(&client).await.two_step.expect("status").enabled);
+    assert_eq!(app.count("security_keys").await, 0);
+    assert_eq!(events(&app, AuditEventKind::SecurityKeyUsed).await, 4);
+}
+
+#[tokio::test]
+async fn the_step_after_the_password_tells_which_second_factors_the_account_has() {
+    let app = spawn_app().await;
+    let _key = user_with_key(&app, &client(), "alice", false).await;
+    let bob = client();
+    let enrolled = app.enrolled_user(&bob, "bob", "correct horse").await;
+    let pending = |name: &'static str| {
+        let app = &app;
+        async move { app.sign_in_pending(&client(), name, "correct horse").await }
+    };
+    assert_eq!(pending("alice").await, (false, true), "keys alone");
+    assert_eq!(pending("bob").await, (true, false), "the app alone");
+    // Both, once bob adds a key (proved with a code of his app).
+    app.clock.advance(STEP);
+    let proof = json!({ "proof": totp(&enrolled.secret, app.now_step()) });
+    let mut key = Key::new(&app);
+    let response = add_key(&app, &bob, &mut key, "Desk key", false, proof).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(pending("bob").await, (true, true), "both");
+    // A wrong password learns nothing about them.
+    let response = app.sign_in_raw(&client(), "alice", "wrong horse").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body.get("app").is_none() && body.get("security_keys").is_none(),
+        "{body}"
     );
 }

@@ -4,6 +4,7 @@
 //! a page on another origin cannot use the key.
 
 use crate::harness::{self, Browser, Server};
+use crate::totp;
 use crate::{sign_out, submit_sign_in_form};
 use fantoccini::{Client, Locator};
 
@@ -47,14 +48,19 @@ async fn a_key_signs_in_after_the_password_and_a_passkey_alone_then_it_is_remove
     harness::wait_text(c, "[role=status]", "2-step verification is on").await;
     harness::wait_text(c, ".recovery-codes", "-").await;
 
-    // Password, then the key.
+    // Password, then the key; no code is offered to an account without the app.
     sign_out(c).await;
     submit_sign_in_form(c, "alice", "alice-password").await;
-    harness::button(c, "Use your security key")
+    let use_key = harness::button(c, "Use your security key").await;
+    assert!(
+        c.find(Locator::XPath(
+            "//button[normalize-space()='Use a code instead']"
+        ))
         .await
-        .click()
-        .await
-        .unwrap();
+        .is_err(),
+        "no app, no code"
+    );
+    use_key.click().await.unwrap();
     signed_in_as(c, "alice").await;
 
     // The passkey alone.
@@ -134,5 +140,74 @@ async fn a_page_on_another_origin_cannot_use_the_key() {
         "Security keys cannot be used from this address.",
     )
     .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its_key() {
+    let server = Server::start(&[("dave", "dave-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(true).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, "dave", "dave-password").await;
+    signed_in_as(c, "dave").await;
+    add_key(c, "Dave's key").await;
+    harness::wait_text(c, ".recovery-codes", "-").await;
+    harness::open_own_two_step(c).await;
+
+    // New recovery codes: the key (not an app code) proves it.
+    harness::button(c, "New recovery codes")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::wait_text(c, "section", "New recovery codes have been made").await;
+    harness::button(c, "Done").await.click().await.unwrap();
+
+    // The app next to the key: its two codes, and the key as proof.
+    harness::button(c, "Set up the authenticator app")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let key = c
+        .wait()
+        .for_element(Locator::Css(".key-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = totp::base32_decode(&key.replace(' ', "")).expect("a base32 key");
+    let step = totp::now_step();
+    harness::field(c, "Code 1")
+        .await
+        .send_keys(&totp::code(&secret, step - 1))
+        .await
+        .unwrap();
+    harness::field(c, "Code 2")
+        .await
+        .send_keys(&totp::code(&secret, step))
+        .await
+        .unwrap();
+    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::wait_text(c, "section", "The authenticator app has been set up").await;
+
+    // Now sign-in offers a code as well as the key.
+    sign_out(c).await;
+    submit_sign_in_form(c, "dave", "dave-password").await;
+    harness::button(c, "Use a code instead")
+        .await
+        .click()
+        .await
+        .unwrap();
+    harness::field(c, "Verification code")
+        .await
+        .send_keys(&totp::code(&secret, totp::now_step() + 1))
+        .await
+        .unwrap();
+    harness::button(c, "Verify").await.click().await.unwrap();
+    signed_in_as(c, "dave").await;
     browser.close().await;
 }

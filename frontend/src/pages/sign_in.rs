@@ -54,8 +54,9 @@ pub fn sign_in() -> Html {
     let password = use_state(String::new);
     let code = use_state(String::new);
     let provider_error = use_state(provider_error_in_url);
-    // The account waiting for its second step has security keys.
-    let has_keys = use_state(|| false);
+    // The second factors of the account waiting for its second step, as the password step's
+    // answer told: (the app, security keys).
+    let factors = use_state(|| (true, false));
     let submit = use_submit();
     let providers = use_load((), |()| api::identity_providers());
     let first_input = use_node_ref();
@@ -76,7 +77,7 @@ pub fn sign_in() -> Html {
     }
 
     let on_password_submit = {
-        let has_keys = has_keys.clone();
+        let factors = factors.clone();
         let (session, step, username, password, submit, code, provider_error) = (
             session.clone(),
             step.clone(),
@@ -100,25 +101,24 @@ pub fn sign_in() -> Html {
                 username: (*username).clone(),
                 password: (*password).clone(),
             };
-            let (session, step, password, code, has_keys) = (
+            let (session, step, password, code, factors) = (
                 session.clone(),
                 step.clone(),
                 password.clone(),
                 code.clone(),
-                has_keys.clone(),
+                factors.clone(),
             );
             submit.run(api::sign_in(&request), move |answer| match answer {
                 SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
-                SignInResponse::VerificationRequired { .. } => {
+                SignInResponse::VerificationRequired {
+                    app, security_keys, ..
+                } => {
                     password.set(String::new());
                     code.set(String::new());
-                    // An account with keys is asked for one first (the server lists only
-                    // its keys; without keys it answers 409).
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let keys = api::second_step_options().await.is_ok();
-                        has_keys.set(keys);
-                        step.set(if keys { Step::Key } else { Step::Code });
-                    });
+                    // An account with keys is asked for one first; a code of the app is
+                    // offered only to an account that has the app.
+                    factors.set((app, security_keys));
+                    step.set(if security_keys { Step::Key } else { Step::Code });
                 }
             });
         })
@@ -197,7 +197,8 @@ pub fn sign_in() -> Html {
             step.set(target);
         })
     };
-    let key_link = when(*has_keys, || {
+    let (has_app, has_keys) = *factors;
+    let key_link = when(has_keys, || {
         el("button")
             .attr("type", "button")
             .class("link")
@@ -295,13 +296,13 @@ pub fn sign_in() -> Html {
                     .flag("disabled", submit.busy())
                     .text("Use your security key"),
             )
-            .child(
+            .child(when(has_app, || {
                 el("button")
                     .attr("type", "button")
                     .class("link")
                     .on_click(go_to(Step::Code))
-                    .text("Use a code instead"),
-            )
+                    .text("Use a code instead")
+            }))
             .child(
                 el("button")
                     .attr("type", "button")
@@ -355,13 +356,13 @@ pub fn sign_in() -> Html {
                         .flag("disabled", submit.busy())
                         .text("Verify"),
                 )
-                .child(
+                .child(when(has_app || !recovery, || {
                     el("button")
                         .attr("type", "button")
                         .class("link")
                         .on_click(switch_code_kind)
-                        .text(switch_text),
-                )
+                        .text(switch_text)
+                }))
                 .child(key_link)
         }
     };

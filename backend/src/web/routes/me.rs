@@ -100,15 +100,9 @@ async fn new_recovery_codes(
     addr: ClientAddr,
     ApiJson(request): ApiJson<NewRecoveryCodesRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    two_step::regenerate_recovery_codes(
-        &state,
-        me.by(&state),
-        &me.user,
-        &request.code,
-        addr.as_deref(),
-    )
-    .await
-    .map(Json)
+    two_step::regenerate_recovery_codes(&state, me.by(&state), &me.user, &request, &addr)
+        .await
+        .map(Json)
 }
 
 /// Other sessions and known browsers end; this session stays, with a new token that counts

@@ -87,6 +87,8 @@ async fn sign_in(
     let response = match started.stage {
         Stage::Verifying => SignInResponse::VerificationRequired {
             expires_in_seconds: sessions::VERIFYING_SECONDS,
+            app: started.factors.app,
+            security_keys: started.factors.security_keys,
         },
         // Signed in straight away: the account has no device, so 2-step verification is off.
         Stage::SignedIn => SignInResponse::SignedIn {

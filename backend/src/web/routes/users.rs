@@ -10,6 +10,7 @@
 use crate::accounts::creation::{self, Kind, NewAccount as NewAccountSpec};
 use crate::accounts::listing::{self, Filter, KindFilter, TwoStepFilter};
 use crate::accounts::operations;
+use crate::factors::security_keys::Offered;
 use crate::sessions::list::{self as session_list, Ending};
 use crate::state::AppState;
 use crate::web::error::{ApiError, ApiResult};
@@ -146,14 +147,8 @@ async fn remove_device(
     ApiJson(request): ApiJson<RemoveDeviceRequest>,
 ) -> ApiResult<StatusCode> {
     let subject = target(&state, &me.user, &raw_id).await?;
-    two_step::remove_device(
-        &state,
-        me.by(&state),
-        &subject,
-        request.proof.as_deref(),
-        &client,
-    )
-    .await?;
+    let offered = Offered::new(request.proof.as_deref(), request.security_key.as_ref());
+    two_step::remove_device(&state, me.by(&state), &subject, offered, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

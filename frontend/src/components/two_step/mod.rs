@@ -58,6 +58,8 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     });
     let team_server = user.account == AccountKind::TeamServer;
     let can_set_up = props.is_self && team_server && !status.enabled;
+    // Security keys alone: the app may be added next to them (with a key as proof).
+    let can_add_app = props.is_self && team_server && status.enabled && !status.app;
     // Every change goes through here; one that changed the account reloads it.
     let act = {
         let (dispatcher, on_changed) = (state.dispatcher(), props.on_changed.clone());
@@ -143,6 +145,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
             when(*replacement, || el("h3").text("Move to a new phone")),
             html! {
                 <SetupForm setup={setup.clone()} replacement={*replacement}
+                    with_key={!*replacement && status.enabled}
                     on_confirmed={act.reform(Action::Confirmed)}
                     on_replaced={act.reform(|()| Action::Replaced)}
                     on_cancel={act.reform(|()| Action::Finish)} />
@@ -175,14 +178,27 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                             unlock::view(&unlock, user.id, act.reform(|()| Action::Unlocked))
                         }))
                 }),
+                when(status.enabled && props.is_self, || {
+                    new_codes::view(
+                        &new_codes,
+                        state.new_codes_open,
+                        !status.app,
+                        act.reform(|()| Action::OpenNewCodes),
+                        act.reform(Action::NewCodesMade),
+                    )
+                }),
+                when(can_add_app, || {
+                    fragment(vec![
+                        el("h3").text("Authenticator app").into(),
+                        el("button")
+                            .on_click(start_setup.reform(|_: MouseEvent| ()))
+                            .flag("disabled", start.busy())
+                            .text("Set up the authenticator app")
+                            .into(),
+                    ])
+                }),
                 when(status.app && props.is_self, || {
                     fragment(vec![
-                            new_codes::view(
-                                &new_codes,
-                                state.new_codes_open,
-                                act.reform(|()| Action::OpenNewCodes),
-                                act.reform(Action::NewCodesMade),
-                            ),
                             el("h3").text("New phone").into(),
                             el("p").text("Got a new phone? Set it up here; your current phone keeps working until the new one is confirmed.").into(),
                             el("button")

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::components::code_input::CodeInput;
 use crate::components::message::error;
-use crate::element::{el, maybe};
+use crate::element::{el, fragment, maybe};
 use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::input::TotpCode;
 use yew::prelude::*;
@@ -24,24 +24,40 @@ pub fn use_new_codes() -> NewCodesState {
     }
 }
 
-/// The button, or (`open`) the form; `on_made` gets the new codes.
+/// The button, or (`open`) the form; `on_made` gets the new codes. `with_key`: an account
+/// with security keys alone, whose button asks one of the keys instead of opening the form.
 pub fn view(
     state: &NewCodesState,
     open: bool,
+    with_key: bool,
     on_open: Callback<()>,
     on_made: Callback<Vec<String>>,
 ) -> Html {
     let NewCodesState { code, submit } = state;
-    if !open {
-        let code = code.clone();
+    if with_key || !open {
+        let (code, running, on_made) = (code.clone(), submit.clone(), on_made.clone());
         let open = Callback::from(move |_: MouseEvent| {
-            code.set(String::new());
-            on_open.emit(());
+            if with_key {
+                // The key's prompt, then the codes: no form to fill.
+                let on_made = on_made.clone();
+                let call = api::with_key(
+                    api::key_proof(),
+                    "security_key",
+                    api::new_recovery_codes_with,
+                );
+                running.run(call, move |codes| on_made.emit(codes.recovery_codes));
+            } else {
+                code.set(String::new());
+                on_open.emit(());
+            }
         });
-        return el("button")
-            .on_click(open)
-            .text("New recovery codes")
-            .into();
+        return fragment(vec![
+            maybe(submit.form_error().map(error)),
+            el("button")
+                .on_click(open)
+                .text("New recovery codes")
+                .into(),
+        ]);
     }
     let on_code = {
         let (code, submit) = (code.clone(), submit.clone());

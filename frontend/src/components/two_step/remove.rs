@@ -63,6 +63,7 @@ impl Remove {
                 }
                 let request = RemoveDeviceRequest {
                     proof: is_self.then(|| (*proof).clone()),
+                    security_key: None,
                 };
                 let on_removed = on_removed.clone();
                 submit.run(api::remove_device(id, &request), move |()| {

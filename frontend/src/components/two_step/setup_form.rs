@@ -29,6 +29,9 @@ pub struct SetupFormProps {
     pub on_replaced: Callback<()>,
     #[prop_or_default]
     pub on_cancel: Callback<()>,
+    /// Adding the app to security keys: Apply first asks for one of the keys as proof.
+    #[prop_or_default]
+    pub with_key: bool,
 }
 
 /// The hint under Code 2, with the seconds until the app shows its next code.
@@ -71,12 +74,14 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
         let proof = proof.clone();
         let on_confirmed = props.on_confirmed.clone();
         let (replacement, on_replaced) = (props.replacement, props.on_replaced.clone());
+        let with_key = props.with_key;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let request = ConfirmRequest {
                 code1: (*code1).clone(),
                 code2: (*code2).clone(),
                 proof: replacement.then(|| (*proof).clone()),
+                security_key: None,
             };
             if replacement {
                 let on_replaced = on_replaced.clone();
@@ -86,7 +91,7 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
                 return;
             }
             let on_confirmed = on_confirmed.clone();
-            submit.run(api::confirm(&request), move |codes| {
+            submit.run(api::confirm(&request, with_key), move |codes| {
                 on_confirmed.emit(codes.recovery_codes)
             });
         })
@@ -104,6 +109,9 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
     fragment(vec![
         when(props.replacement, || {
             el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work. To show it's you, Apply also asks for a code from your current phone (or a recovery code).")
+        }),
+        when(props.with_key, || {
+            el("p").text("Apply also asks for one of your security keys.")
         }),
         el("ol")
             .class("steps")

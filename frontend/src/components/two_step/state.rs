@@ -18,6 +18,10 @@ pub const NEW_CODES_MESSAGE: &str =
 /// The success text after Apply on a new phone.
 pub const REPLACED_MESSAGE: &str = "Your new phone is set up: sign-in now asks for its codes, and the old phone's codes no longer work. Your recovery codes are unchanged.";
 
+/// The success text after Apply when the app joined security keys (the recovery codes stay).
+pub const APP_ADDED_MESSAGE: &str =
+    "The authenticator app has been set up. Your recovery codes are unchanged.";
+
 /// The success text after Apply.
 pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
 
@@ -80,10 +84,18 @@ pub enum Action {
 impl Action {
     /// The account's 2-step status changed on the server: the page should load it again.
     pub fn changes_status(&self) -> bool {
-        matches!(
-            self,
-            Self::NewCodesMade(_) | Self::Removed | Self::Unlocked | Self::Finish | Self::Replaced
-        )
+        match self {
+            // The app joined security keys: no new recovery codes to show first.
+            Self::Confirmed(codes) => codes.is_empty(),
+            _ => matches!(
+                self,
+                Self::NewCodesMade(_)
+                    | Self::Removed
+                    | Self::Unlocked
+                    | Self::Finish
+                    | Self::Replaced
+            ),
+        }
     }
 }
 
@@ -111,6 +123,7 @@ impl Reducible for State {
             },
             Action::Replaced => status(Some(REPLACED_MESSAGE)),
             Action::SetupFailed | Action::Finish => status(None),
+            Action::Confirmed(codes) if codes.is_empty() => status(Some(APP_ADDED_MESSAGE)),
             Action::Confirmed(codes) => State {
                 view: View::Codes(Rc::new(codes), SET_UP_MESSAGE),
                 ..State::default()
