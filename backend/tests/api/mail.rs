@@ -1203,4 +1203,92 @@ async fn an_administrator_sets_addresses_and_sends_a_test_message_to_their_own()
     assert_eq!(message.to, "root@mail.example");
     assert!(message.body.contains("Hello root,"), "{}", message.body);
     let _ = bob_id;
+    // Audited, and limited like every security e-mail: 3 an hour, then 429.
+    let audited = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'email_test_queued' AND subject_id = $1",
+    )
+    .bind(root_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited.try_get::<i64, _>("n").unwrap(), 1);
+    for _ in 0..2 {
+        let again = app.send_json(&admin, Method::POST, path, &empty).await;
+        assert_eq!(again.status(), StatusCode::ACCEPTED);
+    }
+    let flood = app.send_json(&admin, Method::POST, path, &empty).await;
+    assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.outbox_settled().await;
+    let tests = smtp.messages();
+    let tests = tests.iter().filter(|m| m.subject.contains("Test message"));
+    assert_eq!(tests.count(), 3);
+}
+
+/// An administrator adds a Team Server account with its address (not an organizational
+/// one: its provider gives it); the Users list shows addresses to administrators and to
+/// each user their own, and to nobody else.
+#[tokio::test]
+async fn addresses_are_set_when_adding_a_user_and_shown_in_the_users_list() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    app.create_user("root", "root password 12345", true).await;
+    let admin = client();
+    app.sign_in(&admin, "root", "root password 12345").await;
+    let added = app
+        .send_json(
+            &admin,
+            Method::POST,
+            "/api/users",
+            &json!({"username": "dana", "role": "user", "account": {"kind": "team_server"},
+                    "email": " Dana@Mail.Example "}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added: twostep_shared::api::AccountCreated = added.json().await.unwrap();
+    assert_eq!(added.user.email.as_deref(), Some("Dana@mail.example"));
+    let bad = app
+        .send_json(
+            &admin,
+            Method::POST,
+            "/api/users",
+            &json!({"username": "erin", "role": "user", "account": {"kind": "team_server"},
+                    "email": "not an address"}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    app.create_user("bob", PASSWORD, false).await;
+    let bob = client();
+    app.sign_in(&bob, "bob", PASSWORD).await;
+    put_email(
+        &app,
+        &bob,
+        app.user_id("bob").await,
+        Some("bob@mail.example"),
+    )
+    .await;
+    let list = |client: Client| {
+        let app = &app;
+        async move {
+            let list: twostep_shared::api::UserList =
+                ok_json(app.get(&client, "/api/users").await).await;
+            list.users
+                .into_iter()
+                .map(|u| (u.username, u.email))
+                .collect::<BTreeMap<_, _>>()
+        }
+    };
+    let by_admin = list(admin.clone()).await;
+    assert_eq!(by_admin["dana"].as_deref(), Some("Dana@mail.example"));
+    assert_eq!(by_admin["bob"].as_deref(), Some("bob@mail.example"));
+    let by_bob = list(bob.clone()).await;
+    assert_eq!(by_bob["dana"], None, "not another user's address");
+    assert_eq!(by_bob["bob"].as_deref(), Some("bob@mail.example"));
+    let dana: twostep_shared::api::User = ok_json(
+        app.get(&admin, &format!("/api/users/{}", added.user.id))
+            .await,
+    )
+    .await;
+    assert_eq!(dana.email.as_deref(), Some("Dana@mail.example"));
+    let me: twostep_shared::api::User = ok_json(app.get(&bob, "/api/me").await).await;
+    assert_eq!(me.email.as_deref(), Some("bob@mail.example"));
 }
