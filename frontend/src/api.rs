@@ -222,27 +222,45 @@ pub fn user(id: i64) -> Call<User> {
 }
 
 /// Adds an account: a Team Server account (`provider` `None`: the answer has its one-time
-/// password) or an organizational one signing in with `email` at `provider`.
+/// password; `email`, unless empty, is its address for security e-mails) or an organizational
+/// one signing in with `email` at `provider`.
 pub fn create_user(
     username: &str,
     admin: bool,
-    provider: Option<(&str, &str)>,
+    provider: Option<&str>,
+    email: &str,
 ) -> Call<AccountCreated> {
-    let account = match provider {
-        None => wire::object(&[("kind", Some("team_server"))]),
-        Some((provider, email)) => wire::object(&[
-            ("kind", Some("organizational")),
-            ("identity_provider", Some(provider)),
-            ("email", Some(email)),
-        ]),
+    let email = (!email.is_empty()).then_some(email);
+    let (account, email) = match provider {
+        None => (wire::object(&[("kind", Some("team_server"))]), email),
+        Some(provider) => (
+            wire::object(&[
+                ("kind", Some("organizational")),
+                ("identity_provider", Some(provider)),
+                ("email", email),
+            ]),
+            None,
+        ),
     };
     let body = format!(
-        r#"{{"username":{},"role":"{}","account":{}}}"#,
+        r#"{{"username":{},"role":"{}","account":{}{}}}"#,
         wire::string(username),
         role_name(admin),
-        account.unwrap_or_default()
+        account.unwrap_or_default(),
+        email.map_or_else(String::new, |e| format!(r#","email":{}"#, wire::string(e)))
     );
     json(POST, "/api/users".to_owned(), Some(body))
+}
+
+/// Sets user `id`'s address for security e-mails (empty: removes it).
+pub fn set_email(id: i64, email: &str) -> Call<()> {
+    let body = wire::object(&[("email", (!email.is_empty()).then_some(email))]);
+    no_answer(PUT, format!("/api/users/{id}/email"), body)
+}
+
+/// Sends a test message to one's own address (administrators).
+pub fn test_email() -> Call<()> {
+    no_answer(POST, "/api/me/email/test".to_owned(), Some("{}".to_owned()))
 }
 
 fn role_name(admin: bool) -> &'static str {

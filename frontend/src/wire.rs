@@ -152,6 +152,7 @@ impl FromJs for User {
             role,
             account,
             two_step,
+            email: text(v, "email"),
             disabled: flag(v, "disabled").unwrap_or(false),
             password_change_required: flag(v, "password_change_required").unwrap_or(false),
         })

@@ -110,6 +110,10 @@ pub struct User {
     /// Present for the user themself and for administrators; `None` for other users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_step: Option<TwoStepStatus>,
+    /// The address for security e-mails: in the users list and on one user's page, for the
+    /// user themself and administrators (left out when there is none or it is not shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Disabled by an administrator: signs in by no path. (Left out when false.)
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -168,6 +172,10 @@ pub struct CreateUserRequest {
     pub role: Role,
     /// How it signs in.
     pub account: NewAccount,
+    /// The address for security e-mails (Team Server accounts; an organizational account
+    /// uses its provider's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// How a new account signs in: on the wire `{"kind":"team_server"}` (the server makes a
@@ -620,6 +628,8 @@ pub enum AuditEventKind {
     EmailAddressChanged,
     /// A security e-mail could not be delivered for a day: given up.
     EmailFailed,
+    /// An administrator queued a test message to their own address.
+    EmailTestQueued,
     /// A security key was added.
     SecurityKeyAdded,
     /// A security key was removed.
@@ -640,7 +650,7 @@ pub enum AuditEventKind {
 
 impl AuditEventKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [AuditEventKind; 27] = [
+    pub const ALL: [AuditEventKind; 28] = [
         Self::SignedIn,
         Self::SignInFailedPassword,
         Self::SignInFailedCode,
@@ -660,6 +670,7 @@ impl AuditEventKind {
         Self::AdministratorRoleRemoved,
         Self::EmailAddressChanged,
         Self::EmailFailed,
+        Self::EmailTestQueued,
         Self::SecurityKeyAdded,
         Self::SecurityKeyRemoved,
         Self::SecurityKeyUsed,
@@ -692,6 +703,7 @@ impl AuditEventKind {
             Self::AdministratorRoleRemoved => "administrator_role_removed",
             Self::EmailAddressChanged => "email_address_changed",
             Self::EmailFailed => "email_failed",
+            Self::EmailTestQueued => "email_test_queued",
             Self::SecurityKeyAdded => "security_key_added",
             Self::SecurityKeyRemoved => "security_key_removed",
             Self::SecurityKeyUsed => "security_key_used",
@@ -730,6 +742,7 @@ impl AuditEventKind {
             Self::AdministratorRoleRemoved => "Administrator role removed",
             Self::EmailAddressChanged => "E-mail address changed",
             Self::EmailFailed => "Security e-mail not delivered",
+            Self::EmailTestQueued => "Test e-mail sent",
             Self::SecurityKeyAdded => "Security key added",
             Self::SecurityKeyRemoved => "Security key removed",
             Self::SecurityKeyUsed => "Security key used",
@@ -884,6 +897,7 @@ mod tests {
             role: Role::User,
             account: AccountKind::TeamServer,
             two_step: None,
+            email: None,
             disabled: false,
             password_change_required: false,
         };

@@ -20,6 +20,9 @@ pub struct NewAccount {
     pub username: Username,
     pub role: Role,
     pub kind: Kind,
+    /// The address for security e-mails (checked with [`crate::accounts::email::parse`]);
+    /// Team Server accounts only: an organizational account uses its provider's.
+    pub email: Option<String>,
 }
 
 /// How the new account signs in.
@@ -128,10 +131,18 @@ pub async fn create_accounts(
                 CreateError::NameTaken(account.username.to_string()),
             ));
         }
-        if let Kind::Organizational { provider, .. } = &account.kind
-            && !known_provider(provider)
-        {
-            return Err((Some(i), CreateError::UnknownProvider(provider.clone())));
+        if let Kind::Organizational { provider, .. } = &account.kind {
+            if !known_provider(provider) {
+                return Err((Some(i), CreateError::UnknownProvider(provider.clone())));
+            }
+            if account.email.is_some() {
+                return Err((
+                    Some(i),
+                    CreateError::Invalid(
+                        "an organizational account uses the address its provider gives".into(),
+                    ),
+                ));
+            }
         }
     }
     // The one-time passwords and their hashes, before the transaction (Argon2 takes time).
@@ -186,11 +197,23 @@ pub async fn create_accounts(
                 .await
                 .map_err(|e| failed(e.into()))?;
         }
+        if let Some(email) = &account.email {
+            sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                .bind(email)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| failed(e.into()))?;
+        }
         let user = users::find_by_name_in(&mut tx, name)
             .await
             .map_err(|e| failed(e.into()))?
             .ok_or_else(|| failed(CreateError::NameTaken(name.to_owned())))?;
         let detail = match provider {
+            None if account.email.is_some() => format!(
+                "{} with a one-time password and an address for security e-mails",
+                describe_role(account.role)
+            ),
             None => format!("{} with a one-time password", describe_role(account.role)),
             Some(provider) => format!(
                 "{}, organizational account of {provider}",

@@ -72,6 +72,22 @@ pub async fn of(db: &sqlx::AnyPool, user_id: i64) -> Result<Option<String>, sqlx
         .flatten())
 }
 
+/// Stores the verified address an organizational account's provider gave at a sign-in
+/// (`email_verified: true`), in the sign-in's transaction. A sign-in without one keeps the
+/// address stored before.
+pub async fn store_provided<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email = $1 WHERE id = $2 AND identity_provider IS NOT NULL")
+        .bind(email)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Sets `subject`'s address to `email` (`None` removes it), as `by`. The previous address, if
 /// any and different, is told in the same transaction.
 pub async fn set(
@@ -151,6 +167,14 @@ pub async fn send_test(
     if !outbox::queue_to(&mut tx, Some(mail), user.id, &address, notice, None, now).await? {
         return Err(EmailError::Limited);
     }
+    let event = audit::Event {
+        kind: AuditEventKind::EmailTestQueued,
+        actor: audit::Actor::User(user),
+        subject: audit::Subject::User(user),
+        client_addr,
+        detail: None,
+    };
+    audit::write(&mut *tx, event, now).await?;
     tx.commit().await?;
     Ok(())
 }

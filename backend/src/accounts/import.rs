@@ -93,6 +93,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
                 username,
                 role,
                 kind,
+                email: None,
             },
         });
     }

@@ -88,6 +88,8 @@ impl Filter {
 pub struct Listed {
     pub user: UserRecord,
     pub two_step: TwoStepStatus,
+    /// The address for security e-mails.
+    pub email: Option<String>,
 }
 
 /// Page `page` (1-based) of `per_page` accounts that `filter` keeps, by name, and how many it
@@ -116,9 +118,9 @@ pub async fn page(
     let sql = format!(
         "SELECT p.id AS id, p.username AS username, p.role AS role,
                 p.identity_provider AS identity_provider, p.disabled_at AS disabled_at,
-                p.password_change_required AS password_change_required, {}
+                p.password_change_required AS password_change_required, p.email AS email, {}
          FROM (SELECT u.id, u.username, u.role, u.identity_provider, u.disabled_at,
-                      u.password_change_required
+                      u.password_change_required, u.email
                FROM users u{clause} ORDER BY u.username LIMIT ${limit} OFFSET ${offset}) p
          LEFT JOIN two_step_devices d ON d.user_id = p.id
          ORDER BY p.username",
@@ -134,6 +136,7 @@ pub async fn page(
                 Some(_) => status::status_of_device(&row)?,
                 None => OFF,
             },
+            email: row.try_get("email")?,
         });
     }
     Ok((listed, total.max(0) as u64))

@@ -41,6 +41,7 @@ impl UserRecord {
             role: self.role,
             account: self.account(),
             two_step,
+            email: None,
             disabled: self.disabled,
             password_change_required: self.password_change_required,
         }

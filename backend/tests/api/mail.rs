@@ -821,34 +821,62 @@ async fn without_an_address_or_without_mail_settings_nothing_is_queued() {
 /// 50 sign-ins with the right password (each would be told as "not completed"), then a burst
 /// of their 50 wrong codes at once on an account near its lock: at most the hourly number of
 /// each kind is queued and delivered.
+/// A burst on two instances at once: 50 password steps (each queues "the code step was not
+/// completed"), then 50 wrong codes (the code step locks), each burst sent on many
+/// connections at once, half to each instance: at most the hourly number of each kind.
 #[tokio::test]
 async fn a_burst_of_wrong_codes_sends_at_most_the_allowed_number() {
     let smtp = SmtpServer::start().await;
     let app = mail_app(&smtp).await;
+    let second = app.another_instance().await;
     let (client, id) = alice(&app).await;
     let enrolled = enroll(&app, &client).await;
     near_the_lock(&app, id).await;
     let wrong = wrong_code(&enrolled.secret, app.now_step(), 2);
-    let mut pending = Vec::new();
-    for _ in 0..50 {
-        let c = super::helpers::client();
-        app.sign_in_pending(&c, "alice", PASSWORD).await;
-        pending.push(c);
+    let urls = [app.url(""), second.url("")];
+    // Each request on its own connection (a client each), all released by one barrier.
+    let burst = |path: &'static str, body: serde_json::Value, clients: Vec<Client>| {
+        let barrier = Arc::new(tokio::sync::Barrier::new(clients.len()));
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let url = format!("{}{path}", urls[n % 2].trim_end_matches('/'));
+                let (barrier, body) = (barrier.clone(), body.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let response = c.post(url).json(&body).send().await.unwrap();
+                    (c, response.status())
+                })
+            })
+            .collect();
+        async move {
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap());
+            }
+            answers
+        }
+    };
+    let clients = (0..50).map(|_| super::helpers::client()).collect();
+    let password = json!({ "username": "alice", "password": PASSWORD });
+    let pending = burst("/api/session", password, clients).await;
+    let mut clients = Vec::new();
+    let mut busy = 0;
+    for (n, (c, status)) in pending.into_iter().enumerate() {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // The server hashes a few passwords at a time and asks the rest to come back:
+            // they do, one by one, on the same instance.
+            busy += 1;
+            let instance = if n % 2 == 0 { &app } else { &second };
+            instance.sign_in_pending(&c, "alice", PASSWORD).await;
+        } else {
+            assert!(status.is_success(), "{status}");
+        }
+        clients.push(c);
     }
-    let mut tasks = Vec::new();
-    for c in pending {
-        let url = app.url("/api/session/verify");
-        let wrong = wrong.clone();
-        tasks.push(tokio::spawn(async move {
-            c.post(url)
-                .json(&json!({ "code": wrong }))
-                .send()
-                .await
-                .map(|r| r.status())
-        }));
-    }
-    for task in tasks {
-        let status = task.await.unwrap().unwrap();
+    assert!(busy < 50, "some password steps ran at once");
+    for (_, status) in burst("/api/session/verify", json!({ "code": wrong }), clients).await {
         assert!(status.is_client_error(), "{status}");
     }
     // Past the 10 minutes of the unfinished code steps.
@@ -867,6 +895,61 @@ async fn a_burst_of_wrong_codes_sends_at_most_the_allowed_number() {
         "{:#?}",
         smtp.messages()
     );
+    drop(second);
+}
+
+/// Senders of several instances taking at the same moment (many connections, one barrier)
+/// never take the same row: the take is one statement (and `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL).
+#[tokio::test]
+async fn simultaneous_takes_never_take_a_row_twice() {
+    // No mail settings: no sender of the server's own takes rows meanwhile.
+    let app = spawn_app_with(Settings::default()).await;
+    let id = app.create_user("alice", PASSWORD, false).await;
+    let now = app.now();
+    for n in 0..120 {
+        sqlx::query(
+            "INSERT INTO mail_outbox (user_id, kind, recipient, subject, body, created_at, send_after)
+             VALUES ($1, 'test', $2, $3, 'text', $4, $4)",
+        )
+        .bind(id)
+        .bind(ALICE)
+        .bind(format!("message {n}"))
+        .bind(now as i64)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let postgres = std::env::var("TWOSTEP_TEST_DB").is_ok_and(|v| v == "postgres");
+    let takers = 8;
+    let barrier = Arc::new(tokio::sync::Barrier::new(takers));
+    let tasks: Vec<_> = (0..takers)
+        .map(|_| {
+            let (db, barrier) = (app.db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut ids = Vec::new();
+                loop {
+                    let taken = twostep::mail::outbox::take(&db, postgres, now, 5)
+                        .await
+                        .unwrap();
+                    if taken.is_empty() {
+                        return ids;
+                    }
+                    ids.extend(taken.into_iter().map(|t| t.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let taken = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 120, "every row taken");
+    assert_eq!(taken, 120, "no row taken twice");
 }
 
 /// Events while the mail server is down: every message arrives once it is back, none twice.
@@ -1203,6 +1286,94 @@ async fn an_administrator_sets_addresses_and_sends_a_test_message_to_their_own()
     assert_eq!(message.to, "root@mail.example");
     assert!(message.body.contains("Hello root,"), "{}", message.body);
     let _ = bob_id;
+    // Audited, and limited like every security e-mail: 3 an hour, then 429.
+    let audited = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'email_test_queued' AND subject_id = $1",
+    )
+    .bind(root_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited.try_get::<i64, _>("n").unwrap(), 1);
+    for _ in 0..2 {
+        let again = app.send_json(&admin, Method::POST, path, &empty).await;
+        assert_eq!(again.status(), StatusCode::ACCEPTED);
+    }
+    let flood = app.send_json(&admin, Method::POST, path, &empty).await;
+    assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.outbox_settled().await;
+    let tests = smtp.messages();
+    let tests = tests.iter().filter(|m| m.subject.contains("Test message"));
+    assert_eq!(tests.count(), 3);
+}
+
+/// An administrator adds a Team Server account with its address (not an organizational
+/// one: its provider gives it); the Users list shows addresses to administrators and to
+/// each user their own, and to nobody else.
+#[tokio::test]
+async fn addresses_are_set_when_adding_a_user_and_shown_in_the_users_list() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    app.create_user("root", "root password 12345", true).await;
+    let admin = client();
+    app.sign_in(&admin, "root", "root password 12345").await;
+    let added = app
+        .send_json(
+            &admin,
+            Method::POST,
+            "/api/users",
+            &json!({"username": "dana", "role": "user", "account": {"kind": "team_server"},
+                    "email": " Dana@Mail.Example "}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added: twostep_shared::api::AccountCreated = added.json().await.unwrap();
+    assert_eq!(added.user.email.as_deref(), Some("Dana@mail.example"));
+    let bad = app
+        .send_json(
+            &admin,
+            Method::POST,
+            "/api/users",
+            &json!({"username": "erin", "role": "user", "account": {"kind": "team_server"},
+                    "email": "not an address"}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    app.create_user("bob", PASSWORD, false).await;
+    let bob = client();
+    app.sign_in(&bob, "bob", PASSWORD).await;
+    put_email(
+        &app,
+        &bob,
+        app.user_id("bob").await,
+        Some("bob@mail.example"),
+    )
+    .await;
+    let list = |client: Client| {
+        let app = &app;
+        async move {
+            let list: twostep_shared::api::UserList =
+                ok_json(app.get(&client, "/api/users").await).await;
+            list.users
+                .into_iter()
+                .map(|u| (u.username, u.email))
+                .collect::<BTreeMap<_, _>>()
+        }
+    };
+    let by_admin = list(admin.clone()).await;
+    assert_eq!(by_admin["dana"].as_deref(), Some("Dana@mail.example"));
+    assert_eq!(by_admin["bob"].as_deref(), Some("bob@mail.example"));
+    let by_bob = list(bob.clone()).await;
+    assert_eq!(by_bob["dana"], None, "not another user's address");
+    assert_eq!(by_bob["bob"].as_deref(), Some("bob@mail.example"));
+    let dana: twostep_shared::api::User = ok_json(
+        app.get(&admin, &format!("/api/users/{}", added.user.id))
+            .await,
+    )
+    .await;
+    assert_eq!(dana.email.as_deref(), Some("Dana@mail.example"));
+    let me: twostep_shared::api::User = ok_json(app.get(&bob, "/api/me").await).await;
+    assert_eq!(me.email.as_deref(), Some("bob@mail.example"));
 }
 
 #[tokio::test]

@@ -1437,3 +1437,69 @@ async fn the_cached_keys_are_read_again_for_an_unknown_key_at_most_once_a_minute
     );
     assert_eq!(w.provider.jwks_requests(), 3);
 }
+
+/// An organizational account's address for security e-mails is the verified one its
+/// provider gives, stored at each sign-in (a later one replaces it); an address the provider
+/// does not call verified is not stored, and a sign-in without one keeps the stored one. The
+/// account cannot set an address itself.
+#[tokio::test]
+async fn the_providers_verified_email_is_the_address_for_security_emails() {
+    let w = world().await;
+    let erin = w
+        .app
+        .create_organizational_user("erin", fake_provider::NAME)
+        .await;
+    let stored = || async {
+        sqlx::query("SELECT email FROM users WHERE id = $1")
+            .bind(erin)
+            .fetch_one(&w.app.db)
+            .await
+            .unwrap()
+            .try_get::<Option<String>, _>("email")
+            .unwrap()
+    };
+    let sign_in_with = |email: Value, verified: Option<bool>| {
+        let w = &w;
+        async move {
+            let (client, _) = no_redirect_client();
+            let to = w
+                .sign_in(&client, |r| {
+                    w.altered(r, "sub-erin", |c| {
+                        c["email"] = email;
+                        if let Some(verified) = verified {
+                            c["email_verified"] = json!(verified);
+                        }
+                    })
+                })
+                .await;
+            assert_eq!(to, "/");
+            client
+        }
+    };
+    // Not verified (false, or not said): not stored.
+    sign_in_with(json!("erin@example.test"), Some(false)).await;
+    assert_eq!(stored().await, None);
+    sign_in_with(json!("erin@example.test"), None).await;
+    assert_eq!(stored().await, None);
+    // Verified: stored (as the sign-in reads it: lower case).
+    sign_in_with(json!("Erin@Example.TEST"), Some(true)).await;
+    assert_eq!(stored().await.as_deref(), Some("erin@example.test"));
+    // A later sign-in with another verified address replaces it...
+    let client = sign_in_with(json!("erin@new.example.test"), Some(true)).await;
+    assert_eq!(stored().await.as_deref(), Some("erin@new.example.test"));
+    let user: User = crate::helpers::ok_json(me(&w.app, &client).await).await;
+    assert_eq!(user.email.as_deref(), Some("erin@new.example.test"));
+    // ...and one without an address keeps it.
+    let (client, _) = no_redirect_client();
+    assert_eq!(w.sign_in(&client, |r| w.good(r, "sub-erin")).await, "/");
+    assert_eq!(stored().await.as_deref(), Some("erin@new.example.test"));
+    // The holder cannot set another.
+    let path = format!("/api/users/{erin}/email");
+    let body = json!({"email": "erin@elsewhere.test"});
+    let own = w
+        .app
+        .send_json(&client, reqwest::Method::PUT, &path, &body)
+        .await;
+    assert_eq!(own.status(), StatusCode::CONFLICT);
+    assert_eq!(stored().await.as_deref(), Some("erin@new.example.test"));
+}

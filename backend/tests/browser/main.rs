@@ -11,6 +11,7 @@ mod admin;
 mod admin_operations;
 mod audit;
 mod dark;
+mod email;
 mod harness;
 mod holder;
 mod keyboard;

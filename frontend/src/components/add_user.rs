@@ -1,5 +1,6 @@
 //! Users → Add user, for administrators: a Team Server account (the server makes a one-time
-//! password, shown here once, which its holder must change at the first sign-in) or an
+//! password, shown here once, which its holder must change at the first sign-in; optionally
+//! its address for security e-mails) or an
 //! organizational account (its provider and the e-mail it signs in with). The username is
 //! checked as it is typed, by the same rules the server applies.
 
@@ -16,7 +17,12 @@ pub struct AddUserProps {
     pub on_added: Callback<()>,
 }
 
-fn field(id: &'static str, label: &'static str, input: crate::element::El) -> crate::element::El {
+/// A labelled field: `label` above `input`.
+pub fn field(
+    id: &'static str,
+    label: &'static str,
+    input: crate::element::El,
+) -> crate::element::El {
     el("div")
         .class("field")
         .child(el("label").attr("for", id).text(label))
@@ -53,9 +59,11 @@ pub fn add_user(props: &AddUserProps) -> Html {
                 submit.fail(error.to_string());
                 return;
             }
-            let organization = organizational.then(|| (provider.as_str(), email.as_str()));
+            let organization = organizational.then_some(provider.as_str());
             let (done, on_added, name) = (done.clone(), on_added.clone(), name.clone());
-            submit.run(api::create_user(&name, *admin, organization), move |created| {
+            let call = api::create_user(&name, *admin, organization, email.trim());
+            let email = email.clone();
+            submit.run(call, move |created| {
                 let who = created.user.username;
                 done.set(Some(match created.one_time_password {
                     Some(password) => format!(
@@ -64,6 +72,7 @@ pub fn add_user(props: &AddUserProps) -> Html {
                     None => format!("Added {who}."),
                 }));
                 name.set(String::new());
+                email.set(String::new());
                 on_added.emit(());
             });
         })
@@ -143,19 +152,19 @@ pub fn add_user(props: &AddUserProps) -> Html {
                         "Identity provider",
                         el("input").value((*provider).clone()).bind_text(&provider),
                     )
-                    .child(
-                        el("label")
-                            .attr("for", "new-email")
-                            .text("E-mail it signs in with"),
-                    )
-                    .child(
-                        el("input")
-                            .id("new-email")
-                            .attr("type", "email")
-                            .value((*email).clone())
-                            .bind_text(&email),
-                    )
                 }))
+                .child(field(
+                    "new-email",
+                    if *organizational {
+                        "E-mail it signs in with"
+                    } else {
+                        "Address for security e-mails (optional)"
+                    },
+                    el("input")
+                        .attr("type", "email")
+                        .value((*email).clone())
+                        .bind_text(&email),
+                ))
                 .child(maybe(submit.error().map(|f| {
                     message(
                         Tone::Error,

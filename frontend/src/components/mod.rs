@@ -4,6 +4,7 @@ pub mod add_user;
 pub mod admin_actions;
 pub mod code_input;
 pub mod confirm_dialog;
+pub mod email;
 pub mod layout;
 pub mod message;
 pub mod pager;

@@ -1,10 +1,11 @@
-//! The Manage user page: the user's profile (with, for the holder, the Password and
-//! Sessions sections; for an administrator, the user's Sessions), or its 2-Step verification
-//! section. For the signed-in user's own page the session's copy shows at once while a fresh
+//! The Manage user page: the user's profile and address for security e-mails (with, for the
+//! holder, the Password and Sessions sections; for an administrator, the user's Sessions), or
+//! its 2-Step verification section. For the signed-in user's own page the session's copy shows at once while a fresh
 //! one loads.
 
 use crate::api;
 use crate::components::admin_actions::AdminActions;
+use crate::components::email::EmailSection;
 use crate::components::message::error;
 use crate::components::password_form::PasswordForm;
 use crate::components::sessions::Sessions;
@@ -105,6 +106,17 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             when(!is_self && me.role == Role::Administrator, || {
                 html! { <AdminActions user={user.clone()} on_changed={on_changed.clone()} /> }
             }),
+            // Once the fresh record came: the session's copy may not have the address.
+            when(
+                loaded.ready().is_some() && (is_self || me.role == Role::Administrator),
+                || {
+                    let test = is_self && me.role == Role::Administrator;
+                    html! {
+                        <EmailSection key={user.id} user={user.clone()} {test}
+                            on_changed={on_changed.clone()} />
+                    }
+                },
+            ),
             when(is_self && user.account == AccountKind::TeamServer, || {
                 html! { <PasswordForm /> }
             }),

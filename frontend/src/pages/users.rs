@@ -173,66 +173,70 @@ pub fn users() -> Html {
         let users = if l.total == 1 { "user" } else { "users" };
         format!("{} {users} found. Page {} of {pages}.", l.total, l.page)
     });
-    let body =
-        match list.state() {
-            Load::Loading => el("p").attr("role", "status").text("Loading users…").into(),
-            Load::Error(failure) => error(failure.message().to_owned().into()),
-            Load::Ready(UserList { users, .. }) => el("div")
-                .class("table-scroll")
-                .attr("role", "region")
-                .attr("aria-label", "Users")
-                .attr("tabindex", "0")
-                .child(
-                    el("table")
-                        .class("users")
-                        .child(el("caption").text("Users of this Team Server"))
-                        .child(
-                            el("thead").child(
-                                el("tr")
-                                    .child(column_headers(if is_admin {
-                                        &["Name", "Account", "Role", "2-Step verification"]
-                                    } else {
-                                        &["Name", "Account", "Role"]
-                                    }))
-                                    .child(el("th").attr("scope", "col").child(
-                                        el("span").class("visually-hidden").text("Actions"),
-                                    )),
-                            ),
-                        )
-                        .child(el("tbody").children(users.iter().map(|user| {
-                            let can_open = is_admin || user.id == me.id;
-                            let open = {
-                                let navigator = navigator.clone();
-                                let id = user.id;
-                                Callback::from(move |_: MouseEvent| {
-                                    navigator.push(&Route::ManageUser { id });
-                                })
-                            };
+    let body = match list.state() {
+        Load::Loading => el("p").attr("role", "status").text("Loading users…").into(),
+        Load::Error(failure) => error(failure.message().to_owned().into()),
+        Load::Ready(UserList { users, .. }) => el("div")
+            .class("table-scroll")
+            .attr("role", "region")
+            .attr("aria-label", "Users")
+            .attr("tabindex", "0")
+            .child(
+                el("table")
+                    .class("users")
+                    .child(el("caption").text("Users of this Team Server"))
+                    .child(
+                        el("thead").child(
                             el("tr")
-                                .key(user.id)
-                                .child(el("th").attr("scope", "row").child(if can_open {
-                                    link(
-                                        &navigator,
-                                        Route::ManageUser { id: user.id },
-                                        user.username.clone().into(),
-                                    )
+                                .child(column_headers(if is_admin {
+                                    &["Name", "Account", "Role", "2-Step verification", "E-mail"]
                                 } else {
-                                    VText::new(user.username.clone()).into()
+                                    &["Name", "Account", "Role"]
                                 }))
-                                .child(el("td").text(account_text(&user.account)))
-                                .child(el("td").text(role_text(user.role)))
-                                .child(when(is_admin, || el("td").text(two_step_text(user))))
-                                .child(el("td").child(when(can_open, || {
-                                    el("button")
-                                        .attr("aria-label", format!("Open {}", user.username))
-                                        .on_click(open)
-                                        .text("Open")
-                                })))
-                                .into()
-                        }))),
-                )
-                .into(),
-        };
+                                .child(
+                                    el("th")
+                                        .attr("scope", "col")
+                                        .child(el("span").class("visually-hidden").text("Actions")),
+                                ),
+                        ),
+                    )
+                    .child(el("tbody").children(users.iter().map(|user| {
+                        let can_open = is_admin || user.id == me.id;
+                        let open = {
+                            let navigator = navigator.clone();
+                            let id = user.id;
+                            Callback::from(move |_: MouseEvent| {
+                                navigator.push(&Route::ManageUser { id });
+                            })
+                        };
+                        el("tr")
+                            .key(user.id)
+                            .child(el("th").attr("scope", "row").child(if can_open {
+                                link(
+                                    &navigator,
+                                    Route::ManageUser { id: user.id },
+                                    user.username.clone().into(),
+                                )
+                            } else {
+                                VText::new(user.username.clone()).into()
+                            }))
+                            .child(el("td").text(account_text(&user.account)))
+                            .child(el("td").text(role_text(user.role)))
+                            .child(when(is_admin, || el("td").text(two_step_text(user))))
+                            .child(when(is_admin, || {
+                                el("td").text(user.email.clone().unwrap_or_default())
+                            }))
+                            .child(el("td").child(when(can_open, || {
+                                el("button")
+                                    .attr("aria-label", format!("Open {}", user.username))
+                                    .on_click(open)
+                                    .text("Open")
+                            })))
+                            .into()
+                    }))),
+            )
+            .into(),
+    };
     // The summary only when there is one (no empty placeholder in its place).
     let mut nodes = vec![el("h1").text("Users").into()];
     nodes.extend(summary);

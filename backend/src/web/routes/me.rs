@@ -45,7 +45,9 @@ async fn me(
     }: SignedIn,
 ) -> ApiResult<Json<User>> {
     let status = two_step::own_status(&state, user.id, from_cache).await?;
-    Ok(Json(user.to_api(Some(status))))
+    let mut me = user.to_api(Some(status));
+    me.email = crate::accounts::email::of(&state.db, user.id).await?;
+    Ok(Json(me))
 }
 
 /// The body is ignored but must be JSON (e.g. `{}`): like every state-changing request, this

@@ -313,7 +313,7 @@ async fn callback(
     // The state cookie is spent whatever happens.
     let jar = jar.remove(state_cookie_removal(secure));
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (user, provider, linked_by, started_by) =
+    let (user, provider, linked_by, started_by, email) =
         match finish(&state, cookie_state.as_deref(), query, now).await {
             Ok(found) => found,
             Err(refusal) => {
@@ -342,6 +342,7 @@ async fn callback(
         provider: &provider,
         linked_by,
         started_by: started_by.as_deref(),
+        email: email.as_deref(),
     };
     let started = start_session(&state, &jar, signed_in, &origin, now).await;
     match started {
@@ -364,7 +365,7 @@ async fn finish(
     cookie_state: Option<&str>,
     query: CallbackQuery,
     now: u64,
-) -> Result<(UserRecord, String, LinkedBy, Option<String>), Refusal> {
+) -> Result<(UserRecord, String, LinkedBy, Option<String>, Option<String>), Refusal> {
     use ProviderSignInError as E;
     let answer_state = query
         .state
@@ -438,7 +439,13 @@ async fn finish(
             format!("the account {} is disabled", user.username),
         )
         .at(&name)),
-        Ok(link::Found::Account(user, linked_by)) => Ok((user, name, linked_by, flow.started_by)),
+        Ok(link::Found::Account(user, linked_by)) => Ok((
+            user,
+            name,
+            linked_by,
+            flow.started_by,
+            identity.verified_email,
+        )),
         Ok(link::Found::Stale {
             user,
             linked_issuer,
@@ -481,11 +488,15 @@ struct SignedIn<'a> {
     linked_by: LinkedBy,
     /// The hash of the session token the flow was started from.
     started_by: Option<&'a str>,
+    /// The verified address the provider gave (`email_verified: true`): the account's
+    /// address for security e-mails from now on.
+    email: Option<&'a str>,
 }
 
 /// In one transaction: ends the browser's previous session (the one the flow was started
 /// from, and the one whose cookie came with the callback, if any), starts the new one and
-/// records the sign-in; returns the new session's token.
+/// records the sign-in (and the verified address the provider gave); returns the new
+/// session's token.
 async fn start_session(
     state: &AppState,
     jar: &CookieJar,
@@ -498,6 +509,7 @@ async fn start_session(
         provider,
         linked_by,
         started_by,
+        email,
     } = signed_in;
     let database = |e: sqlx::Error| format!("database: {e}");
     let mut tx = RevokingTx::begin_quiet(&state.db).await.map_err(database)?;
@@ -508,6 +520,11 @@ async fn start_session(
         .flatten()
     {
         sessions::delete(&mut tx, &previous)
+            .await
+            .map_err(database)?;
+    }
+    if let Some(email) = email {
+        crate::accounts::email::store_provided(&mut **tx, user.id, email)
             .await
             .map_err(database)?;
     }

@@ -91,7 +91,9 @@ async fn list(
         .into_iter()
         .map(|l| {
             let shown = me.is_admin() || l.user.id == me.id;
-            l.user.to_api(shown.then_some(l.two_step))
+            let mut user = l.user.to_api(shown.then_some(l.two_step));
+            user.email = l.email.filter(|_| shown);
+            user
         })
         .collect();
     let two_step_summary = if me.is_admin() {
@@ -120,7 +122,9 @@ async fn one(
 ) -> ApiResult<Json<User>> {
     let user = target(&state, &me, &raw_id).await?;
     let status = two_step::status(&state.db, user.id).await?;
-    Ok(Json(user.to_api(Some(status))))
+    let mut answer = user.to_api(Some(status));
+    answer.email = crate::accounts::email::of(&state.db, user.id).await?;
+    Ok(Json(answer))
 }
 
 /// The user a path names, for a caller who may act on it (themself or an administrator).
@@ -306,6 +310,7 @@ async fn create(
         username,
         role: request.role,
         kind,
+        email: crate::accounts::email::parse(request.email.as_deref())?,
     };
     let known = |name: &str| state.settings.identity_provider(name).is_some();
     let mut created = creation::create_accounts(&state, me.by(&state), &[account], &known)
@@ -315,10 +320,12 @@ async fn create(
         .pop()
         .ok_or_else(|| ApiError::internal("no account created"))?;
     let status = two_step::status(&state.db, created.user.id).await?;
+    let mut user = created.user.to_api(Some(status));
+    user.email = crate::accounts::email::of(&state.db, user.id).await?;
     Ok((
         StatusCode::CREATED,
         Json(AccountCreated {
-            user: created.user.to_api(Some(status)),
+            user,
             one_time_password: created.one_time_password.map(|p| p.into_inner()),
         }),
     ))
