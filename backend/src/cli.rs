@@ -20,6 +20,37 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
         UserCommand::Create {
             name,
             admin,
+            password: false,
+            organizational: None,
+            link,
+        } if link.subject.is_none() && link.email.is_none() => {
+            // A one-time password, made and audited as the admin page's Add user does.
+            let account = creation::NewAccount {
+                username: Username::parse(&name).map_err(|e| e.to_string())?,
+                role: if admin {
+                    Role::Administrator
+                } else {
+                    Role::User
+                },
+                kind: creation::Kind::TeamServer,
+            };
+            let state = operator_state(db, seal, common)?;
+            let created = creation::create_accounts(&state, By::Operator, &[account], &|_| true)
+                .await
+                .map_err(|(_, e)| e.to_string())?;
+            for made in created {
+                println!(
+                    "created user {} (id {}); one-time password: {} (to be changed at the first sign-in)",
+                    made.user.username,
+                    made.user.id,
+                    made.one_time_password.as_ref().map_or("", |p| p.expose())
+                );
+            }
+        }
+        UserCommand::Create {
+            name,
+            admin,
+            password: _,
             organizational,
             link,
         } => {
@@ -116,23 +147,38 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
             audit::record(&db, event, SystemClock.now()).await;
             println!("{detail}");
         }
-        UserCommand::SetPassword { name } => {
+        UserCommand::SetPassword { name, password } => {
             let username = Username::parse(&name).map_err(|e| e.to_string())?;
             let user = users::find_by_name(&db, username.as_str())
                 .await
                 .map_err(|e| e.to_string())?
                 .filter(|user| user.identity_provider.is_none())
                 .ok_or_else(|| format!("no Team Server account named {username}"))?;
-            let password = read_new_password()?;
+            let typed = if password {
+                Some(read_new_password()?)
+            } else {
+                None
+            };
             let state = operator_state(db, seal, common)?;
-            let typed = operations::NewPassword::Typed(password.expose());
-            let reset = operations::reset_password(&state, By::Operator, &user, typed)
+            let new = match &typed {
+                Some(password) => operations::NewPassword::Typed(password.expose()),
+                None => operations::NewPassword::OneTime,
+            };
+            let reset = operations::reset_password(&state, By::Operator, &user, new)
                 .await
                 .map_err(|e| said(e.into()))?;
-            println!(
-                "password set for {}; {} session(s) ended",
-                user.username, reset.sessions_ended
-            );
+            match &reset.one_time_password {
+                Some(one_time) => println!(
+                    "one-time password for {}: {} (to be changed at the next sign-in); {} session(s) ended",
+                    user.username,
+                    one_time.expose(),
+                    reset.sessions_ended
+                ),
+                None => println!(
+                    "password set for {}; {} session(s) ended",
+                    user.username, reset.sessions_ended
+                ),
+            }
         }
         UserCommand::Unlock { name } => {
             let user = existing_user(&db, &name).await?;

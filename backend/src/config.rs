@@ -272,13 +272,17 @@ fn parse_issuer(text: &str) -> Result<String, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create an account. The password is read from standard input when it is not a
-    /// terminal, else prompted for.
+    /// Create an account. A Team Server account gets a one-time password, printed once, that
+    /// its holder must change at the first sign-in (or, with `--password`, the one read).
     Create {
         name: String,
         /// Give the account the Administrator role.
         #[arg(long)]
         admin: bool,
+        /// Read the password instead (from standard input when it is not a terminal, else
+        /// prompted for): the holder keeps it.
+        #[arg(long, conflicts_with = "organizational")]
+        password: bool,
         /// Make it an organizational account that signs in through this identity provider
         /// (its configured name; no password). Needs `--subject` or `--email`.
         #[arg(long, value_name = "IDP")]
@@ -295,8 +299,15 @@ pub enum UserCommand {
     /// Confirm that a provider's accounts follow its new issuer (after its `issuer` changed in
     /// the identity providers file): their links at the old issuer sign in again.
     ConfirmIssuer { provider: String },
-    /// Set a Team Server account's password (read like `create`).
-    SetPassword { name: String },
+    /// Reset a Team Server account's password to a one-time password, printed once, that its
+    /// holder must change at the next sign-in (or, with `--password`, set the one read, like
+    /// `create --password`). Ends the account's sessions and known browsers.
+    SetPassword {
+        name: String,
+        /// Read the password instead: the holder keeps it.
+        #[arg(long)]
+        password: bool,
+    },
     /// Unlock an account's code step after too many wrong codes.
     Unlock { name: String },
     /// Remove an account's 2-step verification device (and end its sessions).

@@ -202,18 +202,18 @@ pub fn sign_out() -> Call<()> {
     no_answer(DELETE, "/api/session".to_owned(), None)
 }
 
-/// One page of the users whose name begins with `search`, optionally only those whose 2-step
-/// verification is `on`, `off` or `locked`.
-pub fn users(search: &str, page: u32, two_step: Option<&str>) -> Call<UserList> {
-    let mut path = format!("/api/users?page={page}");
-    if !search.is_empty() {
-        path.push_str("&q=");
-        path.push_str(&String::from(js_sys::encode_uri_component(search)));
+/// One page of the users whose name begins with `search`: the first, or the one after the name
+/// `after`; `filters` is `&name=value` for each filter chosen.
+pub fn users(search: &str, after: Option<&str>, filters: &str) -> Call<UserList> {
+    let mut path = format!(
+        "/api/users?q={}",
+        String::from(js_sys::encode_uri_component(search))
+    );
+    if let Some(after) = after {
+        path.push_str("&after=");
+        path.push_str(&String::from(js_sys::encode_uri_component(after)));
     }
-    if let Some(status) = two_step {
-        path.push_str("&two_step=");
-        path.push_str(status);
-    }
+    path.push_str(filters);
     json(GET, path, None)
 }
 

@@ -171,7 +171,9 @@ impl FromJs for UserList {
         Some(Self {
             users: list(v, "users")?,
             total: whole(v, "total").unwrap_or(0),
+            more: flag(v, "more").unwrap_or(false),
             page: whole(v, "page").unwrap_or(1),
+            next: text(v, "next"),
             per_page: whole(v, "per_page").unwrap_or(0),
             two_step_summary,
         })

@@ -140,12 +140,20 @@ pub struct TwoStepSummary {
 pub struct UserList {
     /// The users on this page.
     pub users: Vec<User>,
-    /// Users matching the query, on every page.
+    /// Users matching the query, on every page: all of them exactly when nothing is filtered;
+    /// with a filter or a search, counted up to [`USERS_COUNTED_AT_MOST`] (then `more`).
     #[serde(default)]
     pub total: u64,
-    /// 1-based.
+    /// More than `total` users match (a filtered count stops at [`USERS_COUNTED_AT_MOST`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
+    /// 1-based; 0 for a page asked for by `after`.
     #[serde(default)]
     pub page: u32,
+    /// When another page follows: the last name on this one, for `after=` (the next page's
+    /// query; keyset paging, as fast on the last page as on the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     /// Users per page ([`USERS_PER_PAGE`]).
     #[serde(default)]
     pub per_page: u32,
@@ -224,6 +232,9 @@ impl fmt::Debug for AccountCreated {
 
 /// Users per page of `GET /api/users`.
 pub const USERS_PER_PAGE: u32 = 50;
+
+/// Most users a filtered Users list counts ([`UserList::more`] past it).
+pub const USERS_COUNTED_AT_MOST: u64 = 1000;
 
 /// `POST /api/session`: the password step.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -694,11 +694,12 @@ const ADMIN_EVENTS: u32 = 1_000_000;
 const ADMIN_SECONDS: u64 = 3;
 const ADMIN_BUDGET_MS: f64 = 20.0;
 const ADMIN_MEMORY_MIB: f64 = 10.0;
-const ADMIN_REQUESTS: [(&str, &str); 7] = [
+const ADMIN_REQUESTS: [(&str, &str); 8] = [
     ("Users page 1", "/api/users"),
+    // What the app's Next page asks for: the page after the last name of the one before.
     (
-        "Users, a late page (1,990 of 2,001)",
-        "/api/users?page=1990",
+        "Users, a late page (1,990 of 2,001, by the name before it)",
+        "/api/users?after=member199448",
     ),
     ("Users, name search (100 found)", "/api/users?q=member1234"),
     (
@@ -706,6 +707,10 @@ const ADMIN_REQUESTS: [(&str, &str); 7] = [
         "/api/users?role=administrator",
     ),
     ("Users, filter: 2-step locked", "/api/users?two_step=locked"),
+    (
+        "Users, filter: Team Server accounts (90,000, counted to 1,000)",
+        "/api/users?kind=team_server",
+    ),
     (
         "Users, filter: disabled, page 5",
         "/api/users?disabled=true&page=5",
@@ -724,7 +729,7 @@ fn create_account(db: &Db, name: &str) -> Result<(), String> {
 
 fn create_account_as(db: &Db, name: &str, admin: bool) -> Result<(), String> {
     let mut command = twostep(db);
-    command.args(["user", "create", name]);
+    command.args(["user", "create", name, "--password"]);
     if admin {
         command.arg("--admin");
     }

@@ -92,28 +92,49 @@ pub struct Listed {
     pub email: Option<String>,
 }
 
-/// Page `page` (1-based) of `per_page` accounts that `filter` keeps, by name, and how many it
-/// keeps in all. The page is chosen among the accounts alone, then joined with the devices of
-/// its own rows only.
+/// Where a page begins: the `n`th page of [`page`]'s size (1-based; the database skips the
+/// pages before it, so a far page costs more), or just after a name (keyset paging: an
+/// index range, the same cost on any page; what the app's Next page does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    Page(u32),
+    After(String),
+}
+
+/// Most matches a filtered list counts: past it the total is "more than" this. Counting every
+/// match of a broad filter would read most of the accounts on every page.
+pub const COUNTED_AT_MOST: u64 = twostep_shared::api::USERS_COUNTED_AT_MOST;
+
+/// One page of the accounts that `filter` keeps, by name, and whether another follows.
+pub struct Page {
+    pub listed: Vec<Listed>,
+    /// The last name on this page, when more accounts follow (`after` for the next page).
+    pub next: Option<String>,
+}
+
+/// One page of at most `per_page` accounts that `filter` keeps, from `start`, by name. The page
+/// is chosen among the accounts alone, then joined with the devices of its own rows only.
 pub async fn page(
     db: &AnyPool,
     filter: &Filter,
-    page: u32,
+    start: &Start,
     per_page: u32,
-) -> Result<(Vec<Listed>, u64), sqlx::Error> {
-    let c = filter.conditions();
+) -> Result<Page, sqlx::Error> {
+    let mut c = filter.conditions();
+    let mut offset = 0;
+    match start {
+        Start::Page(n) => offset = i64::from((*n).max(1) - 1) * i64::from(per_page),
+        Start::After(name) => {
+            let after = c.bind(Value::Text(name.clone()));
+            c.push(format!("u.username > {after}"));
+        }
+    }
     let clause = c.clause();
-    let total: i64 = query(
-        format!("SELECT COUNT(*) AS n FROM users u{clause}"),
-        c.values.clone(),
-    )
-    .fetch_one(db)
-    .await?
-    .try_get("n")?;
     let mut values = c.values;
-    values.push(Value::Int(i64::from(per_page)));
+    // One more than the page: whether another page follows.
+    values.push(Value::Int(i64::from(per_page) + 1));
     let limit = values.len();
-    values.push(Value::Int(i64::from(page.max(1) - 1) * i64::from(per_page)));
+    values.push(Value::Int(offset));
     let offset = values.len();
     let sql = format!(
         "SELECT p.id AS id, p.username AS username, p.role AS role,
@@ -128,28 +149,54 @@ pub async fn page(
     );
     let rows = query(sql, values).fetch_all(db).await?;
     let mut listed = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in rows.iter().take(per_page as usize) {
         let device: Option<i64> = row.try_get("user_id")?;
         listed.push(Listed {
-            user: users::record(&row)?,
+            user: users::record(row)?,
             two_step: match device {
-                Some(_) => status::status_of_device(&row)?,
+                Some(_) => status::status_of_device(row)?,
                 None => OFF,
             },
             email: row.try_get("email")?,
         });
     }
-    Ok((listed, total.max(0) as u64))
+    let next = (rows.len() > per_page as usize)
+        .then(|| listed.last().map(|l| l.user.username.clone()))
+        .flatten();
+    Ok(Page { listed, next })
 }
 
-/// How many accounts there are, and how many have a device: two counts, each over one table.
-pub async fn summary(db: &AnyPool) -> Result<TwoStepSummary, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM users) AS users,
-                (SELECT COUNT(*) FROM two_step_devices) AS using_two_step",
+/// How many accounts `filter` keeps, and whether more do: a filtered count stops past
+/// [`COUNTED_AT_MOST`] (then `(COUNTED_AT_MOST, true)`); with no filter, every account,
+/// exactly, from the kept counts.
+pub async fn count(db: &AnyPool, filter: &Filter) -> Result<(u64, bool), sqlx::Error> {
+    if *filter == Filter::default() {
+        return Ok((summary(db).await?.users, false));
+    }
+    let c = filter.conditions();
+    let clause = c.clause();
+    let mut values = c.values;
+    values.push(Value::Int(COUNTED_AT_MOST as i64 + 1));
+    let limit = values.len();
+    let n: i64 = query(
+        format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM users u{clause} LIMIT ${limit}) m"
+        ),
+        values,
     )
     .fetch_one(db)
-    .await?;
+    .await?
+    .try_get("n")?;
+    let n = n.max(0) as u64;
+    Ok((n.min(COUNTED_AT_MOST), n > COUNTED_AT_MOST))
+}
+
+/// How many accounts there are, and how many have a device: one row that triggers keep
+/// (migration 0015), not a count over every account.
+pub async fn summary(db: &AnyPool) -> Result<TwoStepSummary, sqlx::Error> {
+    let row = sqlx::query("SELECT users, using_two_step FROM account_counts WHERE id = 1")
+        .fetch_one(db)
+        .await?;
     Ok(TwoStepSummary {
         users: row.try_get::<i64, _>("users")?.max(0) as u64,
         using_two_step: row.try_get::<i64, _>("using_two_step")?.max(0) as u64,

@@ -604,6 +604,17 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     assert_eq!((second.users.len(), second.total, second.page), (6, 56, 2));
     assert_eq!(names(&second).last().map(String::as_str), Some("root"));
     assert!(list(&root, "?page=3").await.users.is_empty());
+    // By the name before it (what the app's Next page asks): the same second page, and only
+    // a page that has one after it names its last name.
+    assert_eq!(
+        first.next.as_deref(),
+        names(&first).last().map(String::as_str)
+    );
+    let after = list(&root, &format!("?after={}", first.next.as_deref().unwrap())).await;
+    assert_eq!(names(&after), names(&second));
+    assert_eq!((after.next, after.total, after.page), (None, 56, 0));
+    let members = list(&root, "?kind=organizational&after=member50").await;
+    assert_eq!(names(&members), ["member51", "member52"]);
 
     // Search: the beginning of the name, any case; % and _ are plain characters.
     let found = list(&root, "?q=ALI").await;
@@ -642,6 +653,7 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     for query in [
         "?page=0",
         "?page=x",
+        "?page=2&after=bob",
         "?two_step=maybe",
         "?role=root",
         "?kind=other",
@@ -664,4 +676,45 @@ async fn the_users_list_searches_by_name_filters_by_status_and_comes_50_a_page()
     }
     // Role and kind are on everyone's list, so anyone may filter by them.
     assert_eq!(names(&list(&bob, "?role=administrator").await), ["root"]);
+}
+
+/// A filter's total is counted up to 1,000 (more is "more than 1,000"); with no filter, every
+/// account is counted exactly, and the summary is kept true by the database as accounts and
+/// devices come and go (also when a deleted account's device goes with it).
+#[tokio::test]
+async fn a_broad_filter_counts_up_to_a_thousand_and_the_summary_follows_every_change() {
+    let app = spawn_app().await;
+    let (root, _) = signed_in_admin(&app).await;
+    let list = async |query: &str| -> UserList {
+        ok_json(app.get(&root, &format!("/api/users{query}")).await).await
+    };
+    // 1,001 members written straight to the database (1,002 accounts with root).
+    for n in 0..1001 {
+        sqlx::query("INSERT INTO users (username, role, created_at) VALUES ($1, 'user', 0)")
+            .bind(format!("member{n:04}"))
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let everyone = list("").await;
+    assert_eq!((everyone.total, everyone.more), (1002, false));
+    assert_eq!(everyone.two_step_summary.unwrap().users, 1002);
+    let members = list("?role=user").await;
+    assert_eq!((members.total, members.more), (1000, true));
+    let some = list("?q=member09").await;
+    assert_eq!((some.total, some.more), (100, false));
+
+    // A device and an account come and go: the summary follows.
+    app.enrolled_user(&client(), "alice", PASSWORD).await;
+    let summary = list("").await.two_step_summary.unwrap();
+    assert_eq!((summary.users, summary.using_two_step), (1003, 1));
+    let alice = app.user_id("alice").await;
+    let done = root
+        .delete(app.url(&format!("/api/users/{alice}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let summary = list("").await.two_step_summary.unwrap();
+    assert_eq!((summary.users, summary.using_two_step), (1002, 0));
 }

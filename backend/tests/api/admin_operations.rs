@@ -161,10 +161,13 @@ async fn a_disabled_account_signs_in_by_no_path_and_its_sessions_end_on_every_in
     let a = app().await;
     let b = a.another_instance().await;
     let ((_, root_client), (bob, _)) = root_and_bob(&a).await;
-    // bob signed in on instance B, his session in B's cache.
+    // bob signed in on instance B, his session in B's cache; and on A, about to confirm it's
+    // him.
     let bob_on_b = client();
     b.sign_in(&bob_on_b, "bob", PASSWORD).await;
     assert_eq!(b.me(&bob_on_b).await.username, "bob");
+    let bob_on_a = client();
+    a.sign_in(&bob_on_a, "bob", PASSWORD).await;
     // carol has 2-step verification: she is between the password and the code step.
     let carol_client = client();
     let carol = a.enrolled_user(&client(), "carol", PASSWORD).await;
@@ -187,11 +190,14 @@ async fn a_disabled_account_signs_in_by_no_path_and_its_sessions_end_on_every_in
         (
             AuditEventKind::AccountDisabled,
             Some("root"),
-            Some("2 session(s) ended")
+            Some("3 session(s) ended")
         )
     );
     // The open session on the other instance ends at its next request.
     let response = b.get(&bob_on_b, "/api/me").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // "Confirm it's you", with the right password: refused.
+    let response = a.reauthenticate(&bob_on_a, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // The password step: the right password is told the account is disabled; a wrong one
     // learns nothing new.

@@ -90,15 +90,25 @@ async fn user_commands_create_accounts_make_administrators_and_refuse_what_they_
     let data = dir.path();
 
     succeeded(
-        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        &twostep(
+            data,
+            &["user", "create", "x", "--password"],
+            "x's password\n",
+        )
+        .await,
         "created user x",
     );
     failed(
-        &twostep(data, &["user", "create", "x"], "another password\n").await,
+        &twostep(
+            data,
+            &["user", "create", "x", "--password"],
+            "another password\n",
+        )
+        .await,
         "already exists",
     );
     failed(
-        &twostep(data, &["user", "create", "y"], "short\n").await,
+        &twostep(data, &["user", "create", "y", "--password"], "short\n").await,
         "at least 8",
     );
     succeeded(
@@ -196,13 +206,18 @@ async fn the_cli_unlocks_and_removes_a_device_and_ends_the_sessions() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path();
     succeeded(
-        &twostep(data, &["user", "create", "alice"], "alice password\n").await,
+        &twostep(
+            data,
+            &["user", "create", "alice", "--password"],
+            "alice password\n",
+        )
+        .await,
         "created user alice",
     );
     succeeded(
         &twostep(
             data,
-            &["user", "create", "root", "--admin"],
+            &["user", "create", "root", "--admin", "--password"],
             "root password\n",
         )
         .await,
@@ -384,7 +399,12 @@ async fn organizational_accounts_are_linked_to_an_identity_from_the_cli() {
         "does not link accounts by e-mail",
     );
     succeeded(
-        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        &twostep(
+            data,
+            &["user", "create", "x", "--password"],
+            "x's password\n",
+        )
+        .await,
         "created user x",
     );
     failed(
@@ -466,7 +486,7 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
         succeeded(
             &twostep(
                 data,
-                &["user", "create", name, "--admin"],
+                &["user", "create", name, "--admin", "--password"],
                 "a fine passphrase\n",
             )
             .await,
@@ -474,7 +494,12 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
         );
     }
     succeeded(
-        &twostep(data, &["user", "create", "cat"], "a fine passphrase\n").await,
+        &twostep(
+            data,
+            &["user", "create", "cat", "--password"],
+            "a fine passphrase\n",
+        )
+        .await,
         "created user cat",
     );
     let db = open(data).await;
@@ -496,13 +521,18 @@ async fn set_password_ends_the_sessions_and_remove_admin_keeps_one_administrator
 
     // set-password: the same rules as a new account, then every session of ann ends.
     failed(
-        &twostep(data, &["user", "set-password", "ann"], "password1\n").await,
+        &twostep(
+            data,
+            &["user", "set-password", "ann", "--password"],
+            "password1\n",
+        )
+        .await,
         "most common passwords",
     );
     succeeded(
         &twostep(
             data,
-            &["user", "set-password", "ann"],
+            &["user", "set-password", "ann", "--password"],
             "another fine phrase\n",
         )
         .await,
@@ -579,7 +609,12 @@ async fn import_creates_every_account_of_a_csv_or_none_and_names_the_bad_line() 
     let data = dir.path().join("data");
     let data = data.as_path();
     succeeded(
-        &twostep(data, &["user", "create", "x"], "x's password\n").await,
+        &twostep(
+            data,
+            &["user", "create", "x", "--password"],
+            "x's password\n",
+        )
+        .await,
         "created user x",
     );
     let file = dir.path().join("accounts.csv");
@@ -687,4 +722,72 @@ async fn import_creates_every_account_of_a_csv_or_none_and_names_the_bad_line() 
         ErrorCode::PasswordChangeRequired,
     )
     .await;
+}
+
+/// The one-time password in a command's output (`…password…: xxxx-xxxx-xxxx-xxxx …`).
+fn one_time_password(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let at = stdout.find("password").expect("a password") + "password".len();
+    let rest = &stdout[at..];
+    let start = rest.find(": ").expect("a colon") + 2;
+    rest[start..start + 19].to_owned()
+}
+
+/// Without `--password`, `create` and `set-password` give a one-time password, printed once,
+/// that its holder must change before anything else (like Add user and Reset password in the
+/// app); with it, the password read is the holder's own.
+#[tokio::test]
+async fn create_and_set_password_give_a_one_time_password_unless_one_is_read() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let data = dir.path();
+    let made = twostep(data, &["user", "create", "dora"], "").await;
+    succeeded(&made, "created user dora");
+    let first = one_time_password(&made);
+    let seal = SealKey::load(None, data).expect("the key file the CLI created");
+    let app: TestApp = spawn_app_on(data.join("twostep.db"), seal).await;
+    let must_change = async |password: &str| -> bool {
+        match app.sign_in(&client(), "dora", password).await {
+            SignInResponse::SignedIn { user } => user.password_change_required,
+            other => panic!("expected signed_in, got {other:?}"),
+        }
+    };
+    assert!(must_change(&first).await);
+
+    let reset = twostep(data, &["user", "set-password", "dora"], "").await;
+    succeeded(&reset, "one-time password for dora");
+    let second = one_time_password(&reset);
+    assert_ne!(first, second);
+    assert!(must_change(&second).await);
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE event = 'password_changed' ORDER BY id DESC",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(detail.contains("(a one-time password)"), "{detail}");
+
+    succeeded(
+        &twostep(
+            data,
+            &["user", "set-password", "dora", "--password"],
+            "dora's own phrase\n",
+        )
+        .await,
+        "password set for dora",
+    );
+    assert!(!must_change("dora's own phrase").await);
+    // The operator's typed password is not one-time either at creation.
+    succeeded(
+        &twostep(
+            data,
+            &["user", "create", "erik", "--password"],
+            "erik's own phrase\n",
+        )
+        .await,
+        "created user erik",
+    );
+    match app.sign_in(&client(), "erik", "erik's own phrase").await {
+        SignInResponse::SignedIn { user } => assert!(!user.password_change_required),
+        other => panic!("expected signed_in, got {other:?}"),
+    }
 }

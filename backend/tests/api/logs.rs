@@ -243,7 +243,14 @@ async fn json_logs_carry_request_ids_and_no_secrets() {
     let mut cli = Command::new(BINARY)
         .arg("--data-dir")
         .arg(data.path())
-        .args(["--log-format", "json", "user", "set-password", "alice"])
+        .args([
+            "--log-format",
+            "json",
+            "user",
+            "set-password",
+            "alice",
+            "--password",
+        ])
         .env("RUST_LOG", "debug")
         .env_remove("TWOSTEP_LOG_FORMAT")
         .stdin(Stdio::piped())

@@ -625,7 +625,12 @@ async fn the_cli_lists_and_removes_a_users_keys() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path();
     succeeded(
-        &twostep(data, &["user", "create", "alice"], "correct horse\n").await,
+        &twostep(
+            data,
+            &["user", "create", "alice", "--password"],
+            "correct horse\n",
+        )
+        .await,
         "created user alice",
     );
     let seal = twostep::storage::seal::SealKey::load(None, data).expect("the key file");

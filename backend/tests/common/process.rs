@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_twostep");
 
-/// `twostep user create NAME [extra…]` with `password` on standard input.
+/// `twostep user create NAME [extra…] --password` with `password` on standard input.
 pub fn create_user(
     data_dir: &Path,
     envs: &[(&str, &str)],
@@ -23,6 +23,12 @@ pub fn create_user(
         .arg(data_dir)
         .args(["user", "create", name])
         .args(extra)
+        // The password on standard input (an organizational account has none).
+        .args(if extra.contains(&"--organizational") {
+            None
+        } else {
+            Some("--password")
+        })
         .envs(envs.iter().copied())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())

@@ -41,20 +41,78 @@ fn two_step_text(user: &User) -> &'static str {
     }
 }
 
+/// The filters' query parameters, in the order of their `<select>`s: role, kind of account,
+/// 2-step verification, disabled (the last two for administrators). "" keeps everyone.
+const FILTERS: [(&str, &str, &str, &[(&str, &str)]); 4] = [
+    (
+        "role",
+        "filter-role",
+        "Role",
+        &[
+            ("", "All roles"),
+            ("user", "User"),
+            ("administrator", "Administrator"),
+        ],
+    ),
+    (
+        "kind",
+        "filter-kind",
+        "Account",
+        &[
+            ("", "All accounts"),
+            ("team_server", "Team Server"),
+            ("organizational", "Organizational"),
+        ],
+    ),
+    (
+        "two_step",
+        "filter-two-step",
+        "2-Step verification",
+        &[
+            ("", "All users"),
+            ("on", "On"),
+            ("off", "Off"),
+            ("locked", "Locked"),
+            ("security_keys", "Security keys"),
+        ],
+    ),
+    (
+        "disabled",
+        "filter-disabled",
+        "Disabled",
+        &[
+            ("", "All users"),
+            ("true", "Disabled"),
+            ("false", "Not disabled"),
+        ],
+    ),
+];
+
 #[function_component(Users)]
 pub fn users() -> Html {
     let session = use_session();
     let navigator = use_navigator();
-    // The applied search, page and status filter ("" for all); the box holds what is typed.
+    // The applied search and filters (each "" for all); the box holds what is typed. The
+    // pages before this one are the names they ended with (`after` of the next page), so
+    // Next and Previous cost the server the same on any page.
     let search = use_state(String::new);
     let typed = use_state(String::new);
-    let page = use_state(|| 1u32);
-    let status_filter = use_state(String::new);
+    let after = use_state(Vec::<String>::new);
+    let chosen = use_state(|| [""; 4].map(String::from));
     let list = use_load(
-        ((*search).clone(), *page, (*status_filter).clone()),
-        |(search, page, status)| {
-            let status = (!status.is_empty()).then_some(status.as_str());
-            api::users(&search, page, status)
+        (
+            (*search).clone(),
+            (*after).last().cloned(),
+            (*chosen).clone(),
+        ),
+        |(search, after, chosen)| {
+            let filters: String = FILTERS
+                .iter()
+                .zip(chosen)
+                .filter(|(_, value)| !value.is_empty())
+                .map(|((name, ..), value)| format!("&{name}={value}"))
+                .collect();
+            api::users(&search, after.as_deref(), &filters)
         },
     );
     let SessionState::SignedIn(me) = &*session else {
@@ -62,23 +120,46 @@ pub fn users() -> Html {
     };
     let is_admin = me.role == Role::Administrator;
     let on_search = {
-        let (search, typed, page) = (search.clone(), typed.clone(), page.clone());
+        let (search, typed, after) = (search.clone(), typed.clone(), after.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             search.set(typed.trim().to_owned());
-            page.set(1);
+            after.set(Vec::new());
         })
     };
-    let on_status = {
-        let (status_filter, page) = (status_filter.clone(), page.clone());
-        Callback::from(move |e: Event| {
-            status_filter.set(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-                    .value(),
-            );
-            page.set(1);
-        })
-    };
+    let selects = FILTERS
+        .iter()
+        .enumerate()
+        .take(if is_admin { 4 } else { 2 })
+        .map(|(i, (_, id, label, options))| {
+            let on_change = {
+                let (chosen, after) = (chosen.clone(), after.clone());
+                Callback::from(move |e: Event| {
+                    let mut now = (*chosen).clone();
+                    now[i] = e
+                        .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                        .value();
+                    chosen.set(now);
+                    after.set(Vec::new());
+                })
+            };
+            el("div")
+                .class("field")
+                .child(el("label").attr("for", *id).text(*label))
+                .child(
+                    el("select")
+                        .id(*id)
+                        .on_change(on_change)
+                        .children(options.iter().map(|(value, text)| {
+                            el("option")
+                                .attr("value", *value)
+                                .flag("selected", chosen[i] == *value)
+                                .text(*text)
+                                .into()
+                        })),
+                )
+                .into()
+        });
     let filters = el("form")
         .class("filters")
         .attr("role", "search")
@@ -99,61 +180,29 @@ pub fn users() -> Html {
                         .bind_text(&typed),
                 ),
         )
-        .child(when(is_admin, || {
-            el("div")
-                .class("field")
-                .child(
-                    el("label")
-                        .attr("for", "filter-two-step")
-                        .text("2-Step verification"),
-                )
-                .child(
-                    el("select")
-                        .id("filter-two-step")
-                        .on_change(on_status)
-                        .child(
-                            el("option")
-                                .attr("value", "")
-                                .flag("selected", status_filter.is_empty())
-                                .text("All users"),
-                        )
-                        .child(
-                            el("option")
-                                .attr("value", "on")
-                                .flag("selected", *status_filter == "on")
-                                .text("On"),
-                        )
-                        .child(
-                            el("option")
-                                .attr("value", "off")
-                                .flag("selected", *status_filter == "off")
-                                .text("Off"),
-                        )
-                        .child(
-                            el("option")
-                                .attr("value", "locked")
-                                .flag("selected", *status_filter == "locked")
-                                .text("Locked"),
-                        )
-                        .child(
-                            el("option")
-                                .attr("value", "security_keys")
-                                .flag("selected", *status_filter == "security_keys")
-                                .text("Security keys"),
-                        ),
-                )
-        }))
+        .children(selects)
         .child(
             el("div")
                 .class("field")
                 .child(el("button").attr("type", "submit").text("Search")),
         );
-    let pages = list.ready().map_or(1, |l| {
-        (l.total.div_ceil(u64::from(l.per_page.max(1)))).max(1) as u32
-    });
+    let page = after.len() as u32 + 1;
+    // Next is there while the server says another page follows.
+    let pages = match list.ready() {
+        Some(l) if l.next.is_some() => page + 1,
+        _ => page,
+    };
     let on_page = {
-        let page = page.clone();
-        Callback::from(move |to: u32| page.set(to))
+        let (after, list) = (after.clone(), list.clone());
+        Callback::from(move |to: u32| {
+            let mut now = (*after).clone();
+            if to < page {
+                now.pop();
+            } else if let Some(next) = list.ready().and_then(|l| l.next.clone()) {
+                now.push(next);
+            }
+            after.set(now);
+        })
     };
     let summary = list.ready().and_then(|l| l.two_step_summary).map(|s| {
         let people = if s.users == 1 {
@@ -171,7 +220,12 @@ pub fn users() -> Html {
     });
     let found = list.ready().map(|l| {
         let users = if l.total == 1 { "user" } else { "users" };
-        format!("{} {users} found. Page {} of {pages}.", l.total, l.page)
+        if l.more {
+            format!("More than {} {users} found. Page {page}.", l.total)
+        } else {
+            let of = l.total.div_ceil(u64::from(l.per_page.max(1))).max(1);
+            format!("{} {users} found. Page {page} of {of}.", l.total)
+        }
     });
     let body = match list.state() {
         Load::Loading => el("p").attr("role", "status").text("Loading users…").into(),
@@ -247,7 +301,7 @@ pub fn users() -> Html {
             .text(found.unwrap_or_default())
             .into(),
         body,
-        when(pages > 1, || pager(*page, pages, "Users pages", &on_page)),
+        when(pages > 1, || pager(page, pages, "Users pages", &on_page)),
         when(is_admin, || {
             let list = list.clone();
             let on_added = Callback::from(move |()| list.reload());

@@ -1,4 +1,4 @@
-//! The users list and one user: `GET /api/users?q=&page=&two_step=on|off|locked|security_keys&role=&kind=&disabled=`
+//! The users list and one user: `GET /api/users?q=&page=|after=&two_step=on|off|locked|security_keys&role=&kind=&disabled=`
 //! (the beginning of a name, filters, 50 a page, all in the database: see
 //! [`crate::accounts::listing`]), `GET /api/users/{id}`.
 //!
@@ -8,7 +8,7 @@
 //! unlocking, ending sessions) is the account-changes table's to say.
 
 use crate::accounts::creation::{self, Kind, NewAccount as NewAccountSpec};
-use crate::accounts::listing::{self, Filter, KindFilter, TwoStepFilter};
+use crate::accounts::listing::{self, Filter, KindFilter, Start, TwoStepFilter};
 use crate::accounts::operations;
 use crate::factors::security_keys::Offered;
 use crate::sessions::list::{self as session_list, Ending};
@@ -52,6 +52,8 @@ struct UsersQuery {
     q: Option<String>,
     /// 1-based page number (`0` is refused like any other bad query).
     page: Option<NonZeroU32>,
+    /// The page just after this name (the `next` of the page before; not with `page`).
+    after: Option<String>,
     /// Only accounts with 2-step verification on, off, locked, or with security keys
     /// (administrators only: others
     /// do not see anyone else's status).
@@ -84,10 +86,24 @@ async fn list(
         disabled: query.disabled,
         kind: query.kind,
     };
-    let page = query.page.map_or(1, NonZeroU32::get);
-    let (listed, total) = listing::page(&state.db, &filter, page, USERS_PER_PAGE).await?;
+    let (start, page) = match (query.after, query.page) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "after",
+                "Ask for a page by its number or by the name before it, not both.",
+            ));
+        }
+        (Some(name), None) => (Start::After(name), 0),
+        (None, page) => {
+            let page = page.map_or(1, NonZeroU32::get);
+            (Start::Page(page), page)
+        }
+    };
+    let found = listing::page(&state.db, &filter, &start, USERS_PER_PAGE).await?;
+    let (total, more) = listing::count(&state.db, &filter).await?;
     // Administrators see everyone's status; others only their own.
-    let users = listed
+    let users = found
+        .listed
         .into_iter()
         .map(|l| {
             let shown = me.is_admin() || l.user.id == me.id;
@@ -104,7 +120,9 @@ async fn list(
     Ok(Json(UserList {
         users,
         total,
+        more,
         page,
+        next: found.next,
         per_page: USERS_PER_PAGE,
         two_step_summary,
     }))
