@@ -33,6 +33,7 @@ pub async fn run(common: &CommonArgs, command: UserCommand) -> Result<(), String
                     Role::User
                 },
                 kind: creation::Kind::TeamServer,
+                email: None,
             };
             let state = operator_state(db, seal, common)?;
             let created = creation::create_accounts(&state, By::Operator, &[account], &|_| true)
