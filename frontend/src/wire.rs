@@ -188,8 +188,8 @@ impl FromJs for SignInResponse {
             }),
             "verification_required" => Some(Self::VerificationRequired {
                 expires_in_seconds: whole(v, "expires_in_seconds")?,
-                app: flag(v, "app").unwrap_or(true),
-                security_keys: flag(v, "security_keys").unwrap_or(false),
+                app: flag(v, "app")?,
+                security_keys: flag(v, "security_keys")?,
             }),
             _ => None,
         }

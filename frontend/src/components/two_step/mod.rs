@@ -188,14 +188,10 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                     )
                 }),
                 when(can_add_app, || {
-                    fragment(vec![
-                        el("h3").text("Authenticator app").into(),
-                        el("button")
-                            .on_click(start_setup.reform(|_: MouseEvent| ()))
-                            .flag("disabled", start.busy())
-                            .text("Set up the authenticator app")
-                            .into(),
-                    ])
+                    el("button")
+                        .on_click(start_setup.reform(|_: MouseEvent| ()))
+                        .flag("disabled", start.busy())
+                        .text("Set up the authenticator app")
                 }),
                 when(status.app && props.is_self, || {
                     fragment(vec![

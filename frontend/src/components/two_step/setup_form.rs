@@ -110,9 +110,6 @@ pub fn setup_form(props: &SetupFormProps) -> Html {
         when(props.replacement, || {
             el("p").text("Your current phone keeps working until you select Apply; after that only the new phone's codes work. To show it's you, Apply also asks for a code from your current phone (or a recovery code).")
         }),
-        when(props.with_key, || {
-            el("p").text("Apply also asks for one of your security keys.")
-        }),
         el("ol")
             .class("steps")
             .child(el("li").text(if props.replacement {

@@ -19,8 +19,7 @@ pub const NEW_CODES_MESSAGE: &str =
 pub const REPLACED_MESSAGE: &str = "Your new phone is set up: sign-in now asks for its codes, and the old phone's codes no longer work. Your recovery codes are unchanged.";
 
 /// The success text after Apply when the app joined security keys (the recovery codes stay).
-pub const APP_ADDED_MESSAGE: &str =
-    "The authenticator app has been set up. Your recovery codes are unchanged.";
+pub const APP_ADDED_MESSAGE: &str = "The authenticator app has been set up.";
 
 /// The success text after Apply.
 pub const SET_UP_MESSAGE: &str = "2-Step verification has been set up. The next time you sign in to the Team Server you need to use a verification code.";
