@@ -1,7 +1,7 @@
 //! The Users page: the accounts with their type and role, searched by the beginning of a name
-//! on the server and 50 a page; administrators also see each user's 2-step status, filter by
-//! it, see how many people use 2-step verification, and add users. The open button leads to
-//! the Manage user page.
+//! and filtered by role and kind on the server, 50 a page (paged by name); administrators also
+//! see each user's 2-step status, filter by it and by disabled, see how many people use 2-step
+//! verification, and add users. The open button leads to the Manage user page.
 
 use crate::api;
 use crate::components::add_user::AddUser;
