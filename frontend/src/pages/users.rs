@@ -43,7 +43,15 @@ fn two_step_text(user: &User) -> &'static str {
 
 /// The filters' query parameters, in the order of their `<select>`s: role, kind of account,
 /// 2-step verification, disabled (the last two for administrators). "" keeps everyone.
-const FILTERS: [(&str, &str, &str, &[(&str, &str)]); 4] = [
+/// A filter's query parameter, its `<select>`'s id, its label, and its options (value, text).
+type FilterSelect = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const FILTERS: [FilterSelect; 4] = [
     (
         "role",
         "filter-role",
@@ -148,7 +156,7 @@ pub fn users() -> Html {
                 .child(el("label").attr("for", *id).text(*label))
                 .child(
                     el("select")
-                        .id(*id)
+                        .id(id)
                         .on_change(on_change)
                         .children(options.iter().map(|(value, text)| {
                             el("option")
