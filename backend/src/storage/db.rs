@@ -110,6 +110,18 @@ pub async fn connect_with(url: &str, synchronous: SqliteSynchronous) -> Result<A
                 .run(&pool)
                 .await
                 .map_err(|e| format!("cannot migrate the database: {e}"))?;
+            // The accounts' statistics for the planner (about 50 ms at 100,000 accounts; the
+            // audit log is left out): without them SQLite answers the Users list's Team Server
+            // filter through the (provider, e-mail) index and sorts 90,000 names in memory
+            // instead of walking the partial index by name.
+            let mut connection = pool
+                .acquire()
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            connection
+                .execute("ANALYZE users")
+                .await
+                .map_err(|e| format!("cannot analyze the database: {e}"))?;
         }
         Engine::Postgres => {
             sqlx::migrate!("migrations/postgres")

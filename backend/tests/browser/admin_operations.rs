@@ -124,8 +124,9 @@ async fn administrator_changes_role_resets_disables_enables_and_deletes_a_user()
     harness::button(c, "Disable").await.click().await.unwrap();
     status_text(c, "carol is disabled and was signed out everywhere.").await;
     harness::wait_text(c, ".profile-facts", "Disabled: cannot sign in").await;
+    // (The Sign in page's Username: the Confirm it's you dialog has a Password field too.)
     harness::link(carol, "Users").await.click().await.unwrap();
-    harness::field(carol, "Password").await;
+    harness::field(carol, "Username").await;
     sign_in(carol, &server, "carol", "carol-password").await;
     harness::wait_text(carol, "[role=alert]", "This account is disabled.").await;
 
@@ -143,7 +144,7 @@ async fn administrator_changes_role_resets_disables_enables_and_deletes_a_user()
     let reset = status_text(c, "One-time password:").await;
     let password = one_time_password(&reset);
     harness::link(carol, "Users").await.click().await.unwrap();
-    harness::field(carol, "Password").await;
+    harness::field(carol, "Username").await;
     sign_in(carol, &server, "carol", &password).await;
     harness::wait_text(carol, "h1", "Choose a new password").await;
     carols.close().await;

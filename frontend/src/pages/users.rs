@@ -1,7 +1,7 @@
 //! The Users page: the accounts with their type and role, searched by the beginning of a name
-//! on the server and 50 a page; administrators also see each user's 2-step status, filter by
-//! it, see how many people use 2-step verification, and add users. The open button leads to
-//! the Manage user page.
+//! and filtered by role and kind on the server, 50 a page (paged by name); administrators also
+//! see each user's 2-step status, filter by it and by disabled, see how many people use 2-step
+//! verification, and add users. The open button leads to the Manage user page.
 
 use crate::api;
 use crate::components::add_user::AddUser;
@@ -43,7 +43,15 @@ fn two_step_text(user: &User) -> &'static str {
 
 /// The filters' query parameters, in the order of their `<select>`s: role, kind of account,
 /// 2-step verification, disabled (the last two for administrators). "" keeps everyone.
-const FILTERS: [(&str, &str, &str, &[(&str, &str)]); 4] = [
+/// A filter's query parameter, its `<select>`'s id, its label, and its options (value, text).
+type FilterSelect = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const FILTERS: [FilterSelect; 4] = [
     (
         "role",
         "filter-role",
@@ -148,7 +156,7 @@ pub fn users() -> Html {
                 .child(el("label").attr("for", *id).text(*label))
                 .child(
                     el("select")
-                        .id(*id)
+                        .id(id)
                         .on_change(on_change)
                         .children(options.iter().map(|(value, text)| {
                             el("option")
