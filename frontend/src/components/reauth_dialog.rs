@@ -5,7 +5,7 @@
 //! component of its own costs more of the app's download.
 
 use crate::api;
-use crate::element::{el, maybe};
+use crate::element::{el, field, maybe};
 use crate::hooks::{use_mount, use_submit};
 use yew::prelude::*;
 
@@ -85,24 +85,21 @@ pub fn use_reauth_dialog() -> Html {
                         "This change needs a recent sign-in. Enter your password to continue.",
                     ),
                 )
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "reauth-password").text("Password"))
-                        .child(
-                            el("input")
-                                .id("reauth-password")
-                                .attr("type", "password")
-                                .attr("autocomplete", "current-password")
-                                .value((*password).clone())
-                                .bind_text(&password)
-                                .attr_opt("aria-invalid", error.is_some().then_some("true"))
-                                .attr_opt(
-                                    "aria-describedby",
-                                    error.is_some().then_some("reauth-error"),
-                                ),
+                .child(field(
+                    "reauth-password",
+                    "Password",
+                    el("input")
+                        .id("reauth-password")
+                        .attr("type", "password")
+                        .attr("autocomplete", "current-password")
+                        .value((*password).clone())
+                        .bind_text(&password)
+                        .attr_opt("aria-invalid", error.is_some().then_some("true"))
+                        .attr_opt(
+                            "aria-describedby",
+                            error.is_some().then_some("reauth-error"),
                         ),
-                )
+                ))
                 .child(maybe(error.map(|error| {
                     el("p")
                         .id("reauth-error")
