@@ -23,26 +23,22 @@ pub fn use_reauth_dialog() -> Html {
             Some(Box::new(|| crate::reauth::register(None)))
         }));
     }
+    // A callback (one `Rc`), so that the closures keeping it hold one count rather than
+    // three handles each (a smaller download).
     let close = {
         let (open, password, submit) = (open.clone(), password.clone(), submit.clone());
-        move |confirmed: bool| {
+        Callback::from(move |confirmed: bool| {
             open.set(false);
             password.set(String::new());
             submit.clear_error();
             crate::reauth::settle(confirmed);
-        }
-    };
-    let on_cancel_event = {
-        let close = close.clone();
-        Callback::from(move |e: Event| {
-            e.prevent_default();
-            close(false);
         })
     };
-    let cancel = {
-        let close = close.clone();
-        Callback::from(move |_: MouseEvent| close(false))
-    };
+    let on_cancel_event = close.reform(|e: Event| {
+        e.prevent_default();
+        false
+    });
+    let cancel = close.reform(|_: MouseEvent| false);
     let on_submit = {
         let (password, submit, close) = (password.clone(), submit.clone(), close.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -53,7 +49,7 @@ pub fn use_reauth_dialog() -> Html {
             }
             let typed = (*password).clone();
             let close = close.clone();
-            submit.run(api::reauthenticate(&typed), move |()| close(true));
+            submit.run(api::reauthenticate(&typed), move |()| close.emit(true));
         })
     };
     let with_key = {
@@ -65,7 +61,7 @@ pub fn use_reauth_dialog() -> Html {
                 "security_key",
                 api::reauthenticate_with_key,
             );
-            submit.run(call, move |()| close(true));
+            submit.run(call, move |()| close.emit(true));
         })
     };
     let error = submit.error().map(|f| f.message().to_owned());
