@@ -3,7 +3,7 @@
 //! also refuses common passwords. Every other session of the account ends.
 
 use crate::api;
-use crate::components::message::{Tone, message};
+use crate::components::message::{self, success};
 use crate::element::{el, field, maybe};
 use crate::hooks::use_submit;
 use crate::session::SessionState;
@@ -137,11 +137,11 @@ pub fn password_form(props: &PasswordFormProps) -> Html {
                         .value((*again).clone())
                         .bind_text(&again),
                 ))
-                .child(maybe(error.map(|error| {
-                    message(Tone::Error, AttrValue::from(error), NodeRef::default())
+                .child(maybe(error.map(|text| {
+                    message::error(AttrValue::from(text))
                 })))
                 .child(maybe(done.as_ref().map(|text| {
-                    message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default())
+                    success(AttrValue::from(text.clone()))
                 })))
                 .child(
                     el("div").class("actions").child(
