@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
-use crate::components::password_form::NewPassword;
+use crate::components::password_form::new_password;
 use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
@@ -38,8 +38,8 @@ pub fn app() -> Html {
 }
 
 /// Sign in, or the signed-in layout with the page of `route`.
-fn main_view(session: &SessionState, router: &RouterContext) -> Html {
-    match session {
+fn main_view(session: &UseStateHandle<SessionState>, router: &RouterContext) -> Html {
+    match &**session {
         SessionState::Loading => el("p")
             .class("loading")
             .attr("role", "status")
@@ -48,7 +48,7 @@ fn main_view(session: &SessionState, router: &RouterContext) -> Html {
         SessionState::SignedOut => html! { <SignIn /> },
         // A one-time password: nothing else until the holder chooses their own.
         SessionState::SignedIn(user) if user.password_change_required => html! {
-            <Layout><NewPassword /></Layout>
+            <Layout>{ new_password(session) }</Layout>
         },
         SessionState::SignedIn(user) => html! {
             <Layout>

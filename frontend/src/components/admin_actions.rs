@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
-use crate::components::message::{Tone, message};
+use crate::components::message::{self, success};
 use crate::element::{el, maybe};
 use crate::hooks::use_submit;
 use crate::route::{Route, use_navigator};
@@ -124,13 +124,13 @@ pub fn admin_actions(props: &AdminActionsProps) -> Html {
         .child(maybe(
             (*notice)
                 .clone()
-                .map(|text| message(Tone::Success, text.into(), NodeRef::default())),
+                .map(|text| success(text.into())),
         ))
         .child(maybe(
             error
                 .clone()
                 .filter(|_| !*deleting)
-                .map(|text| message(Tone::Error, text, NodeRef::default())),
+                .map(message::error),
         ))
         .child(
             ConfirmDialog {

@@ -29,3 +29,8 @@ pub fn message(tone: Tone, text: AttrValue, node_ref: NodeRef) -> Html {
 pub fn error(text: AttrValue) -> Html {
     message(Tone::Error, text, NodeRef::default())
 }
+
+/// A message of news (`role="status"`).
+pub fn success(text: AttrValue) -> Html {
+    message(Tone::Success, text, NodeRef::default())
+}

@@ -3,9 +3,10 @@
 //! also refuses common passwords. Every other session of the account ends.
 
 use crate::api;
-use crate::components::message::{Tone, message};
-use crate::element::{el, maybe};
+use crate::components::message::{self, success};
+use crate::element::{el, field, maybe};
 use crate::hooks::use_submit;
+use crate::session::SessionState;
 use twostep_shared::input::Password;
 use yew::prelude::*;
 
@@ -18,14 +19,14 @@ pub struct PasswordFormProps {
 
 /// The only page of a session whose password is a one-time password (a new account, or a
 /// reset by an administrator): once the holder chooses their own, the app is theirs again.
-#[function_component(NewPassword)]
-pub fn new_password() -> Html {
-    let session = crate::session::use_session();
+/// A function, not a component (each component costs download size).
+pub fn new_password(session: &UseStateHandle<SessionState>) -> Html {
+    let session = session.clone();
     let on_changed = Callback::from(move |()| {
         let session = session.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Ok(me) = api::me().await {
-                session.set(crate::session::SessionState::SignedIn(me));
+                session.set(SessionState::SignedIn(me));
             }
         });
     });
@@ -100,54 +101,47 @@ pub fn password_form(props: &PasswordFormProps) -> Html {
                 .on_submit(on_submit)
                 .flag("novalidate", true)
                 .class("password-form")
+                .child(field(
+                    "current-password",
+                    "Current password",
+                    el("input")
+                        .id("current-password")
+                        .attr("type", "password")
+                        .attr("autocomplete", "current-password")
+                        .value((*current).clone())
+                        .bind_text(&current),
+                ))
                 .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "current-password").text("Current password"))
-                        .child(
-                            el("input")
-                                .id("current-password")
-                                .attr("type", "password")
-                                .attr("autocomplete", "current-password")
-                                .value((*current).clone())
-                                .bind_text(&current),
-                        ),
-                )
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "new-password").text("New password"))
-                        .child(
-                            el("input")
-                                .id("new-password")
-                                .attr("type", "password")
-                                .attr("autocomplete", "new-password")
-                                .attr("aria-describedby", "new-password-hint")
-                                .value((*new).clone())
-                                .bind_text(&new),
-                        )
-                        .child(el("p").id("new-password-hint").class("hint").text(
+                    field(
+                        "new-password",
+                        "New password",
+                        el("input")
+                            .id("new-password")
+                            .attr("type", "password")
+                            .attr("autocomplete", "new-password")
+                            .attr("aria-describedby", "new-password-hint")
+                            .value((*new).clone())
+                            .bind_text(&new),
+                    )
+                    .child(el("p").id("new-password-hint").class("hint").text(
                             "At least 8 characters; a long phrase is best. Common passwords are refused.",
                         )),
                 )
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "new-password-again").text("New password again"))
-                        .child(
-                            el("input")
-                                .id("new-password-again")
-                                .attr("type", "password")
-                                .attr("autocomplete", "new-password")
-                                .value((*again).clone())
-                                .bind_text(&again),
-                        ),
-                )
-                .child(maybe(error.map(|error| {
-                    message(Tone::Error, AttrValue::from(error), NodeRef::default())
+                .child(field(
+                    "new-password-again",
+                    "New password again",
+                    el("input")
+                        .id("new-password-again")
+                        .attr("type", "password")
+                        .attr("autocomplete", "new-password")
+                        .value((*again).clone())
+                        .bind_text(&again),
+                ))
+                .child(maybe(error.map(|text| {
+                    message::error(AttrValue::from(text))
                 })))
                 .child(maybe(done.as_ref().map(|text| {
-                    message(Tone::Success, AttrValue::from(text.clone()), NodeRef::default())
+                    success(AttrValue::from(text.clone()))
                 })))
                 .child(
                     el("div").class("actions").child(

@@ -6,7 +6,7 @@
 use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
 use crate::components::message::error;
-use crate::element::{el, fragment, maybe, when};
+use crate::element::{el, field, fragment, maybe, when};
 use crate::hooks::{use_load, use_submit};
 use crate::time_text::utc;
 use crate::webauthn::body;
@@ -182,36 +182,28 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
             el("form")
                 .on_submit(save)
                 .flag("novalidate", true)
-                .child(
-                    el("div")
-                        .class("field")
-                        .child(el("label").attr("for", "key-name").text("Name of the key"))
-                        .child(
-                            el("input")
-                                .id("key-name")
-                                .attr("type", "text")
-                                .attr("placeholder", "YubiKey on my keyring")
-                                .flag("autofocus", true)
-                                .value((*name).clone())
-                                .bind_text(&name),
-                        ),
-                )
+                .child(field(
+                    "key-name",
+                    "Name of the key",
+                    el("input")
+                        .id("key-name")
+                        .attr("type", "text")
+                        .attr("placeholder", "YubiKey on my keyring")
+                        .flag("autofocus", true)
+                        .value((*name).clone())
+                        .bind_text(&name),
+                ))
                 .child(when(status.enabled && status.security_keys == 0, || {
-                    el("div")
-                        .class("field")
-                        .child(
-                            el("label")
-                                .attr("for", "key-proof")
-                                .text("Verification code or recovery code"),
-                        )
-                        .child(
-                            el("input")
-                                .id("key-proof")
-                                .attr("type", "text")
-                                .attr("autocomplete", "one-time-code")
-                                .value((*code).clone())
-                                .bind_text(&code),
-                        )
+                    field(
+                        "key-proof",
+                        "Verification code or recovery code",
+                        el("input")
+                            .id("key-proof")
+                            .attr("type", "text")
+                            .attr("autocomplete", "one-time-code")
+                            .value((*code).clone())
+                            .bind_text(&code),
+                    )
                 }))
                 .child(
                     el("button")

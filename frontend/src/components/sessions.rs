@@ -3,7 +3,7 @@
 //! Ending sessions of one's own account may first ask to confirm it's you.
 
 use crate::api;
-use crate::components::message::{Tone, message};
+use crate::components::message::{error, success};
 use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load, use_submit};
 use crate::time_text;
@@ -48,11 +48,7 @@ pub fn sessions(props: &SessionsProps) -> Html {
     };
     let body = match loaded.state() {
         Load::Loading => el("p").attr("role", "status").text("Loading…").into(),
-        Load::Error(failure) => message(
-            Tone::Error,
-            AttrValue::from(failure.message().to_owned()),
-            NodeRef::default(),
-        ),
+        Load::Error(failure) => error(AttrValue::from(failure.message().to_owned())),
         Load::Ready(list) if list.sessions.is_empty() => {
             el("p").text("Not signed in anywhere.").into()
         }
@@ -130,16 +126,14 @@ pub fn sessions(props: &SessionsProps) -> Html {
         } else {
             "Where you're signed in."
         }))
-        .child(maybe(submit.form_error().map(|error| {
-            message(Tone::Error, AttrValue::from(error), NodeRef::default())
-        })))
-        .child(maybe(notice.as_ref().map(|text| {
-            message(
-                Tone::Success,
-                AttrValue::from(text.clone()),
-                NodeRef::default(),
-            )
-        })))
+        .child(maybe(
+            submit.form_error().map(|text| error(AttrValue::from(text))),
+        ))
+        .child(maybe(
+            notice
+                .as_ref()
+                .map(|text| success(AttrValue::from(text.clone()))),
+        ))
         .child(body)
         .into()
 }

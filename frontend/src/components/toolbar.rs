@@ -61,15 +61,19 @@ pub fn use_toolbar() -> Html {
     };
     let sign_out = {
         let (session, navigator, submit) = (session.clone(), navigator.clone(), submit.clone());
+        // A callback (one `Rc` to keep) rather than a closure holding both handles.
+        let done = Callback::from(move |()| {
+            navigator.push(&Route::Home);
+            session.set(SessionState::SignedOut);
+        });
         Callback::from(move |_: MouseEvent| {
             // Signed out here whatever the server said.
-            let (session, navigator) = (session.clone(), navigator.clone());
-            let done = move || {
-                navigator.push(&Route::Home);
-                session.set(SessionState::SignedOut);
-            };
-            let also = done.clone();
-            submit.run_or(api::sign_out(), move |()| done(), move |_| also());
+            let (done, also) = (done.clone(), done.clone());
+            submit.run_or(
+                api::sign_out(),
+                move |()| done.emit(()),
+                move |_| also.emit(()),
+            );
         })
     };
     el("header")

@@ -3,7 +3,7 @@
 //! 50 a page.
 
 use crate::api;
-use crate::components::message::{Tone, message};
+use crate::components::message::error;
 use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load};
 use crate::session::{SessionState, use_session};
@@ -46,20 +46,14 @@ pub fn activity(props: &ActivityProps) -> Html {
     if me.id != props.id {
         return fragment(vec![
             el("h1").text("Security activity").into(),
-            message(
-                Tone::Error,
-                AttrValue::from("You can only see your own security activity."),
-                NodeRef::default(),
-            ),
+            error(AttrValue::from(
+                "You can only see your own security activity.",
+            )),
         ]);
     }
     let body = match loaded.state() {
         Load::Loading => el("p").attr("role", "status").text("Loading…").into(),
-        Load::Error(failure) => message(
-            Tone::Error,
-            AttrValue::from(failure.message().to_owned()),
-            NodeRef::default(),
-        ),
+        Load::Error(failure) => error(AttrValue::from(failure.message().to_owned())),
         Load::Ready(data) => {
             let pages = data.total.div_ceil(u64::from(data.per_page.max(1))).max(1) as u32;
             let to = |n: u32| {

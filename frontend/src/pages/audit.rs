@@ -6,7 +6,7 @@ use crate::api;
 use crate::api::AuditFilter;
 use crate::components::message::error;
 use crate::components::pager::{column_headers, pager};
-use crate::element::{el, fragment};
+use crate::element::{el, field, fragment};
 use crate::hooks::{Load, use_load};
 use twostep_shared::api::AuditEventKind;
 use twostep_shared::input::USERNAME_MAX;
@@ -98,42 +98,36 @@ pub fn audit_log() -> Html {
             .class("filters")
             .attr("role", "search")
             .on_submit(on_search)
-            .child(
-                el("div")
-                    .class("field")
-                    .child(el("label").attr("for", "audit-name").text("User name"))
+            .child(field(
+                "audit-name",
+                "User name",
+                el("input")
+                    .id("audit-name")
+                    .attr("type", "search")
+                    .attr("maxlength", USERNAME_MAX.to_string())
+                    .value((*typed).clone())
+                    .bind_text(&typed),
+            ))
+            .child(field(
+                "audit-event",
+                "Event",
+                el("select")
+                    .id("audit-event")
+                    .on_change(on_event)
                     .child(
-                        el("input")
-                            .id("audit-name")
-                            .attr("type", "search")
-                            .attr("maxlength", USERNAME_MAX.to_string())
-                            .value((*typed).clone())
-                            .bind_text(&typed),
-                    ),
-            )
-            .child(
-                el("div")
-                    .class("field")
-                    .child(el("label").attr("for", "audit-event").text("Event"))
-                    .child(
-                        el("select")
-                            .id("audit-event")
-                            .on_change(on_event)
-                            .child(
-                                el("option")
-                                    .attr("value", "")
-                                    .flag("selected", filter.event.is_none())
-                                    .text("All events"),
-                            )
-                            .children(AuditEventKind::ALL.iter().map(|kind| {
-                                el("option")
-                                    .attr("value", kind.as_str())
-                                    .flag("selected", filter.event == Some(*kind))
-                                    .text(kind.describe())
-                                    .into()
-                            })),
-                    ),
-            )
+                        el("option")
+                            .attr("value", "")
+                            .flag("selected", filter.event.is_none())
+                            .text("All events"),
+                    )
+                    .children(AuditEventKind::ALL.iter().map(|kind| {
+                        el("option")
+                            .attr("value", kind.as_str())
+                            .flag("selected", filter.event == Some(*kind))
+                            .text(kind.describe())
+                            .into()
+                    })),
+            ))
             .child(
                 el("div")
                     .class("field")
