@@ -1448,6 +1448,8 @@ async fn security_keys_added_or_removed_are_told_with_who_did_it() {
         ALICE,
         &["A security key was removed from your account.", "By: you"],
     );
+    // Every message queued so far is out (the sender takes them in its own time).
+    app.outbox_settled().await;
     assert_eq!(smtp.with_subject("A security key was added").len(), 2);
     // The operator removes the last one (as `twostep user remove-security-key` does): told
     // with who did it, and 2-step verification is off.
