@@ -51,6 +51,9 @@ const NOT_PENDING: Expect = Refused(401, E::VerificationExpired);
 /// The code step when already signed in: 409 `bad_request`.
 const SIGNED_IN: Expect = Refused(409, E::BadRequest);
 const FORBIDDEN: Expect = Refused(403, E::Forbidden);
+/// A body that is not the request the endpoint reads (here `{}` where a security key's
+/// answer belongs): 422 `bad_request`, after the caller was let through.
+const BAD: Expect = Refused(422, E::BadRequest);
 /// Setup while a device is associated: 409 `already_set_up`.
 const HAS_DEVICE: Expect = Refused(409, E::AlreadySetUp);
 /// Removing or unlocking where there is no device: 409 `not_set_up`.
@@ -119,7 +122,7 @@ const NO_PROOF: Expect = Refused(403, E::ProofRequired);
 const MAIL_OFF: Expect = Refused(409, E::BadRequest);
 
 #[rustfmt::skip]
-const TABLE: [Row; 49] = [
+const TABLE: [Row; 55] = [
     //                                                                  anonymous    pending      user        other user  administrator
     row("GET",    "/api/health",                       Nothing,        [OK,          OK,          OK,         OK,         OK]),
     row("GET",    "/api/ready",                        Nothing,        [OK,          OK,          OK,         OK,         OK]),
@@ -162,6 +165,12 @@ const TABLE: [Row; 49] = [
     row("GET",    "/api/users/{alice}/security-keys",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("POST",   "/api/me/security-keys/start",       Empty,          [SIGN_IN,     CODE_FIRST,  OK,         OK,         OK]),
     row("POST",   "/api/session/passkey/start",        Empty,          [OK,          OK,          OK,         OK,         OK]),
+    row("POST",   "/api/me/security-keys/finish",      Empty,          [SIGN_IN,     CODE_FIRST,  BAD,        BAD,        BAD]),
+    row("POST",   "/api/me/security-keys/proof",       Empty,          [SIGN_IN,     CODE_FIRST,  NO_DEVICE,  NO_DEVICE,  NO_DEVICE]),
+    row("DELETE", "/api/me/security-keys/1",           Empty,          [SIGN_IN,     CODE_FIRST,  NOT_FOUND,  NOT_FOUND,  NOT_FOUND]),
+    row("POST",   "/api/session/security-key/start",   Empty,          [NOT_PENDING, NO_DEVICE,   SIGNED_IN,  SIGNED_IN,  SIGNED_IN]),
+    row("POST",   "/api/session/security-key",         Empty,          [NOT_PENDING, BAD,         SIGNED_IN,  SIGNED_IN,  SIGNED_IN]),
+    row("POST",   "/api/session/passkey",              Empty,          [BAD,         BAD,         BAD,        BAD,        BAD]),
     row("GET",    "/api/audit",                        Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?page=1&user={alice}",    Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
     row("GET",    "/api/audit?q=ali&event=signed_in",  Nothing,        [SIGN_IN,     CODE_FIRST,  FORBIDDEN,  FORBIDDEN,  OK]),
