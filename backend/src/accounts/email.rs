@@ -9,6 +9,7 @@ use crate::accounts::changes::{self, Change, Refusal};
 use crate::accounts::users::UserRecord;
 use crate::audit;
 use crate::mail::{self, MailKind, Notice, outbox};
+use crate::sessions::revocation::RevokingTx;
 use crate::state::AppState;
 use sqlx::Row;
 use twostep_shared::api::AuditEventKind;
@@ -62,7 +63,10 @@ pub fn parse(text: Option<&str>) -> Result<Option<String>, EmailError> {
 }
 
 /// The account's address.
-pub async fn of(db: &sqlx::AnyPool, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn of<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     Ok(sqlx::query("SELECT email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db)
@@ -74,22 +78,27 @@ pub async fn of(db: &sqlx::AnyPool, user_id: i64) -> Result<Option<String>, sqlx
 
 /// Stores the verified address an organizational account's provider gave at a sign-in
 /// (`email_verified: true`), in the sign-in's transaction. A sign-in without one keeps the
-/// address stored before.
-pub async fn store_provided<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+/// address stored before. A new address revokes (`GET /api/me` of the account's other
+/// sessions shows it from the session cache).
+pub async fn store_provided(
+    tx: &mut RevokingTx,
     user_id: i64,
     email: &str,
 ) -> Result<(), sqlx::Error> {
+    if of(&mut ***tx, user_id).await?.as_deref() == Some(email) {
+        return Ok(());
+    }
     sqlx::query("UPDATE users SET email = $1 WHERE id = $2 AND identity_provider IS NOT NULL")
         .bind(email)
         .bind(user_id)
-        .execute(db)
+        .execute(tx.revoking().await?)
         .await?;
     Ok(())
 }
 
 /// Sets `subject`'s address to `email` (`None` removes it), as `by`. The previous address, if
-/// any and different, is told in the same transaction.
+/// any and different, is told in the same transaction. The change revokes: `GET /api/me`
+/// shows the address from the session cache.
 pub async fn set(
     state: &AppState,
     by: By<'_>,
@@ -103,21 +112,15 @@ pub async fn set(
     }
     let email = parse(email)?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let previous: Option<String> = sqlx::query("SELECT email FROM users WHERE id = $1")
-        .bind(subject.id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get::<Option<String>, _>("email"))
-        .transpose()?
-        .flatten();
+    let mut tx = RevokingTx::begin_quiet(&state.db).await?;
+    let previous = of(&mut **tx, subject.id).await?;
     if previous == email {
         return Ok(());
     }
     sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
         .bind(&email)
         .bind(subject.id)
-        .execute(&mut *tx)
+        .execute(tx.revoking().await?)
         .await?;
     let detail = match &email {
         Some(_) if previous.is_some() => "address changed",
@@ -131,7 +134,7 @@ pub async fn set(
         client_addr,
         detail: Some(detail),
     };
-    audit::write(&mut *tx, event, now).await?;
+    audit::write(&mut **tx, event, now).await?;
     if let Some(previous) = &previous {
         let notice = Notice::own(MailKind::AddressChanged, &subject.username, now)
             .from_client(client_addr, None)
@@ -139,7 +142,7 @@ pub async fn set(
         let mail = state.settings.mail();
         outbox::queue_to(&mut tx, mail, subject.id, previous, notice, None, now).await?;
     }
-    tx.commit().await?;
+    tx.commit(&state.revocations).await?;
     Ok(())
 }
 

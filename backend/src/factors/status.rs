@@ -2,6 +2,7 @@
 //! or off, recovery codes left, locked. Read here; changed by [`crate::factors::two_step`] and the code
 //! step.
 
+use crate::sessions::cache::Own;
 use crate::state::AppState;
 use sqlx::{AnyPool, Row};
 use twostep_shared::api::TwoStepStatus;
@@ -55,24 +56,27 @@ pub async fn status(db: &AnyPool, user_id: i64) -> Result<TwoStepStatus, sqlx::E
     }
 }
 
-/// The account's status for `GET /api/me`: from the session cache when it holds it and the
-/// request's session came from the cache too (then checked against revocations for this
-/// request; every write that changes a status revokes, see [`crate::sessions::revocation`]), else read
-/// and cached.
-pub async fn own_status(
+/// The account's status and address for `GET /api/me`: from the session cache when it holds
+/// them and the request's session came from the cache too (then checked against revocations
+/// for this request; every write that changes a status or an address revokes, see
+/// [`crate::sessions::revocation`]), else read and cached.
+pub async fn own(
     state: &AppState,
     user_id: i64,
     session_from_cache: bool,
-) -> Result<TwoStepStatus, sqlx::Error> {
+) -> Result<Own, sqlx::Error> {
     let cache = &state.revocations.cache;
-    if session_from_cache && let Some(status) = cache.status(user_id) {
-        return Ok(status);
+    if session_from_cache && let Some(own) = cache.own(user_id) {
+        return Ok(own);
     }
-    // Taken before the read, so what is read is not cached after a revocation.
+    // Taken before the reads, so what is read is not cached after a revocation.
     let generation = cache.generation();
-    let status = status(&state.db, user_id).await?;
-    cache.insert_status(user_id, status.clone(), generation);
-    Ok(status)
+    let own = Own {
+        status: status(&state.db, user_id).await?,
+        email: crate::accounts::email::of(&state.db, user_id).await?,
+    };
+    cache.insert_own(user_id, own.clone(), generation);
+    Ok(own)
 }
 
 /// Whether the account's 2-step verification includes an authenticator app.

@@ -8,7 +8,7 @@ use crate::accounts::changes::{self, Change, Plan};
 use crate::accounts::users::UserRecord;
 use crate::factors::code_step::device_purpose;
 use crate::factors::security_keys::{Offered, proven};
-pub use crate::factors::status::{OFF, is_enabled, own_status, status};
+pub use crate::factors::status::{OFF, is_enabled, own, status};
 use crate::factors::totp::{self, Authenticator, PairError};
 use crate::mail::{self, MailKind};
 use crate::sessions::revoking_tx::RevokingTx;

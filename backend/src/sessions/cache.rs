@@ -1,6 +1,7 @@
 //! The signed-in hot path without a database round trip: an in-process cache of session →
-//! (account, session) keyed by the token hash, and of account → 2-step status (what
-//! `GET /api/me` shows), bounded, filled on first use.
+//! (account, session) keyed by the token hash, and of account → 2-step status and address for
+//! security e-mails (what `GET /api/me` shows besides the account), bounded, filled on first
+//! use.
 //!
 //! Revocation stays immediate because the cache is all-or-nothing: every write that ends or
 //! changes a session, a role, an account, a device or a password *revokes* (see
@@ -27,6 +28,14 @@ const BARRIER_PREFIX: &str = "barrier:";
 /// Sessions kept at most (an entry is a few hundred bytes).
 pub const CAPACITY: usize = 10_000;
 
+/// What `GET /api/me` shows besides the session's account: its 2-step status and its address
+/// for security e-mails.
+#[derive(Debug, Clone)]
+pub struct Own {
+    pub status: TwoStepStatus,
+    pub email: Option<String>,
+}
+
 /// A signed-in session and its account, as the extractor needs them.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -41,8 +50,8 @@ pub struct SessionCache(Arc<Inner>);
 
 struct Inner {
     entries: quick_cache::sync::Cache<String, Arc<Cached>>,
-    /// Account id → its 2-step status and the generation it was read under.
-    statuses: quick_cache::sync::Cache<i64, (TwoStepStatus, u64)>,
+    /// Account id → its 2-step status and address, and the generation they were read under.
+    statuses: quick_cache::sync::Cache<i64, (Own, u64)>,
     generation: AtomicU64,
     /// Whether revocations by other writers are heard (PostgreSQL: the listener is
     /// connected). When false the cache is bypassed.
@@ -163,11 +172,11 @@ impl SessionCache {
         // entry is then ignored by `get` and dropped with the next clear.
     }
 
-    /// The cached 2-step status of an account, if the cache is on and holds it. For use
+    /// The cached 2-step status and address of an account, if the cache is on and holds them. For use
     /// right after this request's session lookup ([`Self::get_checked`]), which has just looked for
     /// other processes' revocations (and on PostgreSQL waited for a barrier): this does not look
     /// again.
-    pub fn status(&self, user_id: i64) -> Option<TwoStepStatus> {
+    pub fn own(&self, user_id: i64) -> Option<Own> {
         if !self.0.enabled || !self.is_hearing() {
             return None;
         }
@@ -176,14 +185,14 @@ impl SessionCache {
             .statuses
             .get(&user_id)
             .filter(|(_, read_under)| *read_under == generation)
-            .map(|(status, _)| status)
+            .map(|(own, _)| own)
     }
 
-    /// Keeps a status read under `generation` (taken before the read), unless a revocation
-    /// came since.
-    pub fn insert_status(&self, user_id: i64, status: TwoStepStatus, generation: u64) {
+    /// Keeps a status and address read under `generation` (taken before the read), unless a
+    /// revocation came since.
+    pub fn insert_own(&self, user_id: i64, own: Own, generation: u64) {
         if self.usable() && generation == self.generation() {
-            self.0.statuses.insert(user_id, (status, generation));
+            self.0.statuses.insert(user_id, (own, generation));
         }
     }
 
@@ -346,7 +355,8 @@ mod tests {
                 app: true,
                 security_keys: 0,
             };
-            cache.insert_status(id, status, generation);
+            let email = Some(format!("user{id}@example.com"));
+            cache.insert_own(id, Own { status, email }, generation);
         }
         let (sessions, statuses) = (cache.0.entries.len(), cache.0.statuses.len());
         assert!(sessions <= CAPACITY, "{sessions} sessions kept");

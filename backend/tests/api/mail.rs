@@ -1406,6 +1406,37 @@ async fn addresses_are_set_when_adding_a_user_and_shown_in_the_users_list() {
     assert_eq!(me.email.as_deref(), Some("bob@mail.example"));
 }
 
+/// `GET /api/me` shows the address from the session cache; a change on another instance
+/// (set, changed, removed) is shown at the next request all the same.
+#[tokio::test]
+async fn the_own_address_shown_follows_changes_made_on_another_instance() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    let other = app.another_instance().await;
+    app.create_user("root", "root password 12345", true).await;
+    app.create_user("bob", PASSWORD, false).await;
+    let (admin, bob) = (client(), client());
+    app.sign_in(&admin, "root", "root password 12345").await;
+    app.sign_in(&bob, "bob", PASSWORD).await;
+    let bob_id = app.user_id("bob").await;
+    for email in [Some("bob@mail.example"), Some("bob.new@mail.example"), None] {
+        // Twice on the second instance: the second answer comes from its cache.
+        for _ in 0..2 {
+            let _: twostep_shared::api::User = ok_json(other.get(&bob, "/api/me").await).await;
+        }
+        let put = put_email(&app, &admin, bob_id, email).await;
+        let status = put.status();
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            put.text().await.unwrap()
+        );
+        let me: twostep_shared::api::User = ok_json(other.get(&bob, "/api/me").await).await;
+        assert_eq!(me.email.as_deref(), email);
+    }
+}
+
 #[tokio::test]
 async fn security_keys_added_or_removed_are_told_with_who_did_it() {
     use super::security_keys::{Key, add_key, key_proof};

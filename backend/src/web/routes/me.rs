@@ -44,9 +44,9 @@ async fn me(
         user, from_cache, ..
     }: SignedIn,
 ) -> ApiResult<Json<User>> {
-    let status = two_step::own_status(&state, user.id, from_cache).await?;
-    let mut me = user.to_api(Some(status));
-    me.email = crate::accounts::email::of(&state.db, user.id).await?;
+    let own = two_step::own(&state, user.id, from_cache).await?;
+    let mut me = user.to_api(Some(own.status));
+    me.email = own.email;
     Ok(Json(me))
 }
 

@@ -524,7 +524,7 @@ async fn start_session(
             .map_err(database)?;
     }
     if let Some(email) = email {
-        crate::accounts::email::store_provided(&mut **tx, user.id, email)
+        crate::accounts::email::store_provided(&mut tx, user.id, email)
             .await
             .map_err(database)?;
     }
