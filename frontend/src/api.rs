@@ -338,7 +338,10 @@ pub fn confirm(request: &ConfirmRequest, with_key: bool) -> Call<RecoveryCodes> 
     );
     // `{"security_key":…}` (the key's answer) joins the codes' object.
     let finish = move |key: Option<String>| {
-        let rest = key.map_or("}".to_owned(), |key| format!(",{}", &key[1..]));
+        // `get`, not `[1..]`: indexing a string brings its panic messages into the download.
+        let rest = key.map_or("}".to_owned(), |key| {
+            format!(",{}", key.get(1..).unwrap_or_default())
+        });
         send_json(
             POST,
             "/api/me/two-step/confirm".to_owned(),

@@ -8,12 +8,13 @@ use crate::api::{self, ApiFailure};
 use crate::components::message;
 use crate::element::{el, when};
 use crate::focus::focus;
-use crate::hooks::{use_change, use_load, use_mount, use_submit};
+use crate::hooks::{SubmitHandle, use_change, use_load, use_mount, use_submit};
 use crate::route::{Route, use_navigator};
-use crate::session::{SessionState, use_session};
+use crate::session::{SessionHandle, SessionState, use_session};
+use std::rc::Rc;
 use twostep_shared::ErrorCode;
 use twostep_shared::api::{
-    ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse, VerifyRequest,
+    ProviderSignInError, SIGN_IN_ERROR_PARAM, SignInRequest, SignInResponse, User, VerifyRequest,
 };
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
 use yew::prelude::*;
@@ -38,12 +39,48 @@ fn code_failure_text(failure: &ApiFailure) -> String {
     }
 }
 
-/// The failed provider sign-in this page was opened for, if any (`?sign_in_error=…`). Only
-/// the known codes count, and the text shown is the app's own.
-fn provider_error_in_url() -> Option<ProviderSignInError> {
+/// The message of the failed provider sign-in this page was opened for, if any
+/// (`?sign_in_error=…`). Only the known codes count, and the text shown is the app's own.
+fn provider_error_in_url() -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    ProviderSignInError::parse(&params.get(SIGN_IN_ERROR_PARAM)?)
+    let error = ProviderSignInError::parse(&params.get(SIGN_IN_ERROR_PARAM)?)?;
+    Some(error.message().to_owned())
+}
+
+/// The page's state, as its callbacks keep it.
+struct Page {
+    session: SessionHandle,
+    step: UseStateHandle<Step>,
+    username: UseStateHandle<String>,
+    password: UseStateHandle<String>,
+    code: UseStateHandle<String>,
+    provider_error: UseStateHandle<Option<String>>,
+    /// The second factors of the account waiting for its second step, as the password
+    /// step's answer told: 1 the app, 2 security keys (a number, not a pair: a state type of
+    /// its own costs download).
+    factors: UseStateHandle<u32>,
+    submit: SubmitHandle,
+}
+
+impl Page {
+    fn signed_in(&self, user: User) {
+        self.session.set(SessionState::SignedIn(user));
+    }
+
+    /// A second step's answer: signed in (anything else leaves the page as it is).
+    fn answered(&self, answer: SignInResponse) {
+        if let SignInResponse::SignedIn { user } = answer {
+            self.signed_in(user);
+        }
+    }
+
+    /// To another way of doing the second step, with an empty code and no error.
+    fn go_to(&self, step: Step) {
+        self.code.set(String::new());
+        self.submit.clear_error();
+        self.step.set(step);
+    }
 }
 
 #[function_component(SignIn)]
@@ -54,9 +91,7 @@ pub fn sign_in() -> Html {
     let password = use_state(String::new);
     let code = use_state(String::new);
     let provider_error = use_state(provider_error_in_url);
-    // The second factors of the account waiting for its second step, as the password step's
-    // answer told: (the app, security keys).
-    let factors = use_state(|| (true, false));
+    let factors = use_state(|| 1u32);
     let submit = use_submit();
     let providers = use_load((), |()| api::identity_providers());
     let first_input = use_node_ref();
@@ -76,87 +111,84 @@ pub fn sign_in() -> Html {
         use_change(*step, Box::new(move || focus(&first_input)));
     }
 
+    // Every callback below keeps the page's handles through one `Rc` (one count to keep and
+    // to drop, not one per handle: smaller download).
+    let page = Rc::new(Page {
+        session,
+        step: step.clone(),
+        username: username.clone(),
+        password: password.clone(),
+        code: code.clone(),
+        provider_error: provider_error.clone(),
+        factors: factors.clone(),
+        submit: submit.clone(),
+    });
     let on_password_submit = {
-        let factors = factors.clone();
-        let (session, step, username, password, submit, code, provider_error) = (
-            session.clone(),
-            step.clone(),
-            username.clone(),
-            password.clone(),
-            submit.clone(),
-            code.clone(),
-            provider_error.clone(),
-        );
+        let p = page.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            provider_error.set(None);
-            if let Err(message) = Username::parse(&username)
+            p.provider_error.set(None);
+            if let Err(message) = Username::parse(&p.username)
                 .map_err(|e| e.to_string())
-                .and_then(|_| Password::parse(&password).map_err(|e| e.to_string()))
+                .and_then(|_| Password::parse(&p.password).map_err(|e| e.to_string()))
             {
-                submit.fail(message);
+                p.submit.fail(message);
                 return;
             }
             let request = SignInRequest {
-                username: (*username).clone(),
-                password: (*password).clone(),
+                username: (*p.username).clone(),
+                password: (*p.password).clone(),
             };
-            let (session, step, password, code, factors) = (
-                session.clone(),
-                step.clone(),
-                password.clone(),
-                code.clone(),
-                factors.clone(),
-            );
-            submit.run(api::sign_in(&request), move |answer| match answer {
-                SignInResponse::SignedIn { user } => session.set(SessionState::SignedIn(user)),
-                SignInResponse::VerificationRequired {
-                    app, security_keys, ..
-                } => {
-                    password.set(String::new());
-                    code.set(String::new());
-                    // An account with keys is asked for one first; a code of the app is
-                    // offered only to an account that has the app.
-                    factors.set((app, security_keys));
-                    step.set(if security_keys { Step::Key } else { Step::Code });
-                }
-            });
+            let after = p.clone();
+            p.submit
+                .run(api::sign_in(&request), move |answer| match answer {
+                    SignInResponse::SignedIn { user } => after.signed_in(user),
+                    SignInResponse::VerificationRequired {
+                        app, security_keys, ..
+                    } => {
+                        after.password.set(String::new());
+                        after.code.set(String::new());
+                        // An account with keys is asked for one first; a code of the app is
+                        // offered only to an account that has the app.
+                        after
+                            .factors
+                            .set(u32::from(app) | u32::from(security_keys) << 1);
+                        after
+                            .step
+                            .set(if security_keys { Step::Key } else { Step::Code });
+                    }
+                });
         })
     };
 
     let on_code_submit = {
-        let (session, step, code, submit) =
-            (session.clone(), step.clone(), code.clone(), submit.clone());
+        let p = page.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let checked = match *step {
-                Step::RecoveryCode => RecoveryCode::parse(&code)
+            let checked = match *p.step {
+                Step::RecoveryCode => RecoveryCode::parse(&p.code)
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
-                _ => TotpCode::parse(&code)
+                _ => TotpCode::parse(&p.code)
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
             };
             if let Err(message) = checked {
-                submit.fail(message);
+                p.submit.fail(message);
                 return;
             }
             let request = VerifyRequest {
-                code: (*code).clone(),
+                code: (*p.code).clone(),
             };
-            let (session, step, code) = (session.clone(), step.clone(), code.clone());
-            submit.run_or(
+            let (answered, failed) = (p.clone(), p.clone());
+            p.submit.run_or(
                 api::verify(&request),
-                move |answer| {
-                    if let SignInResponse::SignedIn { user } = answer {
-                        session.set(SessionState::SignedIn(user));
-                    }
-                },
+                move |answer| answered.answered(answer),
                 move |failure| {
                     if failure.code() == ErrorCode::VerificationExpired {
-                        step.set(Step::Password);
+                        failed.step.set(Step::Password);
                     } else {
-                        code.set(String::new());
+                        failed.code.set(String::new());
                     }
                 },
             );
@@ -164,40 +196,27 @@ pub fn sign_in() -> Html {
     };
 
     let use_key = {
-        let (session, submit) = (session.clone(), submit.clone());
+        let p = page.clone();
         Callback::from(move |_: MouseEvent| {
-            let session = session.clone();
             let call = api::with_key(api::second_step_options(), "credential", api::second_step);
-            submit.run(call, move |answer| {
-                if let SignInResponse::SignedIn { user } = answer {
-                    session.set(SessionState::SignedIn(user));
-                }
-            });
+            let after = p.clone();
+            p.submit.run(call, move |answer| after.answered(answer));
         })
     };
     let use_passkey = {
-        let (session, submit, provider_error) =
-            (session.clone(), submit.clone(), provider_error.clone());
+        let p = page.clone();
         Callback::from(move |_: MouseEvent| {
-            provider_error.set(None);
-            let session = session.clone();
+            p.provider_error.set(None);
             let call = api::with_key(api::passkey_options(), "credential", api::passkey);
-            submit.run(call, move |answer| {
-                if let SignInResponse::SignedIn { user } = answer {
-                    session.set(SessionState::SignedIn(user));
-                }
-            });
+            let after = p.clone();
+            p.submit.run(call, move |answer| after.answered(answer));
         })
     };
     let go_to = |target: Step| {
-        let (step, code, submit) = (step.clone(), code.clone(), submit.clone());
-        Callback::from(move |_: MouseEvent| {
-            code.set(String::new());
-            submit.clear_error();
-            step.set(target);
-        })
+        let p = page.clone();
+        Callback::from(move |_: MouseEvent| p.go_to(target))
     };
-    let (has_app, has_keys) = *factors;
+    let (has_app, has_keys) = (*factors & 1 != 0, *factors & 2 != 0);
     let key_link = when(has_keys, || {
         el("button")
             .attr("type", "button")
@@ -207,22 +226,20 @@ pub fn sign_in() -> Html {
     });
 
     let switch_code_kind = {
-        let (step, code, submit) = (step.clone(), code.clone(), submit.clone());
+        let p = page.clone();
         Callback::from(move |_: MouseEvent| {
-            code.set(String::new());
-            submit.clear_error();
-            step.set(if *step == Step::RecoveryCode {
+            p.go_to(if *p.step == Step::RecoveryCode {
                 Step::Code
             } else {
                 Step::RecoveryCode
-            });
+            })
         })
     };
 
-    let error = match (submit.error(), *provider_error) {
+    let error = match (submit.error(), &*provider_error) {
         (Some(failure), _) if *step == Step::Password => Some(failure.message().to_owned()),
         (Some(failure), _) => Some(code_failure_text(failure)),
-        (None, Some(failure)) => Some(failure.message().to_owned()),
+        (None, Some(text)) => Some(text.clone()),
         (None, None) => None,
     };
     let error_view = match error {

@@ -106,7 +106,7 @@ pub fn users() -> Html {
     let search = use_state(String::new);
     let typed = use_state(String::new);
     let after = use_state(Vec::<String>::new);
-    let chosen = use_state(|| [""; 4].map(String::from));
+    let chosen = use_state(|| vec![String::new(); 4]);
     let list = use_load(
         (
             (*search).clone(),
