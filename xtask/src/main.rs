@@ -19,6 +19,7 @@
 
 mod bench;
 mod browser;
+mod function_order;
 #[cfg(test)]
 mod imports;
 mod postgres;
