@@ -515,7 +515,7 @@ pub fn key_proof() -> Call<JsValue> {
     )
 }
 
-pub fn remove_key(id: i64, body: Option<String>) -> Call<()> {
+pub fn remove_key(id: &str, body: Option<String>) -> Call<()> {
     no_answer(DELETE, format!("/api/me/security-keys/{id}"), body)
 }
 

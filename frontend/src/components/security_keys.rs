@@ -32,7 +32,8 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
     let name = use_state(String::new);
     let code = use_state(String::new);
     let codes = use_state(Vec::<String>::new);
-    let removing = use_state(|| None::<i64>);
+    // The key being removed, by its id as text (a state type the app has anyway).
+    let removing = use_state(|| None::<String>);
     let dialog = use_dialog(removing.is_some());
     let status = &props.status;
     let changed = {
@@ -109,12 +110,14 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
     let confirm_remove = {
         let (submit, removing, changed) = (submit.clone(), removing.clone(), changed.clone());
         Callback::from(move |()| {
-            let Some(id) = *removing else { return };
+            let Some(id) = (*removing).clone() else {
+                return;
+            };
             let (removing, changed) = (removing.clone(), changed.clone());
             let call = api::steps::<()>(async move {
                 let proof = api::key_answer(api::key_proof(), false).await?;
                 let request = body(&[("security_key", &proof)]);
-                api::remove_key(id, request).into_parts().0.await
+                api::remove_key(&id, request).into_parts().0.await
             });
             submit.run(call, move |()| {
                 removing.set(None);
@@ -133,7 +136,7 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
                 let (removing, submit) = (removing.clone(), submit.clone());
                 Callback::from(move |_: MouseEvent| {
                     submit.clear_error();
-                    removing.set(Some(id));
+                    removing.set(Some(id.to_string()));
                 })
             };
             let used = key.last_used_at.map_or("never".to_owned(), utc);

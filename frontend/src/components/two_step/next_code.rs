@@ -8,15 +8,16 @@ use yew::prelude::*;
 /// Seconds in one code's time step (`period=30` in the `otpauth://` URI).
 const PERIOD_SECONDS: u64 = 30;
 
-fn seconds_to_next_code() -> u64 {
+fn seconds_to_next_code() -> u32 {
     let now_seconds = (js_sys::Date::now() / 1000.0) as u64;
-    PERIOD_SECONDS - now_seconds % PERIOD_SECONDS
+    (PERIOD_SECONDS - now_seconds % PERIOD_SECONDS) as u32
 }
 
-/// The seconds until the next code, kept current while the component is mounted.
+/// The seconds until the next code, kept current while the component is mounted. A `u32`
+/// in `use_state`, as elsewhere in the app, not a state type of its own (download size).
 #[hook]
-pub fn use_seconds_to_next_code() -> u64 {
-    let seconds = use_state_eq(seconds_to_next_code);
+pub fn use_seconds_to_next_code() -> u32 {
+    let seconds = use_state(seconds_to_next_code);
     {
         let seconds = seconds.clone();
         use_mount(Box::new(move || {

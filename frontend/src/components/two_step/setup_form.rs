@@ -35,7 +35,7 @@ pub struct SetupFormProps {
 }
 
 /// The hint under Code 2, with the seconds until the app shows its next code.
-fn next_code_hint(seconds: u64) -> String {
+fn next_code_hint(seconds: u32) -> String {
     let unit = if seconds == 1 { "second" } else { "seconds" };
     format!("Wait for the next code to appear in the app (in {seconds} {unit}), then type it here.")
 }
