@@ -2,7 +2,6 @@
 
 use crate::api;
 use crate::components::layout::Layout;
-use crate::components::password_form::new_password;
 use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
@@ -48,7 +47,7 @@ fn main_view(session: &UseStateHandle<SessionState>, router: &RouterContext) -> 
         SessionState::SignedOut => html! { <SignIn /> },
         // A one-time password: nothing else until the holder chooses their own.
         SessionState::SignedIn(user) if user.password_change_required => html! {
-            <Layout>{ new_password(session) }</Layout>
+            <Layout><ManageUser id={user.id} two_step={false} new_password={true} /></Layout>
         },
         SessionState::SignedIn(user) => html! {
             <Layout>

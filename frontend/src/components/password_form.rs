@@ -5,50 +5,57 @@
 use crate::api;
 use crate::components::message::{self, success};
 use crate::element::{el, field, maybe};
-use crate::hooks::use_submit;
-use crate::session::SessionState;
+use crate::hooks::{SubmitHandle, use_submit};
 use twostep_shared::input::Password;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct PasswordFormProps {
-    /// The password was changed.
-    #[prop_or_default]
-    pub on_changed: Callback<()>,
+/// The form's state, kept by the Manage user page: [`use_password_form`] and [`view`] are a
+/// hook and a function rather than a component (each component costs about 0.4 kB of the
+/// app's download).
+pub struct PasswordFormState {
+    current: UseStateHandle<String>,
+    new: UseStateHandle<String>,
+    again: UseStateHandle<String>,
+    submit: SubmitHandle,
+    done: UseStateHandle<Option<String>>,
+}
+
+#[hook]
+pub fn use_password_form() -> PasswordFormState {
+    PasswordFormState {
+        current: use_state(String::new),
+        new: use_state(String::new),
+        again: use_state(String::new),
+        submit: use_submit(),
+        done: use_state(|| None::<String>),
+    }
 }
 
 /// The only page of a session whose password is a one-time password (a new account, or a
-/// reset by an administrator): once the holder chooses their own, the app is theirs again.
-/// A function, not a component (each component costs download size).
-pub fn new_password(session: &UseStateHandle<SessionState>) -> Html {
-    let session = session.clone();
-    let on_changed = Callback::from(move |()| {
-        let session = session.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(me) = api::me().await {
-                session.set(SessionState::SignedIn(me));
-            }
-        });
-    });
+/// reset by an administrator): once the holder chooses their own (`on_changed` then reads
+/// the account again), the app is theirs again.
+pub fn new_password(state: &PasswordFormState, on_changed: Callback<()>) -> Html {
     crate::element::fragment(vec![
         el("h1").text("Choose a new password").into(),
         el("p")
             .text("You signed in with a one-time password. Choose your own password to continue; the one-time password then stops working.")
             .into(),
-        html! { <PasswordForm {on_changed} /> },
+        view(state, on_changed),
     ])
 }
 
-#[function_component(PasswordForm)]
-pub fn password_form(props: &PasswordFormProps) -> Html {
-    let current = use_state(String::new);
-    let new = use_state(String::new);
-    let again = use_state(String::new);
-    let submit = use_submit();
-    let done = use_state(|| None::<String>);
+/// The Password section; `on_changed` is called once the password was changed.
+pub fn view(state: &PasswordFormState, on_changed: Callback<()>) -> Html {
+    let PasswordFormState {
+        current,
+        new,
+        again,
+        submit,
+        done,
+    } = state;
     let on_submit = {
         let (current, new, again) = (current.clone(), new.clone(), again.clone());
-        let (submit, done, on_changed) = (submit.clone(), done.clone(), props.on_changed.clone());
+        let (submit, done) = (submit.clone(), done.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             done.set(None);
@@ -108,8 +115,8 @@ pub fn password_form(props: &PasswordFormProps) -> Html {
                         .id("current-password")
                         .attr("type", "password")
                         .attr("autocomplete", "current-password")
-                        .value((*current).clone())
-                        .bind_text(&current),
+                        .value((**current).clone())
+                        .bind_text(current),
                 ))
                 .child(
                     field(
@@ -120,8 +127,8 @@ pub fn password_form(props: &PasswordFormProps) -> Html {
                             .attr("type", "password")
                             .attr("autocomplete", "new-password")
                             .attr("aria-describedby", "new-password-hint")
-                            .value((*new).clone())
-                            .bind_text(&new),
+                            .value((**new).clone())
+                            .bind_text(new),
                     )
                     .child(el("p").id("new-password-hint").class("hint").text(
                             "At least 8 characters; a long phrase is best. Common passwords are refused.",
@@ -134,8 +141,8 @@ pub fn password_form(props: &PasswordFormProps) -> Html {
                         .id("new-password-again")
                         .attr("type", "password")
                         .attr("autocomplete", "new-password")
-                        .value((*again).clone())
-                        .bind_text(&again),
+                        .value((**again).clone())
+                        .bind_text(again),
                 ))
                 .child(maybe(error.map(|text| {
                     message::error(AttrValue::from(text))

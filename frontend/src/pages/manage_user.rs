@@ -4,10 +4,10 @@
 //! one loads.
 
 use crate::api;
-use crate::components::admin_actions::AdminActions;
+use crate::components::admin_actions::{self, use_admin_actions};
 use crate::components::email::EmailSection;
 use crate::components::message::error;
-use crate::components::password_form::PasswordForm;
+use crate::components::password_form::{self, use_password_form};
 use crate::components::sessions::Sessions;
 use crate::components::two_step::TwoStepSection;
 use crate::element::{el, fragment, when};
@@ -23,6 +23,9 @@ pub struct ManageUserProps {
     pub id: i64,
     /// Show the 2-Step verification section instead of the profile.
     pub two_step: bool,
+    /// Show only "Choose a new password" (the holder signed in with a one-time password).
+    #[prop_or_default]
+    pub new_password: bool,
 }
 
 fn failure_text(failure: &api::ApiFailure) -> String {
@@ -56,6 +59,10 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             })
         })
     };
+    // The parts' state, kept here whether or not they show (a hook and a function each, not
+    // a component: smaller download).
+    let password = use_password_form();
+    let admin_actions = use_admin_actions();
     let SessionState::SignedIn(me) = &*session else {
         return Html::default();
     };
@@ -64,6 +71,10 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
         let loaded = loaded.clone();
         Callback::from(move |()| loaded.reload())
     };
+    if props.new_password {
+        // Reading one's own record again sets the session: the app is the holder's again.
+        return password_form::new_password(&password, on_changed);
+    }
     let user: Result<Option<&User>, &api::ApiFailure> = match loaded.state() {
         Load::Ready(user) => Ok(Some(user)),
         Load::Error(failure) => Err(failure),
@@ -104,7 +115,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
                 )
                 .into(),
             when(!is_self && me.role == Role::Administrator, || {
-                html! { <AdminActions user={user.clone()} on_changed={on_changed.clone()} /> }
+                admin_actions::view(&admin_actions, user, &on_changed)
             }),
             // Once the fresh record came: the session's copy may not have the address.
             when(
@@ -118,7 +129,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
                 },
             ),
             when(is_self && user.account == AccountKind::TeamServer, || {
-                html! { <PasswordForm /> }
+                password_form::view(&password, Callback::noop())
             }),
             if is_self {
                 html! { <Sessions user={None::<i64>} /> }
