@@ -5,7 +5,7 @@ use crate::components::layout::Layout;
 use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
-    activity::Activity, audit::AuditLog, home::home, manage_user::ManageUser, not_found::not_found,
+    activity::Activity, audit::AuditLog, manage_user::ManageUser, not_found::not_found,
     sign_in::SignIn, users::Users,
 };
 use crate::route::{self, Navigator, Route, RouterContext, use_router};
@@ -59,7 +59,7 @@ fn main_view(session: &UseStateHandle<SessionState>, router: &RouterContext) -> 
 
 fn switch(route: Route, user: &User, navigator: &Navigator) -> Html {
     match route {
-        Route::Home => home(user, navigator),
+        Route::Home => html! { <Activity id={user.id} home={true} /> },
         Route::Users => html! { <Users /> },
         Route::ManageUser { id } => html! { <ManageUser {id} two_step={false} /> },
         Route::TwoStep { id } => html! { <ManageUser {id} two_step={true} /> },

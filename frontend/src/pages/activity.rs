@@ -6,6 +6,7 @@ use crate::api;
 use crate::components::message::error;
 use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load};
+use crate::route::use_navigator;
 use crate::session::{SessionState, use_session};
 use crate::time_text;
 use twostep_shared::api::{AuditEntry, AuditEventKind};
@@ -33,6 +34,10 @@ pub fn describe(entry: &AuditEntry) -> String {
 #[derive(Properties, PartialEq)]
 pub struct ActivityProps {
     pub id: i64,
+    /// The start page instead ([`crate::pages::home`]), with the count of warning signs the
+    /// first page of the activity brings.
+    #[prop_or_default]
+    pub home: bool,
 }
 
 #[function_component(Activity)]
@@ -40,9 +45,16 @@ pub fn activity(props: &ActivityProps) -> Html {
     let session = use_session();
     let page = use_state(|| 1u32);
     let loaded = use_load(*page, api::activity);
+    let navigator = use_navigator();
     let SessionState::SignedIn(me) = &*session else {
         return Html::default();
     };
+    if props.home {
+        let warnings = loaded
+            .ready()
+            .map_or(0, |page| page.warnings_since_previous_sign_in);
+        return crate::pages::home::home(me, &navigator, warnings);
+    }
     if me.id != props.id {
         return fragment(vec![
             el("h1").text("Security activity").into(),
