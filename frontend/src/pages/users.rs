@@ -4,7 +4,7 @@
 //! verification, and add users. The open button leads to the Manage user page.
 
 use crate::api;
-use crate::components::add_user::AddUser;
+use crate::components::add_user::{self, use_add_user};
 use crate::components::message::error;
 use crate::components::pager::{column_headers, pager};
 use crate::element::{el, fragment, when};
@@ -123,6 +123,8 @@ pub fn users() -> Html {
             api::users(&search, after.as_deref(), &filters)
         },
     );
+    // Add user's state, kept here (a hook and a function, not a component: smaller download).
+    let add_user = use_add_user();
     let SessionState::SignedIn(me) = &*session else {
         return Html::default();
     };
@@ -312,8 +314,7 @@ pub fn users() -> Html {
         when(pages > 1, || pager(page, pages, "Users pages", &on_page)),
         when(is_admin, || {
             let list = list.clone();
-            let on_added = Callback::from(move |()| list.reload());
-            html! { <AddUser {on_added} /> }
+            add_user::view(&add_user, Callback::from(move |()| list.reload()))
         }),
     ]);
     fragment(nodes)
