@@ -27,8 +27,9 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
     let version = use_state(|| 0u32);
     let keys = use_load(*version, |_| api::security_keys());
     let submit = use_submit();
-    // The new key's answer, waiting for its name.
-    let added = use_state(|| None::<JsValue>);
+    // The new key's answer (as JSON text: a state type the app has anyway), waiting for its
+    // name.
+    let added = use_state(|| None::<String>);
     let name = use_state(String::new);
     let code = use_state(String::new);
     let codes = use_state(Vec::<String>::new);
@@ -50,7 +51,13 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
             let added = added.clone();
             name.set(String::new());
             let call = api::steps::<JsValue>(api::key_answer(api::start_key(), true));
-            submit.run(call, move |answer| added.set(Some(answer)));
+            submit.run(call, move |answer| {
+                added.set(
+                    js_sys::JSON::stringify(&answer)
+                        .ok()
+                        .and_then(|t| t.as_string()),
+                )
+            });
         })
     };
     let save = {
@@ -66,7 +73,8 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
         let (with_key, with_code) = (status.security_keys > 0, status.enabled);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some(credential) = (*added).clone() else {
+            let Some(credential) = added.as_deref().and_then(|t| js_sys::JSON::parse(t).ok())
+            else {
                 return;
             };
             if let Err(e) = KeyName::parse(&name) {
