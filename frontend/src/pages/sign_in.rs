@@ -19,6 +19,8 @@ use twostep_shared::api::{
 use twostep_shared::input::{Password, RecoveryCode, TotpCode, Username};
 use yew::prelude::*;
 
+/// Kept in `use_state` as its number (`as u32`, back with [`Step::of`]): a state type the
+/// app has anyway costs less download than one of its own.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Step {
     Password,
@@ -26,6 +28,17 @@ enum Step {
     Key,
     Code,
     RecoveryCode,
+}
+
+impl Step {
+    fn of(number: u32) -> Self {
+        match number {
+            1 => Self::Key,
+            2 => Self::Code,
+            3 => Self::RecoveryCode,
+            _ => Self::Password,
+        }
+    }
 }
 
 /// The message for a failed code step.
@@ -51,7 +64,7 @@ fn provider_error_in_url() -> Option<String> {
 /// The page's state, as its callbacks keep it.
 struct Page {
     session: SessionHandle,
-    step: UseStateHandle<Step>,
+    step: UseStateHandle<u32>,
     username: UseStateHandle<String>,
     password: UseStateHandle<String>,
     code: UseStateHandle<String>,
@@ -79,14 +92,14 @@ impl Page {
     fn go_to(&self, step: Step) {
         self.code.set(String::new());
         self.submit.clear_error();
-        self.step.set(step);
+        self.step.set(step as u32);
     }
 }
 
 #[function_component(SignIn)]
 pub fn sign_in() -> Html {
     let session = use_session();
-    let step = use_state(|| Step::Password);
+    let step = use_state(|| Step::Password as u32);
     let username = use_state(String::new);
     let password = use_state(String::new);
     let code = use_state(String::new);
@@ -155,7 +168,7 @@ pub fn sign_in() -> Html {
                             .set(u32::from(app) | u32::from(security_keys) << 1);
                         after
                             .step
-                            .set(if security_keys { Step::Key } else { Step::Code });
+                            .set(if security_keys { Step::Key } else { Step::Code } as u32);
                     }
                 });
         })
@@ -165,7 +178,7 @@ pub fn sign_in() -> Html {
         let p = page.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let checked = match *p.step {
+            let checked = match Step::of(*p.step) {
                 Step::RecoveryCode => RecoveryCode::parse(&p.code)
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
@@ -186,7 +199,7 @@ pub fn sign_in() -> Html {
                 move |answer| answered.answered(answer),
                 move |failure| {
                     if failure.code() == ErrorCode::VerificationExpired {
-                        failed.step.set(Step::Password);
+                        failed.step.set(Step::Password as u32);
                     } else {
                         failed.code.set(String::new());
                     }
@@ -228,7 +241,7 @@ pub fn sign_in() -> Html {
     let switch_code_kind = {
         let p = page.clone();
         Callback::from(move |_: MouseEvent| {
-            p.go_to(if *p.step == Step::RecoveryCode {
+            p.go_to(if Step::of(*p.step) == Step::RecoveryCode {
                 Step::Code
             } else {
                 Step::RecoveryCode
@@ -236,8 +249,9 @@ pub fn sign_in() -> Html {
         })
     };
 
+    let current = Step::of(*step);
     let error = match (submit.error(), &*provider_error) {
-        (Some(failure), _) if *step == Step::Password => Some(failure.message().to_owned()),
+        (Some(failure), _) if current == Step::Password => Some(failure.message().to_owned()),
         (Some(failure), _) => Some(code_failure_text(failure)),
         (None, Some(text)) => Some(text.clone()),
         (None, None) => None,
@@ -247,7 +261,7 @@ pub fn sign_in() -> Html {
         None => Html::default(),
     };
 
-    let form = match *step {
+    let form = match current {
         Step::Password => el("form")
             .on_submit(on_password_submit)
             .flag("novalidate", true)
@@ -328,7 +342,7 @@ pub fn sign_in() -> Html {
                     .text("Use a recovery code"),
             ),
         Step::Code | Step::RecoveryCode => {
-            let recovery = *step == Step::RecoveryCode;
+            let recovery = current == Step::RecoveryCode;
             let (label, id, hint, switch_text) = if recovery {
                 (
                     "Recovery code",
@@ -384,7 +398,7 @@ pub fn sign_in() -> Html {
         }
     };
     let providers = providers.ready().map_or(&[][..], |list| &list.providers);
-    let provider_links = when(*step == Step::Password && !providers.is_empty(), || {
+    let provider_links = when(current == Step::Password && !providers.is_empty(), || {
         el("section")
             .class("providers")
             .attr("aria-labelledby", "providers-heading")
