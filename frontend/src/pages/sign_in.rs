@@ -121,7 +121,8 @@ pub fn sign_in() -> Html {
     }
     {
         let first_input = first_input.clone();
-        use_change(*step, Box::new(move || focus(&first_input)));
+        // As an i64, like the 2-step section's: one compiled `use_change` for both.
+        use_change(i64::from(*step), Box::new(move || focus(&first_input)));
     }
 
     // Every callback below keeps the page's handles through one `Rc` (one count to keep and
