@@ -28,7 +28,7 @@ use std::process::Command;
 ///   are only reached by a stack overflow;
 /// - `--flatten --rereloop`: the control flow taken apart and rebuilt (binaryen's Relooper),
 ///   which lets the size passes after it find about 0.6 kB more (brotli) than `-Oz` alone;
-/// - `--one-caller-inline-max-function-size=30`: a function called from one place only is
+/// - `--one-caller-inline-max-function-size=15`: a function called from one place only is
 ///   inlined there only when it is small (binaryen's default inlines every such function,
 ///   whatever its size): the file grows a little but brotli makes it 0.8 kB smaller;
 ///   limits of 10, 20, 45, 80 and 200 came out 0.1 to 0.3 kB worse than 30;
@@ -39,7 +39,7 @@ const WASM_OPT_FLAGS: [&str; 8] = [
     "--low-memory-unused",
     "--flatten",
     "--rereloop",
-    "--one-caller-inline-max-function-size=30",
+    "--one-caller-inline-max-function-size=15",
     "-Oz",
     "-Oz",
     "--strip-producers",
