@@ -5,23 +5,41 @@
 use crate::api;
 use crate::components::message::{error, success};
 use crate::element::{el, fragment, maybe, when};
-use crate::hooks::{Load, use_load, use_submit};
+use crate::hooks::{Load, LoadHandle, SubmitHandle, use_load, use_submit};
 use crate::time_text;
-use twostep_shared::account::SessionInfo;
+use twostep_shared::account::{SessionInfo, SessionList};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct SessionsProps {
-    /// Whose sessions; `None`: the signed-in user's own.
-    pub user: Option<i64>,
+/// The section's state, kept by the Manage user page: [`use_sessions`] and [`view`] are a
+/// hook and a function rather than a component (each component costs download size).
+pub struct SessionsState {
+    loaded: LoadHandle<SessionList>,
+    submit: SubmitHandle,
+    notice: UseStateHandle<Option<String>>,
 }
 
-#[function_component(Sessions)]
-pub fn sessions(props: &SessionsProps) -> Html {
-    let loaded = use_load(props.user, api::sessions);
-    let submit = use_submit();
-    let notice = use_state(|| None::<String>);
-    let user = props.user;
+/// The state of the sessions of `whose`: `Some(None)` the signed-in user's own,
+/// `Some(Some(id))` user `id`'s (an administrator), `None` none (the section is not shown,
+/// and nothing is asked of the server).
+#[hook]
+pub fn use_sessions(whose: Option<Option<i64>>) -> SessionsState {
+    SessionsState {
+        loaded: use_load(whose, |whose| match whose {
+            Some(user) => api::sessions(user),
+            None => api::never(),
+        }),
+        submit: use_submit(),
+        notice: use_state(|| None::<String>),
+    }
+}
+
+/// The Sessions section; `user`: whose (`None`: the signed-in user's own).
+pub fn view(state: &SessionsState, user: Option<i64>) -> Html {
+    let SessionsState {
+        loaded,
+        submit,
+        notice,
+    } = state;
     let end_one = {
         let (loaded, submit, notice) = (loaded.clone(), submit.clone(), notice.clone());
         Callback::from(move |session: SessionInfo| {

@@ -8,9 +8,9 @@ use crate::components::admin_actions::{self, use_admin_actions};
 use crate::components::email::EmailSection;
 use crate::components::message::error;
 use crate::components::password_form::{self, use_password_form};
-use crate::components::sessions::Sessions;
+use crate::components::sessions::{self, use_sessions};
 use crate::components::two_step::TwoStepSection;
-use crate::element::{el, fragment, when};
+use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{Load, use_load};
 use crate::pages::users::{account_text, role_text};
 use crate::session::{SessionState, use_session};
@@ -63,6 +63,14 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
     // a component: smaller download).
     let password = use_password_form();
     let admin_actions = use_admin_actions();
+    // Whose sessions the profile shows: one's own, or (an administrator) the user's.
+    let whose = match &*session {
+        SessionState::SignedIn(_) if props.two_step || props.new_password => None,
+        SessionState::SignedIn(me) if me.id == props.id => Some(None),
+        SessionState::SignedIn(me) if me.role == Role::Administrator => Some(Some(props.id)),
+        _ => None,
+    };
+    let sessions = use_sessions(whose);
     let SessionState::SignedIn(me) = &*session else {
         return Html::default();
     };
@@ -131,13 +139,7 @@ pub fn manage_user(props: &ManageUserProps) -> Html {
             when(is_self && user.account == AccountKind::TeamServer, || {
                 password_form::view(&password, Callback::noop())
             }),
-            if is_self {
-                html! { <Sessions user={None::<i64>} /> }
-            } else {
-                when(me.role == Role::Administrator, || {
-                    html! { <Sessions user={Some(user.id)} /> }
-                })
-            },
+            maybe(whose.map(|user| sessions::view(&sessions, user))),
         ]),
     };
     let title = match user {
