@@ -7,38 +7,70 @@ use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
 use crate::components::message::error;
 use crate::element::{el, field, fragment, maybe, when};
-use crate::hooks::{use_load, use_submit};
+use crate::hooks::{LoadHandle, SubmitHandle, use_load, use_submit};
 use crate::time_text::utc;
 use crate::webauthn::body;
 use twostep_shared::api::TwoStepStatus;
-use twostep_shared::security_keys::{KeyAdded, KeyName};
+use twostep_shared::security_keys::{KeyAdded, KeyName, SecurityKeys};
 use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct SecurityKeysProps {
-    pub status: TwoStepStatus,
-    /// Called when the account's 2-step verification changed.
-    pub on_changed: Callback<()>,
+/// The section's state, kept by the 2-step section: [`use_security_keys`] and [`view`] are a
+/// hook and a function rather than a component (each component costs download size).
+pub struct KeysState {
+    /// Counts the changes, to load the list again.
+    version: UseStateHandle<u32>,
+    keys: LoadHandle<SecurityKeys>,
+    submit: SubmitHandle,
+    /// The new key's answer (as JSON text: a state type the app has anyway), waiting for its
+    /// name.
+    added: UseStateHandle<Option<String>>,
+    name: UseStateHandle<String>,
+    code: UseStateHandle<String>,
+    codes: UseStateHandle<Vec<String>>,
+    /// The key being removed, by its id as text (a state type the app has anyway).
+    removing: UseStateHandle<Option<String>>,
+    dialog: NodeRef,
 }
 
-#[function_component(SecurityKeys)]
-pub fn security_keys(props: &SecurityKeysProps) -> Html {
+/// The state; `shown`: the section shows (else nothing is asked of the server).
+#[hook]
+pub fn use_security_keys(shown: bool) -> KeysState {
     let version = use_state(|| 0u32);
-    let keys = use_load(*version, |_| api::security_keys());
-    let submit = use_submit();
-    // The new key's answer (as JSON text: a state type the app has anyway), waiting for its
-    // name.
-    let added = use_state(|| None::<String>);
-    let name = use_state(String::new);
-    let code = use_state(String::new);
-    let codes = use_state(Vec::<String>::new);
-    // The key being removed, by its id as text (a state type the app has anyway).
+    let keys = use_load(shown.then_some(*version), |version| match version {
+        Some(_) => api::security_keys(),
+        None => api::never(),
+    });
     let removing = use_state(|| None::<String>);
-    let dialog = use_dialog(removing.is_some());
-    let status = &props.status;
+    KeysState {
+        keys,
+        submit: use_submit(),
+        added: use_state(|| None::<String>),
+        name: use_state(String::new),
+        code: use_state(String::new),
+        codes: use_state(Vec::<String>::new),
+        dialog: use_dialog(removing.is_some()),
+        removing,
+        version,
+    }
+}
+
+/// The Security keys section, for the holder whose 2-step verification is `status`;
+/// `on_changed`: it changed.
+pub fn view(state: &KeysState, status: &TwoStepStatus, on_changed: &Callback<()>) -> Html {
+    let KeysState {
+        version,
+        keys,
+        submit,
+        added,
+        name,
+        code,
+        codes,
+        removing,
+        dialog,
+    } = state;
     let changed = {
-        let (version, on_changed) = (version.clone(), props.on_changed.clone());
+        let (version, on_changed) = (version.clone(), on_changed.clone());
         Callback::from(move |()| {
             version.set(*version + 1);
             on_changed.emit(());
@@ -201,8 +233,8 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
                         .attr("type", "text")
                         .attr("placeholder", "YubiKey on my keyring")
                         .flag("autofocus", true)
-                        .value((*name).clone())
-                        .bind_text(&name),
+                        .value((**name).clone())
+                        .bind_text(name),
                 ))
                 .child(when(status.enabled && status.security_keys == 0, || {
                     field(
@@ -212,8 +244,8 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
                             .id("key-proof")
                             .attr("type", "text")
                             .attr("autocomplete", "one-time-code")
-                            .value((*code).clone())
-                            .bind_text(&code),
+                            .value((**code).clone())
+                            .bind_text(code),
                     )
                 }))
                 .child(
@@ -233,7 +265,7 @@ pub fn security_keys(props: &SecurityKeysProps) -> Html {
         },
         // Drawn only while open: the 2-step section's own dialog uses the same ids.
         when(removing.is_some(), || ConfirmDialog {
-            dialog,
+            dialog: dialog.clone(),
             title: "Remove security key",
             text: "Remove this security key from your account? It will no longer sign you in. Confirm with one of your security keys.".into(),
             proof_label: None,

@@ -14,7 +14,7 @@ mod unlock;
 
 use crate::api;
 use crate::components::message::error;
-use crate::components::security_keys::SecurityKeys;
+use crate::components::security_keys::{self, use_security_keys};
 use crate::element::{el, fragment, maybe, when};
 use crate::hooks::{use_change, use_submit};
 use remove::{Remove, use_remove};
@@ -44,6 +44,8 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let remove = use_remove(state.remove_open);
     let unlock = use_submit();
     let new_codes = new_codes::use_new_codes();
+    let key_state =
+        use_security_keys(props.is_self && props.user.account == AccountKind::TeamServer);
     let codes = recovery_codes::use_recovery_codes(match &state.view {
         View::Codes(codes, _) => Some(codes.clone()),
         _ => None,
@@ -223,9 +225,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     };
     let keys = when(
         props.is_self && !matches!(state.view, View::Codes(..)),
-        || {
-            html! { <SecurityKeys status={status.clone()} on_changed={props.on_changed.clone()} /> }
-        },
+        || security_keys::view(&key_state, &status, &props.on_changed),
     );
     section(fragment(vec![body, keys]))
 }
