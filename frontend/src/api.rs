@@ -11,8 +11,7 @@ use std::task::{Context, Poll, ready};
 use twostep_shared::account::{ActivityPage, SessionList, SessionsEnded};
 use twostep_shared::api::{
     AccountCreated, AuditEventKind, AuditPage, ConfirmRequest, IdentityProviders, RecoveryCodes,
-    RemoveDeviceRequest, SetupResponse, SignInRequest, SignInResponse, User, UserList,
-    VerifyRequest,
+    SetupResponse, SignInRequest, SignInResponse, User, UserList, VerifyRequest,
 };
 use twostep_shared::security_keys::{KeyAdded, SecurityKeys};
 use twostep_shared::{ErrorBody, ErrorCode};
@@ -369,12 +368,10 @@ pub fn confirm(request: &ConfirmRequest, with_key: bool) -> Call<RecoveryCodes> 
     }
 }
 
-pub fn remove_device(id: i64, request: &RemoveDeviceRequest) -> Call<()> {
-    no_answer(
-        DELETE,
-        format!("/api/users/{id}/two-step"),
-        wire::object(&[("proof", request.proof.as_deref())]),
-    )
+/// Removes user `id`'s 2-step verification; `body`: the holder's proof (`{"proof": …}` or
+/// `{"security_key": …}`), `{}` for an administrator removing another's.
+pub fn remove_device(id: i64, body: Option<String>) -> Call<()> {
+    no_answer(DELETE, format!("/api/users/{id}/two-step"), body)
 }
 
 /// A request whose JSON answer is handed on as parsed.

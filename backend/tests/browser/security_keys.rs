@@ -211,3 +211,32 @@ async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its
     signed_in_as(c, "dave").await;
     browser.close().await;
 }
+
+/// An account with keys alone removes its 2-step verification with one of them: Remove, the
+/// box for a code left empty, OK, and the key's answer is the proof.
+#[tokio::test]
+async fn a_keys_only_account_removes_its_two_step_verification_with_its_key() {
+    let server = Server::start(&[("erin", "erin-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(true).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, "erin", "erin-password").await;
+    signed_in_as(c, "erin").await;
+    add_key(c, "Erin's key").await;
+    harness::wait_text(c, ".recovery-codes", "-").await;
+    harness::open_own_two_step(c).await;
+    harness::button(c, "Remove").await.click().await.unwrap();
+    harness::wait_text(c, "dialog[open]", "use one of your security keys").await;
+    c.find(Locator::XPath(
+        "//dialog[@open]//button[normalize-space()='OK']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    harness::wait_text(c, "section", "The authentication device has been removed.").await;
+    harness::wait_text(c, "section", "No security keys yet.").await;
+    browser.close().await;
+}

@@ -33,11 +33,14 @@ pub struct KeysState {
     dialog: NodeRef,
 }
 
-/// The state; `shown`: the section shows (else nothing is asked of the server).
+/// The state; `shown`: the section shows, with the number of keys the account's status
+/// counts (`None`: nothing is asked of the server). The list loads again after each change
+/// made here and whenever that number changes (removing 2-step verification removes the
+/// keys too).
 #[hook]
-pub fn use_security_keys(shown: bool) -> KeysState {
+pub fn use_security_keys(shown: Option<u32>) -> KeysState {
     let version = use_state(|| 0u32);
-    let keys = use_load(shown.then_some(*version), |version| match version {
+    let keys = use_load(shown.map(|count| (*version, count)), |deps| match deps {
         Some(_) => api::security_keys(),
         None => api::never(),
     });

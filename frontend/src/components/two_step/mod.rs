@@ -44,8 +44,15 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let remove = use_remove(state.remove_open);
     let unlock = use_submit();
     let new_codes = new_codes::use_new_codes();
-    let key_state =
-        use_security_keys(props.is_self && props.user.account == AccountKind::TeamServer);
+    let key_state = use_security_keys(
+        (props.is_self && props.user.account == AccountKind::TeamServer).then(|| {
+            props
+                .user
+                .two_step
+                .as_ref()
+                .map_or(0, |status| status.security_keys)
+        }),
+    );
     let codes = recovery_codes::use_recovery_codes(match &state.view {
         View::Codes(codes, _) => Some(codes.clone()),
         _ => None,
@@ -170,6 +177,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                                 user_id: user.id,
                                 username: user.username.clone().into(),
                                 is_self: props.is_self,
+                                has_keys: status.security_keys > 0,
                                 on_open: act.reform(|()| Action::OpenRemove),
                                 on_close: act.reform(|()| Action::CloseRemove),
                                 on_removed: act.reform(|()| Action::Removed),

@@ -5,7 +5,6 @@ use crate::api;
 use crate::components::confirm_dialog::{ConfirmDialog, use_dialog};
 use crate::element::{el, fragment};
 use crate::hooks::{SubmitHandle, use_submit};
-use twostep_shared::api::RemoveDeviceRequest;
 use yew::prelude::*;
 
 /// Remove's state, kept by the section: [`use_remove`] and [`Remove::view`] are a hook and a
@@ -31,6 +30,8 @@ pub struct Remove {
     pub username: AttrValue,
     /// The holder is removing their own device (a proof is needed).
     pub is_self: bool,
+    /// The account has security keys: with the box left empty, one of them is the proof.
+    pub has_keys: bool,
     pub on_open: Callback<()>,
     pub on_close: Callback<()>,
     pub on_removed: Callback<()>,
@@ -54,21 +55,32 @@ impl Remove {
         };
         let confirm = {
             let (proof, submit) = (proof.clone(), submit.clone());
-            let (id, is_self, on_removed) =
-                (props.user_id, props.is_self, props.on_removed.clone());
+            let (id, is_self, has_keys, on_removed) = (
+                props.user_id,
+                props.is_self,
+                props.has_keys,
+                props.on_removed.clone(),
+            );
             Callback::from(move |()| {
-                if is_self && proof.trim().is_empty() {
-                    submit.fail("Enter a current verification code or a recovery code.");
+                let on_removed = on_removed.clone();
+                let done = move |()| on_removed.emit(());
+                let typed = proof.trim();
+                if is_self && typed.is_empty() {
+                    if !has_keys {
+                        submit.fail("Enter a current verification code or a recovery code.");
+                        return;
+                    }
+                    // The box left empty: one of the holder's keys proves it.
+                    let call = api::steps::<()>(async move {
+                        let key = api::key_answer(api::key_proof(), false).await?;
+                        let request = crate::webauthn::body(&[("security_key", &key)]);
+                        api::remove_device(id, request).into_parts().0.await
+                    });
+                    submit.run(call, done);
                     return;
                 }
-                let request = RemoveDeviceRequest {
-                    proof: is_self.then(|| (*proof).clone()),
-                    security_key: None,
-                };
-                let on_removed = on_removed.clone();
-                submit.run(api::remove_device(id, &request), move |()| {
-                    on_removed.emit(())
-                });
+                let request = crate::wire::object(&[("proof", is_self.then_some(typed))]);
+                submit.run(api::remove_device(id, request), done);
             })
         };
         let on_proof = {
@@ -76,7 +88,14 @@ impl Remove {
             Callback::from(move |v: String| proof.set(v))
         };
         let text = if props.is_self {
-            "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or a recovery code.".to_owned()
+            format!(
+                "Remove the authentication device from your account? Sign-in will no longer ask for a verification code, and your recovery codes stop working. Confirm with a current verification code or a recovery code{}.",
+                if props.has_keys {
+                    ", or leave the box empty and use one of your security keys"
+                } else {
+                    ""
+                }
+            )
         } else {
             format!(
                 "Remove the authentication device of {}? Their sign-in will no longer ask for a verification code, their recovery codes stop working, and they are signed out everywhere.",
