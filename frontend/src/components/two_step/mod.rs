@@ -53,10 +53,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
                 .map_or(0, |status| status.security_keys)
         }),
     );
-    let codes = recovery_codes::use_recovery_codes(match &state.view {
-        View::Codes(codes, _) => Some(codes.clone()),
-        _ => None,
-    });
+    let codes = recovery_codes::use_recovery_codes(matches!(state.view, View::Codes(..)));
     let user = &props.user;
     let status = user.two_step.clone().unwrap_or(TwoStepStatus {
         enabled: false,

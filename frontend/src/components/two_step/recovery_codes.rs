@@ -6,7 +6,6 @@ use crate::components::message::{Tone, message};
 use crate::element::{el, fragment};
 use crate::focus::focus;
 use crate::hooks::use_change;
-use std::rc::Rc;
 use yew::prelude::*;
 
 /// The view's state, kept by the section: [`use_recovery_codes`] and [`view`] are a hook and
@@ -16,17 +15,18 @@ pub struct CodesState {
     feedback: UseStateHandle<String>,
 }
 
-/// The state for the `codes` shown (`None` while the section shows something else): when
-/// codes appear, the message takes the focus and the Copy feedback starts empty.
+/// The state; `shown`: the section shows codes. When codes appear, the message takes the
+/// focus and the Copy feedback starts empty. (Codes only ever follow another view, never
+/// other codes, so whether they show is what the effect watches: a `bool`, whose compiled
+/// `use_change` the app has anyway.)
 #[hook]
-pub fn use_recovery_codes(codes: Option<Rc<Vec<String>>>) -> CodesState {
+pub fn use_recovery_codes(shown: bool) -> CodesState {
     let message_ref = use_node_ref();
     let feedback = use_state(String::new);
     {
         let (message_ref, feedback) = (message_ref.clone(), feedback.clone());
-        let shown = codes.is_some();
         use_change(
-            codes,
+            shown,
             Box::new(move || {
                 if shown {
                     feedback.set(String::new());
