@@ -31,6 +31,23 @@ async fn add_key(c: &Client, name: &str) {
     harness::wait_text(c, "ul.keys", name).await;
 }
 
+/// `name` (password `NAME-password`) signed in, with one key added (2-step verification on
+/// with keys alone), on their 2-Step verification section.
+async fn keys_only_account(name: &str) -> (Server, Browser) {
+    let password = format!("{name}-password");
+    let server = Server::start(&[(name, password.as_str(), false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.add_virtual_authenticator(true).await;
+    c.goto(&localhost(&server, "/")).await.unwrap();
+    submit_sign_in_form(c, name, &password).await;
+    signed_in_as(c, name).await;
+    add_key(c, &format!("{name}'s key")).await;
+    harness::wait_text(c, ".recovery-codes", "-").await;
+    harness::open_own_two_step(c).await;
+    (server, browser)
+}
+
 async fn signed_in_as(c: &Client, name: &str) {
     harness::wait_text(c, "h1", &format!("Welcome, {name}")).await;
 }
@@ -145,16 +162,8 @@ async fn a_page_on_another_origin_cannot_use_the_key() {
 
 #[tokio::test]
 async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its_key() {
-    let server = Server::start(&[("dave", "dave-password", false)]).await;
-    let browser = Browser::start().await;
+    let (_server, browser) = keys_only_account("dave").await;
     let c = &browser.client;
-    browser.add_virtual_authenticator(true).await;
-    c.goto(&localhost(&server, "/")).await.unwrap();
-    submit_sign_in_form(c, "dave", "dave-password").await;
-    signed_in_as(c, "dave").await;
-    add_key(c, "Dave's key").await;
-    harness::wait_text(c, ".recovery-codes", "-").await;
-    harness::open_own_two_step(c).await;
 
     // New recovery codes: the key (not an app code) proves it.
     harness::button(c, "New recovery codes")
@@ -216,16 +225,8 @@ async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its
 /// box for a code left empty, OK, and the key's answer is the proof.
 #[tokio::test]
 async fn a_keys_only_account_removes_its_two_step_verification_with_its_key() {
-    let server = Server::start(&[("erin", "erin-password", false)]).await;
-    let browser = Browser::start().await;
+    let (_server, browser) = keys_only_account("erin").await;
     let c = &browser.client;
-    browser.add_virtual_authenticator(true).await;
-    c.goto(&localhost(&server, "/")).await.unwrap();
-    submit_sign_in_form(c, "erin", "erin-password").await;
-    signed_in_as(c, "erin").await;
-    add_key(c, "Erin's key").await;
-    harness::wait_text(c, ".recovery-codes", "-").await;
-    harness::open_own_two_step(c).await;
     harness::button(c, "Remove").await.click().await.unwrap();
     harness::wait_text(c, "dialog[open]", "use one of your security keys").await;
     c.find(Locator::XPath(
