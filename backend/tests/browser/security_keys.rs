@@ -48,6 +48,18 @@ async fn keys_only_account(name: &str) -> (Server, Browser) {
     (server, browser)
 }
 
+/// OK in the open dialog.
+async fn click_ok(c: &Client) {
+    c.find(Locator::XPath(
+        "//dialog[@open]//button[normalize-space()='OK']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
 async fn signed_in_as(c: &Client, name: &str) {
     harness::wait_text(c, "h1", &format!("Welcome, {name}")).await;
 }
@@ -96,14 +108,7 @@ async fn a_key_signs_in_after_the_password_and_a_passkey_alone_then_it_is_remove
         .click()
         .await
         .unwrap();
-    c.find(Locator::XPath(
-        "//dialog[@open]//button[normalize-space()='OK']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_ok(c).await;
     harness::wait_text(c, "section", "No security keys yet.").await;
     browser.close().await;
 }
@@ -229,14 +234,7 @@ async fn a_keys_only_account_removes_its_two_step_verification_with_its_key() {
     let c = &browser.client;
     harness::button(c, "Remove").await.click().await.unwrap();
     harness::wait_text(c, "dialog[open]", "use one of your security keys").await;
-    c.find(Locator::XPath(
-        "//dialog[@open]//button[normalize-space()='OK']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_ok(c).await;
     harness::wait_text(c, "section", "The authentication device has been removed.").await;
     harness::wait_text(c, "section", "No security keys yet.").await;
     browser.close().await;
