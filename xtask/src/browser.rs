@@ -48,8 +48,8 @@ pub const QR_STEPS: [&str; 5] = [
     "the page's HTML",
     "the app's files (until the WebAssembly is read from the cache)",
     "the app starts, `GET /api/me`",
-    "the page drawn, `POST /api/me/two-step/setup`",
-    "the QR code drawn",
+    "`POST /api/me/two-step/setup` (sent when `GET /api/me` answers)",
+    "the page with the QR code drawn",
 ];
 
 /// When each step of [`QR_STEPS`] but the last ended, in milliseconds from the start of the
