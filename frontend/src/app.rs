@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::layout::Layout;
+use crate::components::two_step::{keep_setup, sets_up_at_once};
 use crate::element::el;
 use crate::hooks::use_mount;
 use crate::pages::{
@@ -23,7 +24,19 @@ pub fn app() -> Html {
             let me = api::me();
             wasm_bindgen_futures::spawn_local(async move {
                 session.set(match me.await {
-                    Ok(user) => SessionState::SignedIn(user),
+                    Ok(user) => {
+                        // The holder's own 2-Step verification page, which would ask for a
+                        // setup as it opens: asked now, so the page is drawn once, with the QR
+                        // code (docs/development.md, the QR code's budget).
+                        if route::current_route() == (Route::TwoStep { id: user.id })
+                            && !user.password_change_required
+                            && sets_up_at_once(&user)
+                            && let Ok(setup) = api::start_setup().await
+                        {
+                            keep_setup(setup);
+                        }
+                        SessionState::SignedIn(user)
+                    }
                     Err(_) => SessionState::SignedOut,
                 });
             });

@@ -71,7 +71,7 @@ impl Route {
 }
 
 /// The route of the page's current address.
-fn current_route() -> Route {
+pub fn current_route() -> Route {
     let path = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();

@@ -2199,6 +2199,25 @@ impl BrowserRows {
                 every.join(", ")
             );
         }
+        if !self.timings.qr_steps.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nThe navigation to the QR code by step, {} of its loads (the browser's resource \
+                 timing: each step ends with the `responseEnd` of the request named, the last with \
+                 the QR code shown):\n\n| step | median | every run (ms, in order) |\n| --- | --- | --- |",
+                self.timings.qr_steps.len()
+            );
+            for (i, name) in browser::QR_STEPS.iter().enumerate() {
+                let runs: Vec<f64> = self.timings.qr_steps.iter().map(|s| s[i]).collect();
+                let every: Vec<String> = runs.iter().map(|v| format!("{v:.0}")).collect();
+                let _ = writeln!(
+                    w,
+                    "| {name} | {} | {} |",
+                    ms(browser::median(&runs)),
+                    every.join(", ")
+                );
+            }
+        }
         let _ = writeln!(w);
     }
 }

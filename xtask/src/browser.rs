@@ -7,6 +7,8 @@
 //! `performance.now()` (milliseconds since the navigation started) when the QR code's `<svg>`
 //! and the Sign in form's Username field are first in the document with a size on screen.
 //! First contentful paint is the browser's own entry (`performance.getEntriesByType('paint')`).
+//! The QR code's loads are also split into steps by the browser's resource timing
+//! ([`QR_STEPS`]).
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -39,10 +41,35 @@ const MARKS_SCRIPT: &str = r#"(() => {
   new MutationObserver(check).observe(document, { childList: true, subtree: true });
 })();"#;
 
+/// The steps of the navigation to the QR code, each ending when the one after it starts:
+/// the resource timing's `responseEnd` of the page, of the app's WebAssembly, of the first
+/// `GET /api/me` and of `POST /api/me/two-step/setup`, then the QR code shown.
+pub const QR_STEPS: [&str; 5] = [
+    "the page's HTML",
+    "the app's files (until the WebAssembly is read from the cache)",
+    "the app starts, `GET /api/me`",
+    "`POST /api/me/two-step/setup` (sent when `GET /api/me` answers)",
+    "the page with the QR code drawn",
+];
+
+/// When each step of [`QR_STEPS`] but the last ended, in milliseconds from the start of the
+/// navigation (`null` when one is missing).
+const QR_MILESTONES_SCRIPT: &str = r#"const entries = performance.getEntriesByType("resource");
+const end = (test) => entries.find((e) => test(new URL(e.name).pathname))?.responseEnd ?? null;
+return [
+  performance.getEntriesByType("navigation")[0]?.responseEnd ?? null,
+  end((path) => path.endsWith(".wasm")),
+  end((path) => path === "/api/me"),
+  end((path) => path === "/api/me/two-step/setup"),
+];"#;
+
 /// The times of [`RUNS`] page loads each, in milliseconds from the start of the navigation.
 pub struct Timings {
     /// The holder (2-step off) opens their 2-Step verification page until the QR code shows.
     pub qr: Vec<f64>,
+    /// The same loads, each as the length of its [`QR_STEPS`] (a load whose page did not
+    /// note every end is left out: these steps explain the total, they are not a target).
+    pub qr_steps: Vec<[f64; 5]>,
     /// Signed out, the Sign in page: first contentful paint.
     pub first_paint: Vec<f64>,
     /// Signed out, the Sign in page: until the Username field shows.
@@ -112,20 +139,44 @@ async fn measure_with(
     .await?;
     let two_step = format!("{base}/users/{id}/two-step");
     let mut qr = Vec::new();
+    let mut qr_steps = Vec::new();
     for run in 0..=RUNS {
         c.goto(&two_step)
             .await
             .map_err(|e| format!("open {two_step}: {e}"))?;
         let shown = wait_for_mark(c, "qr").await?;
+        let milestones = c
+            .execute(QR_MILESTONES_SCRIPT, Vec::new())
+            .await
+            .map_err(|e| format!("the QR code's steps: {e}"))?;
         if run > 0 {
             qr.push(shown);
+            qr_steps.extend(steps(&milestones, shown));
         }
     }
     Ok(Timings {
         qr,
+        qr_steps,
         first_paint,
         sign_in_form,
     })
+}
+
+/// The length of each of [`QR_STEPS`], from the ends the page noted (`milestones`, from
+/// [`QR_MILESTONES_SCRIPT`]) and the time the QR code showed; `None` when one is missing.
+fn steps(milestones: &Value, shown: f64) -> Option<[f64; 5]> {
+    let mut ends = [0.0; 5];
+    for (i, end) in ends.iter_mut().take(4).enumerate() {
+        *end = milestones.get(i).and_then(Value::as_f64)?;
+    }
+    ends[4] = shown;
+    let mut lengths = [0.0; 5];
+    let mut start = 0.0;
+    for (length, end) in lengths.iter_mut().zip(ends) {
+        *length = end - start;
+        start = end;
+    }
+    Some(lengths)
 }
 
 /// Fills in and sends the Sign in form, then waits for the signed-in toolbar.
@@ -297,7 +348,17 @@ pub fn median(values: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{median, steps};
+    use serde_json::json;
+
+    #[test]
+    fn qr_steps_are_the_times_between_the_ends() {
+        assert_eq!(
+            steps(&json!([10.5, 60.0, 80.0, 100.0]), 130.0).unwrap(),
+            [10.5, 49.5, 20.0, 20.0, 30.0]
+        );
+        assert!(steps(&json!([10.5, 60.0, null, 100.0]), 130.0).is_none());
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -238,6 +238,76 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
     browser.close().await;
 }
 
+/// The holder's 2-Step verification page opened by its address (a bookmark, a reload): the app
+/// sends the setup as soon as `GET /api/me` answers, before drawing the page (so it is drawn
+/// once, with the QR code: the QR code's time budget), and the page shows that setup without
+/// asking again; its codes set it up.
+#[tokio::test]
+async fn two_step_page_opened_by_its_address_sends_one_setup_before_drawing() {
+    let server = Server::start(&[("grace", "grace-password", false)]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in(c, &server, "grace", "grace-password").await;
+    harness::wait_text(c, "h1", "Welcome, grace").await;
+    let id = c
+        .execute(
+            "return fetch('/api/me').then((r) => r.json()).then((me) => me.id);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.goto(&server.url(&format!("/users/{id}/two-step")))
+        .await
+        .unwrap();
+    let qr = c
+        .wait()
+        .for_element(fantoccini::Locator::Css("[role=img][aria-label='QR code']"))
+        .await
+        .unwrap();
+    // The API requests of this load, in the order they were sent.
+    let sent = c
+        .execute(
+            "return performance.getEntriesByType('resource')\
+               .map((e) => new URL(e.name).pathname).filter((p) => p.startsWith('/api/'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let sent: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(sent[..2], ["/api/me", "/api/me/two-step/setup"], "{sent:?}");
+    assert_eq!(
+        sent.iter()
+            .filter(|p| **p == "/api/me/two-step/setup")
+            .count(),
+        1,
+        "{sent:?}"
+    );
+
+    let uri = harness::decode_qr(&qr.screenshot().await.unwrap());
+    let secret =
+        totp::base32_decode(&harness::query_param(&uri, "secret").expect("secret in the URI"))
+            .expect("base32 secret");
+    let step = step_with_margin(std::time::Duration::from_secs(10)).await;
+    harness::field(c, "Code 1")
+        .await
+        .send_keys(&totp::code(&secret, step - 2))
+        .await
+        .unwrap();
+    harness::field(c, "Code 2")
+        .await
+        .send_keys(&totp::code(&secret, step - 1))
+        .await
+        .unwrap();
+    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::wait_text(c, "[role=status]", "2-Step verification has been set up.").await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn open_in_authenticator_app_link_is_the_uri_the_qr_code_encodes() {
     let server = Server::start(&[("fay", "fay-password", false)]).await;

@@ -21,7 +21,7 @@ use remove::{Remove, use_remove};
 use setup_form::SetupForm;
 use state::{Action, State, View};
 use status::use_notice_focus;
-use twostep_shared::api::{AccountKind, TwoStepStatus, User};
+use twostep_shared::api::{AccountKind, SetupResponse, TwoStepStatus, User};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -33,6 +33,22 @@ pub struct TwoStepProps {
     pub viewer_is_admin: bool,
     /// Called when the status changed on the server.
     pub on_changed: Callback<()>,
+}
+
+/// The holder's own section asks for a setup at once for such an account: a Team Server
+/// account without 2-step verification.
+pub fn sets_up_at_once(user: &User) -> bool {
+    user.account == AccountKind::TeamServer && !user.two_step.as_ref().is_some_and(|s| s.enabled)
+}
+
+thread_local! {
+    /// A setup the app asked for before drawing this section ([`keep_setup`]).
+    static EARLY_SETUP: std::cell::Cell<Option<SetupResponse>> = const { std::cell::Cell::new(None) };
+}
+
+/// Keeps a setup for the section about to open, which shows it instead of asking again.
+pub fn keep_setup(setup: SetupResponse) {
+    EARLY_SETUP.with(|early| early.set(Some(setup)));
 }
 
 #[function_component(TwoStepSection)]
@@ -63,7 +79,7 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
         security_keys: 0,
     });
     let team_server = user.account == AccountKind::TeamServer;
-    let can_set_up = props.is_self && team_server && !status.enabled;
+    let can_set_up = props.is_self && sets_up_at_once(user);
     // Security keys alone: the app may be added next to them (with a key as proof).
     let can_add_app = props.is_self && team_server && status.enabled && !status.app;
     // Every change goes through here; one that changed the account reloads it.
@@ -80,6 +96,10 @@ pub fn two_step_section(props: &TwoStepProps) -> Html {
     let start_setup = {
         let (start, act) = (start.clone(), act.clone());
         Callback::from(move |()| {
+            if let Some(setup) = EARLY_SETUP.with(std::cell::Cell::take) {
+                act.emit(Action::SetupReady(setup));
+                return;
+            }
             act.emit(Action::StartSetup);
             let (ready, failed) = (act.clone(), act.clone());
             start.run_or(
