@@ -205,6 +205,14 @@ fn test(extra: &[String]) -> Result<(), String> {
         .env("TWOSTEP_AXE_JS", &axe)
         .env("TWOSTEP_TEST_POSTGRES_URL", &postgres_url);
     run_command(&mut tests)?;
+    // The browser app's own unit tests (the QR code's mask, base64url) run natively: the
+    // workspace run above leaves the app out, which is built for the browser.
+    step("Running the browser app's unit tests (natively)");
+    let mut app_units = cargo();
+    app_units
+        .args(["test", "--package", "twostep-frontend", "--bin", "twostep-frontend"])
+        .args(extra);
+    run_command(&mut app_units)?;
     step("Running the load test on its own (it saturates every core and measures against that)");
     let mut load = cargo();
     load.args(["test", "--package", "twostep", "--test", "instances"])
