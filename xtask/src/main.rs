@@ -210,7 +210,13 @@ fn test(extra: &[String]) -> Result<(), String> {
     step("Running the browser app's unit tests (natively)");
     let mut app_units = cargo();
     app_units
-        .args(["test", "--package", "twostep-frontend", "--bin", "twostep-frontend"])
+        .args([
+            "test",
+            "--package",
+            "twostep-frontend",
+            "--bin",
+            "twostep-frontend",
+        ])
         .args(extra);
     run_command(&mut app_units)?;
     step("Running the load test on its own (it saturates every core and measures against that)");
