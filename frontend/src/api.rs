@@ -169,14 +169,6 @@ fn no_answer(method: &'static str, path: String, body: Option<String>) -> Call<(
     }
 }
 
-/// A call that is never sent and never answers (a section that is not shown stays Loading).
-pub fn never<T: 'static>() -> Call<T> {
-    Call {
-        pending: Box::pin(std::future::pending()),
-        read: Box::new(|_| None),
-    }
-}
-
 /// Reads a JSON body with the browser's own parser; [`wire`] reads the types from it
 /// (smaller than bundling a JSON parser or serde's deserializers into the wasm).
 async fn parsed(response: Response) -> Option<JsValue> {

@@ -68,13 +68,16 @@ impl<T: 'static> LoadHandle<T> {
 }
 
 /// Calls `fetch(deps)` when the component mounts and whenever `deps` changes (showing
-/// Loading meanwhile). An answer to an older request than the latest is dropped.
+/// Loading meanwhile). An answer to an older request than the latest is dropped. For a part
+/// that is not always shown, `fetch` may give an `Option<Call>`: `None` asks the server
+/// nothing (the state stays Loading, and an older answer is dropped).
 #[hook]
-pub fn use_load<T, D, F>(deps: D, fetch: F) -> LoadHandle<T>
+pub fn use_load<T, D, F, C>(deps: D, fetch: F) -> LoadHandle<T>
 where
     T: 'static,
     D: PartialEq + Clone + 'static,
-    F: Fn(D) -> Call<T> + 'static,
+    F: Fn(D) -> C + 'static,
+    C: Into<Option<Call<T>>>,
 {
     // Only this part knows the types; the state and the effect are in `use_loader`, compiled
     // once for every use (a smaller download).
@@ -86,10 +89,10 @@ where
     let (state, again) = use_loader(
         changed,
         Box::new(move || {
-            let (pending, read) = fetch(deps).into_parts();
+            let (pending, read) = fetch(deps).into()?.into_parts();
             let read: Reader =
                 Box::new(move |value| read(value).map(|data| Rc::new(data) as Rc<dyn Any>));
-            (pending, read)
+            Some((pending, read))
         }),
     );
     LoadHandle {
@@ -103,11 +106,12 @@ type Reader = Box<dyn FnOnce(&JsValue) -> Option<Rc<dyn Any>>>;
 
 /// The state of a [`use_load`], and the effect that sends its request: after a render where
 /// the inputs `changed` (showing Loading meanwhile) or a reload was asked for, it calls
-/// `start` and keeps the answer.
+/// `start` and keeps the answer (`start` giving `None`: nothing is sent, and an answer still
+/// on its way is dropped).
 #[hook]
 fn use_loader(
     changed: bool,
-    start: Box<dyn FnOnce() -> (Pending, Reader)>,
+    start: Box<dyn FnOnce() -> Option<(Pending, Reader)>>,
 ) -> (UseStateHandle<Stored>, UseStateHandle<u32>) {
     let state = use_state(|| Stored::Loading);
     let again = use_state(|| 0u32);
@@ -122,8 +126,10 @@ fn use_loader(
             if changed {
                 state.set(Stored::Loading);
             }
-            let (pending, read) = start();
-            spawn_latest(generation, state, pending, read);
+            match start() {
+                Some((pending, read)) => spawn_latest(generation, state, pending, read),
+                None => generation.set(generation.get().wrapping_add(1)),
+            }
         });
     }
     (state, again)

@@ -40,9 +40,8 @@ pub struct KeysState {
 #[hook]
 pub fn use_security_keys(shown: Option<u32>) -> KeysState {
     let version = use_state(|| 0u32);
-    let keys = use_load(shown.map(|count| (*version, count)), |deps| match deps {
-        Some(_) => api::security_keys(),
-        None => api::never(),
+    let keys = use_load(shown.map(|count| (*version, count)), |deps| {
+        deps.map(|_| api::security_keys())
     });
     let removing = use_state(|| None::<String>);
     KeysState {

@@ -24,10 +24,7 @@ pub struct SessionsState {
 #[hook]
 pub fn use_sessions(whose: Option<Option<i64>>) -> SessionsState {
     SessionsState {
-        loaded: use_load(whose, |whose| match whose {
-            Some(user) => api::sessions(user),
-            None => api::never(),
-        }),
+        loaded: use_load(whose, |whose| whose.map(api::sessions)),
         submit: use_submit(),
         notice: use_state(|| None::<String>),
     }
