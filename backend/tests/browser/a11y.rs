@@ -70,11 +70,7 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
         .await
         .unwrap();
     check("the Profile menu").await;
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Manage profile").await;
     harness::wait_text(c, "h1", "Manage user: bea").await;
     harness::wait_text(c, ".profile-facts", "Team Server account").await;
     check("Manage profile").await;
@@ -98,17 +94,9 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
         .unwrap();
     let secret = totp::base32_decode(&key.replace(' ', "")).expect("a base32 key");
     let step = totp::now_step();
-    harness::field(c, "Code 1")
-        .await
-        .send_keys(&totp::code(&secret, step - 1))
-        .await
-        .unwrap();
-    harness::field(c, "Code 2")
-        .await
-        .send_keys(&totp::code(&secret, step))
-        .await
-        .unwrap();
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::type_into(c, "Code 1", &totp::code(&secret, step - 1)).await;
+    harness::type_into(c, "Code 2", &totp::code(&secret, step)).await;
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "[role=status]", "2-Step verification has been set up").await;
     check("the recovery codes").await;
     let recovery_code = c
@@ -118,11 +106,11 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
         .text()
         .await
         .unwrap();
-    harness::button(c, "Done").await.click().await.unwrap();
+    harness::click(c, "Done").await;
     harness::wait_text(c, "section", "2-Step verification is on").await;
     check("2-Step verification, on").await;
 
-    harness::button(c, "Remove").await.click().await.unwrap();
+    harness::click(c, "Remove").await;
     harness::wait_text(
         c,
         "dialog",
@@ -130,7 +118,7 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     )
     .await;
     check("the Remove dialog (own device)").await;
-    harness::button(c, "OK").await.click().await.unwrap();
+    harness::click(c, "OK").await;
     harness::wait_text(
         c,
         "dialog",
@@ -138,33 +126,21 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     )
     .await;
     check("the Remove dialog with an error").await;
-    harness::button(c, "Cancel").await.click().await.unwrap();
-    harness::button(c, "New recovery codes")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Cancel").await;
+    harness::click(c, "New recovery codes").await;
     harness::button(c, "Make new recovery codes").await;
     check("New recovery codes").await;
     // Move to a new phone: the replacement's set-up, then Cancel.
-    harness::button(c, "Move to a new phone")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Move to a new phone").await;
     c.wait()
         .for_element(Locator::Css("[role=img][aria-label='QR code']"))
         .await
         .unwrap();
     check("Move to a new phone").await;
-    harness::button(c, "Cancel").await.click().await.unwrap();
+    harness::click(c, "Cancel").await;
     // Confirm it's you: the session signed in longer ago than the recent window.
     crate::holder::age_sessions(&server).await;
-    harness::button(c, "Move to a new phone")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Move to a new phone").await;
     harness::wait_text(c, "#reauth-title", "Confirm it's you").await;
     check("the Confirm it's you dialog").await;
     c.active_element()
@@ -179,18 +155,10 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
     sign_in(c, &server, "bea", "bea-password").await;
     harness::field(c, "Verification code").await;
     check("the verification code step").await;
-    harness::button(c, "Use a recovery code instead")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Recovery code")
-        .await
-        .send_keys(&recovery_code)
-        .await
-        .unwrap();
+    harness::click(c, "Use a recovery code instead").await;
+    harness::type_into(c, "Recovery code", &recovery_code).await;
     check("the recovery code step").await;
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::click(c, "Verify").await;
     harness::wait_text(c, "h1", "Welcome, bea").await;
     harness::open_own_profile(c).await;
     harness::link(c, "Security activity")
@@ -222,10 +190,10 @@ async fn every_screen_is_accessible(browser: Browser, dark: bool) {
         .unwrap();
     harness::wait_text(c, "section", "2-Step verification is on").await;
     check("2-Step verification of another user").await;
-    harness::button(c, "Remove").await.click().await.unwrap();
+    harness::click(c, "Remove").await;
     harness::wait_text(c, "dialog", "Remove the authentication device of bea?").await;
     check("the Remove dialog (administrator)").await;
-    harness::button(c, "Cancel").await.click().await.unwrap();
+    harness::click(c, "Cancel").await;
     harness::link(c, "Audit log").await.click().await.unwrap();
     harness::wait_text(c, "table.audit", "Recovery code used").await;
     harness::wait_text(c, "[role=status]", "events found").await;
@@ -266,20 +234,20 @@ async fn phone_screens_are_accessible(browser: Browser, dark: bool) {
     crate::submit_sign_in_form(c, "ada", "ada-password").await;
     harness::wait_text(c, "h1", "Welcome, ada").await;
     harness::assert_accessible(c, "Home on a phone").await;
-    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::click(c, "Menu").await;
     harness::link(c, "Audit log").await.click().await.unwrap();
     harness::wait_text(c, "[role=status]", "event found").await;
     harness::snapshot(c, "phone-audit-log").await;
     harness::assert_accessible(c, "Audit log on a phone").await;
-    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::click(c, "Menu").await;
     harness::link(c, "Users").await;
     // The open menu lies over the page, which was checked above.
     harness::assert_accessible_in(c, "the open menu on a phone", "nav.sidebar").await;
-    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::click(c, "Menu").await;
     harness::open_own_profile(c).await;
     harness::wait_text(c, ".profile-facts", "Team Server account").await;
     harness::assert_accessible(c, "Manage profile on a phone").await;
-    harness::button(c, "Menu").await.click().await.unwrap();
+    harness::click(c, "Menu").await;
     harness::link(c, "2-Step verification")
         .await
         .click()

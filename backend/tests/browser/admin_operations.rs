@@ -33,7 +33,7 @@ async fn sign_out(c: &Client) {
         .click()
         .await
         .unwrap();
-    harness::button(c, "Sign out").await.click().await.unwrap();
+    harness::click(c, "Sign out").await;
     harness::field(c, "Password").await;
 }
 
@@ -51,7 +51,7 @@ async fn administrator_adds_a_user_who_must_choose_a_new_password_at_first_sign_
     name.clear().await.unwrap();
     name.send_keys("dana").await.unwrap();
     harness::wait_text(c, "#new-username-hint", "Letters a–z").await;
-    harness::button(c, "Add").await.click().await.unwrap();
+    harness::click(c, "Add").await;
     let added = status_text(c, "Added dana. One-time password:").await;
     let password = one_time_password(&added);
     harness::wait_text(c, "table.users", "dana").await;
@@ -67,17 +67,9 @@ async fn administrator_adds_a_user_who_must_choose_a_new_password_at_first_sign_
         ("New password", "dana's own long phrase"),
         ("New password again", "dana's own long phrase"),
     ] {
-        harness::field(c, label)
-            .await
-            .send_keys(text)
-            .await
-            .unwrap();
+        harness::type_into(c, label, text).await;
     }
-    harness::button(c, "Change password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Change password").await;
     harness::wait_text(c, "h1", "Welcome, dana").await;
     browser.close().await;
 }
@@ -106,22 +98,14 @@ async fn administrator_changes_role_resets_disables_enables_and_deletes_a_user()
         .unwrap();
     harness::wait_text(c, "h1", "Manage user: carol").await;
 
-    harness::button(c, "Make administrator")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Make administrator").await;
     status_text(c, "carol is now an Administrator.").await;
     harness::wait_text(c, ".profile-facts", "Administrator").await;
-    harness::button(c, "Remove administrator")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Remove administrator").await;
     status_text(c, "carol is now a User.").await;
 
     // Disable: carol's open browser is signed out at its next request; she is told why.
-    harness::button(c, "Disable").await.click().await.unwrap();
+    harness::click(c, "Disable").await;
     status_text(c, "carol is disabled and was signed out everywhere.").await;
     harness::wait_text(c, ".profile-facts", "Disabled: cannot sign in").await;
     // (The Sign in page's Username: the Confirm it's you dialog has a Password field too.)
@@ -130,17 +114,13 @@ async fn administrator_changes_role_resets_disables_enables_and_deletes_a_user()
     sign_in(carol, &server, "carol", "carol-password").await;
     harness::wait_text(carol, "[role=alert]", "This account is disabled.").await;
 
-    harness::button(c, "Enable").await.click().await.unwrap();
+    harness::click(c, "Enable").await;
     status_text(c, "carol is enabled and can sign in again.").await;
     sign_in(carol, &server, "carol", "carol-password").await;
     harness::wait_text(carol, "h1", "Welcome, carol").await;
 
     // Reset: a one-time password; carol is signed out again.
-    harness::button(c, "Reset password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Reset password").await;
     let reset = status_text(c, "One-time password:").await;
     let password = one_time_password(&reset);
     harness::link(carol, "Users").await.click().await.unwrap();
@@ -150,9 +130,9 @@ async fn administrator_changes_role_resets_disables_enables_and_deletes_a_user()
     carols.close().await;
 
     // Delete, after OK.
-    harness::button(c, "Delete").await.click().await.unwrap();
+    harness::click(c, "Delete").await;
     harness::wait_text(c, "dialog", "Delete carol?").await;
-    harness::button(c, "OK").await.click().await.unwrap();
+    harness::click(c, "OK").await;
     harness::wait_text(c, "h1", "Users").await;
     harness::wait_text(c, "[role=status]", "1 user found").await;
     browser.close().await;

@@ -89,12 +89,8 @@ async fn audit_log_filters_by_name_and_kind_and_downloads_the_csv() {
     // boss's sign-in and the 75 added events.
     harness::wait_text(c, "[role=status]", "76 events found. Page 1 of 2.").await;
 
-    harness::field(c, "User name")
-        .await
-        .send_keys("CAR")
-        .await
-        .unwrap();
-    harness::button(c, "Search").await.click().await.unwrap();
+    harness::type_into(c, "User name", "CAR").await;
+    harness::click(c, "Search").await;
     harness::wait_text(c, "[role=status]", "70 events found. Page 1 of 2.").await;
     c.find(Locator::Css("#audit-event"))
         .await

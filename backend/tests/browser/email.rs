@@ -27,11 +27,7 @@ async fn save_address(c: &Client, address: &str) {
     let field = harness::field(c, LABEL).await;
     field.clear().await.unwrap();
     field.send_keys(address).await.unwrap();
-    harness::button(c, "Save address")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Save address").await;
 }
 
 #[tokio::test]
@@ -47,12 +43,8 @@ async fn the_holder_sets_their_address_after_confirming_its_them() {
     save_address(c, "carol@mail.example").await;
     // The sign-in is old: the server asks first, then the save goes on.
     harness::wait_text(c, "#reauth-title", "Confirm it's you").await;
-    harness::field(c, "Password")
-        .await
-        .send_keys("carol-password")
-        .await
-        .unwrap();
-    harness::button(c, "Confirm").await.click().await.unwrap();
+    harness::type_into(c, "Password", "carol-password").await;
+    harness::click(c, "Confirm").await;
     harness::wait_text(
         c,
         "[role=status]",
@@ -94,17 +86,14 @@ async fn an_administrator_gives_addresses_and_sends_a_test_message_to_their_own(
     let c = &browser.client;
     sign_in(c, &server, "boss", "boss-password").await;
     harness::link(c, "Users").await.click().await.unwrap();
-    harness::field(c, "Username")
-        .await
-        .send_keys("dana")
-        .await
-        .unwrap();
-    harness::field(c, "Address for security e-mails (optional)")
-        .await
-        .send_keys("dana@mail.example")
-        .await
-        .unwrap();
-    harness::button(c, "Add").await.click().await.unwrap();
+    harness::type_into(c, "Username", "dana").await;
+    harness::type_into(
+        c,
+        "Address for security e-mails (optional)",
+        "dana@mail.example",
+    )
+    .await;
+    harness::click(c, "Add").await;
     harness::wait_text(c, "[role=status]", "Added dana.").await;
     // The Users list's E-mail column.
     harness::wait_text(c, "table.users", "dana@mail.example").await;
@@ -130,19 +119,11 @@ async fn an_administrator_gives_addresses_and_sends_a_test_message_to_their_own(
     // Their own page: the test message needs an address first, and says so.
     harness::open_own_profile(c).await;
     harness::wait_text(c, "h1", "Manage user: boss").await;
-    harness::button(c, "Send a test message")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Send a test message").await;
     harness::wait_text(c, "[role=alert]", "no e-mail address").await;
     save_address(c, "boss@mail.example").await;
     harness::wait_text(c, "[role=status]", "now go to boss@mail.example").await;
-    harness::button(c, "Send a test message")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Send a test message").await;
     harness::wait_text(c, "[role=status]", "A test message is on its way.").await;
     let db = server.database().await;
     let queued: i64 = sqlx::query(

@@ -390,6 +390,16 @@ pub async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no button {name:?}: {e}"))
 }
 
+/// Types `text` into the input labelled `label`.
+pub async fn type_into(c: &Client, label: &str, text: &str) {
+    field(c, label).await.send_keys(text).await.unwrap();
+}
+
+/// Clicks the button whose text is `name`.
+pub async fn click(c: &Client, name: &str) {
+    button(c, name).await.click().await.unwrap();
+}
+
 /// The button whose accessible name comes from `aria-label`.
 pub async fn button_labelled(c: &Client, name: &str) -> fantoccini::elements::Element {
     let xpath = format!("//button[@aria-label={}]", xpath_literal(name));

@@ -72,18 +72,14 @@ async fn confirm_its_you_then_the_setup_goes_on() {
     // Again, with a wrong password first (said in the dialog), then the right one.
     c.refresh().await.unwrap();
     harness::wait_text(c, "#reauth-title", "Confirm it's you").await;
-    harness::field(c, "Password")
-        .await
-        .send_keys("not-her-password")
-        .await
-        .unwrap();
-    harness::button(c, "Confirm").await.click().await.unwrap();
+    harness::type_into(c, "Password", "not-her-password").await;
+    harness::click(c, "Confirm").await;
     harness::wait_text(c, "#reauth-error", "not your password").await;
     assert!(dialog_is_open(c).await);
     let password = harness::field(c, "Password").await;
     password.clear().await.unwrap();
     password.send_keys("carol-password").await.unwrap();
-    harness::button(c, "Confirm").await.click().await.unwrap();
+    harness::click(c, "Confirm").await;
     // The setup request is sent again and the QR code shows.
     c.wait()
         .for_element(Locator::Css("[role=img][aria-label='QR code']"))
@@ -139,36 +135,16 @@ async fn changing_the_password_in_manage_profile() {
     open_profile(c).await;
 
     // The browser checks the new password's rules before sending.
-    harness::field(c, "Current password")
-        .await
-        .send_keys("erin-password")
-        .await
-        .unwrap();
-    harness::field(c, "New password")
-        .await
-        .send_keys("short")
-        .await
-        .unwrap();
-    harness::button(c, "Change password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::type_into(c, "Current password", "erin-password").await;
+    harness::type_into(c, "New password", "short").await;
+    harness::click(c, "Change password").await;
     harness::wait_text(c, "[role=alert]", "at least 8 characters").await;
     // The server refuses a common one.
     let new = harness::field(c, "New password").await;
     new.clear().await.unwrap();
     new.send_keys("password123").await.unwrap();
-    harness::field(c, "New password again")
-        .await
-        .send_keys("password123")
-        .await
-        .unwrap();
-    harness::button(c, "Change password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::type_into(c, "New password again", "password123").await;
+    harness::click(c, "Change password").await;
     harness::wait_text(c, "[role=alert]", "most common passwords").await;
 
     for label in ["New password", "New password again"] {
@@ -176,11 +152,7 @@ async fn changing_the_password_in_manage_profile() {
         field.clear().await.unwrap();
         field.send_keys("a long new phrase for erin").await.unwrap();
     }
-    harness::button(c, "Change password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Change password").await;
     harness::wait_text(c, "[role=status]", "Password changed.").await;
     harness::snapshot(c, "password-changed").await;
 
@@ -232,12 +204,8 @@ async fn code_answer(server: &Server, name: &str, password: &str, code: &str) ->
 
 async fn sign_in_with_code(c: &Client, server: &Server, name: &str, password: &str, code: &str) {
     sign_in(c, server, name, password).await;
-    harness::field(c, "Verification code")
-        .await
-        .send_keys(code)
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::type_into(c, "Verification code", code).await;
+    harness::click(c, "Verify").await;
 }
 
 #[tokio::test]
@@ -257,11 +225,7 @@ async fn moving_to_a_new_phone_by_its_qr_code() {
     harness::wait_text(c, "h1", "Welcome, frank").await;
 
     harness::open_own_two_step(c).await;
-    harness::button(c, "Move to a new phone")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Move to a new phone").await;
     let qr = c
         .wait()
         .for_element(Locator::Css("[role=img][aria-label='QR code']"))
@@ -285,22 +249,15 @@ async fn moving_to_a_new_phone_by_its_qr_code() {
     // The proof of the current phone: its code of step S (made unused again here, as the
     // sign-ins above used up the steps the window allows).
     server.set_last_step(s - 1).await;
-    harness::field(c, "Code from your current phone, or a recovery code")
-        .await
-        .send_keys(&crate::totp::code(&old, s))
-        .await
-        .unwrap();
-    harness::field(c, "Code 1")
-        .await
-        .send_keys(&crate::totp::code(&new, s))
-        .await
-        .unwrap();
-    harness::field(c, "Code 2")
-        .await
-        .send_keys(&crate::totp::code(&new, s + 1))
-        .await
-        .unwrap();
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::type_into(
+        c,
+        "Code from your current phone, or a recovery code",
+        &crate::totp::code(&old, s),
+    )
+    .await;
+    harness::type_into(c, "Code 1", &crate::totp::code(&new, s)).await;
+    harness::type_into(c, "Code 2", &crate::totp::code(&new, s + 1)).await;
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "[role=status]", "Your new phone is set up").await;
     harness::wait_text(c, "[role=status]", "recovery codes are unchanged").await;
 

@@ -36,17 +36,9 @@ pub(crate) async fn sign_in(c: &Client, server: &Server, username: &str, passwor
 
 /// Fills in and sends the Sign in form the page shows.
 pub(crate) async fn submit_sign_in_form(c: &Client, username: &str, password: &str) {
-    harness::field(c, "Username")
-        .await
-        .send_keys(username)
-        .await
-        .unwrap();
-    harness::field(c, "Password")
-        .await
-        .send_keys(password)
-        .await
-        .unwrap();
-    harness::button(c, "Sign in").await.click().await.unwrap();
+    harness::type_into(c, "Username", username).await;
+    harness::type_into(c, "Password", password).await;
+    harness::click(c, "Sign in").await;
 }
 
 /// The current 30-second time step, with at least `margin` of it left: when less is left,
@@ -70,7 +62,7 @@ pub(crate) async fn sign_out(c: &Client) {
         .click()
         .await
         .unwrap();
-    harness::button(c, "Sign out").await.click().await.unwrap();
+    harness::click(c, "Sign out").await;
     harness::field(c, "Username").await;
 }
 
@@ -99,11 +91,7 @@ async fn sign_in_open_profile_menu_manage_profile_and_sign_out() {
         .unwrap();
     let focused = c.active_element().await.unwrap().text().await.unwrap();
     assert_eq!(focused, "Manage profile");
-    harness::button(c, "Manage profile")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Manage profile").await;
     harness::wait_text(c, "h1", "Manage user: alice").await;
     harness::wait_text(c, ".profile-facts", "Team Server account").await;
 
@@ -167,17 +155,9 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
     let focused = c.active_element().await.unwrap().attr("id").await.unwrap();
     assert_eq!(focused.as_deref(), Some("code1"));
     let step = step_with_margin(std::time::Duration::from_secs(10)).await;
-    harness::field(c, "Code 1")
-        .await
-        .send_keys(&totp::code(&secret, step - 2))
-        .await
-        .unwrap();
-    harness::field(c, "Code 2")
-        .await
-        .send_keys(&totp::code(&secret, step - 1))
-        .await
-        .unwrap();
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::type_into(c, "Code 1", &totp::code(&secret, step - 2)).await;
+    harness::type_into(c, "Code 2", &totp::code(&secret, step - 1)).await;
+    harness::click(c, "Apply").await;
     harness::wait_text(
         c,
         "[role=status]",
@@ -194,41 +174,21 @@ async fn enroll_by_reading_the_qr_code_then_sign_in_with_a_verification_code() {
     sign_out(c).await;
     sign_in(c, &server, "bob", "bob-password").await;
     // The enrollment code is refused (it was the last accepted step)...
-    harness::field(c, "Verification code")
-        .await
-        .send_keys(&totp::code(&secret, step - 1))
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::type_into(c, "Verification code", &totp::code(&secret, step - 1)).await;
+    harness::click(c, "Verify").await;
     harness::wait_text(c, "[role=alert]", "already used").await;
     harness::snapshot(c, "code-step").await;
     // ...and the next code signs in.
-    harness::field(c, "Verification code")
-        .await
-        .send_keys(&totp::code(&secret, step))
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::type_into(c, "Verification code", &totp::code(&secret, step)).await;
+    harness::click(c, "Verify").await;
     harness::wait_text(c, "h1", "Welcome, bob").await;
 
     // New recovery codes need a code newer than the sign-in's: the next step's, ahead of now.
     harness::open_own_two_step(c).await;
     harness::wait_text(c, "section", "Recovery codes left: 10").await;
-    harness::button(c, "New recovery codes")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Verification code")
-        .await
-        .send_keys(&totp::code(&secret, step + 1))
-        .await
-        .unwrap();
-    harness::button(c, "Make new recovery codes")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "New recovery codes").await;
+    harness::type_into(c, "Verification code", &totp::code(&secret, step + 1)).await;
+    harness::click(c, "Make new recovery codes").await;
     harness::wait_text(c, "[role=status]", "New recovery codes have been made.").await;
     let fresh = c
         .find_all(fantoccini::Locator::Css(".recovery-codes li"))
@@ -293,17 +253,9 @@ async fn two_step_page_opened_by_its_address_sends_one_setup_before_drawing() {
         totp::base32_decode(&harness::query_param(&uri, "secret").expect("secret in the URI"))
             .expect("base32 secret");
     let step = step_with_margin(std::time::Duration::from_secs(10)).await;
-    harness::field(c, "Code 1")
-        .await
-        .send_keys(&totp::code(&secret, step - 2))
-        .await
-        .unwrap();
-    harness::field(c, "Code 2")
-        .await
-        .send_keys(&totp::code(&secret, step - 1))
-        .await
-        .unwrap();
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::type_into(c, "Code 1", &totp::code(&secret, step - 2)).await;
+    harness::type_into(c, "Code 2", &totp::code(&secret, step - 1)).await;
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "[role=status]", "2-Step verification has been set up.").await;
     browser.close().await;
 }
@@ -370,16 +322,8 @@ async fn a_double_click_on_sign_in_sends_one_request() {
     let browser = Browser::start().await;
     let c = &browser.client;
     c.goto(&server.url("/")).await.unwrap();
-    harness::field(c, "Username")
-        .await
-        .send_keys("ida")
-        .await
-        .unwrap();
-    harness::field(c, "Password")
-        .await
-        .send_keys("ida-password")
-        .await
-        .unwrap();
+    harness::type_into(c, "Username", "ida").await;
+    harness::type_into(c, "Password", "ida-password").await;
     // Count the app's password-step requests, then click twice in one go (no page update in
     // between, so the button is not yet disabled for the second click).
     c.execute(

@@ -134,8 +134,8 @@ async fn sign_in_at_provider(c: &Client, login: &str) {
         .send_keys("any password: the development pages take any")
         .await
         .unwrap();
-    harness::button(c, "Sign-in").await.click().await.unwrap();
-    harness::button(c, "Continue").await.click().await.unwrap();
+    harness::click(c, "Sign-in").await;
+    harness::click(c, "Continue").await;
 }
 
 async fn sign_in_with_provider(c: &Client) {
@@ -262,7 +262,7 @@ async fn organizational_account_signs_in_through_a_real_openid_connect_provider(
         .click()
         .await
         .unwrap();
-    harness::button(c, "Sign out").await.click().await.unwrap();
+    harness::click(c, "Sign out").await;
     crate::sign_in(c, &server, "erin", "some password").await;
     harness::wait_text(
         c,

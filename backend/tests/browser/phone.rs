@@ -109,17 +109,13 @@ async fn enrollment_on_a_phone_sized_screen_with_nothing_wider_than_it() {
     let secret = totp::base32_decode(&key.replace(' ', "")).expect("a base32 key");
     let step = totp::now_step();
     for (label, step) in [("Code 1", step - 1), ("Code 2", step)] {
-        harness::field(c, label)
-            .await
-            .send_keys(&totp::code(&secret, step))
-            .await
-            .unwrap();
+        harness::type_into(c, label, &totp::code(&secret, step)).await;
     }
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "[role=status]", "2-Step verification has been set up.").await;
     assert_nothing_wider_than_the_viewport(c, "recovery codes").await;
     assert_targets_at_least_24_px(c, "recovery codes").await;
-    harness::button(c, "Done").await.click().await.unwrap();
+    harness::click(c, "Done").await;
     harness::wait_text(c, "section", "2-Step verification is on").await;
     assert_nothing_wider_than_the_viewport(c, "status").await;
     browser.close().await;

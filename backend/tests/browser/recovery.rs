@@ -61,13 +61,9 @@ async fn recovery_codes_are_copied_downloaded_and_sign_in_once() {
     let secret = totp::base32_decode(&key.replace(' ', "")).expect("a base32 key");
     let step = step_with_margin(Duration::from_secs(10)).await;
     for (label, step) in [("Code 1", step - 1), ("Code 2", step)] {
-        harness::field(c, label)
-            .await
-            .send_keys(&totp::code(&secret, step))
-            .await
-            .unwrap();
+        harness::type_into(c, label, &totp::code(&secret, step)).await;
     }
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "[role=status]", "2-Step verification has been set up.").await;
     let codes = codes_on_screen(c).await;
     assert_eq!(codes.len(), 10, "ten recovery codes shown: {}", codes.len());
@@ -82,7 +78,7 @@ async fn recovery_codes_are_copied_downloaded_and_sign_in_once() {
     // the clipboard-read permission, which the page itself never asks for). The page's own
     // feedback must say it worked.
     browser.grant_permission("clipboard-read").await;
-    harness::button(c, "Copy").await.click().await.unwrap();
+    harness::click(c, "Copy").await;
     harness::wait_text(c, ".feedback[role=status]", "Copied to the clipboard.").await;
     let clipboard = c
         .execute_async(
@@ -102,11 +98,7 @@ async fn recovery_codes_are_copied_downloaded_and_sign_in_once() {
     // Download (.txt): the file Chromium actually saved (downloads go to the profile's
     // folder without asking), not the blob the page made, so a download that never happens
     // (say, its object URL revoked too early) fails here.
-    harness::button(c, "Download (.txt)")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Download (.txt)").await;
     let file = browser.downloaded("team-server-recovery-codes.txt").await;
     let mut lines = file.lines().filter(|line| !line.trim().is_empty());
     assert_eq!(
@@ -115,24 +107,16 @@ async fn recovery_codes_are_copied_downloaded_and_sign_in_once() {
         "the file says what it is"
     );
     assert_same_codes("the downloaded file", &lines.collect::<Vec<_>>(), &codes);
-    harness::button(c, "Done").await.click().await.unwrap();
+    harness::click(c, "Done").await;
     harness::wait_text(c, "section", "Recovery codes left: 10").await;
 
     // Sign out; sign in with the password and the sixth code, through the page's switch.
     sign_out(c).await;
     sign_in(c, &server, "rita", "rita-password").await;
     harness::field(c, "Verification code").await;
-    harness::button(c, "Use a recovery code instead")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Recovery code")
-        .await
-        .send_keys(&codes[5])
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::click(c, "Use a recovery code instead").await;
+    harness::type_into(c, "Recovery code", &codes[5]).await;
+    harness::click(c, "Verify").await;
     harness::wait_text(c, "h1", "Welcome, rita").await;
     harness::open_own_two_step(c).await;
     harness::wait_text(c, "section", "Recovery codes left: 9").await;
@@ -140,17 +124,9 @@ async fn recovery_codes_are_copied_downloaded_and_sign_in_once() {
     // The code worked once: signed out again, it is refused.
     sign_out(c).await;
     sign_in(c, &server, "rita", "rita-password").await;
-    harness::button(c, "Use a recovery code instead")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Recovery code")
-        .await
-        .send_keys(&codes[5])
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::click(c, "Use a recovery code instead").await;
+    harness::type_into(c, "Recovery code", &codes[5]).await;
+    harness::click(c, "Verify").await;
     harness::wait_text(
         c,
         "[role=alert]",

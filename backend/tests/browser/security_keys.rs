@@ -17,17 +17,9 @@ fn localhost(server: &Server, path: &str) -> String {
 /// Adds a key named `name` on the signed-in user's 2-Step verification section.
 async fn add_key(c: &Client, name: &str) {
     harness::open_own_two_step(c).await;
-    harness::button(c, "Add a security key")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Name of the key")
-        .await
-        .send_keys(name)
-        .await
-        .unwrap();
-    harness::button(c, "Save").await.click().await.unwrap();
+    harness::click(c, "Add a security key").await;
+    harness::type_into(c, "Name of the key", name).await;
+    harness::click(c, "Save").await;
     harness::wait_text(c, "ul.keys", name).await;
 }
 
@@ -94,11 +86,7 @@ async fn a_key_signs_in_after_the_password_and_a_passkey_alone_then_it_is_remove
 
     // The passkey alone.
     sign_out(c).await;
-    harness::button(c, "Sign in with a passkey")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Sign in with a passkey").await;
     signed_in_as(c, "alice").await;
 
     // Remove it (OK, then the key itself as proof).
@@ -124,11 +112,7 @@ async fn a_key_without_user_verification_cannot_sign_in_alone() {
     signed_in_as(c, "bob").await;
     add_key(c, "Plain key").await;
     sign_out(c).await;
-    harness::button(c, "Sign in with a passkey")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Sign in with a passkey").await;
     harness::wait_text(c, "[role=alert]", "").await;
     assert!(
         c.find(Locator::Css("#username")).await.is_ok(),
@@ -151,11 +135,7 @@ async fn a_page_on_another_origin_cannot_use_the_key() {
     // The same app on another origin (the IP address): the browser refuses the ceremony.
     c.goto(&server.url("/")).await.unwrap();
     submit_sign_in_form(c, "carol", "carol-password").await;
-    harness::button(c, "Use your security key")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Use your security key").await;
     harness::wait_text(
         c,
         "[role=alert]",
@@ -171,20 +151,12 @@ async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its
     let c = &browser.client;
 
     // New recovery codes: the key (not an app code) proves it.
-    harness::button(c, "New recovery codes")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "New recovery codes").await;
     harness::wait_text(c, "section", "New recovery codes have been made").await;
-    harness::button(c, "Done").await.click().await.unwrap();
+    harness::click(c, "Done").await;
 
     // The app next to the key: its two codes, and the key as proof.
-    harness::button(c, "Set up the authenticator app")
-        .await
-        .click()
-        .await
-        .unwrap();
+    harness::click(c, "Set up the authenticator app").await;
     let key = c
         .wait()
         .for_element(Locator::Css(".key-text"))
@@ -195,33 +167,22 @@ async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its
         .unwrap();
     let secret = totp::base32_decode(&key.replace(' ', "")).expect("a base32 key");
     let step = totp::now_step();
-    harness::field(c, "Code 1")
-        .await
-        .send_keys(&totp::code(&secret, step - 1))
-        .await
-        .unwrap();
-    harness::field(c, "Code 2")
-        .await
-        .send_keys(&totp::code(&secret, step))
-        .await
-        .unwrap();
-    harness::button(c, "Apply").await.click().await.unwrap();
+    harness::type_into(c, "Code 1", &totp::code(&secret, step - 1)).await;
+    harness::type_into(c, "Code 2", &totp::code(&secret, step)).await;
+    harness::click(c, "Apply").await;
     harness::wait_text(c, "section", "The authenticator app has been set up").await;
 
     // Now sign-in offers a code as well as the key.
     sign_out(c).await;
     submit_sign_in_form(c, "dave", "dave-password").await;
-    harness::button(c, "Use a code instead")
-        .await
-        .click()
-        .await
-        .unwrap();
-    harness::field(c, "Verification code")
-        .await
-        .send_keys(&totp::code(&secret, totp::now_step() + 1))
-        .await
-        .unwrap();
-    harness::button(c, "Verify").await.click().await.unwrap();
+    harness::click(c, "Use a code instead").await;
+    harness::type_into(
+        c,
+        "Verification code",
+        &totp::code(&secret, totp::now_step() + 1),
+    )
+    .await;
+    harness::click(c, "Verify").await;
     signed_in_as(c, "dave").await;
     browser.close().await;
 }
@@ -232,7 +193,7 @@ async fn a_keys_only_account_renews_its_recovery_codes_and_adds_the_app_with_its
 async fn a_keys_only_account_removes_its_two_step_verification_with_its_key() {
     let (_server, browser) = keys_only_account("erin").await;
     let c = &browser.client;
-    harness::button(c, "Remove").await.click().await.unwrap();
+    harness::click(c, "Remove").await;
     harness::wait_text(c, "dialog[open]", "use one of your security keys").await;
     click_ok(c).await;
     harness::wait_text(c, "section", "The authentication device has been removed.").await;
