@@ -1347,27 +1347,21 @@ async fn addresses_are_set_when_adding_a_user_and_shown_in_the_users_list() {
     app.create_user("root", "root password 12345", true).await;
     let admin = client();
     app.sign_in(&admin, "root", "root password 12345").await;
-    let added = app
-        .send_json(
-            &admin,
-            Method::POST,
-            "/api/users",
-            &json!({"username": "dana", "role": "user", "account": {"kind": "team_server"},
-                    "email": " Dana@Mail.Example "}),
-        )
-        .await;
+    // A Team Server account named `name` with the address `email`, added by root.
+    let add = |name: &'static str, email: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let account = json!({"username": name, "role": "user",
+                                 "account": {"kind": "team_server"}, "email": email});
+            app.send_json(admin, Method::POST, "/api/users", &account)
+                .await
+        }
+    };
+    let added = add("dana", " Dana@Mail.Example ").await;
     assert_eq!(added.status(), StatusCode::CREATED);
     let added: twostep_shared::api::AccountCreated = added.json().await.unwrap();
     assert_eq!(added.user.email.as_deref(), Some("Dana@mail.example"));
-    let bad = app
-        .send_json(
-            &admin,
-            Method::POST,
-            "/api/users",
-            &json!({"username": "erin", "role": "user", "account": {"kind": "team_server"},
-                    "email": "not an address"}),
-        )
-        .await;
+    let bad = add("erin", "not an address").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     app.create_user("bob", PASSWORD, false).await;
     let bob = client();
