@@ -225,6 +225,20 @@ impl Hasher {
         self.ran.load(Ordering::SeqCst)
     }
 
+    /// Takes a place in the queue now, for a job sent later: a caller that has database work
+    /// to do before its hash learns first that the queue is full, so a flood the queue turns
+    /// away costs no database work. The place is given back when dropped unused.
+    pub fn place(&self) -> Result<Place, HashError> {
+        if self.queued.fetch_add(1, Ordering::SeqCst) >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashError::Busy);
+        }
+        Ok(Place {
+            hasher: self.clone(),
+            ended: DecrementOnDrop(self.queued.clone()),
+        })
+    }
+
     /// Runs `work` (Argon2 calls with the thread's [`Workspace`]) on a hashing thread.
     ///
     /// A job whose caller has gone (the client hung up) is skipped when its turn comes.
@@ -232,12 +246,37 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        if self.queued.fetch_add(1, Ordering::SeqCst) >= self.max_queued {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(HashError::Busy);
-        }
-        let ended = DecrementOnDrop(self.queued.clone());
-        let ran = self.ran.clone();
+        self.place()?.run(work).await
+    }
+
+    pub async fn hash(&self, secret: String) -> Result<String, HashError> {
+        self.run(move |workspace| workspace.hash(&secret))
+            .await?
+            .map_err(HashError::Failed)
+    }
+
+    /// Verifies `secret` against `phc`, or against a dummy hash when there is none (unknown
+    /// user, organizational account) so that the answer takes the same time; then `false`.
+    pub async fn verify(&self, secret: String, phc: Option<String>) -> Result<bool, HashError> {
+        self.place()?.verify(secret, phc).await
+    }
+}
+
+/// A place taken in the hashing queue ([`Hasher::place`]): counted as queued until its job
+/// ends, or until it is dropped unused.
+pub struct Place {
+    hasher: Hasher,
+    ended: DecrementOnDrop,
+}
+
+impl Place {
+    /// Runs `work` on a hashing thread in this place (see [`Hasher::run`]).
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let Self { hasher, ended } = self;
+        let ran = hasher.ran.clone();
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |workspace| {
             let _ended = ended;
@@ -251,7 +290,8 @@ impl Hasher {
                 let _ = done.send(value);
             }
         });
-        self.jobs
+        hasher
+            .jobs
             .send(job)
             .map_err(|_| HashError::Failed("the hashing threads have stopped".to_owned()))?;
         result
@@ -259,17 +299,10 @@ impl Hasher {
             .map_err(|_| HashError::Failed("a hashing job panicked".to_owned()))
     }
 
-    pub async fn hash(&self, secret: String) -> Result<String, HashError> {
-        self.run(move |workspace| workspace.hash(&secret))
-            .await?
-            .map_err(HashError::Failed)
-    }
-
-    /// Verifies `secret` against `phc`, or against a dummy hash when there is none (unknown
-    /// user, organizational account) so that the answer takes the same time; then `false`.
-    pub async fn verify(&self, secret: String, phc: Option<String>) -> Result<bool, HashError> {
+    /// [`Hasher::verify`] in this place.
+    pub async fn verify(self, secret: String, phc: Option<String>) -> Result<bool, HashError> {
         let known = phc.is_some();
-        let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
+        let phc = phc.unwrap_or_else(|| self.hasher.dummy_hash.to_string());
         let matched = self
             .run(move |workspace| workspace.verify(&secret, &phc))
             .await?;
@@ -409,6 +442,20 @@ mod tests {
         let err = hasher.hash("x".into()).await.unwrap_err();
         assert!(matches!(err, HashError::Busy), "{err}");
         assert_eq!(hasher.jobs_run(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_place_taken_early_counts_until_used_or_dropped() {
+        let hasher = Hasher::new(1, 2);
+        let first = hasher.place().unwrap();
+        let second = hasher.place().unwrap();
+        assert_eq!(hasher.queued(), 2);
+        assert!(matches!(hasher.place(), Err(HashError::Busy)));
+        drop(first);
+        assert_eq!(hasher.queued(), 1);
+        assert_eq!(second.run(|_| 7).await.unwrap(), 7);
+        queued_becomes(&hasher, 0).await;
+        assert_eq!(hasher.jobs_run(), 1);
     }
 
     /// Waits up to 5 s for the count of queued or running jobs to reach `count`.

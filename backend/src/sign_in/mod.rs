@@ -148,27 +148,23 @@ pub async fn check_password(
         (None, Some(ip)) => state.addresses.reserve(ip, now).map_err(Refused::Wait)?,
         _ => AddressReservation::none(),
     };
+    // One check of the account hashing at a time (and a few per address), then a place in the
+    // hashing queue: both taken before the account's database work, so a refusal costs nothing
+    // more (a known browser's row was the only read) and holds no place another could use.
+    let _hashing = state.in_flight.enter(&account_key, attempt.client.ip())?;
+    let place = state.hasher.place()?;
     let lookup = users::lookup_for_password(&state.db, username, &counter_key).await?;
     guards::reserve_password(&state.db, &counter_key, lookup.counter, now).await?;
     // Reserved: from here, a refusal that is not a wrong password hands it back.
-    let checked = async {
-        let _turns = state.in_flight.enter(&account_key, attempt.client.ip())?;
-        let hash = lookup.account.as_ref().and_then(|(_, hash)| hash.clone());
-        Ok::<_, PasswordError>(
-            state
-                .hasher
-                .verify(attempt.password.to_owned(), hash)
-                .await?,
-        )
-    }
-    .await;
+    let hash = lookup.account.as_ref().and_then(|(_, hash)| hash.clone());
+    let checked = place.verify(attempt.password.to_owned(), hash).await;
     let right = match checked {
         Ok(right) => right,
         Err(error) => {
             if let Err(release) = guards::release_password(&state.db, &counter_key).await {
                 tracing::warn!(error = %release, "a password reservation was not handed back");
             }
-            return Err(error);
+            return Err(error.into());
         }
     };
     match lookup.account {

@@ -1,6 +1,7 @@
 //! The password step under 10x the load Argon2 can serve, right passwords across many
-//! accounts: the server stays up, its memory stays bounded, the queue turns work away (503)
-//! instead of growing, the slowest answers stay bounded, and every request gets an answer.
+//! accounts: the server stays up, its memory stays bounded, the queue turns work away (503) at
+//! once instead of growing, accepted sign-ins wait about the queue's length and no more, and
+//! every request gets an answer.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -19,16 +20,19 @@ fn max_rss_kib() -> u64 {
     (120 + 24 * cores) * 1024
 }
 
-/// Hashes per second on every core, measured here, like the server would compute them.
+/// Hashes per second on every core, measured here, as the server computes them.
 fn argon2_bound() -> f64 {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             std::thread::spawn(move || {
+                // One workspace per thread, kept, as the server's hashing threads do (a new
+                // 19 MiB one per hash is several times slower, and understated the bound).
+                let mut workspace = twostep::accounts::passwords::Workspace::new();
                 let mut done = 0u32;
                 while started.elapsed() < Duration::from_secs(2) {
-                    twostep::accounts::passwords::hash_blocking("benchmark password").unwrap();
+                    workspace.hash("benchmark password").unwrap();
                     done += 1;
                 }
                 done
@@ -48,18 +52,14 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .expect("VmHWM in /proc/PID/status")
 }
 
-/// Accounts the load signs in to, round robin: the server checks one password per account at
-/// a time, so this many keep every request on the path that hashes (or waits to).
-const ACCOUNTS: usize = 2000;
-
-/// Creates the accounts straight in the server's database, all with the same password hash
-/// (one hash computed here, not 2000).
-async fn create_accounts(data: &std::path::Path) {
+/// Creates `accounts` accounts straight in the server's database, all with the same password
+/// hash (one hash computed here, not thousands).
+async fn create_accounts(data: &std::path::Path, accounts: usize) {
     let url = format!("sqlite://{}?mode=rw", data.join("twostep.db").display());
     let db = twostep::storage::db::connect(&url).await.unwrap();
     let hash = twostep::accounts::passwords::hash_blocking(PASSWORD).unwrap();
     let mut tx = db.begin().await.unwrap();
-    for i in 0..ACCOUNTS {
+    for i in 0..accounts {
         sqlx::query(
             "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, 'user', 0)",
         )
@@ -77,9 +77,12 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
     // Sign-ins from many addresses, as a team's would come through its proxy: one address may
     // have only so many attempts counted at once (failures and attempts still being checked).
     let (data, server) = crate::client::start_single(&["--trusted-proxies", "127.0.0.1"]).await;
-    create_accounts(data.path()).await;
     let bound = argon2_bound();
     let rate = 10.0 * bound;
+    // An account for every request: the server checks one password per account at a time, so
+    // each request is on the path that hashes (or waits to).
+    let accounts = (rate * LOAD.as_secs_f64() * 1.2) as usize;
+    create_accounts(data.path(), accounts).await;
     let interval = Duration::from_secs_f64(1.0 / rate);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -99,7 +102,7 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
                 format!("198.18.{}.{}", (sent >> 8) & 0xff, sent & 0xff),
             )
             .json(&json!({
-                "username": format!("load{}", sent as usize % ACCOUNTS),
+                "username": format!("load{sent}"),
                 "password": PASSWORD
             }));
         requests.push(tokio::spawn(async move {
@@ -107,7 +110,7 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
             request
                 .send()
                 .await
-                .map(|r| (r.status(), sent_at.elapsed()))
+                .map(|r| (r.status(), sent_at, sent_at.elapsed()))
         }));
         sent += 1;
         let due = interval * sent;
@@ -117,13 +120,22 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
     }
     let offered = f64::from(sent) / LOAD.as_secs_f64();
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
-    let mut latencies = Vec::new();
+    // How long the accepted sign-ins and the full queue's refusals took, and when the last
+    // accepted one was answered.
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    let mut last_accepted = Duration::ZERO;
     let mut unanswered = Vec::new();
     for request in requests {
         match request.await.unwrap() {
-            Ok((status, took)) => {
+            Ok((status, sent_at, took)) => {
                 *statuses.entry(status.as_u16()).or_default() += 1;
-                latencies.push(took);
+                if status == StatusCode::OK {
+                    accepted.push(took);
+                    last_accepted = last_accepted.max(sent_at.duration_since(started) + took);
+                } else if status == StatusCode::SERVICE_UNAVAILABLE {
+                    refused.push(took);
+                }
             }
             Err(error) => unanswered.push(format!("{error:?}")),
         }
@@ -134,10 +146,25 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
         unanswered.len(),
         unanswered.first()
     );
-    latencies.sort();
-    let p99 = latencies[latencies.len() * 99 / 100];
+    accepted.sort();
+    refused.sort();
+    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
+    assert!(count(200) > 0, "some sign-ins got through: {statuses:?}");
+    assert!(
+        count(503) > 0,
+        "the hashing queue filled and turned work away: {statuses:?}"
+    );
+    let accepted_p99 = accepted[accepted.len() * 99 / 100];
+    let refused_p99 = refused[refused.len() * 99 / 100];
+    // The rate the server really hashed at: it was busy from the start until the last
+    // accepted answer (the measured bound is taken before, under whatever else runs then).
+    let hashed = f64::from(count(200)) / last_accepted.as_secs_f64();
+    let share_429 = f64::from(count(429)) / f64::from(sent);
     eprintln!(
-        "argon2 bound {bound:.1}/s, offered {offered:.1}/s, {sent} requests: {statuses:?}, p99 {p99:?}"
+        "argon2 bound {bound:.1}/s, offered {offered:.1}/s, {sent} requests: {statuses:?}, \
+         accepted p99 {accepted_p99:?}, refused p99 {refused_p99:?}, hashed {hashed:.1}/s, \
+         429s {:.1}%",
+        share_429 * 100.0
     );
     assert!(
         offered >= 9.0 * bound,
@@ -149,17 +176,30 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
             "unexpected status {status}: {statuses:?}"
         );
     }
-    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
-    assert!(count(200) > 0, "some sign-ins got through: {statuses:?}");
+    // An accepted sign-in waited behind at most the queue's 256 jobs, which the server
+    // finishes in 256 / (its hashing rate) seconds; 1.5 times that plus a second for the load's own
+    // CPU share and the answers' way back. A longer queue, or one that served the newest first,
+    // fails this, while the p99 over all answers (mostly instant refusals) would not see it.
+    let accepted_limit = Duration::from_secs_f64(1.5 * 256.0 / hashed + 1.0);
     assert!(
-        count(503) > 0,
-        "the hashing queue filled and turned work away: {statuses:?}"
+        accepted_p99 <= accepted_limit,
+        "accepted sign-ins' p99 {accepted_p99:?} over {accepted_limit:?}"
     );
-    // Nobody waits without bound: the queue holds 256 jobs, which the hashing threads finish
-    // in 256 / bound seconds; with the load's own CPU share and the answers' way back, the
-    // slowest 1% may take three times that plus a second.
-    let p99_limit = Duration::from_secs_f64(3.0 * 256.0 / bound + 1.0);
-    assert!(p99 <= p99_limit, "p99 {p99:?} over {p99_limit:?}");
+    // Every request names another account and comes from another address, so no per-account
+    // or per-address limit applies: the refusals are the full queue's 503s, and at most 1% are
+    // 429s. (Addresses not read from the trusted proxy's header, all 127.0.0.1, fail this.)
+    assert!(
+        share_429 <= 0.01,
+        "{:.1}% of the answers were 429s: {statuses:?}",
+        share_429 * 100.0
+    );
+    // A full queue turns a sign-in away at once: the place in the queue is taken before the
+    // account's database work, so refusals neither wait for a database connection nor hold
+    // one that accepted sign-ins wait for.
+    assert!(
+        refused_p99 <= Duration::from_secs(1),
+        "the full queue's refusals' p99 {refused_p99:?} over 1 s"
+    );
 
     // Still up and well.
     let health = client.get(server.url("/api/health")).send().await.unwrap();
