@@ -87,15 +87,32 @@ impl FromRequestParts<AppState> for Origin {
     }
 }
 
+/// The value of the cookie `name` in the request's `Cookie` headers (the last one when it is
+/// there twice, as `CookieJar` reads it), found without parsing every cookie into a jar: the
+/// session check runs on every signed-in request. The value is taken as sent, not
+/// percent-decoded: the server's tokens never contain `%`, so a value that does is no token.
+pub fn cookie_value<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|line| line.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(found, _)| found.trim() == name)
+        .map(|(_, value)| value.trim())
+        .next_back()
+}
+
 /// The signed-in session of the request's cookie and its account: from the session cache
 /// when it holds them (no database round trip), else in one query, then cached. "Last seen"
 /// is recorded at most once a minute and written off the request path.
 async fn signed_in(parts: &Parts, state: &AppState) -> Result<SignedIn, ApiError> {
-    let jar = CookieJar::from_headers(&parts.headers);
-    let token = jar
-        .get(sessions::cookie_name(state.settings.secure_cookies))
-        .ok_or_else(ApiError::unauthorized)?;
-    let token_hash = sessions::hash_token(token.value());
+    let token = cookie_value(
+        &parts.headers,
+        sessions::cookie_name(state.settings.secure_cookies),
+    )
+    .ok_or_else(ApiError::unauthorized)?;
+    let token_hash = sessions::hash_token(token);
     let limits = &state.settings.session_limits;
     let now = state.clock.now();
     let cache = &state.revocations.cache;
@@ -248,5 +265,27 @@ impl FromRequestParts<AppState> for Verifying {
             ));
         }
         Ok(Self(pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+    use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
+
+    #[test]
+    fn a_cookie_is_found_among_others_the_last_when_sent_twice() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; twostep_session = first ;b=2"),
+        );
+        assert_eq!(cookie_value(&headers, "twostep_session"), Some("first"));
+        headers.append(COOKIE, HeaderValue::from_static("twostep_session=second"));
+        assert_eq!(cookie_value(&headers, "twostep_session"), Some("second"));
+        // A name is matched whole, not as the end or the start of another.
+        assert_eq!(cookie_value(&headers, "session"), None);
+        assert_eq!(cookie_value(&headers, "twostep"), None);
+        assert_eq!(cookie_value(&HeaderMap::new(), "twostep_session"), None);
     }
 }
