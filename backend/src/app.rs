@@ -78,7 +78,9 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
         index_html.as_deref().unwrap_or_default(),
     ));
     let https = state.settings.public_url.starts_with("https://");
-    let mut app = Router::new().nest("/api", routes::api_router());
+    // The API's routes carry their `/api` prefix themselves: a nested router would rewrite
+    // every request's path on its way in.
+    let mut app = routes::api_router();
     if state.settings.metrics_route {
         crate::metrics::handle();
         app = app.merge(crate::web::routes::metrics::router());

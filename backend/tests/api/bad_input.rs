@@ -133,12 +133,14 @@ async fn unknown_api_routes_and_methods_get_json_errors() {
         ErrorCode::NotFound,
     )
     .await;
-    expect_error(
-        app.get(&client, "/api/me/two-step/nope").await,
-        StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-    )
-    .await;
+    for path in ["/api/me/two-step/nope", "/api", "/api/"] {
+        expect_error(
+            app.get(&client, path).await,
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        )
+        .await;
+    }
     let response = client.put(app.url("/api/session")).send().await.unwrap();
     expect_error(
         response,

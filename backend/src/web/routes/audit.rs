@@ -20,8 +20,8 @@ use twostep_shared::input::USERNAME_MAX;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/audit", get(list))
-        .route("/audit.csv", get(csv))
+        .route("/api/audit", get(list))
+        .route("/api/audit.csv", get(csv))
 }
 
 /// `GET /api/audit`'s query. (Two query types rather than one `flatten`ed into the other:

@@ -13,8 +13,8 @@ use twostep_shared::api::Health;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+        .route("/api/health", get(health))
+        .route("/api/ready", get(ready))
 }
 
 async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {

@@ -22,20 +22,23 @@ use twostep_shared::api::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/me", get(me))
-        .route("/me/two-step/setup", post(setup))
-        .route("/me/two-step/confirm", post(confirm))
-        .route("/me/two-step/recovery-codes", post(new_recovery_codes))
-        .route("/me/two-step/replacement/setup", post(replacement_setup))
+        .route("/api/me", get(me))
+        .route("/api/me/two-step/setup", post(setup))
+        .route("/api/me/two-step/confirm", post(confirm))
+        .route("/api/me/two-step/recovery-codes", post(new_recovery_codes))
         .route(
-            "/me/two-step/replacement/confirm",
+            "/api/me/two-step/replacement/setup",
+            post(replacement_setup),
+        )
+        .route(
+            "/api/me/two-step/replacement/confirm",
             post(replacement_confirm),
         )
-        .route("/me/password", post(change_password))
-        .route("/me/email/test", post(test_email))
-        .route("/me/activity", get(activity))
-        .route("/me/sessions", get(sessions).delete(end_other_sessions))
-        .route("/me/sessions/{id}", delete(end_session))
+        .route("/api/me/password", post(change_password))
+        .route("/api/me/email/test", post(test_email))
+        .route("/api/me/activity", get(activity))
+        .route("/api/me/sessions", get(sessions).delete(end_other_sessions))
+        .route("/api/me/sessions/{id}", delete(end_session))
 }
 
 async fn me(

@@ -4,6 +4,7 @@ use crate::state::AppState;
 use crate::web::error::ApiError;
 use axum::Router;
 use axum::http::StatusCode;
+use axum::routing::any;
 use twostep_shared::ErrorCode;
 
 mod audit;
@@ -17,7 +18,8 @@ mod users;
 
 pub use oidc::{CALLBACK_PATH as OIDC_CALLBACK_PATH, start_url};
 
-/// Everything under `/api`; unknown paths and methods answer with a JSON error.
+/// Everything under `/api` (each route with its full path); unknown paths and methods answer
+/// with a JSON error.
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(audit::router())
@@ -27,13 +29,10 @@ pub fn api_router() -> Router<AppState> {
         .merge(oidc::router())
         .merge(security_keys::router())
         .merge(users::router())
-        .fallback(|| async {
-            ApiError::client(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "No such API endpoint.",
-            )
-        })
+        // Any other path under `/api` is a JSON 404, not the browser app's page.
+        .route("/api", any(no_such_endpoint))
+        .route("/api/", any(no_such_endpoint))
+        .route("/api/{*rest}", any(no_such_endpoint))
         .method_not_allowed_fallback(|| async {
             ApiError::client(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -41,4 +40,12 @@ pub fn api_router() -> Router<AppState> {
                 "This API endpoint does not accept that method.",
             )
         })
+}
+
+async fn no_such_endpoint() -> ApiError {
+    ApiError::client(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "No such API endpoint.",
+    )
 }

@@ -71,9 +71,9 @@ pub fn state_cookie_name(secure: bool) -> &'static str {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/oidc/providers", get(providers))
-        .route("/oidc/start", get(start))
-        .route("/oidc/callback", get(callback))
+        .route("/api/oidc/providers", get(providers))
+        .route("/api/oidc/start", get(start))
+        .route("/api/oidc/callback", get(callback))
 }
 
 /// The link that starts a sign-in with `name`.

@@ -29,16 +29,16 @@ pub const PASSKEY_COOKIE: &str = "twostep_passkey";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/me/security-keys", get(list))
-        .route("/me/security-keys/start", post(start))
-        .route("/me/security-keys/finish", post(finish))
-        .route("/me/security-keys/proof", post(proof))
-        .route("/me/security-keys/{id}", delete(remove))
-        .route("/session/security-key/start", post(second_step_start))
-        .route("/session/security-key", post(second_step))
-        .route("/session/passkey/start", post(passkey_start))
-        .route("/session/passkey", post(passkey))
-        .route("/users/{id}/security-keys", get(list_for_admin))
+        .route("/api/me/security-keys", get(list))
+        .route("/api/me/security-keys/start", post(start))
+        .route("/api/me/security-keys/finish", post(finish))
+        .route("/api/me/security-keys/proof", post(proof))
+        .route("/api/me/security-keys/{id}", delete(remove))
+        .route("/api/session/security-key/start", post(second_step_start))
+        .route("/api/session/security-key", post(second_step))
+        .route("/api/session/passkey/start", post(passkey_start))
+        .route("/api/session/passkey", post(passkey))
+        .route("/api/users/{id}/security-keys", get(list_for_admin))
 }
 
 async fn list(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<SecurityKeys>> {

@@ -20,9 +20,9 @@ use twostep_shared::input::{Password, Username};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/session", post(sign_in).delete(sign_out))
-        .route("/session/verify", post(verify))
-        .route("/session/reauthenticate", post(reauthenticate))
+        .route("/api/session", post(sign_in).delete(sign_out))
+        .route("/api/session/verify", post(verify))
+        .route("/api/session/reauthenticate", post(reauthenticate))
 }
 
 /// "Confirm it's you": the session gets a new token (the old one stops working).

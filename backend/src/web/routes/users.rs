@@ -32,17 +32,20 @@ use twostep_shared::input::Username;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{id}/password", post(reset_password))
-        .route("/users/{id}", get(one).delete(delete_user))
-        .route("/users/{id}/role", put(set_role))
-        .route("/users/{id}/disable", post(disable))
-        .route("/users/{id}/enable", post(enable))
-        .route("/users/{id}/two-step", delete(remove_device))
-        .route("/users/{id}/two-step/unlock", post(unlock))
-        .route("/users/{id}/email", get(email).put(set_email))
-        .route("/users/{id}/sessions", get(sessions).delete(end_sessions))
-        .route("/users/{id}/sessions/{session_id}", delete(end_session))
+        .route("/api/users", get(list).post(create))
+        .route("/api/users/{id}/password", post(reset_password))
+        .route("/api/users/{id}", get(one).delete(delete_user))
+        .route("/api/users/{id}/role", put(set_role))
+        .route("/api/users/{id}/disable", post(disable))
+        .route("/api/users/{id}/enable", post(enable))
+        .route("/api/users/{id}/two-step", delete(remove_device))
+        .route("/api/users/{id}/two-step/unlock", post(unlock))
+        .route("/api/users/{id}/email", get(email).put(set_email))
+        .route(
+            "/api/users/{id}/sessions",
+            get(sessions).delete(end_sessions),
+        )
+        .route("/api/users/{id}/sessions/{session_id}", delete(end_session))
 }
 
 /// Which accounts `GET /api/users` lists.
