@@ -162,7 +162,9 @@ pub async fn create_accounts(
         });
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await.map_err(|e| whole(e.into()))?;
+    let mut tx = crate::storage::db::begin(&state.db)
+        .await
+        .map_err(|e| whole(e.into()))?;
     let mut created = Vec::with_capacity(accounts.len());
     for (i, (account, password)) in accounts.iter().zip(passwords).enumerate() {
         let failed = |e: CreateError| (Some(i), e);

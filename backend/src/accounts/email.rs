@@ -157,7 +157,7 @@ pub async fn send_test(
     }
     let mail = state.settings.mail().ok_or(EmailError::MailOff)?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::storage::db::begin(&state.db).await?;
     let address: Option<String> = sqlx::query("SELECT email FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_optional(&mut *tx)

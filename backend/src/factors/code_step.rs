@@ -318,7 +318,7 @@ async fn verify_app_code(
 
 /// The audit event of a lock and its e-mail, in one transaction.
 async fn record_lock(state: &AppState, check: CodeCheck<'_>, now: u64) -> Result<(), sqlx::Error> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::storage::db::begin(&state.db).await?;
     audit::write(&mut *tx, event(check, AuditEventKind::CodeStepLocked), now).await?;
     let notice = Notice::own(MailKind::CodeStepLocked, &check.user.username, now)
         .from_client(check.client_addr, None);

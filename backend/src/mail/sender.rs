@@ -107,7 +107,7 @@ impl Sender {
                     None => None,
                 };
                 let detail = format!("{} to {}: {error}", row.kind, row.recipient);
-                let mut tx = self.db.begin().await?;
+                let mut tx = crate::storage::db::begin(&self.db).await?;
                 outbox::failed(&mut tx, row.id, error).await?;
                 let event = audit::Event {
                     kind: AuditEventKind::EmailFailed,

@@ -37,7 +37,7 @@ impl LastSeen {
         if batch.is_empty() {
             return Ok(0);
         }
-        let mut tx = db.begin().await?;
+        let mut tx = crate::storage::db::begin(db).await?;
         for (token_hash, seen) in &batch {
             sqlx::query(
                 "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",

@@ -80,7 +80,7 @@ impl RevokingTx {
     /// session) empties no cache when it does not.
     pub async fn begin_quiet(db: &AnyPool) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            tx: db.begin().await?,
+            tx: crate::storage::db::begin(db).await?,
             announced: None,
         })
     }

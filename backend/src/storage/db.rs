@@ -71,6 +71,24 @@ impl SqliteSynchronous {
     }
 }
 
+/// Begins a transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a transaction begun with a plain `BEGIN` that reads first and writes later
+/// fails at once with `SQLITE_BUSY_SNAPSHOT` (not waiting, and answered 500) whenever another
+/// connection committed in between, for example the mail sender marking a message sent. This
+/// way it waits for the lock like any write. PostgreSQL: a plain `BEGIN`.
+pub async fn begin(db: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if db
+        .connect_options()
+        .database_url
+        .scheme()
+        .starts_with("sqlite")
+    {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
+}
+
 /// Opens the pool with the default settings and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<AnyPool, String> {
     connect_with(url, SqliteSynchronous::default()).await
@@ -137,6 +155,42 @@ pub async fn connect_with(url: &str, synchronous: SqliteSynchronous) -> Result<A
 mod tests {
     use super::*;
     use sqlx::Row;
+
+    /// A transaction that reads, then writes after another connection tried to write: with a
+    /// plain `BEGIN` the other commits in between and SQLite refuses the first one's write
+    /// (`SQLITE_BUSY_SNAPSHOT`); begun with [`begin`], the other waits and both write.
+    #[tokio::test]
+    async fn a_write_after_a_read_survives_another_connections_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = connect(&url).await.unwrap();
+        pool.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        let mut tx = begin(&pool).await.unwrap();
+        sqlx::query("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let other = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.execute("INSERT INTO t VALUES (2)").await })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("the write after the read");
+        tx.commit().await.unwrap();
+        other
+            .await
+            .unwrap()
+            .expect("the other write, after the commit");
+        let rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(rows, 2);
+    }
 
     /// `PRAGMA synchronous` as SQLite reports it on a pooled connection: 1 NORMAL, 2 FULL.
     async fn reported(synchronous: SqliteSynchronous) -> i64 {
