@@ -125,10 +125,11 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     if crate::metrics::is_on() {
         app = app.layer(axum::middleware::from_fn(crate::metrics::track_request));
     }
-    // Everything else wraps the whole router once, outermost first (`Router::layer` would
-    // wrap every route, each cloned per request).
+    // Everything else, outermost first, around each route and the fallback (`Router::layer`):
+    // a request is routed once and runs the one stack of its route. (The whole router inside
+    // one stack needs a second router around it, so every request was routed twice.)
     let default_headers = headers::DefaultHeaders::new(&csp, https);
-    let app = tower::ServiceBuilder::new()
+    let edge = tower::ServiceBuilder::new()
         .map_request(crate::logging::drop_unusable_request_id)
         // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in
         // its log lines through the span below, and on the response as `x-request-id`.
@@ -141,8 +142,8 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .map_response(move |response| default_headers.add_to(response))
-        .service(app);
-    Router::new().fallback_service(app)
+        .into_inner();
+    app.layer(edge)
 }
 
 /// The span of a request, on each of its log lines: the request id, method and path only.
