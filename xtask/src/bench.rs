@@ -69,6 +69,8 @@ const BROWSER_USER: &str = "holder";
 const FRONTEND_BUDGET_BYTES: u64 = 120_000;
 /// `GET /api/me` on SQLite with the session cache warm, as a share of bare axum.
 const ME_SHARE_TARGET: f64 = 0.5;
+/// Pairs of bare axum and `GET /api/me` loads; the median pair's ratio is the result.
+const ME_ROUNDS: usize = 3;
 /// Sign-in must reach this share of the Argon2 bound.
 const SIGN_IN_TARGET: f64 = 0.90;
 /// `GET /api/me` p99 limit while sign-ins saturate Argon2.
@@ -280,6 +282,14 @@ fn ensure_load_tools() -> Result<(), String> {
     }
 }
 
+/// The pair (bare axum, `GET /api/me`) whose ratio is the median of all pairs.
+fn median_pair(mut pairs: Vec<(WrkResult, WrkResult)>) -> (WrkResult, WrkResult) {
+    pairs.sort_by(|(bare_a, me_a), (bare_b, me_b)| {
+        (me_a.rate / bare_a.rate).total_cmp(&(me_b.rate / bare_b.rate))
+    });
+    pairs.swap_remove(pairs.len() / 2)
+}
+
 /// All the server measurements, in order; servers are stopped when this returns.
 fn measure(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
     let sqlite = Db::sqlite(scratch.path("sqlite"));
@@ -292,12 +302,24 @@ fn measure(scratch: &Scratch, report: &mut Report) -> Result<(), String> {
     )?;
     let cookie = sign_in_cookie(&server.addr, scratch)?;
 
-    step("Bare axum handler: GET / (baseline)");
-    let baseline = run_wrk(&Load::get(&bare.url("/"), LOAD_SECONDS))?;
+    // The `GET /api/me` target is the ratio of two loads, so it is taken in pairs, bare axum
+    // then `GET /api/me` right after, and the median pair is reported: one pair alone gave
+    // 0.40x and 0.55x in two runs of the same code, the bare handler's rate moving from 64k/s
+    // to 78k/s between them.
+    let mut pairs = Vec::new();
+    for round in 1..=ME_ROUNDS {
+        step(&format!(
+            "Bare axum handler: GET / (baseline), pair {round} of {ME_ROUNDS}"
+        ));
+        let baseline = run_wrk(&Load::get(&bare.url("/"), LOAD_SECONDS))?;
+        step(&format!(
+            "GET /api/me, signed in (SQLite, session cache on: the default), pair {round} of {ME_ROUNDS}"
+        ));
+        let me = run_wrk(&Load::get(&server.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
+        pairs.push((baseline, me));
+    }
+    let (baseline, me) = median_pair(pairs);
     report.add_baseline(&baseline, &bare);
-
-    step("GET /api/me, signed in (SQLite, session cache on: the default)");
-    let me = run_wrk(&Load::get(&server.url("/api/me"), LOAD_SECONDS).cookie(&cookie))?;
     report.add_me("SQLite, cache warm", &me, &baseline, &server);
     {
         let uncached = Server::start_twostep_with(
@@ -1722,7 +1744,9 @@ impl Report {
             let share = wrk.rate / baseline.rate;
             self.targets.push(Target {
                 name: "`GET /api/me` (SQLite, session cache warm) at least 0.5× bare axum in the same run",
-                measured: format!("{share:.2}×"),
+                measured: format!(
+                    "{share:.2}× (the median of {ME_ROUNDS} pairs, each bare axum then `GET /api/me`)"
+                ),
                 verdict: Verdict::of(share >= ME_SHARE_TARGET),
             });
         }
@@ -2267,4 +2291,28 @@ fn ms(value: f64) -> String {
 
 fn kb(bytes: u64) -> String {
     format!("{:.1} kB", bytes as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WrkResult, median_pair};
+
+    fn rate(rate: f64) -> WrkResult {
+        WrkResult {
+            rate,
+            ..WrkResult::default()
+        }
+    }
+
+    #[test]
+    fn the_pair_with_the_median_ratio_is_reported_whole() {
+        // Ratios 0.40, 0.55 and 0.50, in that order: the 0.50 pair, both of its loads.
+        let pairs = vec![
+            (rate(100.0), rate(40.0)),
+            (rate(60.0), rate(33.0)),
+            (rate(80.0), rate(40.0)),
+        ];
+        let (bare, me) = median_pair(pairs);
+        assert_eq!((bare.rate, me.rate), (80.0, 40.0));
+    }
 }
