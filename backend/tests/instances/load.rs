@@ -178,8 +178,9 @@ async fn ten_times_the_argon2_bound_is_answered_and_memory_stays_bounded() {
     }
     // An accepted sign-in waited behind at most the queue's 256 jobs, which the server
     // finishes in 256 / (its hashing rate) seconds; 1.5 times that plus a second for the load's own
-    // CPU share and the answers' way back. A longer queue, or one that served the newest first,
-    // fails this, while the p99 over all answers (mostly instant refusals) would not see it.
+    // CPU share and the answers' way back. A longer queue fails this (seen with 1,024 places:
+    // 15.6 s), as does database work before the place in the queue (13.7 s), while the p99
+    // over all answers (mostly instant refusals) would not see it.
     let accepted_limit = Duration::from_secs_f64(1.5 * 256.0 / hashed + 1.0);
     assert!(
         accepted_p99 <= accepted_limit,
