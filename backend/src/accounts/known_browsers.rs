@@ -22,7 +22,9 @@ pub const COOKIE: &str = "twostep_browser";
 pub const SECURE_COOKIE: &str = "__Host-twostep_browser";
 /// How long a known browser stays known after its first sign-in.
 pub const LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
-/// Known browsers per account; a new one ends the oldest beyond this.
+/// Known browsers per account; a new one ends the oldest beyond this. Kept by the
+/// `known_browsers_keep_newest` trigger of both databases' migration 0016 (one round trip per
+/// new browser instead of two); `tests::the_triggers_keep_per_account` holds them together.
 pub const PER_ACCOUNT: i64 = 10;
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -131,15 +133,8 @@ pub async fn issue(
     .bind(now as i64)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "DELETE FROM known_browsers WHERE user_id = $1 AND token_hash NOT IN (
-             SELECT token_hash FROM known_browsers WHERE user_id = $1
-             ORDER BY created_at DESC, last_used_at DESC LIMIT $2)",
-    )
-    .bind(user_id)
-    .bind(PER_ACCOUNT)
-    .execute(&mut *conn)
-    .await?;
+    // The account's oldest beyond PER_ACCOUNT end in the same statement (the
+    // `known_browsers_keep_newest` trigger).
     Ok(Some(cookie(token, secure)))
 }
 
@@ -181,5 +176,19 @@ mod tests {
         }
         let token = BrowserToken(good);
         assert_eq!(format!("{token:?}"), "BrowserToken(***)");
+    }
+
+    /// The limit the triggers keep is this module's (a changed constant with an unchanged
+    /// trigger, or the reverse, fails here).
+    #[test]
+    fn the_triggers_keep_per_account() {
+        let limit = format!("LIMIT {PER_ACCOUNT});");
+        for migration in [
+            include_str!("../../migrations/sqlite/0016_known_browsers_kept_by_trigger.sql"),
+            include_str!("../../migrations/postgres/0016_known_browsers_kept_by_trigger.sql"),
+        ] {
+            assert_eq!(migration.matches("LIMIT").count(), 1, "{migration}");
+            assert!(migration.contains(&limit), "{migration}");
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::helpers::{
 };
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::Row;
 use std::sync::Arc;
 use twostep::app::Settings;
 use twostep_shared::ErrorCode;
@@ -450,6 +451,30 @@ async fn known_browsers_come_after_the_whole_sign_in_ten_at_most() {
             .await;
     }
     assert_eq!(app.count_for("known_browsers", alice).await, 10);
+}
+
+/// A new known browser always stays, even when the account's ten are newer by the clock (an
+/// instance whose clock is behind the others'): the trigger that keeps ten orders the new row
+/// first, so a cookie just issued never names a row the server has already ended.
+#[tokio::test]
+async fn a_new_known_browser_stays_when_the_others_look_newer() {
+    let app = spawn_app().await;
+    let bob = app.create_user("bob", PASSWORD, false).await;
+    let start = app.now();
+    app.clock.advance(60);
+    collect_browser_cookies(&app, "bob", PASSWORD, 10).await;
+    app.clock.set(start);
+    let cookies = collect_browser_cookies(&app, "bob", PASSWORD, 1).await;
+    assert_eq!(app.count_for("known_browsers", bob).await, 10);
+    let newest = twostep::sessions::hash_token(&cookies[0]);
+    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM known_browsers WHERE token_hash = $1")
+        .bind(&newest)
+        .fetch_one(&app.db)
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(kept, 1, "the cookie issued last names no row");
 }
 
 /// Signs `name` in `count` times with fresh cookie jars; returns each browser's
