@@ -4,23 +4,31 @@
 //! `cargo run --release -p twostep --example argon2_rate -- [SECONDS]` runs one thread per core
 //! (`available_parallelism`), each verifying a password against an Argon2id hash (what the
 //! password step of sign-in does) with its own reused `Workspace`, as the server's hashing
-//! threads do, for SECONDS (default 5), and prints one line:
+//! threads do, for SECONDS (default 5) from the moment every workspace is allocated and used
+//! once (a server's are, from its start), and prints one line:
 //! `argon2_rate threads=N seconds=S hashes=H hashes_per_second=X`.
 
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 use twostep::accounts::passwords::{Workspace, hash_blocking};
 
 const PASSWORD: &str = "argon2 rate benchmark password";
 
-/// Verifies the password against `phc` until `deadline`; returns how many checks finished.
-fn verify_until(phc: &str, deadline: Instant) -> u64 {
+/// Verifies the password against `phc` from the moment every thread is ready (its workspace
+/// allocated and used once, as a running server's are) until `seconds` later; returns how many
+/// checks finished and when the clock started.
+fn verify_for(phc: &str, ready: &Barrier, seconds: u64) -> (u64, Instant) {
     let mut workspace = Workspace::new();
+    assert!(workspace.verify(PASSWORD, phc), "the password must verify");
+    ready.wait();
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
     let mut done = 0;
     while Instant::now() < deadline {
         assert!(workspace.verify(PASSWORD, phc), "the password must verify");
         done += 1;
     }
-    done
+    (done, start)
 }
 
 fn main() -> Result<(), String> {
@@ -32,16 +40,20 @@ fn main() -> Result<(), String> {
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let phc = hash_blocking(PASSWORD)?;
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
-    let hashes: u64 = std::thread::scope(|scope| {
+    let ready = Barrier::new(threads);
+    let (hashes, start) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| verify_until(&phc, deadline)))
+            .map(|_| scope.spawn(|| verify_for(&phc, &ready, seconds)))
             .collect();
-        workers.into_iter().map(|w| w.join().expect("worker")).sum()
+        let results: Vec<(u64, Instant)> = workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect();
+        let start = results.iter().map(|(_, start)| *start).min();
+        (results.iter().map(|(done, _)| done).sum::<u64>(), start)
     });
     // The last check of each thread may end after the deadline: divide by the real time.
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed = start.map_or(0.0, |start| start.elapsed().as_secs_f64());
     println!(
         "argon2_rate threads={threads} seconds={elapsed:.2} hashes={hashes} hashes_per_second={:.1}",
         hashes as f64 / elapsed
