@@ -145,7 +145,7 @@ pub struct PasswordLookup {
 /// The account, its password hash and the counter under `counter_key`, in one query whether
 /// or not the name has an account (so both take the same path and time).
 pub async fn lookup_for_password(
-    db: &AnyPool,
+    db: &mut sqlx::AnyConnection,
     username: &str,
     counter_key: &str,
 ) -> Result<PasswordLookup, sqlx::Error> {

@@ -47,7 +47,10 @@ fn counter(failures: i64, last_at: i64) -> Counter {
 // Password attempts, per key (`attempt_counters`).
 
 /// The counter on record for `key` (cleared when there is none).
-pub async fn password_counter(db: &AnyPool, key: &str) -> Result<Option<Counter>, sqlx::Error> {
+pub async fn password_counter(
+    db: &mut sqlx::AnyConnection,
+    key: &str,
+) -> Result<Option<Counter>, sqlx::Error> {
     let row = sqlx::query("SELECT failures, last_at FROM attempt_counters WHERE counter_key = $1")
         .bind(key)
         .fetch_optional(db)
@@ -57,9 +60,11 @@ pub async fn password_counter(db: &AnyPool, key: &str) -> Result<Option<Counter>
 }
 
 /// Reserves a password attempt under `key`; `seen` is the counter the caller already read
-/// (`None`: no row), saving a read in the common case.
+/// (`None`: no row), saving a read in the common case; on `conn`, the connection the caller
+/// read `seen` on, so that it goes back to the pool once (sqlx pings a connection as it goes
+/// back: on SQLite a round trip to the connection's worker thread).
 pub async fn reserve_password(
-    db: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     key: &str,
     mut seen: Option<Counter>,
     now: u64,
@@ -78,7 +83,7 @@ pub async fn reserve_password(
             .bind(key)
             .bind(i64::from(next.failures))
             .bind(next.last_at as i64)
-            .execute(db)
+            .execute(&mut *conn)
             .await?
             .rows_affected(),
             Some(old) => sqlx::query(
@@ -90,14 +95,14 @@ pub async fn reserve_password(
             .bind(key)
             .bind(i64::from(old.failures))
             .bind(old.last_at as i64)
-            .execute(db)
+            .execute(&mut *conn)
             .await?
             .rows_affected(),
         } == 1;
         if won {
             return Ok(());
         }
-        seen = password_counter(db, key).await?;
+        seen = password_counter(conn, key).await?;
     }
     Err(Refused::Wait(1))
 }

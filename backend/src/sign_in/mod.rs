@@ -153,8 +153,11 @@ pub async fn check_password(
     // more (a known browser's row was the only read) and holds no place another could use.
     let _hashing = state.in_flight.enter(&account_key, attempt.client.ip())?;
     let place = state.hasher.place()?;
-    let lookup = users::lookup_for_password(&state.db, username, &counter_key).await?;
-    guards::reserve_password(&state.db, &counter_key, lookup.counter, now).await?;
+    // The lookup and the reservation on one connection, given back before the hash.
+    let mut conn = state.db.acquire().await?;
+    let lookup = users::lookup_for_password(&mut conn, username, &counter_key).await?;
+    guards::reserve_password(&mut conn, &counter_key, lookup.counter, now).await?;
+    drop(conn);
     // Reserved: from here, a refusal that is not a wrong password hands it back.
     let hash = lookup.account.as_ref().and_then(|(_, hash)| hash.clone());
     let checked = place.verify(attempt.password.to_owned(), hash).await;

@@ -157,7 +157,8 @@ async fn simultaneous_reservations_in_the_database_get_exactly_the_free_tries() 
         let (db, barrier) = (app.db.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            twostep::limits::guards::reserve_password(&db, "name:burst", None, now).await
+            let mut conn = db.acquire().await.unwrap();
+            twostep::limits::guards::reserve_password(&mut conn, "name:burst", None, now).await
         }));
     }
     let mut allowed = 0;
@@ -169,9 +170,12 @@ async fn simultaneous_reservations_in_the_database_get_exactly_the_free_tries() 
         }
     }
     assert_eq!(allowed, PASSWORD.free, "exactly the free tries, not more");
-    let stored = twostep::limits::guards::password_counter(&app.db, "name:burst")
-        .await
-        .unwrap();
+    let stored = twostep::limits::guards::password_counter(
+        &mut app.db.acquire().await.unwrap(),
+        "name:burst",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         stored,
         Some(Counter {
@@ -201,12 +205,15 @@ async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries()
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            let counter = twostep::limits::guards::password_counter(&db, "name:handback")
+            let mut conn = db.acquire().await.unwrap();
+            let counter = twostep::limits::guards::password_counter(&mut conn, "name:handback")
                 .await
                 .unwrap();
-            match twostep::limits::guards::reserve_password(&db, "name:handback", counter, now)
-                .await
-            {
+            let reserved =
+                twostep::limits::guards::reserve_password(&mut conn, "name:handback", counter, now)
+                    .await;
+            drop(conn);
+            match reserved {
                 Ok(()) if i % 3 == 0 => {
                     twostep::limits::guards::release_password(&db, "name:handback")
                         .await
@@ -226,10 +233,13 @@ async fn handed_back_reservations_never_make_room_for_more_than_the_free_tries()
         }
     }
     assert!((1..=PASSWORD.free).contains(&kept), "{kept} kept");
-    let stored = twostep::limits::guards::password_counter(&a.db, "name:handback")
-        .await
-        .unwrap()
-        .expect("a counter");
+    let stored = twostep::limits::guards::password_counter(
+        &mut a.db.acquire().await.unwrap(),
+        "name:handback",
+    )
+    .await
+    .unwrap()
+    .expect("a counter");
     assert_eq!(
         stored.failures, kept,
         "the counter holds exactly the kept failures"
