@@ -1815,12 +1815,14 @@ impl Report {
         self.targets.push(Target {
             name: "Sign-in throughput within 10% of the Argon2 bound",
             measured: format!(
-                "{} = {} of {} (the median of {} rounds, each against the mean of the bound \
-                 measured just before and just after it; against the higher of the two: {})",
+                "{} = {} of {} (the median of {} of {} rounds, each against the mean of the \
+                 bound measured just before and just after it; against the higher of the two: \
+                 {})",
                 per_second(wrk.ok_rate()),
                 percent(round.share),
                 per_second(round.bound),
                 judged.rounds.iter().filter(|r| !r.left_out).count(),
+                judged.rounds.len(),
                 higher.map_or("–".to_owned(), percent),
             ),
             verdict: sign_in_verdict(&judged),
