@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -130,10 +130,9 @@ pub fn router(state: AppState, dist_dir: Option<&Path>) -> Router {
     // one stack needs a second router around it, so every request was routed twice.)
     let default_headers = headers::DefaultHeaders::new(&csp, https);
     let edge = tower::ServiceBuilder::new()
-        .map_request(crate::logging::drop_unusable_request_id)
         // A request id (a fresh UUID, or a usable one a reverse proxy sent) on the request, in
         // its log lines through the span below, and on the response as `x-request-id`.
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .map_request(crate::logging::with_request_id)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(TimeoutLayer::with_status_code(

@@ -36,11 +36,14 @@ pub fn init(format: LogFormat) {
 /// The header carrying a request's id, from a reverse proxy or made by the server.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Drops an incoming request id that is not a short token (at most 64 letters, digits, `-`,
-/// `_`, `.`), so a client cannot fill every log line with text of its choosing; the server
-/// then makes its own. (A plain function for `tower`'s `map_request`: no boxing per request.)
-pub fn drop_unusable_request_id(mut request: Request) -> Request {
-    let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
+/// Gives the request its id: an incoming one that is a short token (at most 64 letters,
+/// digits, `-`, `_`, `.`: a reverse proxy's) is kept, anything else is replaced with a fresh
+/// UUID, so a client cannot fill every log line with text of its choosing. The id is in the
+/// header only (the log span reads it there, `PropagateRequestIdLayer` copies it to the
+/// response): no request extension, which `tower-http`'s `SetRequestIdLayer` would add to
+/// every request. (A plain function for `tower`'s `map_request`: no boxing per request.)
+pub fn with_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(REQUEST_ID).is_some_and(|id| {
         let id = id.as_bytes();
         !id.is_empty()
             && id.len() <= 64
@@ -49,7 +52,14 @@ pub fn drop_unusable_request_id(mut request: Request) -> Request {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     });
     if !usable {
-        request.headers_mut().remove(REQUEST_ID);
+        let id = uuid::Uuid::new_v4();
+        let text = id
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_owned();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+            request.headers_mut().insert(REQUEST_ID, value);
+        }
     }
     request
 }
