@@ -54,12 +54,9 @@ pub fn with_request_id(mut request: Request) -> Request {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     });
     if !usable {
-        let id = uuid::Uuid::new_v4();
-        let text = id
-            .hyphenated()
-            .encode_lower(&mut uuid::Uuid::encode_buffer())
-            .to_owned();
-        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        if let Ok(value) = axum::http::HeaderValue::from_str(text) {
             request.headers_mut().insert(REQUEST_ID, value);
         }
     }

@@ -477,6 +477,47 @@ async fn a_new_known_browser_stays_when_the_others_look_newer() {
     assert_eq!(kept, 1, "the cookie issued last names no row");
 }
 
+/// The limit holds for known browsers added at the same moment, on two instances: 40 new
+/// ones committed at once (each in a write transaction of its own, as a whole sign-in adds
+/// one) leave ten. On PostgreSQL each transaction's trigger waits for the account's row, so
+/// each sees the others' rows before it ends the oldest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn known_browsers_added_at_once_on_two_instances_leave_ten() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let bob = a.create_user("bob", PASSWORD, false).await;
+    let now = a.now() as i64;
+    let barrier = Arc::new(tokio::sync::Barrier::new(40));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = if i % 2 == 0 {
+            a.db.clone()
+        } else {
+            b.db.clone()
+        };
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut tx = twostep::storage::db::begin(&db).await.expect("begin");
+            sqlx::query(
+                "INSERT INTO known_browsers (token_hash, user_id, created_at, last_used_at)
+                 VALUES ($1, $2, $3, $3)",
+            )
+            .bind(format!("browser-{i}"))
+            .bind(bob)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+            tx.commit().await.expect("commit");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    assert_eq!(a.count_for("known_browsers", bob).await, 10);
+}
+
 /// Signs `name` in `count` times with fresh cookie jars; returns each browser's
 /// known-browser cookie value.
 async fn collect_browser_cookies(
